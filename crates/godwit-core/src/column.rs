@@ -1,0 +1,205 @@
+//! Column definitions: the data the model keeps, and the typed builder `add_column` takes.
+
+use std::marker::PhantomData;
+
+use crate::types::{ColumnType, DefaultValue, SqlExpr};
+
+/// Everything the schema knows about one column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: ColumnType,
+    pub nullable: bool,
+    pub default: Option<DefaultValue>,
+    pub auto_increment: bool,
+    /// Set by the table builder on a single-column primary key; folded into the table's key.
+    pub(crate) primary_key: bool,
+    /// A unique constraint on this column alone, created with the table or the column.
+    pub(crate) unique: bool,
+    /// A check on this column alone, named `ck_<table>_<column>`.
+    pub(crate) check: Option<SqlExpr>,
+}
+
+impl ColumnDef {
+    pub(crate) fn new(name: impl Into<String>, ty: ColumnType) -> Self {
+        ColumnDef {
+            name: name.into(),
+            ty,
+            nullable: false,
+            default: None,
+            auto_increment: false,
+            primary_key: false,
+            unique: false,
+            check: None,
+        }
+    }
+
+    /// Allow NULL (columns are `NOT NULL` unless this is called).
+    pub fn nullable(&mut self) -> &mut Self {
+        self.nullable = true;
+        self
+    }
+
+    /// Set the default: a literal (`0`, `"draft"`, `true`), `CurrentTimestamp` or `Sql("...")`.
+    pub fn default(&mut self, value: impl Into<DefaultValue>) -> &mut Self {
+        self.default = Some(value.into());
+        self
+    }
+
+    /// Add a unique constraint on this column.
+    pub fn unique(&mut self) -> &mut Self {
+        self.unique = true;
+        self
+    }
+
+    /// Make this column the table's primary key.
+    pub fn primary_key(&mut self) -> &mut Self {
+        self.primary_key = true;
+        self
+    }
+
+    /// Add a check constraint on this column, named `ck_<table>_<column>`.
+    pub fn check(&mut self, expr: impl Into<SqlExpr>) -> &mut Self {
+        self.check = Some(expr.into());
+        self
+    }
+}
+
+/// Marker: the column is `NOT NULL`.
+#[derive(Debug, Clone, Copy)]
+pub struct NotNull;
+/// Marker: the column allows NULL.
+#[derive(Debug, Clone, Copy)]
+pub struct Nullable;
+/// Marker: the column has no default.
+#[derive(Debug, Clone, Copy)]
+pub struct NoDefault;
+/// Marker: the column has a default.
+#[derive(Debug, Clone, Copy)]
+pub struct HasDefault;
+
+/// A column for `add_column`, `change_column` or `TableBuilder::column`.
+///
+/// Its type parameters track whether it is nullable and whether it has a default, so that
+/// `add_column` can refuse, at compile time, a `NOT NULL` column without a default.
+#[derive(Debug, Clone)]
+pub struct Column<N = NotNull, D = NoDefault> {
+    pub(crate) def: ColumnDef,
+    _state: PhantomData<(N, D)>,
+}
+
+macro_rules! column_ctors {
+    ($($(#[$doc:meta])* $fn:ident => $ty:expr;)*) => {$(
+        $(#[$doc])*
+        pub fn $fn(name: impl Into<String>) -> Column {
+            Column::of(name, $ty)
+        }
+    )*};
+}
+
+impl Column {
+    /// A column of any [`ColumnType`].
+    pub fn of(name: impl Into<String>, ty: ColumnType) -> Column {
+        Column { def: ColumnDef::new(name, ty), _state: PhantomData }
+    }
+
+    column_ctors! {
+        /// `smallint`.
+        small_integer => ColumnType::SmallInt;
+        /// `integer` (`int` on MySQL).
+        integer => ColumnType::Integer;
+        /// `bigint`.
+        big_integer => ColumnType::BigInt;
+        /// Unbounded text.
+        text => ColumnType::Text;
+        /// `boolean`.
+        boolean => ColumnType::Boolean;
+        /// Single-precision float.
+        float => ColumnType::Float;
+        /// Double-precision float.
+        double => ColumnType::Double;
+        /// A calendar date.
+        date => ColumnType::Date;
+        /// A time of day.
+        time => ColumnType::Time;
+        /// A timestamp without time zone.
+        timestamp => ColumnType::Timestamp;
+        /// A timestamp with time zone.
+        timestamp_tz => ColumnType::TimestampTz;
+        /// A UUID.
+        uuid => ColumnType::Uuid;
+        /// JSON (`jsonb` on PostgreSQL).
+        json => ColumnType::Json;
+        /// Binary data.
+        binary => ColumnType::Binary;
+    }
+
+    /// `varchar(len)`.
+    pub fn string(name: impl Into<String>, len: u32) -> Column {
+        Column::of(name, ColumnType::String(len))
+    }
+
+    /// `decimal(precision, scale)`.
+    pub fn decimal(name: impl Into<String>, precision: u32, scale: u32) -> Column {
+        Column::of(name, ColumnType::Decimal(precision, scale))
+    }
+}
+
+impl<N, D> Column<N, D> {
+    fn retype<N2, D2>(self) -> Column<N2, D2> {
+        Column { def: self.def, _state: PhantomData }
+    }
+
+    /// Allow NULL.
+    pub fn nullable(mut self) -> Column<Nullable, D> {
+        self.def.nullable = true;
+        self.retype()
+    }
+
+    /// Set the default: a literal (`0`, `"draft"`, `true`), `CurrentTimestamp` or `Sql("...")`.
+    pub fn default(mut self, value: impl Into<DefaultValue>) -> Column<N, HasDefault> {
+        self.def.default = Some(value.into());
+        self.retype()
+    }
+
+    /// Add a unique constraint on this column.
+    pub fn unique(mut self) -> Self {
+        self.def.unique = true;
+        self
+    }
+
+    /// Add a check constraint on this column, named `ck_<table>_<column>`.
+    pub fn check(mut self, expr: impl Into<SqlExpr>) -> Self {
+        self.def.check = Some(expr.into());
+        self
+    }
+
+    /// The definition this builder holds.
+    pub fn def(&self) -> &ColumnDef {
+        &self.def
+    }
+}
+
+/// A column that can be added to a table that already has rows: nullable, or with a default.
+#[diagnostic::on_unimplemented(
+    message = "a NOT NULL column without a default cannot be added to an existing table",
+    label = "this column is NOT NULL and has no default",
+    note = "existing rows would have no value for it: add `.nullable()`, or give it a value with `.default(...)`",
+    note = "to make it NOT NULL later: add it `.nullable()`, backfill it, then call `s.set_not_null(table, column)`"
+)]
+pub trait AddableColumn {
+    /// The column definition.
+    fn into_def(self) -> ColumnDef;
+}
+
+impl<D> AddableColumn for Column<Nullable, D> {
+    fn into_def(self) -> ColumnDef {
+        self.def
+    }
+}
+
+impl AddableColumn for Column<NotNull, HasDefault> {
+    fn into_def(self) -> ColumnDef {
+        self.def
+    }
+}

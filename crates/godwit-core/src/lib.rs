@@ -1,0 +1,39 @@
+//! godwit-core: the plan, the schema model, reversal and SQL rendering.
+//!
+//! **Invariant:** nothing in this crate does IO or is async, and nothing panics on user input.
+//! Migration code records operations into a [`Plan`]; folding plans in version order gives a
+//! [`SchemaModel`] that validates each operation, derives `down`, and lets [`render`] turn each
+//! operation into SQL for PostgreSQL, MySQL/MariaDB or SQLite.
+
+pub mod column;
+pub mod error;
+pub mod migration;
+pub mod model;
+pub mod op;
+pub mod plan;
+pub mod render;
+pub mod reverse;
+pub mod schema;
+pub mod types;
+
+pub use column::{AddableColumn, Column, ColumnDef};
+pub use error::{Error, ErrorKind, ModelError, RegistryError, RenderError};
+pub use migration::{Migration, MigrationId, Registration, resolve};
+pub use model::SchemaModel;
+pub use op::{Op, PerBackend, TableDef};
+pub use plan::{Catalog, Entry, RenderedMigration};
+pub use render::Statement;
+pub use schema::{Plan, Schema, TableBuilder};
+pub use types::{Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, Sql, SqlExpr};
+
+/// Everything a migration file needs: `use godwit::prelude::*;`.
+pub mod prelude {
+    pub use crate::column::{AddableColumn, Column};
+    pub use crate::migration::Migration;
+    pub use crate::op::PerBackend;
+    pub use crate::schema::{Schema, TableBuilder, col};
+    pub use crate::types::ColumnType;
+    pub use crate::types::ReferentialAction::{self, Cascade, NoAction, Restrict, SetDefault, SetNull};
+    pub use crate::types::{CurrentTimestamp, Sql};
+    pub use sea_query::{Expr, ExprTrait, Value};
+}

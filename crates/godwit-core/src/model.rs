@@ -1,0 +1,480 @@
+//! The schema model: what the migrations built, folded in version order, and the validation of
+//! every operation against it.
+
+use std::collections::BTreeMap;
+
+use crate::error::ModelError;
+use crate::op::{ForeignKeyDef, Op, TableDef};
+use crate::types::ColumnType;
+
+/// Every table the migrations created, by name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaModel {
+    pub tables: BTreeMap<String, TableDef>,
+}
+
+fn hint_among<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (the {what} are: {})", names.join(", "))
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> ModelError {
+    ModelError::Invalid(msg.into())
+}
+
+impl SchemaModel {
+    /// The table called `name`, or an error listing the tables there are.
+    pub fn table(&self, name: &str) -> Result<&TableDef, ModelError> {
+        self.tables.get(name).ok_or_else(|| ModelError::UnknownTable {
+            table: name.into(),
+            hint: hint_among("tables", self.tables.keys().map(String::as_str)),
+        })
+    }
+
+    fn table_mut(&mut self, name: &str) -> Result<&mut TableDef, ModelError> {
+        self.table(name)?;
+        Ok(self.tables.get_mut(name).expect("checked above"))
+    }
+
+    fn check_column(table: &TableDef, column: &str) -> Result<(), ModelError> {
+        if table.column(column).is_some() {
+            return Ok(());
+        }
+        Err(ModelError::UnknownColumn {
+            table: table.name.clone(),
+            column: column.into(),
+            hint: hint_among("columns", table.columns.iter().map(|c| c.name.as_str())),
+        })
+    }
+
+    /// Which index, key or constraint already uses `name`, anywhere in the schema.
+    pub fn name_owner(&self, name: &str) -> Option<String> {
+        for t in self.tables.values() {
+            if t.indexes.iter().any(|i| i.name == name) {
+                return Some(format!("an index on `{}`", t.name));
+            }
+            if t.uniques.iter().any(|u| u.name == name) {
+                return Some(format!("a unique constraint on `{}`", t.name));
+            }
+            if t.foreign_keys.iter().any(|f| f.name == name) {
+                return Some(format!("a foreign key on `{}`", t.name));
+            }
+            if t.checks.iter().any(|c| c.name == name) {
+                return Some(format!("a check constraint on `{}`", t.name));
+            }
+        }
+        None
+    }
+
+    fn claim(&self, name: &str) -> Result<(), ModelError> {
+        if name.is_empty() {
+            return Err(invalid("an index or constraint name is empty: pass `.name(\"...\")`"));
+        }
+        match self.name_owner(name) {
+            Some(used_by) => Err(ModelError::NameTaken { name: name.into(), used_by }),
+            None => Ok(()),
+        }
+    }
+
+    fn ident(what: &str, name: &str) -> Result<(), ModelError> {
+        if name.trim().is_empty() {
+            return Err(invalid(format!("the {what} name is empty: give it a name")));
+        }
+        Ok(())
+    }
+
+    /// Foreign keys in other tables (or this one) that point at `table`.
+    pub fn references_to(&self, table: &str) -> Vec<(&str, &ForeignKeyDef)> {
+        self.tables
+            .values()
+            .flat_map(|t| t.foreign_keys.iter().map(move |f| (t.name.as_str(), f)))
+            .filter(|(_, f)| f.ref_table == table)
+            .collect()
+    }
+
+    fn check_columns(table: &TableDef, columns: &[String], what: &str) -> Result<(), ModelError> {
+        if columns.is_empty() {
+            return Err(invalid(format!("{what} on `{}` names no column: name at least one", table.name)));
+        }
+        for c in columns {
+            Self::check_column(table, c)?;
+        }
+        Ok(())
+    }
+
+    /// Validate a foreign key of `table` (which may be the table being created).
+    fn check_foreign_key(&self, table: &TableDef, fk: &ForeignKeyDef) -> Result<(), ModelError> {
+        Self::check_columns(table, &fk.columns, "a foreign key")?;
+        let target = if fk.ref_table == table.name { table } else { self.table(&fk.ref_table)? };
+        if fk.ref_columns.len() != fk.columns.len() {
+            return Err(invalid(format!(
+                "foreign key `{}` has {} column(s) but references {} column(s) of `{}`: give as many of each",
+                fk.name,
+                fk.columns.len(),
+                fk.ref_columns.len(),
+                fk.ref_table
+            )));
+        }
+        for (col, ref_col) in fk.columns.iter().zip(&fk.ref_columns) {
+            let Some(target_col) = target.column(ref_col) else {
+                return Err(invalid(format!(
+                    "foreign key `{}` references column `{}.{ref_col}`, which does not exist{}",
+                    fk.name,
+                    fk.ref_table,
+                    hint_among("columns", target.columns.iter().map(|c| c.name.as_str()))
+                )));
+            };
+            let own = table.column(col).expect("checked above");
+            if own.ty != target_col.ty {
+                return Err(invalid(format!(
+                    "foreign key `{}`: `{}.{col}` is {} but `{}.{ref_col}` is {}; make both the same type",
+                    fk.name,
+                    table.name,
+                    own.ty.describe(),
+                    fk.ref_table,
+                    target_col.ty.describe()
+                )));
+            }
+        }
+        let keyed = target.primary_key == fk.ref_columns
+            || target.uniques.iter().any(|u| u.columns == fk.ref_columns)
+            || target.indexes.iter().any(|i| i.is_unique && i.predicate.is_none() && i.columns == fk.ref_columns);
+        if !keyed {
+            return Err(invalid(format!(
+                "foreign key `{}` references `{}`({}), which is neither its primary key nor unique: add a unique constraint on it first",
+                fk.name,
+                fk.ref_table,
+                fk.ref_columns.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_table(&self, t: &TableDef) -> Result<(), ModelError> {
+        Self::ident("table", &t.name)?;
+        if self.tables.contains_key(&t.name) {
+            return Err(ModelError::TableExists { table: t.name.clone() });
+        }
+        if t.columns.is_empty() {
+            return Err(invalid(format!("table `{}` has no columns: declare at least one", t.name)));
+        }
+        for (i, c) in t.columns.iter().enumerate() {
+            Self::ident("column", &c.name)?;
+            if t.columns[..i].iter().any(|d| d.name == c.name) {
+                return Err(ModelError::DuplicateColumn { table: t.name.clone(), column: c.name.clone() });
+            }
+            check_type(&t.name, &c.name, &c.ty)?;
+            if c.auto_increment {
+                if !matches!(c.ty, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt) {
+                    return Err(invalid(format!("`{}.{}` is auto-increment but not an integer", t.name, c.name)));
+                }
+                if t.primary_key != [c.name.clone()] {
+                    return Err(invalid(format!(
+                        "`{}.{}` is auto-increment but not the table's only primary key column",
+                        t.name, c.name
+                    )));
+                }
+            }
+        }
+        for pk in &t.primary_key {
+            Self::check_column(t, pk)?;
+            if t.column(pk).is_some_and(|c| c.nullable) {
+                return Err(invalid(format!(
+                    "primary key column `{}.{pk}` is nullable: remove `.nullable()`",
+                    t.name
+                )));
+            }
+        }
+        // Names must be unique across the schema and within the table.
+        let mut probe = self.clone();
+        probe.tables.insert(t.name.clone(), TableDef { name: t.name.clone(), columns: t.columns.clone(), primary_key: t.primary_key.clone(), ..TableDef::default() });
+        for index in &t.indexes {
+            Self::check_columns(t, &index.columns, "an index")?;
+            probe.claim(&index.name)?;
+            probe.table_mut(&t.name)?.indexes.push(index.clone());
+        }
+        for unique in &t.uniques {
+            Self::check_columns(t, &unique.columns, "a unique constraint")?;
+            probe.claim(&unique.name)?;
+            probe.table_mut(&t.name)?.uniques.push(unique.clone());
+        }
+        for check in &t.checks {
+            probe.claim(&check.name)?;
+            probe.table_mut(&t.name)?.checks.push(check.clone());
+        }
+        let whole = probe.table(&t.name)?.clone();
+        for fk in &t.foreign_keys {
+            probe.claim(&fk.name)?;
+            self.check_foreign_key(&whole, fk)?;
+            probe.table_mut(&t.name)?.foreign_keys.push(fk.clone());
+        }
+        Ok(())
+    }
+
+    /// Validate `op` against the schema and apply it.
+    pub fn apply(&mut self, op: &Op) -> Result<(), ModelError> {
+        match op {
+            Op::CreateTable(t) => {
+                self.check_table(t)?;
+                self.tables.insert(t.name.clone(), t.clone());
+            }
+            Op::DropTable { table } => {
+                self.table(table)?;
+                if let Some((from, fk)) = self.references_to(table).into_iter().find(|(from, _)| from != table) {
+                    return Err(invalid(format!(
+                        "table `{table}` is still referenced by foreign key `{}` on `{from}`: drop that foreign key (or table) first",
+                        fk.name
+                    )));
+                }
+                self.tables.remove(table);
+            }
+            Op::RenameTable { from, to } => {
+                self.table(from)?;
+                Self::ident("table", to)?;
+                if self.tables.contains_key(to) {
+                    return Err(ModelError::TableExists { table: to.clone() });
+                }
+                let mut t = self.tables.remove(from).expect("checked above");
+                t.name = to.clone();
+                self.tables.insert(to.clone(), t);
+                for t in self.tables.values_mut() {
+                    for fk in &mut t.foreign_keys {
+                        if &fk.ref_table == from {
+                            fk.ref_table = to.clone();
+                        }
+                    }
+                }
+            }
+            Op::AddColumn { table, column } => {
+                let t = self.table(table)?;
+                Self::ident("column", &column.name)?;
+                if t.column(&column.name).is_some() {
+                    return Err(ModelError::DuplicateColumn { table: table.clone(), column: column.name.clone() });
+                }
+                check_type(table, &column.name, &column.ty)?;
+                self.table_mut(table)?.columns.push(column.clone());
+            }
+            Op::DropColumn { table, column } => {
+                let t = self.table(table)?;
+                Self::check_column(t, column)?;
+                if t.primary_key.contains(column) {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is part of the primary key and cannot be dropped on its own: drop the table or rebuild it"
+                    )));
+                }
+                if t.columns.len() == 1 {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is the table's only column: drop the table instead"
+                    )));
+                }
+                if let Some((from, fk)) = self
+                    .references_to(table)
+                    .into_iter()
+                    .find(|(_, fk)| fk.ref_columns.contains(column))
+                {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is referenced by foreign key `{}` on `{from}`: drop that foreign key first",
+                        fk.name
+                    )));
+                }
+                let t = self.table_mut(table)?;
+                t.columns.retain(|c| &c.name != column);
+                t.indexes.retain(|i| !i.columns.contains(column));
+                t.uniques.retain(|u| !u.columns.contains(column));
+                t.foreign_keys.retain(|f| !f.columns.contains(column));
+            }
+            Op::RenameColumn { table, from, to } => {
+                let t = self.table(table)?;
+                Self::check_column(t, from)?;
+                Self::ident("column", to)?;
+                if t.column(to).is_some() {
+                    return Err(ModelError::DuplicateColumn { table: table.clone(), column: to.clone() });
+                }
+                let rename = |cols: &mut Vec<String>| {
+                    for c in cols.iter_mut() {
+                        if c == from {
+                            c.clone_from(to);
+                        }
+                    }
+                };
+                let t = self.table_mut(table)?;
+                t.column_mut(from).expect("checked above").name.clone_from(to);
+                rename(&mut t.primary_key);
+                t.indexes.iter_mut().for_each(|i| rename(&mut i.columns));
+                t.uniques.iter_mut().for_each(|u| rename(&mut u.columns));
+                t.foreign_keys.iter_mut().for_each(|f| rename(&mut f.columns));
+                for other in self.tables.values_mut() {
+                    for fk in &mut other.foreign_keys {
+                        if &fk.ref_table == table {
+                            rename(&mut fk.ref_columns);
+                        }
+                    }
+                }
+            }
+            Op::ChangeColumnType { table, column, ty } => {
+                let t = self.table(table)?;
+                Self::check_column(t, column)?;
+                check_type(table, column, ty)?;
+                let in_fk = t.foreign_keys.iter().find(|f| f.columns.contains(column)).map(|f| f.name.clone()).or_else(|| {
+                    self.references_to(table)
+                        .into_iter()
+                        .find(|(_, f)| f.ref_columns.contains(column))
+                        .map(|(_, f)| f.name.clone())
+                });
+                if let Some(fk) = in_fk {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is part of foreign key `{fk}`: drop the foreign key, change both columns, then add it again"
+                    )));
+                }
+                let c = self.table_mut(table)?.column_mut(column).expect("checked above");
+                if c.auto_increment {
+                    return Err(invalid(format!("column `{table}.{column}` is auto-increment: its type cannot change")));
+                }
+                c.ty = ty.clone();
+            }
+            Op::SetDefault { table, column, default } => {
+                Self::check_column(self.table(table)?, column)?;
+                self.table_mut(table)?.column_mut(column).expect("checked above").default = Some(default.clone());
+            }
+            Op::DropDefault { table, column } => {
+                let t = self.table(table)?;
+                Self::check_column(t, column)?;
+                if t.column(column).is_some_and(|c| c.default.is_none()) {
+                    return Err(invalid(format!("column `{table}.{column}` has no default to drop")));
+                }
+                self.table_mut(table)?.column_mut(column).expect("checked above").default = None;
+            }
+            Op::SetNotNull { table, column } => {
+                Self::check_column(self.table(table)?, column)?;
+                self.table_mut(table)?.column_mut(column).expect("checked above").nullable = false;
+            }
+            Op::DropNotNull { table, column } => {
+                let t = self.table(table)?;
+                Self::check_column(t, column)?;
+                if t.primary_key.contains(column) {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is part of the primary key, which cannot allow NULL"
+                    )));
+                }
+                self.table_mut(table)?.column_mut(column).expect("checked above").nullable = true;
+            }
+            Op::CreateIndex { table, index } => {
+                let t = self.table(table)?;
+                Self::check_columns(t, &index.columns, "an index")?;
+                self.claim(&index.name)?;
+                self.table_mut(table)?.indexes.push(index.clone());
+            }
+            Op::DropIndex { table, name } => {
+                let t = self.table(table)?;
+                if !t.indexes.iter().any(|i| &i.name == name) {
+                    return Err(unknown_name(t, name, "indexes", t.indexes.iter().map(|i| i.name.as_str())));
+                }
+                self.table_mut(table)?.indexes.retain(|i| &i.name != name);
+            }
+            Op::RenameIndex { table, from, to } => {
+                let t = self.table(table)?;
+                if !t.indexes.iter().any(|i| &i.name == from) {
+                    return Err(unknown_name(t, from, "indexes", t.indexes.iter().map(|i| i.name.as_str())));
+                }
+                self.claim(to)?;
+                let t = self.table_mut(table)?;
+                t.indexes.iter_mut().filter(|i| &i.name == from).for_each(|i| i.name.clone_from(to));
+            }
+            Op::AddForeignKey { table, foreign_key } => {
+                let t = self.table(table)?;
+                self.claim(&foreign_key.name)?;
+                self.check_foreign_key(t, foreign_key)?;
+                self.table_mut(table)?.foreign_keys.push(foreign_key.clone());
+            }
+            Op::DropForeignKey { table, name } => {
+                let t = self.table(table)?;
+                if !t.foreign_keys.iter().any(|f| &f.name == name) {
+                    return Err(unknown_name(t, name, "foreign keys", t.foreign_keys.iter().map(|f| f.name.as_str())));
+                }
+                self.table_mut(table)?.foreign_keys.retain(|f| &f.name != name);
+            }
+            Op::AddCheck { table, check } => {
+                self.table(table)?;
+                self.claim(&check.name)?;
+                self.table_mut(table)?.checks.push(check.clone());
+            }
+            Op::DropCheck { table, name } => {
+                let t = self.table(table)?;
+                if !t.checks.iter().any(|c| &c.name == name) {
+                    return Err(unknown_name(t, name, "checks", t.checks.iter().map(|c| c.name.as_str())));
+                }
+                self.table_mut(table)?.checks.retain(|c| &c.name != name);
+            }
+            Op::AddUnique { table, unique } => {
+                let t = self.table(table)?;
+                Self::check_columns(t, &unique.columns, "a unique constraint")?;
+                self.claim(&unique.name)?;
+                self.table_mut(table)?.uniques.push(unique.clone());
+            }
+            Op::DropUnique { table, name } => {
+                let t = self.table(table)?;
+                if !t.uniques.iter().any(|u| &u.name == name) {
+                    return Err(unknown_name(t, name, "unique constraints", t.uniques.iter().map(|u| u.name.as_str())));
+                }
+                if let Some((from, fk)) = self.references_to(table).into_iter().find(|(_, f)| {
+                    t.uniques.iter().any(|u| &u.name == name && u.columns == f.ref_columns)
+                }) {
+                    return Err(invalid(format!(
+                        "unique constraint `{name}` is what foreign key `{}` on `{from}` references: drop that foreign key first",
+                        fk.name
+                    )));
+                }
+                self.table_mut(table)?.uniques.retain(|u| &u.name != name);
+            }
+            Op::Sql(_) => {}
+            Op::Insert(i) => {
+                let t = self.table(&i.table)?;
+                for c in &i.columns {
+                    Self::check_column(t, c)?;
+                }
+                if let Some(row) = i.rows.iter().find(|r| r.len() != i.columns.len()) {
+                    return Err(invalid(format!(
+                        "insert into `{}` has a row of {} value(s) for {} column(s): give one value per column",
+                        i.table,
+                        row.len(),
+                        i.columns.len()
+                    )));
+                }
+                if i.rows.is_empty() {
+                    return Err(invalid(format!("insert into `{}` has no rows: add `.values([...])`", i.table)));
+                }
+            }
+            Op::Update(u) => {
+                let t = self.table(&u.table)?;
+                for (c, _) in &u.sets {
+                    Self::check_column(t, c)?;
+                }
+                if u.sets.is_empty() {
+                    return Err(invalid(format!("update of `{}` sets nothing: add `.set(column, value)`", u.table)));
+                }
+            }
+            Op::Delete(d) => {
+                self.table(&d.table)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unknown_name<'a>(t: &TableDef, name: &str, what: &str, names: impl Iterator<Item = &'a str>) -> ModelError {
+    ModelError::UnknownName { table: t.name.clone(), name: name.into(), hint: hint_among(what, names) }
+}
+
+fn check_type(table: &str, column: &str, ty: &ColumnType) -> Result<(), ModelError> {
+    match ty {
+        ColumnType::String(0) => Err(invalid(format!("`{table}.{column}` is a string of length 0: give it a length of at least 1"))),
+        ColumnType::Decimal(p, s) if *p == 0 || s > p => Err(invalid(format!(
+            "`{table}.{column}` is decimal({p}, {s}): the precision must be at least 1 and the scale at most the precision"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,326 @@
+//! The operations a migration records: the plan's vocabulary.
+
+use sea_query::{Expr, Value};
+
+use crate::column::ColumnDef;
+use crate::types::{ColumnType, DefaultValue, ReferentialAction, SqlExpr};
+
+/// A table: its columns in order, its keys, indexes and constraints.
+///
+/// The same type describes a table being created and a table in the schema model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableDef {
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    pub primary_key: Vec<String>,
+    pub indexes: Vec<IndexDef>,
+    pub foreign_keys: Vec<ForeignKeyDef>,
+    pub checks: Vec<CheckDef>,
+    pub uniques: Vec<UniqueDef>,
+}
+
+impl TableDef {
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub(crate) fn column_mut(&mut self, name: &str) -> Option<&mut ColumnDef> {
+        self.columns.iter_mut().find(|c| c.name == name)
+    }
+}
+
+/// An index on one or more columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDef {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub is_unique: bool,
+    /// A partial index's predicate (PostgreSQL and SQLite).
+    pub predicate: Option<SqlExpr>,
+    /// `CREATE INDEX CONCURRENTLY` on PostgreSQL; the migration then runs outside a transaction.
+    pub is_concurrent: bool,
+}
+
+impl IndexDef {
+    /// Make the index unique.
+    pub fn unique(&mut self) -> &mut Self {
+        self.is_unique = true;
+        self
+    }
+
+    /// Name the index (default `idx_<table>_<columns>`).
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Index only the rows matching `predicate` (PostgreSQL and SQLite; an error on MySQL).
+    pub fn where_(&mut self, predicate: impl Into<SqlExpr>) -> &mut Self {
+        self.predicate = Some(predicate.into());
+        self
+    }
+
+    /// Build the index without blocking writes (`CONCURRENTLY` on PostgreSQL, ignored elsewhere).
+    /// The migration then runs outside a transaction.
+    pub fn concurrently(&mut self) -> &mut Self {
+        self.is_concurrent = true;
+        self
+    }
+}
+
+/// A foreign key from `columns` to `ref_table(ref_columns)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKeyDef {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    pub on_delete: Option<ReferentialAction>,
+    pub on_update: Option<ReferentialAction>,
+}
+
+impl ForeignKeyDef {
+    /// Name the constraint (default `fk_<table>_<columns>`).
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The referenced columns (default `id`).
+    pub fn ref_columns<I, S>(&mut self, columns: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.ref_columns = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// What to do with these rows when the referenced row is deleted.
+    pub fn on_delete(&mut self, action: ReferentialAction) -> &mut Self {
+        self.on_delete = Some(action);
+        self
+    }
+
+    /// What to do with these rows when the referenced key is updated.
+    pub fn on_update(&mut self, action: ReferentialAction) -> &mut Self {
+        self.on_update = Some(action);
+        self
+    }
+}
+
+/// A named check constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckDef {
+    pub name: String,
+    pub expr: SqlExpr,
+}
+
+/// A named unique constraint over one or more columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniqueDef {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+impl UniqueDef {
+    /// Name the constraint (default `uq_<table>_<columns>`).
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = name.into();
+        self
+    }
+}
+
+/// SQL text: the same on every backend, or one text per backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlText {
+    All(String),
+    PerBackend {
+        postgres: Option<String>,
+        mysql: Option<String>,
+        sqlite: Option<String>,
+    },
+}
+
+/// Raw SQL with an optional down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSql {
+    pub up: SqlText,
+    pub down_sql: Option<SqlText>,
+}
+
+impl RawSql {
+    /// The SQL that undoes this statement (the same on every backend).
+    pub fn down(&mut self, sql: impl Into<String>) -> &mut Self {
+        self.down_sql = Some(SqlText::All(sql.into()));
+        self
+    }
+
+    /// The SQL that undoes this statement, per backend.
+    pub fn down_per_backend(&mut self, sql: PerBackend) -> &mut Self {
+        self.down_sql = Some(sql.into());
+        self
+    }
+}
+
+/// One SQL text per backend; a backend left `None` makes the migration fail to render there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PerBackend {
+    pub postgres: Option<&'static str>,
+    pub mysql: Option<&'static str>,
+    pub sqlite: Option<&'static str>,
+}
+
+impl From<PerBackend> for SqlText {
+    fn from(p: PerBackend) -> Self {
+        SqlText::PerBackend {
+            postgres: p.postgres.map(Into::into),
+            mysql: p.mysql.map(Into::into),
+            sqlite: p.sqlite.map(Into::into),
+        }
+    }
+}
+
+/// `INSERT` of rows with bound values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Insert {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Insert {
+    /// Add a row: one value per column, in the order the columns were given.
+    pub fn values<I, V>(&mut self, row: I) -> &mut Self
+    where
+        I: IntoIterator<Item = V>,
+        V: Into<Value>,
+    {
+        self.rows.push(row.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+/// `UPDATE ... SET ... WHERE ...` with sea-query expressions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub table: String,
+    pub sets: Vec<(String, Expr)>,
+    pub filter: Option<Expr>,
+}
+
+impl Update {
+    /// Set `column` to a value or an expression (`Expr::col("a").add(1)`).
+    pub fn set(&mut self, column: impl Into<String>, value: impl Into<Expr>) -> &mut Self {
+        self.sets.push((column.into(), value.into()));
+        self
+    }
+
+    /// Only update rows matching `condition` (`Expr::col("status").is_null()`).
+    pub fn filter(&mut self, condition: impl Into<Expr>) -> &mut Self {
+        self.filter = Some(condition.into());
+        self
+    }
+}
+
+/// `DELETE ... WHERE ...` with a sea-query expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delete {
+    pub table: String,
+    pub filter: Option<Expr>,
+}
+
+impl Delete {
+    /// Only delete rows matching `condition`.
+    pub fn filter(&mut self, condition: impl Into<Expr>) -> &mut Self {
+        self.filter = Some(condition.into());
+        self
+    }
+}
+
+/// One recorded schema or data change.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Op {
+    CreateTable(TableDef),
+    DropTable { table: String },
+    RenameTable { from: String, to: String },
+    AddColumn { table: String, column: ColumnDef },
+    DropColumn { table: String, column: String },
+    RenameColumn { table: String, from: String, to: String },
+    ChangeColumnType { table: String, column: String, ty: ColumnType },
+    SetDefault { table: String, column: String, default: DefaultValue },
+    DropDefault { table: String, column: String },
+    SetNotNull { table: String, column: String },
+    DropNotNull { table: String, column: String },
+    CreateIndex { table: String, index: IndexDef },
+    DropIndex { table: String, name: String },
+    RenameIndex { table: String, from: String, to: String },
+    AddForeignKey { table: String, foreign_key: ForeignKeyDef },
+    DropForeignKey { table: String, name: String },
+    AddCheck { table: String, check: CheckDef },
+    DropCheck { table: String, name: String },
+    AddUnique { table: String, unique: UniqueDef },
+    DropUnique { table: String, name: String },
+    Sql(RawSql),
+    Insert(Insert),
+    Update(Update),
+    Delete(Delete),
+}
+
+impl Op {
+    /// A one-line description naming the operation and its target, used in errors.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::CreateTable(t) => format!("create_table(\"{}\")", t.name),
+            Op::DropTable { table } => format!("drop_table(\"{table}\")"),
+            Op::RenameTable { from, to } => format!("rename_table(\"{from}\", \"{to}\")"),
+            Op::AddColumn { table, column } => {
+                format!("add_column(\"{table}\", \"{}\")", column.name)
+            }
+            Op::DropColumn { table, column } => format!("drop_column(\"{table}\", \"{column}\")"),
+            Op::RenameColumn { table, from, to } => {
+                format!("rename_column(\"{table}\", \"{from}\", \"{to}\")")
+            }
+            Op::ChangeColumnType { table, column, ty } => {
+                format!("change_column_type(\"{table}\", \"{column}\", {})", ty.describe())
+            }
+            Op::SetDefault { table, column, .. } => format!("set_default(\"{table}\", \"{column}\")"),
+            Op::DropDefault { table, column } => format!("drop_default(\"{table}\", \"{column}\")"),
+            Op::SetNotNull { table, column } => format!("set_not_null(\"{table}\", \"{column}\")"),
+            Op::DropNotNull { table, column } => {
+                format!("drop_not_null(\"{table}\", \"{column}\")")
+            }
+            Op::CreateIndex { table, index } => {
+                format!("add_index(\"{table}\", {:?}) named \"{}\"", index.columns, index.name)
+            }
+            Op::DropIndex { table, name } => format!("drop_index(\"{table}\", \"{name}\")"),
+            Op::RenameIndex { table, from, to } => {
+                format!("rename_index(\"{table}\", \"{from}\", \"{to}\")")
+            }
+            Op::AddForeignKey { table, foreign_key } => format!(
+                "add_foreign_key(\"{table}\", {:?} -> \"{}\") named \"{}\"",
+                foreign_key.columns, foreign_key.ref_table, foreign_key.name
+            ),
+            Op::DropForeignKey { table, name } => {
+                format!("drop_foreign_key(\"{table}\", \"{name}\")")
+            }
+            Op::AddCheck { table, check } => format!("add_check(\"{table}\", \"{}\")", check.name),
+            Op::DropCheck { table, name } => format!("drop_check(\"{table}\", \"{name}\")"),
+            Op::AddUnique { table, unique } => {
+                format!("add_unique(\"{table}\", {:?}) named \"{}\"", unique.columns, unique.name)
+            }
+            Op::DropUnique { table, name } => format!("drop_unique(\"{table}\", \"{name}\")"),
+            Op::Sql(_) => "sql(...)".into(),
+            Op::Insert(i) => format!("insert(\"{}\")", i.table),
+            Op::Update(u) => format!("update(\"{}\")", u.table),
+            Op::Delete(d) => format!("delete(\"{}\")", d.table),
+        }
+    }
+
+    /// Whether the operation changes data rather than the schema.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Op::Insert(_) | Op::Update(_) | Op::Delete(_))
+    }
+}

@@ -1,0 +1,233 @@
+//! The catalog: every migration's recorded plans, folded in version order into the schema
+//! model, validated, reversed and rendered.
+
+use crate::error::{Error, ErrorKind};
+use crate::migration::{Migration, MigrationId};
+use crate::model::SchemaModel;
+use crate::op::Op;
+use crate::render::{self, Statement};
+use crate::reverse;
+use crate::schema::{Plan, Schema};
+use crate::types::Backend;
+
+/// One migration's recorded `up` and `down`.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: MigrationId,
+    pub up: Plan,
+    /// What `down` recorded; `derive_down` set means "reverse `up`".
+    pub down: Plan,
+}
+
+/// The SQL of one migration in one direction, for one backend.
+#[derive(Debug, Clone)]
+pub struct RenderedMigration {
+    pub id: MigrationId,
+    /// `up` or `down`.
+    pub direction: &'static str,
+    pub statements: Vec<Statement>,
+    /// False when an operation cannot run in a transaction (`concurrently()` indexes).
+    pub transactional: bool,
+    /// SQLite table rebuilds need `PRAGMA foreign_keys = OFF` around the migration's transaction.
+    pub foreign_keys_off: bool,
+    /// Things a reviewer should know: data a rollback cannot bring back, ...
+    pub warnings: Vec<String>,
+}
+
+/// All migrations, recorded and ordered by version.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    entries: Vec<Entry>,
+}
+
+impl Catalog {
+    /// Record every migration's `up` and `down`, ordered by version.
+    pub fn new<'a>(migrations: impl IntoIterator<Item = (MigrationId, &'a dyn Migration)>) -> Self {
+        let mut entries: Vec<Entry> = migrations
+            .into_iter()
+            .map(|(id, m)| {
+                let mut up = Schema::new();
+                m.up(&mut up);
+                let mut down = Schema::new();
+                m.down(&mut down);
+                Entry { id, up: up.into_plan(), down: down.into_plan() }
+            })
+            .collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        Catalog { entries }
+    }
+
+    /// The migrations, oldest first.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn position(&self, version: u64) -> Result<usize, Error> {
+        self.entries.iter().position(|e| e.id.version == version).ok_or_else(|| Error {
+            migration: MigrationId { version, name: "?".into() },
+            direction: "up",
+            operation: None,
+            kind: ErrorKind::UnknownVersion(version),
+        })
+    }
+
+    /// The schema after every migration up to and including `version` (all when `None`).
+    pub fn model(&self, version: Option<u64>) -> Result<SchemaModel, Error> {
+        let end = match version {
+            Some(v) => self.position(v)? + 1,
+            None => self.entries.len(),
+        };
+        let mut model = SchemaModel::default();
+        for entry in &self.entries[..end] {
+            apply_plan(&mut model, &entry.id, "up", &entry.up)?;
+        }
+        Ok(model)
+    }
+
+    /// The SQL of `up` for the migrations in `versions` (every migration when `None`), oldest
+    /// first. Every earlier migration is folded into the model and validated on the way.
+    pub fn render_up(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+    ) -> Result<Vec<RenderedMigration>, Error> {
+        if let Some(vs) = versions {
+            for v in vs {
+                self.position(*v)?;
+            }
+        }
+        let mut model = SchemaModel::default();
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
+            if wanted {
+                recording_errors(&entry.id, "up", &entry.up)?;
+                out.push(render_plan(&mut model, backend, &entry.id, "up", &entry.up.ops)?);
+            } else {
+                apply_plan(&mut model, &entry.id, "up", &entry.up)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The SQL of `down` for the migrations in `versions` (every migration when `None`), newest
+    /// first, each rendered against the schema as it stands after that migration.
+    pub fn render_down(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+    ) -> Result<Vec<RenderedMigration>, Error> {
+        if let Some(vs) = versions {
+            for v in vs {
+                self.position(*v)?;
+            }
+        }
+        let mut model = SchemaModel::default();
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            let before = model.clone();
+            apply_plan(&mut model, &entry.id, "up", &entry.up)?;
+            if versions.is_none_or(|vs| vs.contains(&entry.id.version)) {
+                let down = self.down_ops(entry, &before)?;
+                let mut after = model.clone();
+                out.push(render_plan(&mut after, backend, &entry.id, "down", &down.0)?);
+                out.last_mut().expect("just pushed").warnings.extend(down.1);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The operations of `entry`'s down, given the schema before its up, and warnings.
+    fn down_ops(&self, entry: &Entry, before: &SchemaModel) -> Result<(Vec<Op>, Vec<String>), Error> {
+        let err = |operation, kind| Error { migration: entry.id.clone(), direction: "down", operation, kind };
+        if let Some(reason) = &entry.up.irreversible {
+            return Err(err(None, ErrorKind::Irreversible { reason: reason.clone() }));
+        }
+        if let Some(reason) = &entry.down.irreversible {
+            return Err(err(None, ErrorKind::Irreversible { reason: reason.clone() }));
+        }
+        if !entry.down.derive_down {
+            recording_errors(&entry.id, "down", &entry.down)?;
+            return Ok((entry.down.ops.clone(), Vec::new()));
+        }
+        let mut model = before.clone();
+        let mut inverse = Vec::new();
+        let mut warnings = Vec::new();
+        for (i, op) in entry.up.ops.iter().enumerate() {
+            let reversed = reverse::inverse(&model, op).map_err(|kind| {
+                err(Some((i, op.describe())), kind)
+            })?;
+            warnings.extend(reversed.warnings);
+            inverse.push(reversed.ops);
+            model.apply(op).map_err(|e| Error {
+                migration: entry.id.clone(),
+                direction: "up",
+                operation: Some((i, op.describe())),
+                kind: e.into(),
+            })?;
+        }
+        Ok((inverse.into_iter().rev().flatten().collect(), warnings))
+    }
+}
+
+fn recording_errors(id: &MigrationId, direction: &'static str, plan: &Plan) -> Result<(), Error> {
+    match plan.errors.first() {
+        Some(e) => Err(Error {
+            migration: id.clone(),
+            direction,
+            operation: None,
+            kind: ErrorKind::Recording(e.clone()),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn apply_plan(model: &mut SchemaModel, id: &MigrationId, direction: &'static str, plan: &Plan) -> Result<(), Error> {
+    recording_errors(id, direction, plan)?;
+    for (i, op) in plan.ops.iter().enumerate() {
+        model.apply(op).map_err(|e| Error {
+            migration: id.clone(),
+            direction,
+            operation: Some((i, op.describe())),
+            kind: e.into(),
+        })?;
+    }
+    Ok(())
+}
+
+fn render_plan(
+    model: &mut SchemaModel,
+    backend: Backend,
+    id: &MigrationId,
+    direction: &'static str,
+    ops: &[Op],
+) -> Result<RenderedMigration, Error> {
+    let mut rendered = RenderedMigration {
+        id: id.clone(),
+        direction,
+        statements: Vec::new(),
+        transactional: true,
+        foreign_keys_off: false,
+        warnings: Vec::new(),
+    };
+    for (i, op) in ops.iter().enumerate() {
+        let fail = |kind: ErrorKind| Error {
+            migration: id.clone(),
+            direction,
+            operation: Some((i, op.describe())),
+            kind,
+        };
+        // Validate against the model first, so render sees a consistent schema.
+        let mut after = model.clone();
+        after.apply(op).map_err(|e| fail(e.into()))?;
+        let out = render::render_op(backend, model, &after, op).map_err(|e| fail(e.into()))?;
+        rendered.statements.extend(out.statements);
+        rendered.foreign_keys_off |= out.foreign_keys_off;
+        if matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent) && backend == Backend::Postgres {
+            rendered.transactional = false;
+        }
+        *model = after;
+    }
+    Ok(rendered)
+}

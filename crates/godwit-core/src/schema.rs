@@ -1,0 +1,669 @@
+//! The recorder a migration's `up` and `down` write to: the DSL's entry point.
+//!
+//! Nothing here touches a database: every call appends an [`Op`] to the plan.
+
+use sea_query::Expr;
+
+use crate::column::{AddableColumn, Column, ColumnDef};
+use crate::op::{
+    CheckDef, Delete, ForeignKeyDef, IndexDef, Insert, Op, PerBackend, RawSql, SqlText, TableDef,
+    UniqueDef, Update,
+};
+use crate::types::{ColumnType, CurrentTimestamp, DefaultValue, SqlExpr};
+
+/// What one `up` or `down` recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub ops: Vec<Op>,
+    /// Set by [`Schema::irreversible`]: the reason this migration cannot be rolled back.
+    pub irreversible: Option<String>,
+    /// Set by the default `down`: derive it by reversing `up`.
+    pub derive_down: bool,
+    /// Mistakes found while recording (an empty primary key, ...), reported with the migration.
+    pub errors: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the migration can run inside a transaction (`concurrently()` indexes cannot).
+    pub fn transactional(&self) -> bool {
+        !self
+            .ops
+            .iter()
+            .any(|op| matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent))
+    }
+}
+
+/// The schema-change recorder passed to [`Migration::up`](crate::Migration::up) and `down`.
+///
+/// ```
+/// use godwit_core::prelude::*;
+/// let mut s = Schema::new();
+/// s.create_table("tags", |t| {
+///     t.id();
+///     t.string("name", 50).unique();
+///     t.timestamps();
+/// });
+/// s.add_column("posts", Column::integer("views").default(0));
+/// assert_eq!(s.into_plan().ops.len(), 3); // create, unique, add_column
+/// ```
+#[derive(Debug, Default)]
+pub struct Schema {
+    plan: Plan,
+}
+
+fn strings<I, S>(items: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    items.into_iter().map(Into::into).collect()
+}
+
+/// `posts` -> `post`, `categories` -> `category`, `addresses` -> `address`.
+fn singular(table: &str) -> String {
+    if let Some(stem) = table.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if ["sses", "xes", "ches", "shes"].iter().any(|s| table.ends_with(s)) {
+        table[..table.len() - 2].to_string()
+    } else if table.ends_with('s') && !table.ends_with("ss") {
+        table[..table.len() - 1].to_string()
+    } else {
+        table.to_string()
+    }
+}
+
+/// The default name of an index, key or constraint: `<prefix>_<table>_<col>_<col>`.
+pub(crate) fn default_name(prefix: &str, table: &str, columns: &[String]) -> String {
+    format!("{prefix}_{table}_{}", columns.join("_"))
+}
+
+impl Schema {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Schema::default()
+    }
+
+    /// The plan recorded so far.
+    pub fn into_plan(mut self) -> Plan {
+        // Give unnamed indexes and constraints their default names now that every modifier ran.
+        for op in &mut self.plan.ops {
+            match op {
+                Op::CreateIndex { table, index } if index.name.is_empty() => {
+                    index.name = default_name("idx", table, &index.columns);
+                }
+                Op::AddForeignKey { table, foreign_key } if foreign_key.name.is_empty() => {
+                    foreign_key.name = default_name("fk", table, &foreign_key.columns);
+                }
+                Op::AddUnique { table, unique } if unique.name.is_empty() => {
+                    unique.name = default_name("uq", table, &unique.columns);
+                }
+                _ => {}
+            }
+        }
+        self.plan
+    }
+
+    fn push(&mut self, op: Op) -> &mut Op {
+        self.plan.ops.push(op);
+        self.plan.ops.last_mut().expect("just pushed")
+    }
+
+    // ----- tables -------------------------------------------------------------------------
+
+    /// Create a table; the closure declares its columns, keys and indexes.
+    pub fn create_table(&mut self, name: impl Into<String>, build: impl FnOnce(&mut TableBuilder)) {
+        let mut t = TableBuilder::new(name.into());
+        build(&mut t);
+        let (table, errors) = t.finish();
+        self.plan.errors.extend(errors);
+        self.push(Op::CreateTable(table));
+    }
+
+    /// Drop a table. Its derived `down` recreates it from the schema model (without its rows).
+    pub fn drop_table(&mut self, name: impl Into<String>) {
+        self.push(Op::DropTable { table: name.into() });
+    }
+
+    /// Rename a table.
+    pub fn rename_table(&mut self, from: impl Into<String>, to: impl Into<String>) {
+        self.push(Op::RenameTable { from: from.into(), to: to.into() });
+    }
+
+    // ----- columns ------------------------------------------------------------------------
+
+    /// Add a column to an existing table. It must be nullable or have a default (checked when
+    /// compiling); `.unique()` and `.check(...)` on it add the constraint too.
+    pub fn add_column(&mut self, table: impl Into<String>, column: impl AddableColumn) {
+        let table = table.into();
+        let mut column = column.into_def();
+        let unique = std::mem::take(&mut column.unique);
+        let check = column.check.take();
+        let primary = std::mem::take(&mut column.primary_key);
+        if primary {
+            self.plan.errors.push(format!(
+                "add_column(\"{table}\", \"{}\") cannot add a primary key column: create the table with it",
+                column.name
+            ));
+        }
+        let name = column.name.clone();
+        self.push(Op::AddColumn { table: table.clone(), column });
+        if unique {
+            let columns = vec![name.clone()];
+            let unique = UniqueDef { name: default_name("uq", &table, &columns), columns };
+            self.push(Op::AddUnique { table: table.clone(), unique });
+        }
+        if let Some(expr) = check {
+            let check = CheckDef { name: format!("ck_{table}_{name}"), expr };
+            self.push(Op::AddCheck { table, check });
+        }
+    }
+
+    /// Drop a column; indexes and foreign keys that use it are dropped first.
+    pub fn drop_column(&mut self, table: impl Into<String>, column: impl Into<String>) {
+        self.push(Op::DropColumn { table: table.into(), column: column.into() });
+    }
+
+    /// Rename a column; indexes, keys and constraints follow it.
+    pub fn rename_column(
+        &mut self,
+        table: impl Into<String>,
+        from: impl Into<String>,
+        to: impl Into<String>,
+    ) {
+        self.push(Op::RenameColumn { table: table.into(), from: from.into(), to: to.into() });
+    }
+
+    /// Change a column's type, keeping its nullability and default.
+    pub fn change_column_type(
+        &mut self,
+        table: impl Into<String>,
+        column: impl Into<String>,
+        ty: ColumnType,
+    ) {
+        self.push(Op::ChangeColumnType { table: table.into(), column: column.into(), ty });
+    }
+
+    /// Set a column's default.
+    pub fn set_default(
+        &mut self,
+        table: impl Into<String>,
+        column: impl Into<String>,
+        value: impl Into<DefaultValue>,
+    ) {
+        let (table, column, default) = (table.into(), column.into(), value.into());
+        self.push(Op::SetDefault { table, column, default });
+    }
+
+    /// Remove a column's default.
+    pub fn drop_default(&mut self, table: impl Into<String>, column: impl Into<String>) {
+        self.push(Op::DropDefault { table: table.into(), column: column.into() });
+    }
+
+    /// Make a column `NOT NULL` (every row must already have a value).
+    pub fn set_not_null(&mut self, table: impl Into<String>, column: impl Into<String>) {
+        self.push(Op::SetNotNull { table: table.into(), column: column.into() });
+    }
+
+    /// Allow NULL in a column.
+    pub fn drop_not_null(&mut self, table: impl Into<String>, column: impl Into<String>) {
+        self.push(Op::DropNotNull { table: table.into(), column: column.into() });
+    }
+
+    // ----- indexes ------------------------------------------------------------------------
+
+    /// Create an index on `columns`; modifiers: `.unique()`, `.name(..)`, `.where_(..)`,
+    /// `.concurrently()`.
+    pub fn add_index<I, S>(&mut self, table: impl Into<String>, columns: I) -> &mut IndexDef
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let index = IndexDef {
+            name: String::new(),
+            columns: strings(columns),
+            is_unique: false,
+            predicate: None,
+            is_concurrent: false,
+        };
+        match self.push(Op::CreateIndex { table: table.into(), index }) {
+            Op::CreateIndex { index, .. } => index,
+            _ => unreachable!("pushed a CreateIndex"),
+        }
+    }
+
+    /// Drop an index by name.
+    pub fn drop_index(&mut self, table: impl Into<String>, name: impl Into<String>) {
+        self.push(Op::DropIndex { table: table.into(), name: name.into() });
+    }
+
+    /// Rename an index.
+    pub fn rename_index(
+        &mut self,
+        table: impl Into<String>,
+        from: impl Into<String>,
+        to: impl Into<String>,
+    ) {
+        self.push(Op::RenameIndex { table: table.into(), from: from.into(), to: to.into() });
+    }
+
+    // ----- constraints --------------------------------------------------------------------
+
+    /// Add a foreign key from `table(column)` to `ref_table(id)`; modifiers: `.ref_columns(..)`,
+    /// `.on_delete(..)`, `.on_update(..)`, `.name(..)`.
+    pub fn add_foreign_key<I, S>(
+        &mut self,
+        table: impl Into<String>,
+        columns: I,
+        ref_table: impl Into<String>,
+    ) -> &mut ForeignKeyDef
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let foreign_key = ForeignKeyDef {
+            name: String::new(),
+            columns: strings(columns),
+            ref_table: ref_table.into(),
+            ref_columns: vec!["id".into()],
+            on_delete: None,
+            on_update: None,
+        };
+        match self.push(Op::AddForeignKey { table: table.into(), foreign_key }) {
+            Op::AddForeignKey { foreign_key, .. } => foreign_key,
+            _ => unreachable!("pushed an AddForeignKey"),
+        }
+    }
+
+    /// Drop a foreign key by name.
+    pub fn drop_foreign_key(&mut self, table: impl Into<String>, name: impl Into<String>) {
+        self.push(Op::DropForeignKey { table: table.into(), name: name.into() });
+    }
+
+    /// Add a named check constraint.
+    pub fn add_check(
+        &mut self,
+        table: impl Into<String>,
+        name: impl Into<String>,
+        expr: impl Into<SqlExpr>,
+    ) {
+        let check = CheckDef { name: name.into(), expr: expr.into() };
+        self.push(Op::AddCheck { table: table.into(), check });
+    }
+
+    /// Drop a check constraint by name.
+    pub fn drop_check(&mut self, table: impl Into<String>, name: impl Into<String>) {
+        self.push(Op::DropCheck { table: table.into(), name: name.into() });
+    }
+
+    /// Add a unique constraint over `columns` (named `uq_<table>_<columns>` unless `.name(..)`).
+    pub fn add_unique<I, S>(&mut self, table: impl Into<String>, columns: I) -> &mut UniqueDef
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let unique = UniqueDef { name: String::new(), columns: strings(columns) };
+        match self.push(Op::AddUnique { table: table.into(), unique }) {
+            Op::AddUnique { unique, .. } => unique,
+            _ => unreachable!("pushed an AddUnique"),
+        }
+    }
+
+    /// Drop a unique constraint by name.
+    pub fn drop_unique(&mut self, table: impl Into<String>, name: impl Into<String>) {
+        self.push(Op::DropUnique { table: table.into(), name: name.into() });
+    }
+
+    // ----- raw SQL and data ---------------------------------------------------------------
+
+    /// Run raw SQL, the same on every backend; give it a `.down(..)` or the migration cannot be
+    /// rolled back.
+    pub fn sql(&mut self, up: impl Into<String>) -> &mut RawSql {
+        self.raw(SqlText::All(up.into()))
+    }
+
+    /// Run raw SQL written for each backend.
+    pub fn sql_per_backend(&mut self, up: PerBackend) -> &mut RawSql {
+        self.raw(up.into())
+    }
+
+    fn raw(&mut self, up: SqlText) -> &mut RawSql {
+        match self.push(Op::Sql(RawSql { up, down_sql: None })) {
+            Op::Sql(raw) => raw,
+            _ => unreachable!("pushed a Sql"),
+        }
+    }
+
+    /// Insert rows with bound values: `s.insert("tags", ["name"]).values(["rust"])`.
+    pub fn insert<I, S>(&mut self, table: impl Into<String>, columns: I) -> &mut Insert
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let insert = Insert { table: table.into(), columns: strings(columns), rows: Vec::new() };
+        match self.push(Op::Insert(insert)) {
+            Op::Insert(i) => i,
+            _ => unreachable!("pushed an Insert"),
+        }
+    }
+
+    /// Update rows: `s.update("posts").set("status", "draft").filter(Expr::col("status").is_null())`.
+    pub fn update(&mut self, table: impl Into<String>) -> &mut Update {
+        let update = Update { table: table.into(), sets: Vec::new(), filter: None };
+        match self.push(Op::Update(update)) {
+            Op::Update(u) => u,
+            _ => unreachable!("pushed an Update"),
+        }
+    }
+
+    /// Delete rows: `s.delete("tags").filter(Expr::col("name").eq("obsolete"))`.
+    pub fn delete(&mut self, table: impl Into<String>) -> &mut Delete {
+        match self.push(Op::Delete(Delete { table: table.into(), filter: None })) {
+            Op::Delete(d) => d,
+            _ => unreachable!("pushed a Delete"),
+        }
+    }
+
+    // ----- reversibility ------------------------------------------------------------------
+
+    /// Mark the migration as impossible to roll back, saying why.
+    pub fn irreversible(&mut self, reason: impl Into<String>) {
+        self.plan.irreversible = Some(reason.into());
+    }
+
+    /// Derive `down` by reversing `up`: what the default `Migration::down` does.
+    pub fn reverse_up(&mut self) {
+        self.plan.derive_down = true;
+    }
+}
+
+/// A `references(..)` column being declared: its foreign key and index come with it.
+#[derive(Debug)]
+pub struct Reference {
+    column: usize,
+    nullable: bool,
+    index: bool,
+    foreign_key: ForeignKeyDef,
+}
+
+impl Reference {
+    /// Delete (or null, ...) these rows when the referenced row is deleted.
+    pub fn on_delete(&mut self, action: crate::types::ReferentialAction) -> &mut Self {
+        self.foreign_key.on_delete = Some(action);
+        self
+    }
+
+    /// Follow updates of the referenced key.
+    pub fn on_update(&mut self, action: crate::types::ReferentialAction) -> &mut Self {
+        self.foreign_key.on_update = Some(action);
+        self
+    }
+
+    /// Allow NULL (an optional reference).
+    pub fn nullable(&mut self) -> &mut Self {
+        self.nullable = true;
+        self
+    }
+
+    /// Do not create an index on the column.
+    pub fn no_index(&mut self) -> &mut Self {
+        self.index = false;
+        self
+    }
+}
+
+/// Declares the columns, keys and indexes of a table in [`Schema::create_table`].
+#[derive(Debug)]
+pub struct TableBuilder {
+    name: String,
+    columns: Vec<ColumnDef>,
+    primary_key: Option<Vec<String>>,
+    references: Vec<Reference>,
+    indexes: Vec<IndexDef>,
+    uniques: Vec<UniqueDef>,
+    checks: Vec<CheckDef>,
+}
+
+macro_rules! builder_columns {
+    ($($(#[$doc:meta])* $fn:ident => $ty:expr;)*) => {$(
+        $(#[$doc])*
+        pub fn $fn(&mut self, name: impl Into<String>) -> &mut ColumnDef {
+            self.add(ColumnDef::new(name, $ty))
+        }
+    )*};
+}
+
+impl TableBuilder {
+    fn new(name: String) -> Self {
+        TableBuilder {
+            name,
+            columns: Vec::new(),
+            primary_key: None,
+            references: Vec::new(),
+            indexes: Vec::new(),
+            uniques: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, def: ColumnDef) -> &mut ColumnDef {
+        self.columns.push(def);
+        self.columns.last_mut().expect("just pushed")
+    }
+
+    /// `id`: a `BIGINT` auto-increment primary key.
+    pub fn id(&mut self) -> &mut ColumnDef {
+        let mut def = ColumnDef::new("id", ColumnType::BigInt);
+        def.auto_increment = true;
+        def.primary_key = true;
+        self.add(def)
+    }
+
+    builder_columns! {
+        /// A `smallint` column.
+        small_integer => ColumnType::SmallInt;
+        /// An `integer` column.
+        integer => ColumnType::Integer;
+        /// A `bigint` column.
+        big_integer => ColumnType::BigInt;
+        /// A `text` column.
+        text => ColumnType::Text;
+        /// A `boolean` column.
+        boolean => ColumnType::Boolean;
+        /// A single-precision float column.
+        float => ColumnType::Float;
+        /// A double-precision float column.
+        double => ColumnType::Double;
+        /// A date column.
+        date => ColumnType::Date;
+        /// A time-of-day column.
+        time => ColumnType::Time;
+        /// A timestamp without time zone.
+        timestamp => ColumnType::Timestamp;
+        /// A timestamp with time zone.
+        timestamp_tz => ColumnType::TimestampTz;
+        /// A UUID column.
+        uuid => ColumnType::Uuid;
+        /// A JSON column (`jsonb` on PostgreSQL).
+        json => ColumnType::Json;
+        /// A binary column.
+        binary => ColumnType::Binary;
+    }
+
+    /// A `varchar(len)` column.
+    pub fn string(&mut self, name: impl Into<String>, len: u32) -> &mut ColumnDef {
+        self.add(ColumnDef::new(name, ColumnType::String(len)))
+    }
+
+    /// A `decimal(precision, scale)` column.
+    pub fn decimal(&mut self, name: impl Into<String>, precision: u32, scale: u32) -> &mut ColumnDef {
+        self.add(ColumnDef::new(name, ColumnType::Decimal(precision, scale)))
+    }
+
+    /// A column built with [`Column`] (any nullability or default is fine in a new table).
+    pub fn column<N, D>(&mut self, column: Column<N, D>) -> &mut ColumnDef {
+        self.add(column.def)
+    }
+
+    /// `<singular>_id BIGINT NOT NULL` referencing `table(id)`, with an index:
+    /// `t.references("posts")` adds `post_id`.
+    pub fn references(&mut self, table: impl Into<String>) -> &mut Reference {
+        let table = table.into();
+        self.references_as(format!("{}_id", singular(&table)), table)
+    }
+
+    /// Like [`references`](Self::references) with a column name of your own:
+    /// `t.references_as("author_id", "users")`.
+    pub fn references_as(
+        &mut self,
+        column: impl Into<String>,
+        table: impl Into<String>,
+    ) -> &mut Reference {
+        let column = column.into();
+        self.columns.push(ColumnDef::new(column.clone(), ColumnType::BigInt));
+        self.references.push(Reference {
+            column: self.columns.len() - 1,
+            nullable: false,
+            index: true,
+            foreign_key: ForeignKeyDef {
+                name: default_name("fk", &self.name, std::slice::from_ref(&column)),
+                columns: vec![column],
+                ref_table: table.into(),
+                ref_columns: vec!["id".into()],
+                on_delete: None,
+                on_update: None,
+            },
+        });
+        self.references.last_mut().expect("just pushed")
+    }
+
+    /// `created_at` and `updated_at`: timestamps with time zone, `NOT NULL`, defaulting to now.
+    pub fn timestamps(&mut self) {
+        for name in ["created_at", "updated_at"] {
+            let mut def = ColumnDef::new(name, ColumnType::TimestampTz);
+            def.default = Some(CurrentTimestamp.into());
+            self.add(def);
+        }
+    }
+
+    /// A primary key over several columns: `t.primary_key(["post_id", "tag_id"])`.
+    pub fn primary_key<I, S>(&mut self, columns: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.primary_key = Some(strings(columns));
+    }
+
+    /// An index created with the table.
+    pub fn index<I, S>(&mut self, columns: I) -> &mut IndexDef
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.indexes.push(IndexDef {
+            name: String::new(),
+            columns: strings(columns),
+            is_unique: false,
+            predicate: None,
+            is_concurrent: false,
+        });
+        self.indexes.last_mut().expect("just pushed")
+    }
+
+    /// A unique constraint over several columns.
+    pub fn unique<I, S>(&mut self, columns: I) -> &mut UniqueDef
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.uniques.push(UniqueDef { name: String::new(), columns: strings(columns) });
+        self.uniques.last_mut().expect("just pushed")
+    }
+
+    /// A named check constraint over the table's columns.
+    pub fn check(&mut self, name: impl Into<String>, expr: impl Into<SqlExpr>) {
+        self.checks.push(CheckDef { name: name.into(), expr: expr.into() });
+    }
+
+    fn finish(mut self) -> (TableDef, Vec<String>) {
+        let mut errors = Vec::new();
+        let table = self.name.clone();
+        let mut primary_key: Vec<String> = Vec::new();
+        let mut uniques = Vec::new();
+        let mut checks = Vec::new();
+        for col in &mut self.columns {
+            if std::mem::take(&mut col.primary_key) {
+                primary_key.push(col.name.clone());
+            }
+            if std::mem::take(&mut col.unique) {
+                let columns = vec![col.name.clone()];
+                uniques.push(UniqueDef { name: default_name("uq", &table, &columns), columns });
+            }
+            if let Some(expr) = col.check.take() {
+                checks.push(CheckDef { name: format!("ck_{table}_{}", col.name), expr });
+            }
+        }
+        if let Some(pk) = self.primary_key.take() {
+            if !primary_key.is_empty() {
+                errors.push(format!(
+                    "create_table(\"{table}\") declares a primary key twice ({primary_key:?} and {pk:?}): keep one"
+                ));
+            }
+            if pk.is_empty() {
+                errors.push(format!(
+                    "create_table(\"{table}\") has an empty primary_key([]): name at least one column"
+                ));
+            }
+            primary_key = pk;
+        }
+        let mut foreign_keys = Vec::new();
+        let mut indexes = Vec::new();
+        for r in self.references {
+            if r.nullable {
+                self.columns[r.column].nullable = true;
+            }
+            if r.index && primary_key.first() != Some(&r.foreign_key.columns[0]) {
+                indexes.push(IndexDef {
+                    name: default_name("idx", &table, &r.foreign_key.columns),
+                    columns: r.foreign_key.columns.clone(),
+                    is_unique: false,
+                    predicate: None,
+                    is_concurrent: false,
+                });
+            }
+            foreign_keys.push(r.foreign_key);
+        }
+        for mut index in self.indexes {
+            if index.name.is_empty() {
+                index.name = default_name("idx", &table, &index.columns);
+            }
+            if index.is_concurrent {
+                // A new table is empty: building its index concurrently buys nothing.
+                index.is_concurrent = false;
+            }
+            indexes.push(index);
+        }
+        for mut unique in self.uniques {
+            if unique.name.is_empty() {
+                unique.name = default_name("uq", &table, &unique.columns);
+            }
+            uniques.push(unique);
+        }
+        checks.extend(self.checks);
+        let def = TableDef {
+            name: table,
+            columns: self.columns,
+            primary_key,
+            indexes,
+            foreign_keys,
+            checks,
+            uniques,
+        };
+        (def, errors)
+    }
+}
+
+/// Shorthand for [`Expr::col`], for data filters and checks.
+pub fn col(name: &'static str) -> Expr {
+    Expr::col(name)
+}

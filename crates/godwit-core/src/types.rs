@@ -1,0 +1,244 @@
+//! Backend-neutral column types, defaults and SQL expressions.
+
+use sea_query::{Expr, Value};
+
+/// A database backend godwit renders SQL for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Backend {
+    /// PostgreSQL 12 and later.
+    Postgres,
+    /// MySQL 8 and MariaDB 10.5 and later.
+    MySql,
+    /// SQLite 3.35 and later.
+    Sqlite,
+}
+
+impl Backend {
+    /// Every backend, in the order documentation shows them.
+    pub const ALL: [Backend; 3] = [Backend::Postgres, Backend::MySql, Backend::Sqlite];
+
+    /// The name used on the command line (`postgres`, `mysql`, `sqlite`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+
+    /// The longest identifier the backend accepts, if it has a limit.
+    pub fn max_identifier_len(self) -> Option<usize> {
+        match self {
+            Backend::Postgres => Some(63),
+            Backend::MySql => Some(64),
+            Backend::Sqlite => None,
+        }
+    }
+
+    /// The backend a `postgres://`, `mysql://`/`mariadb://` or `sqlite:` URL names.
+    pub fn from_url(url: &str) -> Option<Backend> {
+        let scheme = url.split(':').next()?.to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            "mysql" | "mariadb" => Some(Backend::MySql),
+            "sqlite" => Some(Backend::Sqlite),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Postgres => "PostgreSQL",
+            Backend::MySql => "MySQL/MariaDB",
+            Backend::Sqlite => "SQLite",
+        })
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Ok(Backend::Postgres),
+            "mysql" | "mariadb" => Ok(Backend::MySql),
+            "sqlite" => Ok(Backend::Sqlite),
+            other => Err(format!(
+                "unknown backend `{other}`: use postgres, mysql or sqlite"
+            )),
+        }
+    }
+}
+
+/// The type of a column, independent of the backend.
+///
+/// | type | PostgreSQL | MySQL/MariaDB | SQLite |
+/// |---|---|---|---|
+/// | `SmallInt` | `smallint` | `smallint` | `smallint` |
+/// | `Integer` | `integer` | `int` | `integer` |
+/// | `BigInt` | `bigint` | `bigint` | `integer` |
+/// | `String(n)` | `varchar(n)` | `varchar(n)` | `varchar(n)` |
+/// | `Text` | `text` | `text` | `text` |
+/// | `Boolean` | `bool` | `bool` | `boolean` |
+/// | `Float` / `Double` | `real` / `double precision` | `float` / `double` | `float` / `double` |
+/// | `Decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)` | `real(p, s)` |
+/// | `Date` / `Time` | `date` / `time` | `date` / `time` | `date_text` / `time_text` |
+/// | `Timestamp` | `timestamp` | `datetime` | `datetime_text` |
+/// | `TimestampTz` | `timestamp with time zone` | `timestamp` | `timestamp_with_timezone_text` |
+/// | `Uuid` | `uuid` | `binary(16)` | `uuid_text` |
+/// | `Json` | `jsonb` | `json` | `json_text` |
+/// | `Binary` | `bytea` | `blob` | `blob` |
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ColumnType {
+    SmallInt,
+    Integer,
+    BigInt,
+    String(u32),
+    Text,
+    Boolean,
+    Float,
+    Double,
+    Decimal(u32, u32),
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Uuid,
+    Json,
+    Binary,
+}
+
+impl ColumnType {
+    /// A short, backend-neutral spelling used in schema snapshots and messages.
+    pub fn describe(&self) -> String {
+        match self {
+            ColumnType::SmallInt => "smallint".into(),
+            ColumnType::Integer => "integer".into(),
+            ColumnType::BigInt => "bigint".into(),
+            ColumnType::String(n) => format!("string({n})"),
+            ColumnType::Text => "text".into(),
+            ColumnType::Boolean => "boolean".into(),
+            ColumnType::Float => "float".into(),
+            ColumnType::Double => "double".into(),
+            ColumnType::Decimal(p, s) => format!("decimal({p}, {s})"),
+            ColumnType::Date => "date".into(),
+            ColumnType::Time => "time".into(),
+            ColumnType::Timestamp => "timestamp".into(),
+            ColumnType::TimestampTz => "timestamptz".into(),
+            ColumnType::Uuid => "uuid".into(),
+            ColumnType::Json => "json".into(),
+            ColumnType::Binary => "binary".into(),
+        }
+    }
+
+    /// Whether MySQL/MariaDB can index the column without a prefix length.
+    pub(crate) fn mysql_indexable(&self) -> bool {
+        !matches!(self, ColumnType::Text | ColumnType::Json | ColumnType::Binary)
+    }
+}
+
+/// A SQL expression: a sea-query [`Expr`] (rendered per backend) or raw SQL text.
+///
+/// `&str` and `String` become raw SQL, written as given on every backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlExpr(pub Expr);
+
+impl SqlExpr {
+    /// Raw SQL, written as given on every backend.
+    pub fn raw(sql: impl Into<String>) -> Self {
+        SqlExpr(Expr::cust(sql.into()))
+    }
+}
+
+impl From<&str> for SqlExpr {
+    fn from(s: &str) -> Self {
+        SqlExpr::raw(s)
+    }
+}
+
+impl From<String> for SqlExpr {
+    fn from(s: String) -> Self {
+        SqlExpr::raw(s)
+    }
+}
+
+impl From<Expr> for SqlExpr {
+    fn from(e: Expr) -> Self {
+        SqlExpr(e)
+    }
+}
+
+/// The default of a column: a literal value or a SQL expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    /// A literal, written as a SQL literal (`0`, `'draft'`, `TRUE`).
+    Value(Value),
+    /// A SQL expression such as `CURRENT_TIMESTAMP`.
+    Expr(SqlExpr),
+}
+
+/// The current timestamp as a column default, on every backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentTimestamp;
+
+/// Raw SQL used as a column default: `.default(Sql("gen_random_uuid()"))`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sql(pub &'static str);
+
+impl From<CurrentTimestamp> for DefaultValue {
+    fn from(_: CurrentTimestamp) -> Self {
+        DefaultValue::Expr(SqlExpr(Expr::current_timestamp()))
+    }
+}
+
+impl From<Sql> for DefaultValue {
+    fn from(s: Sql) -> Self {
+        DefaultValue::Expr(SqlExpr::raw(s.0))
+    }
+}
+
+impl From<SqlExpr> for DefaultValue {
+    fn from(e: SqlExpr) -> Self {
+        DefaultValue::Expr(e)
+    }
+}
+
+impl From<Expr> for DefaultValue {
+    fn from(e: Expr) -> Self {
+        DefaultValue::Expr(SqlExpr(e))
+    }
+}
+
+macro_rules! default_from_value {
+    ($($t:ty),*) => {$(
+        impl From<$t> for DefaultValue {
+            fn from(v: $t) -> Self {
+                DefaultValue::Value(v.into())
+            }
+        }
+    )*};
+}
+default_from_value!(i8, i16, i32, i64, u8, u16, u32, f32, f64, bool, &str, String);
+
+/// What happens to referencing rows when the referenced row is deleted or updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferentialAction {
+    Cascade,
+    SetNull,
+    SetDefault,
+    Restrict,
+    NoAction,
+}
+
+impl ReferentialAction {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::SetNull => "SET NULL",
+            ReferentialAction::SetDefault => "SET DEFAULT",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::NoAction => "NO ACTION",
+        }
+    }
+}
