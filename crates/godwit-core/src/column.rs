@@ -100,7 +100,10 @@ macro_rules! column_ctors {
 impl Column {
     /// A column of any [`ColumnType`].
     pub fn of(name: impl Into<String>, ty: ColumnType) -> Column {
-        Column { def: ColumnDef::new(name, ty), _state: PhantomData }
+        Column {
+            def: ColumnDef::new(name, ty),
+            _state: PhantomData,
+        }
     }
 
     column_ctors! {
@@ -147,7 +150,10 @@ impl Column {
 
 impl<N, D> Column<N, D> {
     fn retype<N2, D2>(self) -> Column<N2, D2> {
-        Column { def: self.def, _state: PhantomData }
+        Column {
+            def: self.def,
+            _state: PhantomData,
+        }
     }
 
     /// Allow NULL.

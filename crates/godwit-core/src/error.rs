@@ -13,11 +13,19 @@ pub enum RegistryError {
     #[error(
         "`{file}` registers two migrations (`{first}` and `{second}`): keep one `register!` per file and move the other into a file of its own"
     )]
-    TwoInOneFile { file: String, first: String, second: String },
+    TwoInOneFile {
+        file: String,
+        first: String,
+        second: String,
+    },
     #[error(
         "two migrations have version {version}: `{first}` and `{second}`; give one of them a later timestamp in its file name"
     )]
-    DuplicateVersion { version: u64, first: String, second: String },
+    DuplicateVersion {
+        version: u64,
+        first: String,
+        second: String,
+    },
 }
 
 /// An operation that does not fit the schema the earlier migrations built.
@@ -29,12 +37,22 @@ pub enum ModelError {
     #[error("table `{table}` already exists")]
     TableExists { table: String },
     #[error("column `{table}.{column}` does not exist{hint}")]
-    UnknownColumn { table: String, column: String, hint: String },
+    UnknownColumn {
+        table: String,
+        column: String,
+        hint: String,
+    },
     #[error("column `{table}.{column}` already exists")]
     DuplicateColumn { table: String, column: String },
     #[error("`{name}` does not exist on table `{table}`{hint}")]
-    UnknownName { table: String, name: String, hint: String },
-    #[error("the name `{name}` is already used by {used_by}: pass `.name(\"...\")` with another name")]
+    UnknownName {
+        table: String,
+        name: String,
+        hint: String,
+    },
+    #[error(
+        "the name `{name}` is already used by {used_by}: pass `.name(\"...\")` with another name"
+    )]
     NameTaken { name: String, used_by: String },
     #[error("{0}")]
     Invalid(String),
@@ -45,9 +63,20 @@ pub enum ModelError {
 #[non_exhaustive]
 pub enum RenderError {
     #[error("{backend} cannot {what}: {fix}")]
-    Unsupported { backend: Backend, what: String, fix: String },
-    #[error("identifier `{name}` is {len} characters long; {backend} allows at most {max}: pass a shorter name")]
-    IdentifierTooLong { name: String, len: usize, max: usize, backend: Backend },
+    Unsupported {
+        backend: Backend,
+        what: String,
+        fix: String,
+    },
+    #[error(
+        "identifier `{name}` is {len} characters long; {backend} allows at most {max}: pass a shorter name"
+    )]
+    IdentifierTooLong {
+        name: String,
+        len: usize,
+        max: usize,
+        backend: Backend,
+    },
 }
 
 /// What can go wrong while planning or rendering a migration.
@@ -60,9 +89,7 @@ pub enum ErrorKind {
     Render(#[from] RenderError),
     #[error("{0}")]
     Recording(String),
-    #[error(
-        "cannot be rolled back: {reason}; write a `down` for it, or roll back no further than the migration after it"
-    )]
+    #[error("cannot be rolled back: {reason}")]
     Irreversible { reason: String },
     #[error("no migration has version {0}: run `status` to list the versions")]
     UnknownVersion(u64),

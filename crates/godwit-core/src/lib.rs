@@ -24,7 +24,9 @@ pub use op::{Op, PerBackend, TableDef};
 pub use plan::{Catalog, Entry, RenderedMigration};
 pub use render::Statement;
 pub use schema::{Plan, Schema, TableBuilder};
-pub use types::{Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, Sql, SqlExpr};
+pub use types::{
+    Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, Sql, SqlExpr,
+};
 
 /// Everything a migration file needs: `use godwit::prelude::*;`.
 pub mod prelude {
@@ -33,7 +35,9 @@ pub mod prelude {
     pub use crate::op::PerBackend;
     pub use crate::schema::{Schema, TableBuilder, col};
     pub use crate::types::ColumnType;
-    pub use crate::types::ReferentialAction::{self, Cascade, NoAction, Restrict, SetDefault, SetNull};
+    pub use crate::types::ReferentialAction::{
+        self, Cascade, NoAction, Restrict, SetDefault, SetNull,
+    };
     pub use crate::types::{CurrentTimestamp, Sql};
     pub use sea_query::{Expr, ExprTrait, Value};
 }

@@ -43,7 +43,8 @@ impl MigrationId {
     /// ```
     pub fn from_file(path: &str) -> Result<MigrationId, String> {
         let file = path.rsplit(['/', '\\']).next().unwrap_or(path);
-        let expected = "expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`";
+        let expected =
+            "expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`";
         let stem = file
             .strip_suffix(".rs")
             .ok_or_else(|| format!("`{file}` is not a .rs file: {expected}"))?;
@@ -51,13 +52,25 @@ impl MigrationId {
             .strip_prefix('m')
             .ok_or_else(|| format!("`{file}` does not start with `m`: {expected}"))?;
         let bytes = rest.as_bytes();
-        let digits = |r: std::ops::Range<usize>| bytes.get(r).is_some_and(|b| b.iter().all(u8::is_ascii_digit));
-        if !(digits(0..8) && bytes.get(8) == Some(&b'_') && digits(9..15) && bytes.get(15) == Some(&b'_')) {
-            return Err(format!("`{file}` has no `YYYYMMDD_HHMMSS_` timestamp after the `m`: {expected}"));
+        let digits = |r: std::ops::Range<usize>| {
+            bytes
+                .get(r)
+                .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+        };
+        if !(digits(0..8)
+            && bytes.get(8) == Some(&b'_')
+            && digits(9..15)
+            && bytes.get(15) == Some(&b'_'))
+        {
+            return Err(format!(
+                "`{file}` has no `YYYYMMDD_HHMMSS_` timestamp after the `m`: {expected}"
+            ));
         }
         let name = &rest[16..];
         if name.is_empty()
-            || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
             || !name.as_bytes()[0].is_ascii_lowercase()
         {
             return Err(format!(
@@ -68,11 +81,23 @@ impl MigrationId {
         let num = |s: &str| s.parse::<u32>().unwrap_or(0);
         let (month, day) = (num(&date[4..6]), num(&date[6..8]));
         let (hour, minute, second) = (num(&time[0..2]), num(&time[2..4]), num(&time[4..6]));
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
-            return Err(format!("`{file}` has an impossible date or time `{date}_{time}`: {expected}"));
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || minute > 59
+            || second > 59
+        {
+            return Err(format!(
+                "`{file}` has an impossible date or time `{date}_{time}`: {expected}"
+            ));
         }
-        let version = format!("{date}{time}").parse::<u64>().map_err(|e| format!("`{file}`: {e}"))?;
-        Ok(MigrationId { version, name: name.to_string() })
+        let version = format!("{date}{time}")
+            .parse::<u64>()
+            .map_err(|e| format!("`{file}`: {e}"))?;
+        Ok(MigrationId {
+            version,
+            name: name.to_string(),
+        })
     }
 }
 
@@ -88,7 +113,9 @@ pub struct Registration {
 
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registration").field("file", &self.file).finish_non_exhaustive()
+        f.debug_struct("Registration")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
     }
 }
 
@@ -114,7 +141,10 @@ pub fn resolve(
         }
         match MigrationId::from_file(r.file) {
             Ok(id) => out.push((id, **r)),
-            Err(message) => errors.push(RegistryError::BadFileName { file: r.file.to_string(), message }),
+            Err(message) => errors.push(RegistryError::BadFileName {
+                file: r.file.to_string(),
+                message,
+            }),
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -127,5 +157,9 @@ pub fn resolve(
             });
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }

@@ -29,10 +29,12 @@ fn invalid(msg: impl Into<String>) -> ModelError {
 impl SchemaModel {
     /// The table called `name`, or an error listing the tables there are.
     pub fn table(&self, name: &str) -> Result<&TableDef, ModelError> {
-        self.tables.get(name).ok_or_else(|| ModelError::UnknownTable {
-            table: name.into(),
-            hint: hint_among("tables", self.tables.keys().map(String::as_str)),
-        })
+        self.tables
+            .get(name)
+            .ok_or_else(|| ModelError::UnknownTable {
+                table: name.into(),
+                hint: hint_among("tables", self.tables.keys().map(String::as_str)),
+            })
     }
 
     fn table_mut(&mut self, name: &str) -> Result<&mut TableDef, ModelError> {
@@ -72,10 +74,15 @@ impl SchemaModel {
 
     fn claim(&self, name: &str) -> Result<(), ModelError> {
         if name.is_empty() {
-            return Err(invalid("an index or constraint name is empty: pass `.name(\"...\")`"));
+            return Err(invalid(
+                "an index or constraint name is empty: pass `.name(\"...\")`",
+            ));
         }
         match self.name_owner(name) {
-            Some(used_by) => Err(ModelError::NameTaken { name: name.into(), used_by }),
+            Some(used_by) => Err(ModelError::NameTaken {
+                name: name.into(),
+                used_by,
+            }),
             None => Ok(()),
         }
     }
@@ -98,7 +105,10 @@ impl SchemaModel {
 
     fn check_columns(table: &TableDef, columns: &[String], what: &str) -> Result<(), ModelError> {
         if columns.is_empty() {
-            return Err(invalid(format!("{what} on `{}` names no column: name at least one", table.name)));
+            return Err(invalid(format!(
+                "{what} on `{}` names no column: name at least one",
+                table.name
+            )));
         }
         for c in columns {
             Self::check_column(table, c)?;
@@ -109,7 +119,11 @@ impl SchemaModel {
     /// Validate a foreign key of `table` (which may be the table being created).
     fn check_foreign_key(&self, table: &TableDef, fk: &ForeignKeyDef) -> Result<(), ModelError> {
         Self::check_columns(table, &fk.columns, "a foreign key")?;
-        let target = if fk.ref_table == table.name { table } else { self.table(&fk.ref_table)? };
+        let target = if fk.ref_table == table.name {
+            table
+        } else {
+            self.table(&fk.ref_table)?
+        };
         if fk.ref_columns.len() != fk.columns.len() {
             return Err(invalid(format!(
                 "foreign key `{}` has {} column(s) but references {} column(s) of `{}`: give as many of each",
@@ -142,7 +156,10 @@ impl SchemaModel {
         }
         let keyed = target.primary_key == fk.ref_columns
             || target.uniques.iter().any(|u| u.columns == fk.ref_columns)
-            || target.indexes.iter().any(|i| i.is_unique && i.predicate.is_none() && i.columns == fk.ref_columns);
+            || target
+                .indexes
+                .iter()
+                .any(|i| i.is_unique && i.predicate.is_none() && i.columns == fk.ref_columns);
         if !keyed {
             return Err(invalid(format!(
                 "foreign key `{}` references `{}`({}), which is neither its primary key nor unique: add a unique constraint on it first",
@@ -157,20 +174,34 @@ impl SchemaModel {
     fn check_table(&self, t: &TableDef) -> Result<(), ModelError> {
         Self::ident("table", &t.name)?;
         if self.tables.contains_key(&t.name) {
-            return Err(ModelError::TableExists { table: t.name.clone() });
+            return Err(ModelError::TableExists {
+                table: t.name.clone(),
+            });
         }
         if t.columns.is_empty() {
-            return Err(invalid(format!("table `{}` has no columns: declare at least one", t.name)));
+            return Err(invalid(format!(
+                "table `{}` has no columns: declare at least one",
+                t.name
+            )));
         }
         for (i, c) in t.columns.iter().enumerate() {
             Self::ident("column", &c.name)?;
             if t.columns[..i].iter().any(|d| d.name == c.name) {
-                return Err(ModelError::DuplicateColumn { table: t.name.clone(), column: c.name.clone() });
+                return Err(ModelError::DuplicateColumn {
+                    table: t.name.clone(),
+                    column: c.name.clone(),
+                });
             }
             check_type(&t.name, &c.name, &c.ty)?;
             if c.auto_increment {
-                if !matches!(c.ty, ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt) {
-                    return Err(invalid(format!("`{}.{}` is auto-increment but not an integer", t.name, c.name)));
+                if !matches!(
+                    c.ty,
+                    ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt
+                ) {
+                    return Err(invalid(format!(
+                        "`{}.{}` is auto-increment but not an integer",
+                        t.name, c.name
+                    )));
                 }
                 if t.primary_key != [c.name.clone()] {
                     return Err(invalid(format!(
@@ -191,7 +222,15 @@ impl SchemaModel {
         }
         // Names must be unique across the schema and within the table.
         let mut probe = self.clone();
-        probe.tables.insert(t.name.clone(), TableDef { name: t.name.clone(), columns: t.columns.clone(), primary_key: t.primary_key.clone(), ..TableDef::default() });
+        probe.tables.insert(
+            t.name.clone(),
+            TableDef {
+                name: t.name.clone(),
+                columns: t.columns.clone(),
+                primary_key: t.primary_key.clone(),
+                ..TableDef::default()
+            },
+        );
         for index in &t.indexes {
             Self::check_columns(t, &index.columns, "an index")?;
             probe.claim(&index.name)?;
@@ -224,7 +263,11 @@ impl SchemaModel {
             }
             Op::DropTable { table } => {
                 self.table(table)?;
-                if let Some((from, fk)) = self.references_to(table).into_iter().find(|(from, _)| from != table) {
+                if let Some((from, fk)) = self
+                    .references_to(table)
+                    .into_iter()
+                    .find(|(from, _)| from != table)
+                {
                     return Err(invalid(format!(
                         "table `{table}` is still referenced by foreign key `{}` on `{from}`: drop that foreign key (or table) first",
                         fk.name
@@ -253,7 +296,10 @@ impl SchemaModel {
                 let t = self.table(table)?;
                 Self::ident("column", &column.name)?;
                 if t.column(&column.name).is_some() {
-                    return Err(ModelError::DuplicateColumn { table: table.clone(), column: column.name.clone() });
+                    return Err(ModelError::DuplicateColumn {
+                        table: table.clone(),
+                        column: column.name.clone(),
+                    });
                 }
                 check_type(table, &column.name, &column.ty)?;
                 self.table_mut(table)?.columns.push(column.clone());
@@ -292,7 +338,10 @@ impl SchemaModel {
                 Self::check_column(t, from)?;
                 Self::ident("column", to)?;
                 if t.column(to).is_some() {
-                    return Err(ModelError::DuplicateColumn { table: table.clone(), column: to.clone() });
+                    return Err(ModelError::DuplicateColumn {
+                        table: table.clone(),
+                        column: to.clone(),
+                    });
                 }
                 let rename = |cols: &mut Vec<String>| {
                     for c in cols.iter_mut() {
@@ -302,11 +351,16 @@ impl SchemaModel {
                     }
                 };
                 let t = self.table_mut(table)?;
-                t.column_mut(from).expect("checked above").name.clone_from(to);
+                t.column_mut(from)
+                    .expect("checked above")
+                    .name
+                    .clone_from(to);
                 rename(&mut t.primary_key);
                 t.indexes.iter_mut().for_each(|i| rename(&mut i.columns));
                 t.uniques.iter_mut().for_each(|u| rename(&mut u.columns));
-                t.foreign_keys.iter_mut().for_each(|f| rename(&mut f.columns));
+                t.foreign_keys
+                    .iter_mut()
+                    .for_each(|f| rename(&mut f.columns));
                 for other in self.tables.values_mut() {
                     for fk in &mut other.foreign_keys {
                         if &fk.ref_table == table {
@@ -319,38 +373,63 @@ impl SchemaModel {
                 let t = self.table(table)?;
                 Self::check_column(t, column)?;
                 check_type(table, column, ty)?;
-                let in_fk = t.foreign_keys.iter().find(|f| f.columns.contains(column)).map(|f| f.name.clone()).or_else(|| {
-                    self.references_to(table)
-                        .into_iter()
-                        .find(|(_, f)| f.ref_columns.contains(column))
-                        .map(|(_, f)| f.name.clone())
-                });
+                let in_fk = t
+                    .foreign_keys
+                    .iter()
+                    .find(|f| f.columns.contains(column))
+                    .map(|f| f.name.clone())
+                    .or_else(|| {
+                        self.references_to(table)
+                            .into_iter()
+                            .find(|(_, f)| f.ref_columns.contains(column))
+                            .map(|(_, f)| f.name.clone())
+                    });
                 if let Some(fk) = in_fk {
                     return Err(invalid(format!(
                         "column `{table}.{column}` is part of foreign key `{fk}`: drop the foreign key, change both columns, then add it again"
                     )));
                 }
-                let c = self.table_mut(table)?.column_mut(column).expect("checked above");
+                let c = self
+                    .table_mut(table)?
+                    .column_mut(column)
+                    .expect("checked above");
                 if c.auto_increment {
-                    return Err(invalid(format!("column `{table}.{column}` is auto-increment: its type cannot change")));
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is auto-increment: its type cannot change"
+                    )));
                 }
                 c.ty = ty.clone();
             }
-            Op::SetDefault { table, column, default } => {
+            Op::SetDefault {
+                table,
+                column,
+                default,
+            } => {
                 Self::check_column(self.table(table)?, column)?;
-                self.table_mut(table)?.column_mut(column).expect("checked above").default = Some(default.clone());
+                self.table_mut(table)?
+                    .column_mut(column)
+                    .expect("checked above")
+                    .default = Some(default.clone());
             }
             Op::DropDefault { table, column } => {
                 let t = self.table(table)?;
                 Self::check_column(t, column)?;
                 if t.column(column).is_some_and(|c| c.default.is_none()) {
-                    return Err(invalid(format!("column `{table}.{column}` has no default to drop")));
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` has no default to drop"
+                    )));
                 }
-                self.table_mut(table)?.column_mut(column).expect("checked above").default = None;
+                self.table_mut(table)?
+                    .column_mut(column)
+                    .expect("checked above")
+                    .default = None;
             }
             Op::SetNotNull { table, column } => {
                 Self::check_column(self.table(table)?, column)?;
-                self.table_mut(table)?.column_mut(column).expect("checked above").nullable = false;
+                self.table_mut(table)?
+                    .column_mut(column)
+                    .expect("checked above")
+                    .nullable = false;
             }
             Op::DropNotNull { table, column } => {
                 let t = self.table(table)?;
@@ -360,7 +439,10 @@ impl SchemaModel {
                         "column `{table}.{column}` is part of the primary key, which cannot allow NULL"
                     )));
                 }
-                self.table_mut(table)?.column_mut(column).expect("checked above").nullable = true;
+                self.table_mut(table)?
+                    .column_mut(column)
+                    .expect("checked above")
+                    .nullable = true;
             }
             Op::CreateIndex { table, index } => {
                 let t = self.table(table)?;
@@ -371,31 +453,53 @@ impl SchemaModel {
             Op::DropIndex { table, name } => {
                 let t = self.table(table)?;
                 if !t.indexes.iter().any(|i| &i.name == name) {
-                    return Err(unknown_name(t, name, "indexes", t.indexes.iter().map(|i| i.name.as_str())));
+                    return Err(unknown_name(
+                        t,
+                        name,
+                        "indexes",
+                        t.indexes.iter().map(|i| i.name.as_str()),
+                    ));
                 }
                 self.table_mut(table)?.indexes.retain(|i| &i.name != name);
             }
             Op::RenameIndex { table, from, to } => {
                 let t = self.table(table)?;
                 if !t.indexes.iter().any(|i| &i.name == from) {
-                    return Err(unknown_name(t, from, "indexes", t.indexes.iter().map(|i| i.name.as_str())));
+                    return Err(unknown_name(
+                        t,
+                        from,
+                        "indexes",
+                        t.indexes.iter().map(|i| i.name.as_str()),
+                    ));
                 }
                 self.claim(to)?;
                 let t = self.table_mut(table)?;
-                t.indexes.iter_mut().filter(|i| &i.name == from).for_each(|i| i.name.clone_from(to));
+                t.indexes
+                    .iter_mut()
+                    .filter(|i| &i.name == from)
+                    .for_each(|i| i.name.clone_from(to));
             }
             Op::AddForeignKey { table, foreign_key } => {
                 let t = self.table(table)?;
                 self.claim(&foreign_key.name)?;
                 self.check_foreign_key(t, foreign_key)?;
-                self.table_mut(table)?.foreign_keys.push(foreign_key.clone());
+                self.table_mut(table)?
+                    .foreign_keys
+                    .push(foreign_key.clone());
             }
             Op::DropForeignKey { table, name } => {
                 let t = self.table(table)?;
                 if !t.foreign_keys.iter().any(|f| &f.name == name) {
-                    return Err(unknown_name(t, name, "foreign keys", t.foreign_keys.iter().map(|f| f.name.as_str())));
+                    return Err(unknown_name(
+                        t,
+                        name,
+                        "foreign keys",
+                        t.foreign_keys.iter().map(|f| f.name.as_str()),
+                    ));
                 }
-                self.table_mut(table)?.foreign_keys.retain(|f| &f.name != name);
+                self.table_mut(table)?
+                    .foreign_keys
+                    .retain(|f| &f.name != name);
             }
             Op::AddCheck { table, check } => {
                 self.table(table)?;
@@ -405,7 +509,12 @@ impl SchemaModel {
             Op::DropCheck { table, name } => {
                 let t = self.table(table)?;
                 if !t.checks.iter().any(|c| &c.name == name) {
-                    return Err(unknown_name(t, name, "checks", t.checks.iter().map(|c| c.name.as_str())));
+                    return Err(unknown_name(
+                        t,
+                        name,
+                        "checks",
+                        t.checks.iter().map(|c| c.name.as_str()),
+                    ));
                 }
                 self.table_mut(table)?.checks.retain(|c| &c.name != name);
             }
@@ -418,10 +527,17 @@ impl SchemaModel {
             Op::DropUnique { table, name } => {
                 let t = self.table(table)?;
                 if !t.uniques.iter().any(|u| &u.name == name) {
-                    return Err(unknown_name(t, name, "unique constraints", t.uniques.iter().map(|u| u.name.as_str())));
+                    return Err(unknown_name(
+                        t,
+                        name,
+                        "unique constraints",
+                        t.uniques.iter().map(|u| u.name.as_str()),
+                    ));
                 }
                 if let Some((from, fk)) = self.references_to(table).into_iter().find(|(_, f)| {
-                    t.uniques.iter().any(|u| &u.name == name && u.columns == f.ref_columns)
+                    t.uniques
+                        .iter()
+                        .any(|u| &u.name == name && u.columns == f.ref_columns)
                 }) {
                     return Err(invalid(format!(
                         "unique constraint `{name}` is what foreign key `{}` on `{from}` references: drop that foreign key first",
@@ -445,7 +561,10 @@ impl SchemaModel {
                     )));
                 }
                 if i.rows.is_empty() {
-                    return Err(invalid(format!("insert into `{}` has no rows: add `.values([...])`", i.table)));
+                    return Err(invalid(format!(
+                        "insert into `{}` has no rows: add `.values([...])`",
+                        i.table
+                    )));
                 }
             }
             Op::Update(u) => {
@@ -454,7 +573,10 @@ impl SchemaModel {
                     Self::check_column(t, c)?;
                 }
                 if u.sets.is_empty() {
-                    return Err(invalid(format!("update of `{}` sets nothing: add `.set(column, value)`", u.table)));
+                    return Err(invalid(format!(
+                        "update of `{}` sets nothing: add `.set(column, value)`",
+                        u.table
+                    )));
                 }
             }
             Op::Delete(d) => {
@@ -465,13 +587,24 @@ impl SchemaModel {
     }
 }
 
-fn unknown_name<'a>(t: &TableDef, name: &str, what: &str, names: impl Iterator<Item = &'a str>) -> ModelError {
-    ModelError::UnknownName { table: t.name.clone(), name: name.into(), hint: hint_among(what, names) }
+fn unknown_name<'a>(
+    t: &TableDef,
+    name: &str,
+    what: &str,
+    names: impl Iterator<Item = &'a str>,
+) -> ModelError {
+    ModelError::UnknownName {
+        table: t.name.clone(),
+        name: name.into(),
+        hint: hint_among(what, names),
+    }
 }
 
 fn check_type(table: &str, column: &str, ty: &ColumnType) -> Result<(), ModelError> {
     match ty {
-        ColumnType::String(0) => Err(invalid(format!("`{table}.{column}` is a string of length 0: give it a length of at least 1"))),
+        ColumnType::String(0) => Err(invalid(format!(
+            "`{table}.{column}` is a string of length 0: give it a length of at least 1"
+        ))),
         ColumnType::Decimal(p, s) if *p == 0 || s > p => Err(invalid(format!(
             "`{table}.{column}` is decimal({p}, {s}): the precision must be at least 1 and the scale at most the precision"
         ))),

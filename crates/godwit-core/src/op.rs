@@ -244,25 +244,85 @@ impl Delete {
 #[non_exhaustive]
 pub enum Op {
     CreateTable(TableDef),
-    DropTable { table: String },
-    RenameTable { from: String, to: String },
-    AddColumn { table: String, column: ColumnDef },
-    DropColumn { table: String, column: String },
-    RenameColumn { table: String, from: String, to: String },
-    ChangeColumnType { table: String, column: String, ty: ColumnType },
-    SetDefault { table: String, column: String, default: DefaultValue },
-    DropDefault { table: String, column: String },
-    SetNotNull { table: String, column: String },
-    DropNotNull { table: String, column: String },
-    CreateIndex { table: String, index: IndexDef },
-    DropIndex { table: String, name: String },
-    RenameIndex { table: String, from: String, to: String },
-    AddForeignKey { table: String, foreign_key: ForeignKeyDef },
-    DropForeignKey { table: String, name: String },
-    AddCheck { table: String, check: CheckDef },
-    DropCheck { table: String, name: String },
-    AddUnique { table: String, unique: UniqueDef },
-    DropUnique { table: String, name: String },
+    DropTable {
+        table: String,
+    },
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    AddColumn {
+        table: String,
+        column: ColumnDef,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    ChangeColumnType {
+        table: String,
+        column: String,
+        ty: ColumnType,
+    },
+    SetDefault {
+        table: String,
+        column: String,
+        default: DefaultValue,
+    },
+    DropDefault {
+        table: String,
+        column: String,
+    },
+    SetNotNull {
+        table: String,
+        column: String,
+    },
+    DropNotNull {
+        table: String,
+        column: String,
+    },
+    CreateIndex {
+        table: String,
+        index: IndexDef,
+    },
+    DropIndex {
+        table: String,
+        name: String,
+    },
+    RenameIndex {
+        table: String,
+        from: String,
+        to: String,
+    },
+    AddForeignKey {
+        table: String,
+        foreign_key: ForeignKeyDef,
+    },
+    DropForeignKey {
+        table: String,
+        name: String,
+    },
+    AddCheck {
+        table: String,
+        check: CheckDef,
+    },
+    DropCheck {
+        table: String,
+        name: String,
+    },
+    AddUnique {
+        table: String,
+        unique: UniqueDef,
+    },
+    DropUnique {
+        table: String,
+        name: String,
+    },
     Sql(RawSql),
     Insert(Insert),
     Update(Update),
@@ -284,16 +344,24 @@ impl Op {
                 format!("rename_column(\"{table}\", \"{from}\", \"{to}\")")
             }
             Op::ChangeColumnType { table, column, ty } => {
-                format!("change_column_type(\"{table}\", \"{column}\", {})", ty.describe())
+                format!(
+                    "change_column_type(\"{table}\", \"{column}\", {})",
+                    ty.describe()
+                )
             }
-            Op::SetDefault { table, column, .. } => format!("set_default(\"{table}\", \"{column}\")"),
+            Op::SetDefault { table, column, .. } => {
+                format!("set_default(\"{table}\", \"{column}\")")
+            }
             Op::DropDefault { table, column } => format!("drop_default(\"{table}\", \"{column}\")"),
             Op::SetNotNull { table, column } => format!("set_not_null(\"{table}\", \"{column}\")"),
             Op::DropNotNull { table, column } => {
                 format!("drop_not_null(\"{table}\", \"{column}\")")
             }
             Op::CreateIndex { table, index } => {
-                format!("add_index(\"{table}\", {:?}) named \"{}\"", index.columns, index.name)
+                format!(
+                    "add_index(\"{table}\", {:?}) named \"{}\"",
+                    index.columns, index.name
+                )
             }
             Op::DropIndex { table, name } => format!("drop_index(\"{table}\", \"{name}\")"),
             Op::RenameIndex { table, from, to } => {
@@ -309,7 +377,10 @@ impl Op {
             Op::AddCheck { table, check } => format!("add_check(\"{table}\", \"{}\")", check.name),
             Op::DropCheck { table, name } => format!("drop_check(\"{table}\", \"{name}\")"),
             Op::AddUnique { table, unique } => {
-                format!("add_unique(\"{table}\", {:?}) named \"{}\"", unique.columns, unique.name)
+                format!(
+                    "add_unique(\"{table}\", {:?}) named \"{}\"",
+                    unique.columns, unique.name
+                )
             }
             Op::DropUnique { table, name } => format!("drop_unique(\"{table}\", \"{name}\")"),
             Op::Sql(_) => "sql(...)".into(),

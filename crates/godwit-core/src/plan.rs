@@ -50,7 +50,11 @@ impl Catalog {
                 m.up(&mut up);
                 let mut down = Schema::new();
                 m.down(&mut down);
-                Entry { id, up: up.into_plan(), down: down.into_plan() }
+                Entry {
+                    id,
+                    up: up.into_plan(),
+                    down: down.into_plan(),
+                }
             })
             .collect();
         entries.sort_by(|a, b| a.id.cmp(&b.id));
@@ -63,12 +67,18 @@ impl Catalog {
     }
 
     fn position(&self, version: u64) -> Result<usize, Error> {
-        self.entries.iter().position(|e| e.id.version == version).ok_or_else(|| Error {
-            migration: MigrationId { version, name: "?".into() },
-            direction: "up",
-            operation: None,
-            kind: ErrorKind::UnknownVersion(version),
-        })
+        self.entries
+            .iter()
+            .position(|e| e.id.version == version)
+            .ok_or_else(|| Error {
+                migration: MigrationId {
+                    version,
+                    name: "?".into(),
+                },
+                direction: "up",
+                operation: None,
+                kind: ErrorKind::UnknownVersion(version),
+            })
     }
 
     /// The schema after every migration up to and including `version` (all when `None`).
@@ -102,7 +112,13 @@ impl Catalog {
             let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
             if wanted {
                 recording_errors(&entry.id, "up", &entry.up)?;
-                out.push(render_plan(&mut model, backend, &entry.id, "up", &entry.up.ops)?);
+                out.push(render_plan(
+                    &mut model,
+                    backend,
+                    &entry.id,
+                    "up",
+                    &entry.up.ops,
+                )?);
             } else {
                 apply_plan(&mut model, &entry.id, "up", &entry.up)?;
             }
@@ -130,7 +146,9 @@ impl Catalog {
             if versions.is_none_or(|vs| vs.contains(&entry.id.version)) {
                 let down = self.down_ops(entry, &before)?;
                 let mut after = model.clone();
-                out.push(render_plan(&mut after, backend, &entry.id, "down", &down.0)?);
+                out.push(render_plan(
+                    &mut after, backend, &entry.id, "down", &down.0,
+                )?);
                 out.last_mut().expect("just pushed").warnings.extend(down.1);
             }
         }
@@ -139,13 +157,27 @@ impl Catalog {
     }
 
     /// The operations of `entry`'s down, given the schema before its up, and warnings.
-    fn down_ops(&self, entry: &Entry, before: &SchemaModel) -> Result<(Vec<Op>, Vec<String>), Error> {
-        let err = |operation, kind| Error { migration: entry.id.clone(), direction: "down", operation, kind };
-        if let Some(reason) = &entry.up.irreversible {
-            return Err(err(None, ErrorKind::Irreversible { reason: reason.clone() }));
-        }
-        if let Some(reason) = &entry.down.irreversible {
-            return Err(err(None, ErrorKind::Irreversible { reason: reason.clone() }));
+    fn down_ops(
+        &self,
+        entry: &Entry,
+        before: &SchemaModel,
+    ) -> Result<(Vec<Op>, Vec<String>), Error> {
+        let err = |operation, kind| Error {
+            migration: entry.id.clone(),
+            direction: "down",
+            operation,
+            kind,
+        };
+        if let Some(reason) = entry
+            .up
+            .irreversible
+            .as_ref()
+            .or(entry.down.irreversible.as_ref())
+        {
+            let reason = format!(
+                "it is marked irreversible (\"{reason}\"); roll back no further than the migration after it"
+            );
+            return Err(err(None, ErrorKind::Irreversible { reason }));
         }
         if !entry.down.derive_down {
             recording_errors(&entry.id, "down", &entry.down)?;
@@ -155,9 +187,8 @@ impl Catalog {
         let mut inverse = Vec::new();
         let mut warnings = Vec::new();
         for (i, op) in entry.up.ops.iter().enumerate() {
-            let reversed = reverse::inverse(&model, op).map_err(|kind| {
-                err(Some((i, op.describe())), kind)
-            })?;
+            let reversed =
+                reverse::inverse(&model, op).map_err(|kind| err(Some((i, op.describe())), kind))?;
             warnings.extend(reversed.warnings);
             inverse.push(reversed.ops);
             model.apply(op).map_err(|e| Error {
@@ -183,7 +214,12 @@ fn recording_errors(id: &MigrationId, direction: &'static str, plan: &Plan) -> R
     }
 }
 
-fn apply_plan(model: &mut SchemaModel, id: &MigrationId, direction: &'static str, plan: &Plan) -> Result<(), Error> {
+fn apply_plan(
+    model: &mut SchemaModel,
+    id: &MigrationId,
+    direction: &'static str,
+    plan: &Plan,
+) -> Result<(), Error> {
     recording_errors(id, direction, plan)?;
     for (i, op) in plan.ops.iter().enumerate() {
         model.apply(op).map_err(|e| Error {
@@ -224,7 +260,9 @@ fn render_plan(
         let out = render::render_op(backend, model, &after, op).map_err(|e| fail(e.into()))?;
         rendered.statements.extend(out.statements);
         rendered.foreign_keys_off |= out.foreign_keys_off;
-        if matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent) && backend == Backend::Postgres {
+        if matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent)
+            && backend == Backend::Postgres
+        {
             rendered.transactional = false;
         }
         *model = after;

@@ -12,11 +12,16 @@ pub struct Reversed {
 }
 
 fn ops(ops: Vec<Op>) -> Result<Reversed, ErrorKind> {
-    Ok(Reversed { ops, warnings: Vec::new() })
+    Ok(Reversed {
+        ops,
+        warnings: Vec::new(),
+    })
 }
 
 fn no_inverse(op: &Op, fix: &str) -> ErrorKind {
-    ErrorKind::Irreversible { reason: format!("`{}` has no inverse; {fix}", op.describe()) }
+    ErrorKind::Irreversible {
+        reason: format!("`{}` has no inverse; {fix}", op.describe()),
+    }
 }
 
 /// The inverse of `op`, applied to the schema `before` it ran.
@@ -24,34 +29,61 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
     let table = |name: &str| -> Result<_, ErrorKind> { Ok(before.table(name)?) };
     let column = |t: &str, c: &str| -> Result<_, ErrorKind> {
         table(t)?.column(c).cloned().ok_or_else(|| {
-            ErrorKind::Model(ModelError::UnknownColumn { table: t.into(), column: c.into(), hint: String::new() })
+            ErrorKind::Model(ModelError::UnknownColumn {
+                table: t.into(),
+                column: c.into(),
+                hint: String::new(),
+            })
         })
     };
     match op {
-        Op::CreateTable(t) => ops(vec![Op::DropTable { table: t.name.clone() }]),
+        Op::CreateTable(t) => ops(vec![Op::DropTable {
+            table: t.name.clone(),
+        }]),
         Op::DropTable { table: name } => {
             let t = table(name)?.clone();
             Ok(Reversed {
                 ops: vec![Op::CreateTable(t)],
-                warnings: vec![format!("rolling back recreates table `{name}` empty: its rows were dropped")],
+                warnings: vec![format!(
+                    "rolling back recreates table `{name}` empty: its rows were dropped"
+                )],
             })
         }
-        Op::RenameTable { from, to } => ops(vec![Op::RenameTable { from: to.clone(), to: from.clone() }]),
-        Op::AddColumn { table, column } => {
-            ops(vec![Op::DropColumn { table: table.clone(), column: column.name.clone() }])
-        }
-        Op::DropColumn { table: name, column: col } => {
+        Op::RenameTable { from, to } => ops(vec![Op::RenameTable {
+            from: to.clone(),
+            to: from.clone(),
+        }]),
+        Op::AddColumn { table, column } => ops(vec![Op::DropColumn {
+            table: table.clone(),
+            column: column.name.clone(),
+        }]),
+        Op::DropColumn {
+            table: name,
+            column: col,
+        } => {
             let t = table(name)?;
             let def = column(name, col)?;
-            let mut out = vec![Op::AddColumn { table: name.clone(), column: def.clone() }];
+            let mut out = vec![Op::AddColumn {
+                table: name.clone(),
+                column: def.clone(),
+            }];
             for index in t.indexes.iter().filter(|i| i.columns.contains(col)) {
-                out.push(Op::CreateIndex { table: name.clone(), index: index.clone() });
+                out.push(Op::CreateIndex {
+                    table: name.clone(),
+                    index: index.clone(),
+                });
             }
             for unique in t.uniques.iter().filter(|u| u.columns.contains(col)) {
-                out.push(Op::AddUnique { table: name.clone(), unique: unique.clone() });
+                out.push(Op::AddUnique {
+                    table: name.clone(),
+                    unique: unique.clone(),
+                });
             }
             for fk in t.foreign_keys.iter().filter(|f| f.columns.contains(col)) {
-                out.push(Op::AddForeignKey { table: name.clone(), foreign_key: fk.clone() });
+                out.push(Op::AddForeignKey {
+                    table: name.clone(),
+                    foreign_key: fk.clone(),
+                });
             }
             let mut warnings = vec![format!(
                 "rolling back re-adds column `{name}.{col}` without its data: the values it held were dropped"
@@ -63,26 +95,50 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
             }
             Ok(Reversed { ops: out, warnings })
         }
-        Op::RenameColumn { table, from, to } => {
-            ops(vec![Op::RenameColumn { table: table.clone(), from: to.clone(), to: from.clone() }])
-        }
-        Op::ChangeColumnType { table, column: col, .. } => {
+        Op::RenameColumn { table, from, to } => ops(vec![Op::RenameColumn {
+            table: table.clone(),
+            from: to.clone(),
+            to: from.clone(),
+        }]),
+        Op::ChangeColumnType {
+            table, column: col, ..
+        } => {
             let old = column(table, col)?;
-            ops(vec![Op::ChangeColumnType { table: table.clone(), column: col.clone(), ty: old.ty }])
+            ops(vec![Op::ChangeColumnType {
+                table: table.clone(),
+                column: col.clone(),
+                ty: old.ty,
+            }])
         }
-        Op::SetDefault { table, column: col, .. } => match column(table, col)?.default {
-            Some(default) => ops(vec![Op::SetDefault { table: table.clone(), column: col.clone(), default }]),
-            None => ops(vec![Op::DropDefault { table: table.clone(), column: col.clone() }]),
+        Op::SetDefault {
+            table, column: col, ..
+        } => match column(table, col)?.default {
+            Some(default) => ops(vec![Op::SetDefault {
+                table: table.clone(),
+                column: col.clone(),
+                default,
+            }]),
+            None => ops(vec![Op::DropDefault {
+                table: table.clone(),
+                column: col.clone(),
+            }]),
         },
         Op::DropDefault { table, column: col } => match column(table, col)?.default {
-            Some(default) => ops(vec![Op::SetDefault { table: table.clone(), column: col.clone(), default }]),
+            Some(default) => ops(vec![Op::SetDefault {
+                table: table.clone(),
+                column: col.clone(),
+                default,
+            }]),
             None => Err(ErrorKind::Model(ModelError::Invalid(format!(
                 "column `{table}.{col}` has no default to drop"
             )))),
         },
         Op::SetNotNull { table, column: col } => {
             if column(table, col)?.nullable {
-                ops(vec![Op::DropNotNull { table: table.clone(), column: col.clone() }])
+                ops(vec![Op::DropNotNull {
+                    table: table.clone(),
+                    column: col.clone(),
+                }])
             } else {
                 ops(vec![])
             }
@@ -91,55 +147,129 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
             if column(table, col)?.nullable {
                 ops(vec![])
             } else {
-                ops(vec![Op::SetNotNull { table: table.clone(), column: col.clone() }])
+                ops(vec![Op::SetNotNull {
+                    table: table.clone(),
+                    column: col.clone(),
+                }])
             }
         }
-        Op::CreateIndex { table, index } => {
-            ops(vec![Op::DropIndex { table: table.clone(), name: index.name.clone() }])
-        }
-        Op::DropIndex { table: name, name: index } => {
+        Op::CreateIndex { table, index } => ops(vec![Op::DropIndex {
+            table: table.clone(),
+            name: index.name.clone(),
+        }]),
+        Op::DropIndex {
+            table: name,
+            name: index,
+        } => {
             let t = table(name)?;
-            let def = t.indexes.iter().find(|i| &i.name == index).cloned().ok_or_else(|| {
-                ErrorKind::Model(ModelError::UnknownName { table: name.clone(), name: index.clone(), hint: String::new() })
-            })?;
-            ops(vec![Op::CreateIndex { table: name.clone(), index: def }])
+            let def = t
+                .indexes
+                .iter()
+                .find(|i| &i.name == index)
+                .cloned()
+                .ok_or_else(|| {
+                    ErrorKind::Model(ModelError::UnknownName {
+                        table: name.clone(),
+                        name: index.clone(),
+                        hint: String::new(),
+                    })
+                })?;
+            ops(vec![Op::CreateIndex {
+                table: name.clone(),
+                index: def,
+            }])
         }
-        Op::RenameIndex { table, from, to } => {
-            ops(vec![Op::RenameIndex { table: table.clone(), from: to.clone(), to: from.clone() }])
+        Op::RenameIndex { table, from, to } => ops(vec![Op::RenameIndex {
+            table: table.clone(),
+            from: to.clone(),
+            to: from.clone(),
+        }]),
+        Op::AddForeignKey { table, foreign_key } => ops(vec![Op::DropForeignKey {
+            table: table.clone(),
+            name: foreign_key.name.clone(),
+        }]),
+        Op::DropForeignKey {
+            table: name,
+            name: fk,
+        } => {
+            let def = table(name)?
+                .foreign_keys
+                .iter()
+                .find(|f| &f.name == fk)
+                .cloned()
+                .ok_or_else(|| {
+                    ErrorKind::Model(ModelError::UnknownName {
+                        table: name.clone(),
+                        name: fk.clone(),
+                        hint: String::new(),
+                    })
+                })?;
+            ops(vec![Op::AddForeignKey {
+                table: name.clone(),
+                foreign_key: def,
+            }])
         }
-        Op::AddForeignKey { table, foreign_key } => {
-            ops(vec![Op::DropForeignKey { table: table.clone(), name: foreign_key.name.clone() }])
+        Op::AddCheck { table, check } => ops(vec![Op::DropCheck {
+            table: table.clone(),
+            name: check.name.clone(),
+        }]),
+        Op::DropCheck {
+            table: name,
+            name: check,
+        } => {
+            let def = table(name)?
+                .checks
+                .iter()
+                .find(|c| &c.name == check)
+                .cloned()
+                .ok_or_else(|| {
+                    ErrorKind::Model(ModelError::UnknownName {
+                        table: name.clone(),
+                        name: check.clone(),
+                        hint: String::new(),
+                    })
+                })?;
+            ops(vec![Op::AddCheck {
+                table: name.clone(),
+                check: def,
+            }])
         }
-        Op::DropForeignKey { table: name, name: fk } => {
-            let def = table(name)?.foreign_keys.iter().find(|f| &f.name == fk).cloned().ok_or_else(|| {
-                ErrorKind::Model(ModelError::UnknownName { table: name.clone(), name: fk.clone(), hint: String::new() })
-            })?;
-            ops(vec![Op::AddForeignKey { table: name.clone(), foreign_key: def }])
+        Op::AddUnique { table, unique } => ops(vec![Op::DropUnique {
+            table: table.clone(),
+            name: unique.name.clone(),
+        }]),
+        Op::DropUnique {
+            table: name,
+            name: unique,
+        } => {
+            let def = table(name)?
+                .uniques
+                .iter()
+                .find(|u| &u.name == unique)
+                .cloned()
+                .ok_or_else(|| {
+                    ErrorKind::Model(ModelError::UnknownName {
+                        table: name.clone(),
+                        name: unique.clone(),
+                        hint: String::new(),
+                    })
+                })?;
+            ops(vec![Op::AddUnique {
+                table: name.clone(),
+                unique: def,
+            }])
         }
-        Op::AddCheck { table, check } => {
-            ops(vec![Op::DropCheck { table: table.clone(), name: check.name.clone() }])
-        }
-        Op::DropCheck { table: name, name: check } => {
-            let def = table(name)?.checks.iter().find(|c| &c.name == check).cloned().ok_or_else(|| {
-                ErrorKind::Model(ModelError::UnknownName { table: name.clone(), name: check.clone(), hint: String::new() })
-            })?;
-            ops(vec![Op::AddCheck { table: name.clone(), check: def }])
-        }
-        Op::AddUnique { table, unique } => {
-            ops(vec![Op::DropUnique { table: table.clone(), name: unique.name.clone() }])
-        }
-        Op::DropUnique { table: name, name: unique } => {
-            let def = table(name)?.uniques.iter().find(|u| &u.name == unique).cloned().ok_or_else(|| {
-                ErrorKind::Model(ModelError::UnknownName { table: name.clone(), name: unique.clone(), hint: String::new() })
-            })?;
-            ops(vec![Op::AddUnique { table: name.clone(), unique: def }])
-        }
-        Op::Sql(RawSql { up, down_sql: Some(down) }) => {
-            ops(vec![Op::Sql(RawSql { up: down.clone(), down_sql: Some(up.clone()) })])
-        }
-        Op::Sql(RawSql { down_sql: None, .. }) => {
-            Err(no_inverse(op, "give it one with `.down(\"...\")`, or write `down` by hand"))
-        }
+        Op::Sql(RawSql {
+            up,
+            down_sql: Some(down),
+        }) => ops(vec![Op::Sql(RawSql {
+            up: down.clone(),
+            down_sql: Some(up.clone()),
+        })]),
+        Op::Sql(RawSql { down_sql: None, .. }) => Err(no_inverse(
+            op,
+            "give it one with `.down(\"...\")`, or write `down` by hand",
+        )),
         Op::Insert(_) | Op::Update(_) | Op::Delete(_) => Err(no_inverse(
             op,
             "data changes cannot be derived backwards: write `down` by hand, or mark the migration `irreversible(\"why\")`",

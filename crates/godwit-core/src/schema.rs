@@ -63,7 +63,10 @@ where
 fn singular(table: &str) -> String {
     if let Some(stem) = table.strip_suffix("ies") {
         format!("{stem}y")
-    } else if ["sses", "xes", "ches", "shes"].iter().any(|s| table.ends_with(s)) {
+    } else if ["sses", "xes", "ches", "shes"]
+        .iter()
+        .any(|s| table.ends_with(s))
+    {
         table[..table.len() - 2].to_string()
     } else if table.ends_with('s') && !table.ends_with("ss") {
         table[..table.len() - 1].to_string()
@@ -126,7 +129,10 @@ impl Schema {
 
     /// Rename a table.
     pub fn rename_table(&mut self, from: impl Into<String>, to: impl Into<String>) {
-        self.push(Op::RenameTable { from: from.into(), to: to.into() });
+        self.push(Op::RenameTable {
+            from: from.into(),
+            to: to.into(),
+        });
     }
 
     // ----- columns ------------------------------------------------------------------------
@@ -146,21 +152,36 @@ impl Schema {
             ));
         }
         let name = column.name.clone();
-        self.push(Op::AddColumn { table: table.clone(), column });
+        self.push(Op::AddColumn {
+            table: table.clone(),
+            column,
+        });
         if unique {
             let columns = vec![name.clone()];
-            let unique = UniqueDef { name: default_name("uq", &table, &columns), columns };
-            self.push(Op::AddUnique { table: table.clone(), unique });
+            let unique = UniqueDef {
+                name: default_name("uq", &table, &columns),
+                columns,
+            };
+            self.push(Op::AddUnique {
+                table: table.clone(),
+                unique,
+            });
         }
         if let Some(expr) = check {
-            let check = CheckDef { name: format!("ck_{table}_{name}"), expr };
+            let check = CheckDef {
+                name: format!("ck_{table}_{name}"),
+                expr,
+            };
             self.push(Op::AddCheck { table, check });
         }
     }
 
     /// Drop a column; indexes and foreign keys that use it are dropped first.
     pub fn drop_column(&mut self, table: impl Into<String>, column: impl Into<String>) {
-        self.push(Op::DropColumn { table: table.into(), column: column.into() });
+        self.push(Op::DropColumn {
+            table: table.into(),
+            column: column.into(),
+        });
     }
 
     /// Rename a column; indexes, keys and constraints follow it.
@@ -170,7 +191,11 @@ impl Schema {
         from: impl Into<String>,
         to: impl Into<String>,
     ) {
-        self.push(Op::RenameColumn { table: table.into(), from: from.into(), to: to.into() });
+        self.push(Op::RenameColumn {
+            table: table.into(),
+            from: from.into(),
+            to: to.into(),
+        });
     }
 
     /// Change a column's type, keeping its nullability and default.
@@ -180,7 +205,11 @@ impl Schema {
         column: impl Into<String>,
         ty: ColumnType,
     ) {
-        self.push(Op::ChangeColumnType { table: table.into(), column: column.into(), ty });
+        self.push(Op::ChangeColumnType {
+            table: table.into(),
+            column: column.into(),
+            ty,
+        });
     }
 
     /// Set a column's default.
@@ -191,22 +220,35 @@ impl Schema {
         value: impl Into<DefaultValue>,
     ) {
         let (table, column, default) = (table.into(), column.into(), value.into());
-        self.push(Op::SetDefault { table, column, default });
+        self.push(Op::SetDefault {
+            table,
+            column,
+            default,
+        });
     }
 
     /// Remove a column's default.
     pub fn drop_default(&mut self, table: impl Into<String>, column: impl Into<String>) {
-        self.push(Op::DropDefault { table: table.into(), column: column.into() });
+        self.push(Op::DropDefault {
+            table: table.into(),
+            column: column.into(),
+        });
     }
 
     /// Make a column `NOT NULL` (every row must already have a value).
     pub fn set_not_null(&mut self, table: impl Into<String>, column: impl Into<String>) {
-        self.push(Op::SetNotNull { table: table.into(), column: column.into() });
+        self.push(Op::SetNotNull {
+            table: table.into(),
+            column: column.into(),
+        });
     }
 
     /// Allow NULL in a column.
     pub fn drop_not_null(&mut self, table: impl Into<String>, column: impl Into<String>) {
-        self.push(Op::DropNotNull { table: table.into(), column: column.into() });
+        self.push(Op::DropNotNull {
+            table: table.into(),
+            column: column.into(),
+        });
     }
 
     // ----- indexes ------------------------------------------------------------------------
@@ -225,7 +267,10 @@ impl Schema {
             predicate: None,
             is_concurrent: false,
         };
-        match self.push(Op::CreateIndex { table: table.into(), index }) {
+        match self.push(Op::CreateIndex {
+            table: table.into(),
+            index,
+        }) {
             Op::CreateIndex { index, .. } => index,
             _ => unreachable!("pushed a CreateIndex"),
         }
@@ -233,7 +278,10 @@ impl Schema {
 
     /// Drop an index by name.
     pub fn drop_index(&mut self, table: impl Into<String>, name: impl Into<String>) {
-        self.push(Op::DropIndex { table: table.into(), name: name.into() });
+        self.push(Op::DropIndex {
+            table: table.into(),
+            name: name.into(),
+        });
     }
 
     /// Rename an index.
@@ -243,7 +291,11 @@ impl Schema {
         from: impl Into<String>,
         to: impl Into<String>,
     ) {
-        self.push(Op::RenameIndex { table: table.into(), from: from.into(), to: to.into() });
+        self.push(Op::RenameIndex {
+            table: table.into(),
+            from: from.into(),
+            to: to.into(),
+        });
     }
 
     // ----- constraints --------------------------------------------------------------------
@@ -268,7 +320,10 @@ impl Schema {
             on_delete: None,
             on_update: None,
         };
-        match self.push(Op::AddForeignKey { table: table.into(), foreign_key }) {
+        match self.push(Op::AddForeignKey {
+            table: table.into(),
+            foreign_key,
+        }) {
             Op::AddForeignKey { foreign_key, .. } => foreign_key,
             _ => unreachable!("pushed an AddForeignKey"),
         }
@@ -276,7 +331,10 @@ impl Schema {
 
     /// Drop a foreign key by name.
     pub fn drop_foreign_key(&mut self, table: impl Into<String>, name: impl Into<String>) {
-        self.push(Op::DropForeignKey { table: table.into(), name: name.into() });
+        self.push(Op::DropForeignKey {
+            table: table.into(),
+            name: name.into(),
+        });
     }
 
     /// Add a named check constraint.
@@ -286,13 +344,22 @@ impl Schema {
         name: impl Into<String>,
         expr: impl Into<SqlExpr>,
     ) {
-        let check = CheckDef { name: name.into(), expr: expr.into() };
-        self.push(Op::AddCheck { table: table.into(), check });
+        let check = CheckDef {
+            name: name.into(),
+            expr: expr.into(),
+        };
+        self.push(Op::AddCheck {
+            table: table.into(),
+            check,
+        });
     }
 
     /// Drop a check constraint by name.
     pub fn drop_check(&mut self, table: impl Into<String>, name: impl Into<String>) {
-        self.push(Op::DropCheck { table: table.into(), name: name.into() });
+        self.push(Op::DropCheck {
+            table: table.into(),
+            name: name.into(),
+        });
     }
 
     /// Add a unique constraint over `columns` (named `uq_<table>_<columns>` unless `.name(..)`).
@@ -301,8 +368,14 @@ impl Schema {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let unique = UniqueDef { name: String::new(), columns: strings(columns) };
-        match self.push(Op::AddUnique { table: table.into(), unique }) {
+        let unique = UniqueDef {
+            name: String::new(),
+            columns: strings(columns),
+        };
+        match self.push(Op::AddUnique {
+            table: table.into(),
+            unique,
+        }) {
             Op::AddUnique { unique, .. } => unique,
             _ => unreachable!("pushed an AddUnique"),
         }
@@ -310,7 +383,10 @@ impl Schema {
 
     /// Drop a unique constraint by name.
     pub fn drop_unique(&mut self, table: impl Into<String>, name: impl Into<String>) {
-        self.push(Op::DropUnique { table: table.into(), name: name.into() });
+        self.push(Op::DropUnique {
+            table: table.into(),
+            name: name.into(),
+        });
     }
 
     // ----- raw SQL and data ---------------------------------------------------------------
@@ -339,7 +415,11 @@ impl Schema {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let insert = Insert { table: table.into(), columns: strings(columns), rows: Vec::new() };
+        let insert = Insert {
+            table: table.into(),
+            columns: strings(columns),
+            rows: Vec::new(),
+        };
         match self.push(Op::Insert(insert)) {
             Op::Insert(i) => i,
             _ => unreachable!("pushed an Insert"),
@@ -348,7 +428,11 @@ impl Schema {
 
     /// Update rows: `s.update("posts").set("status", "draft").filter(Expr::col("status").is_null())`.
     pub fn update(&mut self, table: impl Into<String>) -> &mut Update {
-        let update = Update { table: table.into(), sets: Vec::new(), filter: None };
+        let update = Update {
+            table: table.into(),
+            sets: Vec::new(),
+            filter: None,
+        };
         match self.push(Op::Update(update)) {
             Op::Update(u) => u,
             _ => unreachable!("pushed an Update"),
@@ -357,7 +441,10 @@ impl Schema {
 
     /// Delete rows: `s.delete("tags").filter(Expr::col("name").eq("obsolete"))`.
     pub fn delete(&mut self, table: impl Into<String>) -> &mut Delete {
-        match self.push(Op::Delete(Delete { table: table.into(), filter: None })) {
+        match self.push(Op::Delete(Delete {
+            table: table.into(),
+            filter: None,
+        })) {
             Op::Delete(d) => d,
             _ => unreachable!("pushed a Delete"),
         }
@@ -495,7 +582,12 @@ impl TableBuilder {
     }
 
     /// A `decimal(precision, scale)` column.
-    pub fn decimal(&mut self, name: impl Into<String>, precision: u32, scale: u32) -> &mut ColumnDef {
+    pub fn decimal(
+        &mut self,
+        name: impl Into<String>,
+        precision: u32,
+        scale: u32,
+    ) -> &mut ColumnDef {
         self.add(ColumnDef::new(name, ColumnType::Decimal(precision, scale)))
     }
 
@@ -519,7 +611,8 @@ impl TableBuilder {
         table: impl Into<String>,
     ) -> &mut Reference {
         let column = column.into();
-        self.columns.push(ColumnDef::new(column.clone(), ColumnType::BigInt));
+        self.columns
+            .push(ColumnDef::new(column.clone(), ColumnType::BigInt));
         self.references.push(Reference {
             column: self.columns.len() - 1,
             nullable: false,
@@ -576,13 +669,19 @@ impl TableBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.uniques.push(UniqueDef { name: String::new(), columns: strings(columns) });
+        self.uniques.push(UniqueDef {
+            name: String::new(),
+            columns: strings(columns),
+        });
         self.uniques.last_mut().expect("just pushed")
     }
 
     /// A named check constraint over the table's columns.
     pub fn check(&mut self, name: impl Into<String>, expr: impl Into<SqlExpr>) {
-        self.checks.push(CheckDef { name: name.into(), expr: expr.into() });
+        self.checks.push(CheckDef {
+            name: name.into(),
+            expr: expr.into(),
+        });
     }
 
     fn finish(mut self) -> (TableDef, Vec<String>) {
@@ -597,10 +696,16 @@ impl TableBuilder {
             }
             if std::mem::take(&mut col.unique) {
                 let columns = vec![col.name.clone()];
-                uniques.push(UniqueDef { name: default_name("uq", &table, &columns), columns });
+                uniques.push(UniqueDef {
+                    name: default_name("uq", &table, &columns),
+                    columns,
+                });
             }
             if let Some(expr) = col.check.take() {
-                checks.push(CheckDef { name: format!("ck_{table}_{}", col.name), expr });
+                checks.push(CheckDef {
+                    name: format!("ck_{table}_{}", col.name),
+                    expr,
+                });
             }
         }
         if let Some(pk) = self.primary_key.take() {

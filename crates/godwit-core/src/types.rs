@@ -134,7 +134,10 @@ impl ColumnType {
 
     /// Whether MySQL/MariaDB can index the column without a prefix length.
     pub(crate) fn mysql_indexable(&self) -> bool {
-        !matches!(self, ColumnType::Text | ColumnType::Json | ColumnType::Binary)
+        !matches!(
+            self,
+            ColumnType::Text | ColumnType::Json | ColumnType::Binary
+        )
     }
 }
 
@@ -219,7 +222,9 @@ macro_rules! default_from_value {
         }
     )*};
 }
-default_from_value!(i8, i16, i32, i64, u8, u16, u32, f32, f64, bool, &str, String);
+default_from_value!(
+    i8, i16, i32, i64, u8, u16, u32, f32, f64, bool, &str, String
+);
 
 /// What happens to referencing rows when the referenced row is deleted or updated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -229,16 +234,4 @@ pub enum ReferentialAction {
     SetDefault,
     Restrict,
     NoAction,
-}
-
-impl ReferentialAction {
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            ReferentialAction::Cascade => "CASCADE",
-            ReferentialAction::SetNull => "SET NULL",
-            ReferentialAction::SetDefault => "SET DEFAULT",
-            ReferentialAction::Restrict => "RESTRICT",
-            ReferentialAction::NoAction => "NO ACTION",
-        }
-    }
 }

@@ -1,9 +1,22 @@
-//! Rendering operations into SQL for each backend.
+//! Rendering operations into SQL for each backend, through sea-query.
+//!
+//! **Invariant:** an operation a backend cannot express is a [`RenderError`] before anything
+//! runs; nothing is silently dropped. SQLite's missing `ALTER`s go through the table rebuild in
+//! [`sqlite`].
 
+mod sqlite;
+
+use sea_query as sq;
+use sea_query::{
+    ConditionalStatement, MysqlQueryBuilder, PostgresQueryBuilder, QueryStatementWriter,
+    SchemaStatementBuilder, SqliteQueryBuilder, TableBuilder as _,
+};
+
+use crate::column::ColumnDef;
 use crate::error::RenderError;
 use crate::model::SchemaModel;
-use crate::op::Op;
-use crate::types::Backend;
+use crate::op::{ForeignKeyDef, IndexDef, Op, SqlText, TableDef, UniqueDef};
+use crate::types::{Backend, ColumnType, DefaultValue, ReferentialAction};
 
 /// One SQL statement, with its bound values.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,7 +24,7 @@ pub struct Statement {
     /// The SQL with placeholders (`$1` on PostgreSQL, `?` elsewhere) where `values` go.
     pub sql: String,
     /// Values bound to the placeholders; empty for DDL.
-    pub values: sea_query::Values,
+    pub values: sq::Values,
     /// The statement with values written inline, for previews.
     pub preview: String,
 }
@@ -19,7 +32,11 @@ pub struct Statement {
 impl Statement {
     pub(crate) fn ddl(sql: impl Into<String>) -> Self {
         let sql = sql.into();
-        Statement { preview: sql.clone(), sql, values: sea_query::Values(Vec::new()) }
+        Statement {
+            preview: sql.clone(),
+            sql,
+            values: sq::Values(Vec::new()),
+        }
     }
 }
 
@@ -31,13 +48,601 @@ pub struct RenderedOp {
     pub foreign_keys_off: bool,
 }
 
-/// Render `op` for `backend`. `before` is the schema it applies to, `after` the schema it leaves.
+impl RenderedOp {
+    fn ddl(statements: Vec<String>) -> Self {
+        RenderedOp {
+            statements: statements.into_iter().map(Statement::ddl).collect(),
+            foreign_keys_off: false,
+        }
+    }
+}
+
+// ----- sea-query plumbing ------------------------------------------------------------------
+
+fn schema_sql(backend: Backend, stmt: &impl SchemaStatementBuilder) -> String {
+    match backend {
+        Backend::Postgres => stmt.to_string(PostgresQueryBuilder),
+        Backend::MySql => stmt.to_string(MysqlQueryBuilder),
+        Backend::Sqlite => stmt.to_string(SqliteQueryBuilder),
+    }
+}
+
+fn query(backend: Backend, stmt: &impl QueryStatementWriter) -> Statement {
+    let ((sql, values), preview) = match backend {
+        Backend::Postgres => (
+            stmt.build(PostgresQueryBuilder),
+            stmt.to_string(PostgresQueryBuilder),
+        ),
+        Backend::MySql => (
+            stmt.build(MysqlQueryBuilder),
+            stmt.to_string(MysqlQueryBuilder),
+        ),
+        Backend::Sqlite => (
+            stmt.build(SqliteQueryBuilder),
+            stmt.to_string(SqliteQueryBuilder),
+        ),
+    };
+    Statement {
+        sql,
+        values,
+        preview,
+    }
+}
+
+/// A SQL expression, written inline for `backend`.
+pub(crate) fn expr_sql(backend: Backend, expr: &sq::Expr) -> String {
+    let select = sq::Query::select().expr(expr.clone()).to_owned();
+    let sql = query(backend, &select).preview;
+    sql.strip_prefix("SELECT ")
+        .map(str::to_string)
+        .unwrap_or(sql)
+}
+
+/// An identifier, quoted for `backend`.
+pub(crate) fn quote(backend: Backend, ident: &str) -> String {
+    match backend {
+        Backend::MySql => format!("`{}`", ident.replace('`', "``")),
+        Backend::Postgres | Backend::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+fn quote_list(backend: Backend, idents: &[String]) -> String {
+    idents
+        .iter()
+        .map(|i| quote(backend, i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sea_type(backend: Backend, ty: &ColumnType) -> sq::ColumnType {
+    use sq::ColumnType as S;
+    match ty {
+        ColumnType::SmallInt => S::SmallInteger,
+        ColumnType::Integer => S::Integer,
+        ColumnType::BigInt => S::BigInteger,
+        ColumnType::String(n) => S::String(sq::StringLen::N(*n)),
+        ColumnType::Text => S::Text,
+        ColumnType::Boolean => S::Boolean,
+        ColumnType::Float => S::Float,
+        ColumnType::Double => S::Double,
+        // sea-query writes `real(p, s)` on SQLite; `decimal` keeps NUMERIC affinity there.
+        ColumnType::Decimal(p, s) if backend == Backend::Sqlite => {
+            S::custom(format!("decimal({p}, {s})"))
+        }
+        ColumnType::Decimal(p, s) => S::Decimal(Some((*p, *s))),
+        ColumnType::Date => S::Date,
+        ColumnType::Time => S::Time,
+        ColumnType::Timestamp => S::DateTime,
+        ColumnType::TimestampTz => S::TimestampWithTimeZone,
+        ColumnType::Uuid => S::Uuid,
+        ColumnType::Json if backend == Backend::Postgres => S::JsonBinary,
+        ColumnType::Json => S::Json,
+        ColumnType::Binary => S::Blob,
+    }
+}
+
+/// The type as the backend spells it (`bigint`, `varchar(50)`, ...).
+pub(crate) fn type_sql(backend: Backend, ty: &ColumnType) -> String {
+    let ty = sea_type(backend, ty);
+    let mut s = String::new();
+    match backend {
+        Backend::Postgres => PostgresQueryBuilder.prepare_column_type(&ty, &mut s),
+        Backend::MySql => MysqlQueryBuilder.prepare_column_type(&ty, &mut s),
+        Backend::Sqlite => SqliteQueryBuilder.prepare_column_type(&ty, &mut s),
+    }
+    s
+}
+
+fn default_expr(default: &DefaultValue) -> sq::Expr {
+    match default {
+        DefaultValue::Value(v) => sq::Expr::val(v.clone()),
+        DefaultValue::Expr(e) => e.0.clone(),
+    }
+}
+
+fn default_sql(backend: Backend, default: &DefaultValue) -> String {
+    expr_sql(backend, &default_expr(default))
+}
+
+/// The sea-query definition of a column. `inline_pk` writes `PRIMARY KEY` on the column itself
+/// (an auto-increment key: SQLite only accepts `AUTOINCREMENT` there).
+fn sea_column(backend: Backend, def: &ColumnDef, inline_pk: bool) -> sq::ColumnDef {
+    let mut c = sq::ColumnDef::new_with_type(def.name.clone(), sea_type(backend, &def.ty));
+    if def.nullable {
+        c.null();
+    } else {
+        c.not_null();
+    }
+    if let Some(d) = &def.default {
+        c.default(default_expr(d));
+    }
+    if def.auto_increment {
+        c.auto_increment();
+    }
+    if inline_pk {
+        c.primary_key();
+    }
+    c
+}
+
+fn action(a: ReferentialAction) -> sq::ForeignKeyAction {
+    match a {
+        ReferentialAction::Cascade => sq::ForeignKeyAction::Cascade,
+        ReferentialAction::SetNull => sq::ForeignKeyAction::SetNull,
+        ReferentialAction::SetDefault => sq::ForeignKeyAction::SetDefault,
+        ReferentialAction::Restrict => sq::ForeignKeyAction::Restrict,
+        ReferentialAction::NoAction => sq::ForeignKeyAction::NoAction,
+    }
+}
+
+fn sea_foreign_key(table: &str, fk: &ForeignKeyDef) -> sq::ForeignKeyCreateStatement {
+    let mut f = sq::ForeignKey::create();
+    f.name(fk.name.clone())
+        .from_tbl(table.to_string())
+        .to_tbl(fk.ref_table.clone());
+    for c in &fk.columns {
+        f.from_col(c.clone());
+    }
+    for c in &fk.ref_columns {
+        f.to_col(c.clone());
+    }
+    if let Some(a) = fk.on_delete {
+        f.on_delete(action(a));
+    }
+    if let Some(a) = fk.on_update {
+        f.on_update(action(a));
+    }
+    f
+}
+
+fn mysql_indexable(
+    backend: Backend,
+    table: &TableDef,
+    columns: &[String],
+    what: &str,
+) -> Result<(), RenderError> {
+    if backend != Backend::MySql {
+        return Ok(());
+    }
+    for c in columns {
+        if let Some(col) = table.column(c).filter(|col| !col.ty.mysql_indexable()) {
+            return Err(RenderError::Unsupported {
+                backend,
+                what: format!(
+                    "put {what} on `{}.{c}`, a {} column, without a prefix length",
+                    table.name,
+                    col.ty.describe()
+                ),
+                fix: "index a `string(len)` column instead (change the type, or add one holding the key)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn create_index(
+    backend: Backend,
+    table: &TableDef,
+    index: &IndexDef,
+) -> Result<String, RenderError> {
+    mysql_indexable(backend, table, &index.columns, "an index")?;
+    let mut i = sq::Index::create();
+    i.name(index.name.clone()).table(table.name.clone());
+    for c in &index.columns {
+        i.col(c.clone());
+    }
+    if index.is_unique {
+        i.unique();
+    }
+    if index.is_concurrent && backend == Backend::Postgres {
+        i.concurrently();
+    }
+    if let Some(p) = &index.predicate {
+        if backend == Backend::MySql {
+            return Err(RenderError::Unsupported {
+                backend,
+                what: format!("create the partial index `{}` (an index with `where_`)", index.name),
+                fix: "drop the `.where_(..)` for MySQL, or index a generated column holding the condition".into(),
+            });
+        }
+        i.and_where(p.0.clone());
+    }
+    Ok(schema_sql(backend, &i))
+}
+
+/// A unique constraint added to an existing table (SQLite: a unique index, which it is there).
+fn add_unique(
+    backend: Backend,
+    table: &TableDef,
+    unique: &UniqueDef,
+) -> Result<String, RenderError> {
+    mysql_indexable(backend, table, &unique.columns, "a unique constraint")?;
+    Ok(match backend {
+        Backend::Sqlite => format!(
+            "CREATE UNIQUE INDEX {} ON {} ({})",
+            quote(backend, &unique.name),
+            quote(backend, &table.name),
+            quote_list(backend, &unique.columns)
+        ),
+        _ => format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
+            quote(backend, &table.name),
+            quote(backend, &unique.name),
+            quote_list(backend, &unique.columns)
+        ),
+    })
+}
+
+/// `CREATE TABLE` for `table` under the name `name`, then its indexes (and, on SQLite, its
+/// unique constraints as unique indexes).
+pub(crate) fn create_table(
+    backend: Backend,
+    table: &TableDef,
+    name: &str,
+) -> Result<Vec<String>, RenderError> {
+    let mut t = sq::Table::create();
+    t.table(name.to_string());
+    let inline_pk = table.primary_key.len() == 1
+        && table
+            .column(&table.primary_key[0])
+            .is_some_and(|c| c.auto_increment);
+    for c in &table.columns {
+        t.col(sea_column(
+            backend,
+            c,
+            inline_pk && c.name == table.primary_key[0],
+        ));
+    }
+    if !table.primary_key.is_empty() && !inline_pk {
+        let mut pk = sq::Index::create();
+        for c in &table.primary_key {
+            pk.col(c.clone());
+        }
+        t.primary_key(&mut pk);
+    }
+    if backend != Backend::Sqlite {
+        for u in &table.uniques {
+            mysql_indexable(backend, table, &u.columns, "a unique constraint")?;
+            let mut i = sq::Index::create();
+            i.name(u.name.clone()).unique();
+            for c in &u.columns {
+                i.col(c.clone());
+            }
+            t.index(&mut i);
+        }
+    }
+    for fk in &table.foreign_keys {
+        t.foreign_key(&mut sea_foreign_key(name, fk));
+    }
+    for ck in &table.checks {
+        t.check(sq::Check::named(ck.name.clone(), ck.expr.0.clone()));
+    }
+    let mut out = vec![schema_sql(backend, &t)];
+    if backend == Backend::Sqlite {
+        for u in &table.uniques {
+            out.push(add_unique(backend, table, u)?);
+        }
+    }
+    for index in &table.indexes {
+        out.push(create_index(backend, table, index)?);
+    }
+    Ok(out)
+}
+
+fn alter(backend: Backend, table: &str, f: impl FnOnce(&mut sq::TableAlterStatement)) -> String {
+    let mut a = sq::Table::alter();
+    a.table(table.to_string());
+    f(&mut a);
+    schema_sql(backend, &a)
+}
+
+fn drop_index_sql(backend: Backend, table: &str, name: &str) -> String {
+    match backend {
+        Backend::MySql => format!(
+            "DROP INDEX {} ON {}",
+            quote(backend, name),
+            quote(backend, table)
+        ),
+        _ => format!("DROP INDEX {}", quote(backend, name)),
+    }
+}
+
+fn drop_constraint_sql(backend: Backend, table: &str, name: &str) -> String {
+    format!(
+        "ALTER TABLE {} DROP CONSTRAINT {}",
+        quote(backend, table),
+        quote(backend, name)
+    )
+}
+
+/// MySQL/MariaDB: `MODIFY COLUMN` with the column's whole new definition.
+fn mysql_modify(after: &SchemaModel, table: &str, column: &str) -> Result<String, RenderError> {
+    let def = after
+        .tables
+        .get(table)
+        .and_then(|t| t.column(column))
+        .ok_or_else(|| RenderError::Unsupported {
+            backend: Backend::MySql,
+            what: format!("find `{table}.{column}` to modify it"),
+            fix: "this is a bug in the schema model: please report it".into(),
+        })?;
+    Ok(alter(Backend::MySql, table, |a| {
+        a.modify_column(sea_column(Backend::MySql, def, false));
+    }))
+}
+
+fn raw_text(backend: Backend, text: &SqlText) -> Result<String, RenderError> {
+    match text {
+        SqlText::All(sql) => Ok(sql.clone()),
+        SqlText::PerBackend {
+            postgres,
+            mysql,
+            sqlite,
+        } => {
+            let sql = match backend {
+                Backend::Postgres => postgres,
+                Backend::MySql => mysql,
+                Backend::Sqlite => sqlite,
+            };
+            sql.clone().ok_or_else(|| RenderError::Unsupported {
+                backend,
+                what: "run this raw SQL: it has no text for this backend".into(),
+                fix: format!(
+                    "set `{}: Some(\"...\")` in its `PerBackend`",
+                    backend.as_str()
+                ),
+            })
+        }
+    }
+}
+
+/// Every identifier `op` introduces, to check against the backend's length limit.
+fn new_identifiers(op: &Op) -> Vec<&str> {
+    match op {
+        Op::CreateTable(t) => std::iter::once(t.name.as_str())
+            .chain(t.columns.iter().map(|c| c.name.as_str()))
+            .chain(t.indexes.iter().map(|i| i.name.as_str()))
+            .chain(t.uniques.iter().map(|u| u.name.as_str()))
+            .chain(t.foreign_keys.iter().map(|f| f.name.as_str()))
+            .chain(t.checks.iter().map(|c| c.name.as_str()))
+            .collect(),
+        Op::RenameTable { to, .. } | Op::RenameColumn { to, .. } | Op::RenameIndex { to, .. } => {
+            vec![to]
+        }
+        Op::AddColumn { column, .. } => vec![&column.name],
+        Op::CreateIndex { index, .. } => vec![&index.name],
+        Op::AddForeignKey { foreign_key, .. } => vec![&foreign_key.name],
+        Op::AddCheck { check, .. } => vec![&check.name],
+        Op::AddUnique { unique, .. } => vec![&unique.name],
+        _ => vec![],
+    }
+}
+
+/// Render `op` for `backend`. `before` is the schema it applies to (already validated against
+/// it), `after` the schema it leaves.
 pub fn render_op(
     backend: Backend,
     before: &SchemaModel,
     after: &SchemaModel,
     op: &Op,
 ) -> Result<RenderedOp, RenderError> {
-    let _ = (backend, before, after, op);
-    Ok(RenderedOp::default())
+    if let Some(max) = backend.max_identifier_len()
+        && let Some(name) = new_identifiers(op)
+            .into_iter()
+            .find(|n| n.chars().count() > max)
+    {
+        return Err(RenderError::IdentifierTooLong {
+            name: name.to_string(),
+            len: name.chars().count(),
+            max,
+            backend,
+        });
+    }
+    if backend == Backend::Sqlite
+        && let Some(rendered) = sqlite::render(before, after, op)?
+    {
+        return Ok(rendered);
+    }
+    let q = |s: &str| quote(backend, s);
+    let table_before = |name: &str| before.tables.get(name).cloned().unwrap_or_default();
+    let statements = match op {
+        Op::CreateTable(t) => create_table(backend, t, &t.name)?,
+        Op::DropTable { table } => {
+            vec![schema_sql(backend, sq::Table::drop().table(table.clone()))]
+        }
+        Op::RenameTable { from, to } => {
+            vec![schema_sql(
+                backend,
+                sq::Table::rename().table(from.clone(), to.clone()),
+            )]
+        }
+        Op::AddColumn { table, column } => {
+            vec![alter(backend, table, |a| {
+                a.add_column(sea_column(backend, column, false));
+            })]
+        }
+        Op::DropColumn { table, column } => {
+            let t = table_before(table);
+            let mut out = Vec::new();
+            for fk in t.foreign_keys.iter().filter(|f| f.columns.contains(column)) {
+                out.push(drop_foreign_key_sql(backend, table, &fk.name));
+            }
+            for u in t.uniques.iter().filter(|u| u.columns.contains(column)) {
+                out.push(drop_unique_sql(backend, table, &u.name));
+            }
+            for i in t.indexes.iter().filter(|i| i.columns.contains(column)) {
+                out.push(drop_index_sql(backend, table, &i.name));
+            }
+            out.push(alter(backend, table, |a| {
+                a.drop_column(column.clone());
+            }));
+            out
+        }
+        Op::RenameColumn { table, from, to } => {
+            vec![alter(backend, table, |a| {
+                a.rename_column(from.clone(), to.clone());
+            })]
+        }
+        Op::ChangeColumnType { table, column, ty } => match backend {
+            Backend::Postgres => {
+                let ty_sql = type_sql(backend, ty);
+                vec![format!(
+                    "ALTER TABLE {} ALTER COLUMN {} TYPE {ty_sql} USING {}::{ty_sql}",
+                    q(table),
+                    q(column),
+                    q(column)
+                )]
+            }
+            _ => vec![mysql_modify(after, table, column)?],
+        },
+        Op::SetDefault {
+            table,
+            column,
+            default,
+        } => vec![format!(
+            "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
+            q(table),
+            q(column),
+            match (backend, default) {
+                // MySQL/MariaDB take expressions as defaults only in parentheses.
+                (Backend::MySql, DefaultValue::Expr(_)) =>
+                    format!("({})", default_sql(backend, default)),
+                _ => default_sql(backend, default),
+            }
+        )],
+        Op::DropDefault { table, column } => {
+            vec![format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                q(table),
+                q(column)
+            )]
+        }
+        Op::SetNotNull { table, column } | Op::DropNotNull { table, column } => match backend {
+            Backend::Postgres => vec![format!(
+                "ALTER TABLE {} ALTER COLUMN {} {} NOT NULL",
+                q(table),
+                q(column),
+                if matches!(op, Op::SetNotNull { .. }) {
+                    "SET"
+                } else {
+                    "DROP"
+                }
+            )],
+            _ => vec![mysql_modify(after, table, column)?],
+        },
+        Op::CreateIndex { table, index } => {
+            vec![create_index(backend, &table_before(table), index)?]
+        }
+        Op::DropIndex { table, name } => vec![drop_index_sql(backend, table, name)],
+        Op::RenameIndex { table, from, to } => match backend {
+            Backend::Postgres => vec![format!("ALTER INDEX {} RENAME TO {}", q(from), q(to))],
+            _ => vec![format!(
+                "ALTER TABLE {} RENAME INDEX {} TO {}",
+                q(table),
+                q(from),
+                q(to)
+            )],
+        },
+        Op::AddForeignKey { table, foreign_key } => {
+            vec![schema_sql(backend, &sea_foreign_key(table, foreign_key))]
+        }
+        Op::DropForeignKey { table, name } => vec![drop_foreign_key_sql(backend, table, name)],
+        Op::AddCheck { table, check } => vec![format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+            q(table),
+            q(&check.name),
+            expr_sql(backend, &check.expr.0)
+        )],
+        Op::DropCheck { table, name } => vec![drop_constraint_sql(backend, table, name)],
+        Op::AddUnique { table, unique } => vec![add_unique(backend, &table_before(table), unique)?],
+        Op::DropUnique { table, name } => vec![drop_unique_sql(backend, table, name)],
+        Op::Sql(raw) => vec![raw_text(backend, &raw.up)?],
+        Op::Insert(i) => {
+            let mut stmt = sq::Query::insert();
+            stmt.into_table(i.table.clone()).columns(i.columns.clone());
+            for row in &i.rows {
+                let values: Vec<sq::Expr> = row.iter().cloned().map(sq::Expr::val).collect();
+                stmt.values(values).map_err(|e| RenderError::Unsupported {
+                    backend,
+                    what: format!("build the insert into `{}`", i.table),
+                    fix: format!("give one value per column ({e})"),
+                })?;
+            }
+            return Ok(RenderedOp {
+                statements: vec![query(backend, &stmt)],
+                foreign_keys_off: false,
+            });
+        }
+        Op::Update(u) => {
+            let mut stmt = sq::Query::update();
+            stmt.table(u.table.clone());
+            for (c, v) in &u.sets {
+                stmt.value(c.clone(), v.clone());
+            }
+            if let Some(f) = &u.filter {
+                stmt.and_where(f.clone());
+            }
+            return Ok(RenderedOp {
+                statements: vec![query(backend, &stmt)],
+                foreign_keys_off: false,
+            });
+        }
+        Op::Delete(d) => {
+            let mut stmt = sq::Query::delete();
+            stmt.from_table(d.table.clone());
+            if let Some(f) = &d.filter {
+                stmt.and_where(f.clone());
+            }
+            return Ok(RenderedOp {
+                statements: vec![query(backend, &stmt)],
+                foreign_keys_off: false,
+            });
+        }
+    };
+    Ok(RenderedOp::ddl(statements))
+}
+
+fn drop_foreign_key_sql(backend: Backend, table: &str, name: &str) -> String {
+    match backend {
+        Backend::MySql => {
+            format!(
+                "ALTER TABLE {} DROP FOREIGN KEY {}",
+                quote(backend, table),
+                quote(backend, name)
+            )
+        }
+        _ => drop_constraint_sql(backend, table, name),
+    }
+}
+
+fn drop_unique_sql(backend: Backend, table: &str, name: &str) -> String {
+    match backend {
+        Backend::Postgres => drop_constraint_sql(backend, table, name),
+        Backend::MySql => format!(
+            "ALTER TABLE {} DROP INDEX {}",
+            quote(backend, table),
+            quote(backend, name)
+        ),
+        Backend::Sqlite => drop_index_sql(backend, table, name),
+    }
 }

@@ -1,0 +1,113 @@
+//! SQLite's missing `ALTER`s, done by the standard table rebuild.
+//!
+//! SQLite cannot change a column's type, default or nullability, nor add or drop a constraint on
+//! an existing table. The rebuild creates the table as the model says it should be under a
+//! temporary name, copies the rows, drops the old table, renames the new one and recreates the
+//! indexes. Foreign key enforcement must be off meanwhile (`PRAGMA foreign_keys` cannot change
+//! inside a transaction, so the runner sets it around the migration); `PRAGMA foreign_key_check`
+//! then proves nothing dangles before commit.
+
+use super::{RenderedOp, Statement, create_index, create_table, drop_index_sql, quote};
+use crate::error::RenderError;
+use crate::model::SchemaModel;
+use crate::op::{Op, TableDef};
+use crate::types::{Backend, DefaultValue};
+
+const B: Backend = Backend::Sqlite;
+
+/// The prefix of the temporary table a rebuild creates.
+pub(crate) const REBUILD_PREFIX: &str = "_godwit_new_";
+
+/// SQLite's rendering of `op` when it differs from the common path; `None` otherwise.
+pub(super) fn render(
+    before: &SchemaModel,
+    after: &SchemaModel,
+    op: &Op,
+) -> Result<Option<RenderedOp>, RenderError> {
+    let rebuild_of = |table: &str| -> Result<Option<RenderedOp>, RenderError> {
+        match (before.tables.get(table), after.tables.get(table)) {
+            (Some(old), Some(new)) => Ok(Some(rebuild(old, new)?)),
+            _ => Ok(None),
+        }
+    };
+    match op {
+        Op::AddColumn { table, column } => {
+            // ADD COLUMN takes neither an expression default nor NOT NULL without a default.
+            let needs_rebuild = matches!(column.default, Some(DefaultValue::Expr(_)))
+                || (!column.nullable && column.default.is_none());
+            if needs_rebuild {
+                rebuild_of(table)
+            } else {
+                Ok(None)
+            }
+        }
+        Op::DropColumn { table, column } => {
+            // DROP COLUMN refuses columns in a foreign key or a check constraint.
+            let Some(old) = before.tables.get(table) else {
+                return Ok(None);
+            };
+            let in_fk = old.foreign_keys.iter().any(|f| f.columns.contains(column));
+            if in_fk || !old.checks.is_empty() {
+                rebuild_of(table)
+            } else {
+                Ok(None)
+            }
+        }
+        Op::ChangeColumnType { table, .. }
+        | Op::SetDefault { table, .. }
+        | Op::DropDefault { table, .. }
+        | Op::SetNotNull { table, .. }
+        | Op::DropNotNull { table, .. }
+        | Op::AddForeignKey { table, .. }
+        | Op::DropForeignKey { table, .. }
+        | Op::AddCheck { table, .. }
+        | Op::DropCheck { table, .. } => rebuild_of(table),
+        Op::RenameIndex { table, from, to } => {
+            let Some(index) = after
+                .tables
+                .get(table)
+                .and_then(|t| t.indexes.iter().find(|i| &i.name == to))
+            else {
+                return Ok(None);
+            };
+            let t = &after.tables[table];
+            let statements = vec![drop_index_sql(B, table, from), create_index(B, t, index)?];
+            Ok(Some(RenderedOp {
+                statements: statements.into_iter().map(Statement::ddl).collect(),
+                foreign_keys_off: false,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Rebuild table `old` as `new` (same name), keeping the rows of the columns both have.
+fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
+    let temp = format!("{REBUILD_PREFIX}{}", new.name);
+    let mut created = create_table(B, new, &temp)?;
+    let indexes = created.split_off(1);
+    let kept: Vec<String> = new
+        .columns
+        .iter()
+        .filter(|c| old.column(&c.name).is_some())
+        .map(|c| quote(B, &c.name))
+        .collect();
+    let kept = kept.join(", ");
+    let mut statements = created;
+    statements.push(format!(
+        "INSERT INTO {} ({kept}) SELECT {kept} FROM {}",
+        quote(B, &temp),
+        quote(B, &new.name)
+    ));
+    statements.push(format!("DROP TABLE {}", quote(B, &new.name)));
+    statements.push(format!(
+        "ALTER TABLE {} RENAME TO {}",
+        quote(B, &temp),
+        quote(B, &new.name)
+    ));
+    statements.extend(indexes);
+    Ok(RenderedOp {
+        statements: statements.into_iter().map(Statement::ddl).collect(),
+        foreign_keys_off: true,
+    })
+}
