@@ -1,0 +1,399 @@
+//! Validation, reversal and registration errors: each case is a migration and the message it
+//! gets (or the SQL of its derived down), so the wording users see is pinned here.
+
+use expect_test::{Expect, expect};
+use godwit_core::prelude::*;
+use godwit_core::{Backend, Catalog, Migration, MigrationId, Registration, resolve};
+
+struct Fns(fn(&mut Schema), Option<fn(&mut Schema)>);
+
+impl Migration for Fns {
+    fn up(&self, s: &mut Schema) {
+        (self.0)(s)
+    }
+    fn down(&self, s: &mut Schema) {
+        match self.1 {
+            Some(down) => down(s),
+            None => s.reverse_up(),
+        }
+    }
+}
+
+fn base(s: &mut Schema) {
+    s.create_table("users", |t| {
+        t.id();
+        t.string("email", 100).unique();
+        t.string("name", 100).nullable();
+        t.text("bio").nullable();
+    });
+    s.create_table("posts", |t| {
+        t.id();
+        t.references_as("author_id", "users");
+        t.string("title", 200);
+        t.integer("views").default(0);
+    });
+}
+
+fn catalog(up: fn(&mut Schema), down: Option<fn(&mut Schema)>) -> Catalog {
+    let base: &'static dyn Migration = Box::leak(Box::new(Fns(base, None)));
+    let under_test: &'static dyn Migration = Box::leak(Box::new(Fns(up, down)));
+    Catalog::new([
+        (
+            MigrationId {
+                version: 20260101000000,
+                name: "base".into(),
+            },
+            base,
+        ),
+        (
+            MigrationId {
+                version: 20260102000000,
+                name: "under_test".into(),
+            },
+            under_test,
+        ),
+    ])
+}
+
+/// Render migration 2's up on `backend`: its SQL, or the error.
+fn up_on(backend: Backend, up: fn(&mut Schema)) -> String {
+    match catalog(up, None).render_up(backend, Some(&[20260102000000])) {
+        Ok(ms) => ms[0]
+            .statements
+            .iter()
+            .map(|s| format!("{};\n", s.preview))
+            .collect(),
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+fn check_up(up: fn(&mut Schema), expect: Expect) {
+    expect.assert_eq(&up_on(Backend::Postgres, up));
+}
+
+fn check_down(up: fn(&mut Schema), down: Option<fn(&mut Schema)>, expect: Expect) {
+    let actual = match catalog(up, down).render_down(Backend::Postgres, Some(&[20260102000000])) {
+        Ok(ms) => {
+            let m = &ms[0];
+            let warnings = m.warnings.iter().map(|w| format!("-- warning: {w}\n"));
+            let sql = m.statements.iter().map(|s| format!("{};\n", s.preview));
+            warnings.chain(sql).collect()
+        }
+        Err(e) => format!("error: {e}\n"),
+    };
+    expect.assert_eq(&actual);
+}
+
+#[test]
+fn unknown_table_lists_the_tables() {
+    check_up(
+        |s| s.add_column("comments", Column::text("body").nullable()),
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_column("comments", "body"): table `comments` does not exist (the tables are: posts, users)
+        "#]],
+    );
+}
+
+#[test]
+fn unknown_column_lists_the_columns() {
+    check_up(
+        |s| s.rename_column("posts", "body", "content"),
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 rename_column("posts", "body", "content"): column `posts.body` does not exist (the columns are: id, author_id, title, views)
+        "#]],
+    );
+}
+
+#[test]
+fn duplicate_column() {
+    check_up(
+        |s| s.add_column("posts", Column::string("title", 10).nullable()),
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_column("posts", "title"): column `posts.title` already exists
+        "#]],
+    );
+}
+
+#[test]
+fn foreign_key_to_a_missing_column() {
+    check_up(
+        |s| {
+            s.add_foreign_key("posts", ["views"], "users")
+                .ref_columns(["score"]);
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_foreign_key("posts", ["views"] -> "users") named "fk_posts_views": foreign key `fk_posts_views` references column `users.score`, which does not exist (the columns are: id, email, name, bio)
+        "#]],
+    );
+}
+
+#[test]
+fn foreign_key_between_different_types() {
+    check_up(
+        |s| {
+            s.add_foreign_key("posts", ["views"], "users");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_foreign_key("posts", ["views"] -> "users") named "fk_posts_views": foreign key `fk_posts_views`: `posts.views` is integer but `users.id` is bigint; make both the same type
+        "#]],
+    );
+}
+
+#[test]
+fn foreign_key_to_a_column_that_is_not_unique() {
+    check_up(
+        |s| {
+            s.add_column("posts", Column::string("author_name", 100).nullable());
+            s.add_foreign_key("posts", ["author_name"], "users")
+                .ref_columns(["name"]);
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 add_foreign_key("posts", ["author_name"] -> "users") named "fk_posts_author_name": foreign key `fk_posts_author_name` references `users`(name), which is neither its primary key nor unique: add a unique constraint on it first
+        "#]],
+    );
+}
+
+#[test]
+fn identifier_too_long_for_postgres_but_not_mysql() {
+    fn up(s: &mut Schema) {
+        // 64 characters: one too many for PostgreSQL, exactly enough for MySQL.
+        s.add_index("posts", ["title"]).name("i".repeat(64));
+    }
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 add_index("posts", ["title"]) named "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii": identifier `iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii` is 64 characters long; PostgreSQL allows at most 63: pass a shorter name
+    "#]]
+    .assert_eq(&up_on(Backend::Postgres, up));
+    expect![[r#"
+        CREATE INDEX `iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii` ON `posts` (`title`);
+    "#]]
+    .assert_eq(&up_on(Backend::MySql, up));
+}
+
+#[test]
+fn dropping_a_referenced_table() {
+    check_up(
+        |s| s.drop_table("users"),
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 drop_table("users"): table `users` is still referenced by foreign key `fk_posts_author_id` on `posts`: drop that foreign key (or table) first
+        "#]],
+    );
+}
+
+#[test]
+fn index_name_already_taken() {
+    check_up(
+        |s| {
+            s.add_index("users", ["name"]).name("idx_posts_author_id");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_index("users", ["name"]) named "idx_posts_author_id": the name `idx_posts_author_id` is already used by an index on `posts`: pass `.name("...")` with another name
+        "#]],
+    );
+}
+
+#[test]
+fn insert_with_a_short_row() {
+    check_up(
+        |s| {
+            s.insert("users", ["email", "name"])
+                .values(["a@example.com"]);
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 insert("users"): insert into `users` has a row of 1 value(s) for 2 column(s): give one value per column
+        "#]],
+    );
+}
+
+#[test]
+fn raw_sql_without_text_for_the_backend() {
+    check_up(
+        |s| {
+            s.sql_per_backend(PerBackend {
+                mysql: Some("SELECT 1"),
+                ..PerBackend::default()
+            });
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 sql(...): PostgreSQL cannot run this raw SQL: it has no text for this backend: set `postgres: Some("...")` in its `PerBackend`
+        "#]],
+    );
+}
+
+#[test]
+fn mysql_cannot_index_text_without_a_prefix() {
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 add_index("users", ["bio"]) named "idx_users_bio": MySQL/MariaDB cannot put an index on `users.bio`, a text column, without a prefix length: index a `string(len)` column instead (change the type, or add one holding the key)
+    "#]]
+    .assert_eq(&up_on(Backend::MySql, |s| {
+        s.add_index("users", ["bio"]);
+    }));
+}
+
+#[test]
+fn empty_composite_primary_key() {
+    check_up(
+        |s| {
+            s.create_table("likes", |t| {
+                t.integer("n");
+                t.primary_key(Vec::<String>::new());
+            })
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test: create_table("likes") has an empty primary_key([]): name at least one column
+        "#]],
+    );
+}
+
+#[test]
+fn derived_down_of_drop_column_restores_it_with_its_index_and_warns() {
+    check_down(
+        |s| s.drop_column("posts", "author_id"),
+        None,
+        expect![[r#"
+            -- warning: rolling back re-adds column `posts.author_id` without its data: the values it held were dropped
+            -- warning: column `posts.author_id` is NOT NULL without a default: re-adding it fails on a table that has rows
+            ALTER TABLE "posts" ADD COLUMN "author_id" bigint NOT NULL;
+            CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+            ALTER TABLE "posts" ADD CONSTRAINT "fk_posts_author_id" FOREIGN KEY ("author_id") REFERENCES "users" ("id");
+        "#]],
+    );
+}
+
+#[test]
+fn derived_down_runs_in_reverse_order() {
+    check_down(
+        |s| {
+            s.add_column("users", Column::boolean("admin").default(false));
+            s.add_index("users", ["admin"]);
+            s.rename_column("users", "name", "full_name");
+        },
+        None,
+        expect![[r#"
+            ALTER TABLE "users" RENAME COLUMN "full_name" TO "name";
+            DROP INDEX "idx_users_admin";
+            ALTER TABLE "users" DROP COLUMN "admin";
+        "#]],
+    );
+}
+
+#[test]
+fn raw_sql_without_down_cannot_be_reversed() {
+    check_down(
+        |s| {
+            s.sql("UPDATE users SET name = email");
+        },
+        None,
+        expect![[r#"
+            error: migration 20260102000000 under_test (down), operation #1 sql(...): cannot be rolled back: `sql(...)` has no inverse; give it one with `.down("...")`, or write `down` by hand
+        "#]],
+    );
+}
+
+#[test]
+fn raw_sql_with_down_is_reversed() {
+    check_down(
+        |s| {
+            s.sql("CREATE VIEW authors AS SELECT * FROM users")
+                .down("DROP VIEW authors");
+        },
+        None,
+        expect![[r#"
+            DROP VIEW authors;
+        "#]],
+    );
+}
+
+#[test]
+fn irreversible_migration() {
+    check_down(
+        |s| {
+            s.drop_column("users", "bio");
+            s.irreversible("bios are exported to the archive and deleted");
+        },
+        None,
+        expect![[r#"
+            error: migration 20260102000000 under_test (down): cannot be rolled back: it is marked irreversible ("bios are exported to the archive and deleted"); roll back no further than the migration after it
+        "#]],
+    );
+}
+
+#[test]
+fn handwritten_down_is_used_as_written() {
+    check_down(
+        |s| {
+            s.update("posts").set("views", 0);
+        },
+        Some(|s| {
+            s.update("posts")
+                .set("views", Expr::col("views").add(1))
+                .filter(Expr::col("id").eq(1));
+        }),
+        expect![[r#"
+            UPDATE "posts" SET "views" = "views" + 1 WHERE "id" = 1;
+        "#]],
+    );
+}
+
+#[test]
+fn file_names() {
+    let cases = [
+        "src/migrations/m20261120_090000_create_tags.rs",
+        "m20261120_090000_Create_Tags.rs",
+        "20261120_090000_create_tags.rs",
+        "m20261120090000_create_tags.rs",
+        "m20261320_090000_create_tags.rs",
+        "m20261120_090000_.rs",
+        "m20261120_090000_create_tags.txt",
+    ];
+    let actual: String = cases
+        .iter()
+        .map(|f| match MigrationId::from_file(f) {
+            Ok(id) => format!("{f}: {} {}\n", id.version, id.name),
+            Err(e) => format!("{f}: error: {e}\n"),
+        })
+        .collect();
+    expect![[r#"
+        src/migrations/m20261120_090000_create_tags.rs: 20261120090000 create_tags
+        m20261120_090000_Create_Tags.rs: error: `m20261120_090000_Create_Tags.rs` has a name that is not snake_case (lowercase letters, digits, `_`): expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`
+        20261120_090000_create_tags.rs: error: `20261120_090000_create_tags.rs` does not start with `m`: expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`
+        m20261120090000_create_tags.rs: error: `m20261120090000_create_tags.rs` has no `YYYYMMDD_HHMMSS_` timestamp after the `m`: expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`
+        m20261320_090000_create_tags.rs: error: `m20261320_090000_create_tags.rs` has an impossible date or time `20261320_090000`: expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`
+        m20261120_090000_.rs: error: `m20261120_090000_.rs` has a name that is not snake_case (lowercase letters, digits, `_`): expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`
+        m20261120_090000_create_tags.txt: error: `m20261120_090000_create_tags.txt` is not a .rs file: expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`
+    "#]]
+    .assert_eq(&actual);
+}
+
+#[test]
+fn registration_errors_name_both_files() {
+    struct Noop;
+    impl Migration for Noop {
+        fn up(&self, _: &mut Schema) {}
+    }
+    let reg = |file, type_name| Registration {
+        file,
+        type_name,
+        migration: &Noop,
+    };
+    let errors = resolve(&[
+        reg(
+            "src/migrations/m20261120_090000_create_tags.rs",
+            "CreateTags",
+        ),
+        reg(
+            "src/migrations/m20261120_090000_create_tags.rs",
+            "CreateLabels",
+        ),
+        reg("src/migrations/m20261121_100000_add_views.rs", "AddViews"),
+        reg("src/migrations/m20261121_100000_add_slugs.rs", "AddSlugs"),
+        reg("src/migrations/add_users.rs", "AddUsers"),
+    ])
+    .unwrap_err();
+    let actual: String = errors.iter().map(|e| format!("{e}\n")).collect();
+    expect![[r#"
+        malformed migration file name: `add_users.rs` does not start with `m`: expected `mYYYYMMDD_HHMMSS_snake_name.rs`, such as `m20261120_090000_create_tags.rs`; rename the file
+        `src/migrations/m20261120_090000_create_tags.rs` registers two migrations (`CreateTags` and `CreateLabels`): keep one `register!` per file and move the other into a file of its own
+        two migrations have version 20261121100000: `src/migrations/m20261121_100000_add_slugs.rs` and `src/migrations/m20261121_100000_add_views.rs`; give one of them a later timestamp in its file name
+    "#]]
+    .assert_eq(&actual);
+}
