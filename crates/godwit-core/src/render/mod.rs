@@ -553,7 +553,26 @@ pub fn render_op(
         Op::CreateIndex { table, index } => {
             vec![create_index(backend, &table_before(table), index)?]
         }
-        Op::DropIndex { table, name } => vec![drop_index_sql(backend, table, name)],
+        Op::DropIndex { table, name } => {
+            let mut t = table_before(table);
+            if backend == Backend::MySql {
+                t.indexes.retain(|i| &i.name != name);
+                if let Some(fk) = t
+                    .foreign_keys
+                    .iter()
+                    .find(|f| !mysql_fk_index_covered(&t, &f.columns))
+                {
+                    return Err(RenderError::Unsupported {
+                        backend,
+                        what: format!("drop index `{name}`: foreign key `{}` needs it", fk.name),
+                        fix:
+                            "drop the foreign key first (and add it again after, if it should stay)"
+                                .into(),
+                    });
+                }
+            }
+            vec![drop_index_sql(backend, table, name)]
+        }
         Op::RenameIndex { table, from, to } => match backend {
             Backend::Postgres => vec![format!("ALTER INDEX {} RENAME TO {}", q(from), q(to))],
             _ => vec![format!(
@@ -566,7 +585,18 @@ pub fn render_op(
         Op::AddForeignKey { table, foreign_key } => {
             vec![schema_sql(backend, &sea_foreign_key(table, foreign_key))]
         }
-        Op::DropForeignKey { table, name } => vec![drop_foreign_key_sql(backend, table, name)],
+        Op::DropForeignKey { table, name } => {
+            let mut out = vec![drop_foreign_key_sql(backend, table, name)];
+            let t = table_before(table);
+            if backend == Backend::MySql
+                && let Some(fk) = t.foreign_keys.iter().find(|f| &f.name == name)
+                && !mysql_fk_index_covered(&t, &fk.columns)
+            {
+                // MySQL created an index named after the key to enforce it; it outlives the key.
+                out.push(drop_index_sql(backend, table, name));
+            }
+            out
+        }
         Op::AddCheck { table, check } => vec![format!(
             "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
             q(table),
@@ -575,7 +605,24 @@ pub fn render_op(
         )],
         Op::DropCheck { table, name } => vec![drop_constraint_sql(backend, table, name)],
         Op::AddUnique { table, unique } => vec![add_unique(backend, &table_before(table), unique)?],
-        Op::DropUnique { table, name } => vec![drop_unique_sql(backend, table, name)],
+        Op::DropUnique { table, name } => {
+            let mut t = table_before(table);
+            if backend == Backend::MySql {
+                t.uniques.retain(|u| &u.name != name);
+                if let Some(fk) = t
+                    .foreign_keys
+                    .iter()
+                    .find(|f| !mysql_fk_index_covered(&t, &f.columns))
+                {
+                    return Err(RenderError::Unsupported {
+                        backend,
+                        what: format!("drop unique constraint `{name}`: foreign key `{}` needs its index", fk.name),
+                        fix: "add an index on the foreign key's columns first, or drop the foreign key".into(),
+                    });
+                }
+            }
+            vec![drop_unique_sql(backend, table, name)]
+        }
         Op::Sql(raw) => vec![raw_text(backend, &raw.up)?],
         Op::Insert(i) => {
             let mut stmt = sq::Query::insert();
@@ -620,6 +667,18 @@ pub fn render_op(
         }
     };
     Ok(RenderedOp::ddl(statements))
+}
+
+/// Whether an index, unique constraint or the primary key of `table` starts with `columns`, so
+/// that MySQL enforces a foreign key on them without creating an index of its own.
+fn mysql_fk_index_covered(table: &TableDef, columns: &[String]) -> bool {
+    let covers = |cols: &[String]| cols.len() >= columns.len() && &cols[..columns.len()] == columns;
+    covers(&table.primary_key)
+        || table
+            .indexes
+            .iter()
+            .any(|i| i.predicate.is_none() && covers(&i.columns))
+        || table.uniques.iter().any(|u| covers(&u.columns))
 }
 
 fn drop_foreign_key_sql(backend: Backend, table: &str, name: &str) -> String {
