@@ -446,6 +446,24 @@ pub fn render_op(
     after: &SchemaModel,
     op: &Op,
 ) -> Result<RenderedOp, RenderError> {
+    // Every path below avoids the statements sea-query panics on; should one be missed, it
+    // becomes an error naming the operation rather than a crash.
+    std::panic::catch_unwind(|| render_op_inner(backend, before, after, op)).unwrap_or_else(|_| {
+        Err(RenderError::Unsupported {
+            backend,
+            what: format!("render `{}`", op.describe()),
+            fix: "sea-query could not build this statement: please report it, with the migration"
+                .into(),
+        })
+    })
+}
+
+fn render_op_inner(
+    backend: Backend,
+    before: &SchemaModel,
+    after: &SchemaModel,
+    op: &Op,
+) -> Result<RenderedOp, RenderError> {
     if let Some(max) = backend.max_identifier_len()
         && let Some(name) = new_identifiers(op)
             .into_iter()

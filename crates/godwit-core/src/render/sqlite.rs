@@ -27,7 +27,11 @@ pub(super) fn render(
     let rebuild_of = |table: &str| -> Result<Option<RenderedOp>, RenderError> {
         match (before.tables.get(table), after.tables.get(table)) {
             (Some(old), Some(new)) => Ok(Some(rebuild(old, new)?)),
-            _ => Ok(None),
+            _ => Err(RenderError::Unsupported {
+                backend: B,
+                what: format!("rebuild table `{table}`: it is missing from the schema model"),
+                fix: "this is a bug in the schema model: please report it".into(),
+            }),
         }
     };
     match op {
