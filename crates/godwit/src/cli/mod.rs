@@ -1,0 +1,198 @@
+//! The migrations binary's command line, over the library.
+//!
+//! `godwit::main!()` calls [`main`]; everything below it takes its inputs (arguments,
+//! registrations, `DATABASE_URL`, the clock) as values, so it is tested without a process.
+//!
+//! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error.
+//!
+//! **Invariant:** nothing here panics on user input; every error names the file or migration it
+//! concerns and says how to fix it.
+
+mod new;
+mod registry;
+mod sql;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use time::OffsetDateTime;
+
+use crate::Registration;
+
+pub use new::{Names, new_migration, template};
+
+/// The migrations crate the binary was built from; `godwit::main!()` fills it in.
+#[derive(Debug, Clone, Copy)]
+pub struct Project {
+    /// The package name, shown in `--help`.
+    pub name: &'static str,
+    /// The crate's directory when it was compiled: `new` writes into its `src/migrations`.
+    pub manifest_dir: &'static str,
+    /// Every file godwit-build found in `src/migrations`, absolute: each must register exactly
+    /// one migration.
+    pub files: &'static [&'static str],
+}
+
+impl Project {
+    /// `<manifest_dir>/src/migrations`.
+    pub fn migrations_dir(&self) -> std::path::PathBuf {
+        Path::new(self.manifest_dir).join("src").join("migrations")
+    }
+}
+
+/// Everything a command reads from the outside world.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub project: &'a Project,
+    /// Every registered migration, as [`crate::registrations`] returns them.
+    pub registrations: &'a [Registration],
+    /// `DATABASE_URL`, if set: its scheme picks the default backend.
+    pub database_url: Option<String>,
+    /// Where relative paths in messages start: the current directory.
+    pub cwd: Option<std::path::PathBuf>,
+    /// The time `new` stamps a migration with.
+    pub now: OffsetDateTime,
+}
+
+impl<'a> Context<'a> {
+    /// The context of a real run: environment, current directory and clock.
+    pub fn from_env(project: &'a Project, registrations: &'a [Registration]) -> Self {
+        Context {
+            project,
+            registrations,
+            database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+            cwd: std::env::current_dir().ok(),
+            now: OffsetDateTime::now_utc(),
+        }
+    }
+
+    /// `path` relative to the current directory when it is inside it, for messages.
+    pub fn display(&self, path: &str) -> String {
+        self.cwd
+            .as_deref()
+            .and_then(|cwd| Path::new(path).strip_prefix(cwd).ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| path.to_string())
+    }
+
+    /// `message` with the crate's absolute directory shortened as [`display`](Self::display) does.
+    pub fn shorten(&self, message: &str) -> String {
+        let dir = format!("{}/", self.project.manifest_dir);
+        let short = self.display(self.project.manifest_dir);
+        let short = if short == self.project.manifest_dir {
+            dir.clone()
+        } else if short.is_empty() {
+            String::new()
+        } else {
+            format!("{short}/")
+        };
+        message.replace(&dir, &short)
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad arguments, or `--help`: clap prints it.
+    Usage(clap::Error),
+    /// One or more errors, each printed as `error: {:#}`.
+    Errors(Vec<anyhow::Error>),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Errors(vec![e])
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    about = "Database migrations: print their SQL, write new ones",
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error.\n\
+                  DATABASE_URL (postgres://, mysql://, mariadb://, sqlite:) picks the default backend.",
+    disable_version_flag = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the exact SQL of migrations for a backend, without connecting to a database
+    Sql(sql::SqlArgs),
+    /// Write a new migration file into src/migrations
+    New(new::NewArgs),
+}
+
+/// The binary's `main`: parse the arguments, run the command, print errors, return the exit
+/// code (0 success, 1 error, 2 usage error).
+pub fn main(project: &Project) -> ExitCode {
+    let registrations = crate::registrations();
+    let cx = Context::from_env(project, &registrations);
+    let mut stdout = io::stdout().lock();
+    let result = run(&cx, std::env::args_os(), &mut stdout).and_then(|()| {
+        stdout
+            .flush()
+            .map_err(|e| Failure::from(anyhow::Error::new(e)))
+    });
+    exit_code(result)
+}
+
+/// Print what `result` says went wrong and turn it into an exit code.
+pub fn exit_code(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(e)) => {
+            let _ = e.print();
+            if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(Failure::Errors(errors)) => {
+            // `sql | head` closing the pipe early is not an error.
+            let broken_pipe = errors.iter().all(|e| {
+                e.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe && !errors.is_empty() {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = io::stderr().lock();
+            for e in errors {
+                let _ = writeln!(stderr, "error: {e:#}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Run the command line `args` (the program name first) and write its output to `out`.
+pub fn run<I, T>(cx: &Context<'_>, args: I, out: &mut dyn Write) -> Result<(), Failure>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let command = Cli::command()
+        .name(cx.project.name)
+        .bin_name(cx.project.name);
+    let matches = command.try_get_matches_from(args).map_err(Failure::Usage)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(Failure::Usage)?;
+    match cli.command {
+        Command::Sql(args) => {
+            let resolved = registry::load(cx).map_err(Failure::Errors)?;
+            sql::run(cx, &resolved, &args, out)?;
+        }
+        // `new` needs no registry: it must work even while another migration is broken.
+        Command::New(args) => new::run(cx, &args, out)?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,132 @@
+//! godwit: typed, code-first database migrations.
+//!
+//! A migrations crate is a library of migrations plus a one-line binary:
+//!
+//! ```text
+//! migrations/
+//!   Cargo.toml     depends on godwit; build-depends on godwit-build
+//!   build.rs       fn main() { godwit_build::discover(); }
+//!   src/lib.rs     godwit::migrations!();
+//!   src/main.rs    godwit::main!();
+//!   src/migrations/m20261120_090000_create_tags.rs
+//! ```
+//!
+//! Each file in `src/migrations` holds one migration:
+//!
+//! ```
+//! use godwit::prelude::*;
+//!
+//! /// Tags for posts.
+//! pub struct CreateTags;
+//!
+//! impl Migration for CreateTags {
+//!     fn up(&self, s: &mut Schema) {
+//!         s.create_table("tags", |t| {
+//!             t.id();
+//!             t.string("name", 50).unique();
+//!             t.timestamps();
+//!         });
+//!     }
+//! }
+//!
+//! godwit::register!(CreateTags);
+//! ```
+//!
+//! **Linking.** `register!` collects through [`inventory`](https://docs.rs/inventory), which
+//! only sees crates that are linked into the binary. `godwit::main!()` links the crate's own
+//! library (godwit-build writes the `use your_crate as _;` for it), and the binary checks at start-up
+//! that every file in `src/migrations` registered exactly one migration. A crate that ships
+//! migrations of its own is added by naming it in `src/main.rs`: `use auth_migrations as _;`.
+//!
+//! Everything of `godwit_core` is re-exported here; migration files need only
+//! `use godwit::prelude::*;`.
+
+pub use godwit_core::*;
+
+pub mod cli;
+
+/// A registered migration, as `inventory` collects it. Written by [`register!`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Registered(pub Registration);
+
+inventory::collect!(Registered);
+
+/// Every migration registered with [`register!`] in the crates linked into this binary, in no
+/// particular order ([`resolve`] orders them and checks their file names).
+pub fn registrations() -> Vec<Registration> {
+    inventory::iter::<Registered>
+        .into_iter()
+        .map(|r| r.0)
+        .collect()
+}
+
+/// What the macros expand to; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::Registered;
+    pub use godwit_core::Registration;
+    pub use inventory;
+}
+
+/// Register a migration: `godwit::register!(CreateTags);`, once, at the end of its file.
+///
+/// The version and name come from the file the macro is written in,
+/// `src/migrations/mYYYYMMDD_HHMMSS_snake_name.rs`. The type must be a unit struct (or a
+/// constant) implementing [`Migration`].
+#[macro_export]
+macro_rules! register {
+    ($migration:path) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::Registered($crate::__private::Registration {
+                file: ::core::file!(),
+                type_name: ::core::stringify!($migration),
+                migration: &$migration,
+            })
+        }
+    };
+}
+
+/// Declare every file in `src/migrations` as a module: write `godwit::migrations!();` in the
+/// migrations crate's `src/lib.rs`. The list is written by `godwit_build::discover()` in
+/// `build.rs`, so adding a migration is adding a file.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        /// The migrations in `src/migrations`, one module per file.
+        pub mod migrations {
+            ::core::include!(::core::concat!(
+                ::core::env!(
+                    "OUT_DIR",
+                    "godwit::migrations!() needs a build.rs that calls godwit_build::discover()"
+                ),
+                "/godwit_migrations.rs"
+            ));
+        }
+    };
+}
+
+/// The whole `src/main.rs` of a migrations crate: `godwit::main!();`.
+///
+/// It links the crate's library (or, in a crate without `src/lib.rs`, declares the migrations
+/// itself) and hands control to [`cli::main`].
+#[macro_export]
+macro_rules! main {
+    () => {
+        ::core::include!(::core::concat!(
+            ::core::env!(
+                "OUT_DIR",
+                "godwit::main!() needs a build.rs that calls godwit_build::discover()"
+            ),
+            "/godwit_main.rs"
+        ));
+
+        fn main() -> ::std::process::ExitCode {
+            $crate::cli::main(&$crate::cli::Project {
+                name: ::core::env!("CARGO_PKG_NAME"),
+                manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+                files: __GODWIT_FILES,
+            })
+        }
+    };
+}
