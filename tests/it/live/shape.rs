@@ -1,0 +1,282 @@
+//! A backend-neutral description of a schema, as both a live database and the schema model
+//! give it, so the two can be compared.
+//!
+//! A shape is a set of lines, one per column, key, index and constraint, each prefixed with
+//! its table: comparing two shapes ignores column order, and a difference reads as the lines
+//! only one side has.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use godwit_core::{Backend, ColumnType, ReferentialAction, SchemaModel};
+
+/// One table as introspected (or projected from the model).
+#[derive(Debug, Default)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub primary_key: Vec<String>,
+    pub indexes: Vec<Index>,
+    pub foreign_keys: Vec<ForeignKey>,
+    pub checks: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Column {
+    pub name: String,
+    /// The type as the backend spells it, normalized by [`normalize_type`].
+    pub ty: String,
+    pub nullable: bool,
+    pub has_default: bool,
+    pub auto_increment: bool,
+}
+
+/// An index, or a unique constraint (counted as a unique index).
+#[derive(Debug)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+    pub partial: bool,
+}
+
+#[derive(Debug)]
+pub struct ForeignKey {
+    /// `None` where the backend does not keep the name.
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    pub on_delete: String,
+    pub on_update: String,
+}
+
+/// A whole schema, ready to compare.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    pub lines: BTreeSet<String>,
+    /// Each table's columns, in order.
+    pub column_order: BTreeMap<String, Vec<String>>,
+}
+
+impl Shape {
+    pub fn from_tables(tables: Vec<Table>) -> Shape {
+        let mut shape = Shape::default();
+        for t in tables {
+            let name = &t.name;
+            let mut add = |line: String| {
+                shape.lines.insert(format!("{name}: {line}"));
+            };
+            add("table".into());
+            for c in &t.columns {
+                let mut line = format!("column {} {}", c.name, c.ty);
+                line.push_str(if c.nullable { " null" } else { " not null" });
+                if c.has_default {
+                    line.push_str(" default");
+                }
+                if c.auto_increment {
+                    line.push_str(" auto_increment");
+                }
+                add(line);
+            }
+            if !t.primary_key.is_empty() {
+                add(format!("primary key ({})", t.primary_key.join(", ")));
+            }
+            for i in &t.indexes {
+                add(format!(
+                    "{}index {} ({}){}",
+                    if i.unique { "unique " } else { "" },
+                    i.name,
+                    i.columns.join(", "),
+                    if i.partial { " partial" } else { "" }
+                ));
+            }
+            for f in &t.foreign_keys {
+                add(format!(
+                    "foreign key {}({}) -> {}({}) on delete {} on update {}",
+                    f.name.as_ref().map(|n| format!("{n} ")).unwrap_or_default(),
+                    f.columns.join(", "),
+                    f.ref_table,
+                    f.ref_columns.join(", "),
+                    f.on_delete,
+                    f.on_update
+                ));
+            }
+            for c in &t.checks {
+                add(format!("check {c}"));
+            }
+            shape.column_order.insert(
+                t.name.clone(),
+                t.columns.iter().map(|c| c.name.clone()).collect(),
+            );
+        }
+        shape
+    }
+
+    /// The shape the schema model says `backend` should have.
+    pub fn from_model(backend: Backend, model: &SchemaModel) -> Shape {
+        let tables = model
+            .tables
+            .values()
+            .map(|t| Table {
+                name: t.name.clone(),
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|c| Column {
+                        name: c.name.clone(),
+                        ty: normalize_type(&expected_type(backend, &c.ty)),
+                        nullable: c.nullable && !t.primary_key.contains(&c.name),
+                        has_default: c.default.is_some(),
+                        auto_increment: c.auto_increment,
+                    })
+                    .collect(),
+                primary_key: t.primary_key.clone(),
+                indexes: t
+                    .indexes
+                    .iter()
+                    .map(|i| Index {
+                        name: i.name.clone(),
+                        columns: i.columns.clone(),
+                        unique: i.is_unique,
+                        partial: i.predicate.is_some(),
+                    })
+                    .chain(t.uniques.iter().map(|u| Index {
+                        name: u.name.clone(),
+                        columns: u.columns.clone(),
+                        unique: true,
+                        partial: false,
+                    }))
+                    .collect(),
+                foreign_keys: t
+                    .foreign_keys
+                    .iter()
+                    .map(|f| ForeignKey {
+                        name: (backend != Backend::Sqlite).then(|| f.name.clone()),
+                        columns: f.columns.clone(),
+                        ref_table: f.ref_table.clone(),
+                        ref_columns: f.ref_columns.clone(),
+                        on_delete: action(backend, f.on_delete),
+                        on_update: action(backend, f.on_update),
+                    })
+                    .collect(),
+                checks: t.checks.iter().map(|c| c.name.clone()).collect(),
+            })
+            .collect();
+        Shape::from_tables(tables)
+    }
+
+    /// Panic, listing the differences, unless `self` (the live schema) equals `expected`.
+    pub fn assert_matches(&self, expected: &Shape, what: &str) {
+        let only_live: Vec<&String> = self.lines.difference(&expected.lines).collect();
+        let only_expected: Vec<&String> = expected.lines.difference(&self.lines).collect();
+        if only_live.is_empty() && only_expected.is_empty() {
+            return;
+        }
+        let mut msg = format!("{what}: the live schema differs\n");
+        for line in only_expected {
+            msg.push_str(&format!("  expected, missing in the database: {line}\n"));
+        }
+        for line in only_live {
+            msg.push_str(&format!("  in the database, not expected:     {line}\n"));
+        }
+        panic!("{msg}");
+    }
+
+    /// Panic unless every table's columns come in the order `expected` has them.
+    pub fn assert_column_order(&self, expected: &Shape, what: &str) {
+        assert_eq!(
+            self.column_order, expected.column_order,
+            "{what}: column order differs from the model"
+        );
+    }
+}
+
+/// How a backend spells a referential action left unspecified, and the others.
+fn action(backend: Backend, action: Option<ReferentialAction>) -> String {
+    match action {
+        None if backend == Backend::MySql => "RESTRICT".into(),
+        None => "NO ACTION".into(),
+        Some(ReferentialAction::Cascade) => "CASCADE".into(),
+        Some(ReferentialAction::SetNull) => "SET NULL".into(),
+        Some(ReferentialAction::SetDefault) => "SET DEFAULT".into(),
+        Some(ReferentialAction::Restrict) => "RESTRICT".into(),
+        Some(ReferentialAction::NoAction) => "NO ACTION".into(),
+    }
+}
+
+/// The column type each backend reports for a godwit type (PostgreSQL's `format_type`,
+/// MariaDB's `COLUMN_TYPE`, SQLite's declared type), as documented on `ColumnType`.
+pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
+    use ColumnType::*;
+    match backend {
+        Backend::Postgres => match ty {
+            SmallInt => "smallint".into(),
+            Integer => "integer".into(),
+            BigInt => "bigint".into(),
+            String(n) => format!("character varying({n})"),
+            Text => "text".into(),
+            Boolean => "boolean".into(),
+            Float => "real".into(),
+            Double => "double precision".into(),
+            Decimal(p, s) => format!("numeric({p},{s})"),
+            Date => "date".into(),
+            Time => "time without time zone".into(),
+            Timestamp => "timestamp without time zone".into(),
+            TimestampTz => "timestamp with time zone".into(),
+            Uuid => "uuid".into(),
+            Json => "jsonb".into(),
+            Binary => "bytea".into(),
+        },
+        Backend::MySql => match ty {
+            SmallInt => "smallint".into(),
+            Integer => "int".into(),
+            BigInt => "bigint".into(),
+            String(n) => format!("varchar({n})"),
+            Text => "text".into(),
+            Boolean => "tinyint(1)".into(),
+            Float => "float".into(),
+            Double => "double".into(),
+            Decimal(p, s) => format!("decimal({p},{s})"),
+            Date => "date".into(),
+            Time => "time".into(),
+            Timestamp => "datetime".into(),
+            TimestampTz => "timestamp".into(),
+            Uuid => "binary(16)".into(),
+            // MariaDB's JSON is LONGTEXT with a json_valid check.
+            Json => "longtext".into(),
+            Binary => "blob".into(),
+        },
+        Backend::Sqlite => match ty {
+            SmallInt => "smallint".into(),
+            Integer => "integer".into(),
+            BigInt => "integer".into(),
+            String(n) => format!("varchar({n})"),
+            Text => "text".into(),
+            Boolean => "boolean".into(),
+            Float => "float".into(),
+            Double => "double".into(),
+            Decimal(p, s) => format!("decimal({p},{s})"),
+            Date => "date_text".into(),
+            Time => "time_text".into(),
+            Timestamp => "datetime_text".into(),
+            TimestampTz => "timestamp_with_timezone_text".into(),
+            Uuid => "uuid_text".into(),
+            Json => "json_text".into(),
+            Binary => "blob".into(),
+        },
+    }
+}
+
+/// Lowercase, no space after commas, and no display width on MySQL integers (`int(11)`).
+pub fn normalize_type(ty: &str) -> String {
+    let ty = ty.trim().to_ascii_lowercase().replace(", ", ",");
+    for int in ["smallint", "int", "bigint"] {
+        if let Some(rest) = ty.strip_prefix(int).and_then(|r| r.strip_prefix('('))
+            && rest.ends_with(')')
+            && rest[..rest.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        {
+            return int.to_string();
+        }
+    }
+    ty
+}

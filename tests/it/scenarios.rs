@@ -1,0 +1,983 @@
+//! The scenario table: every DSL operation, each with the migrations it needs first.
+//!
+//! A scenario is a list of setup migrations and one migration under test. The snapshot tests
+//! (`snapshots.rs`) render the migration under test for every backend; the live tests
+//! (`live/`) run the same scenario on real databases and compare the schema they leave with
+//! the schema model.
+
+use godwit_core::prelude::*;
+use godwit_core::{Backend, Catalog, Migration, MigrationId, SchemaModel};
+
+/// Calls `$callback! { name, name, ... }` with the name of every scenario, so the list of
+/// scenarios is written once.
+macro_rules! all_scenarios {
+    ($callback:ident) => {
+        $callback! {
+            create_table_every_type,
+            create_table_defaults,
+            create_table_timestamps,
+            create_table_unique_check_index,
+            create_table_references,
+            create_table_composite_primary_key,
+            drop_table,
+            rename_table,
+            add_column_nullable,
+            add_column_with_default,
+            add_column_expression_default,
+            add_column_unique_and_check,
+            drop_column,
+            drop_column_with_index,
+            drop_column_with_foreign_key,
+            rename_column,
+            rename_column_in_check,
+            change_column_type,
+            set_default,
+            set_default_expression,
+            drop_default,
+            set_not_null,
+            drop_not_null,
+            add_index,
+            add_index_unique,
+            add_index_multi_column,
+            add_index_partial,
+            add_index_concurrently,
+            add_index_on_text,
+            drop_index,
+            rename_index,
+            add_foreign_key,
+            drop_foreign_key,
+            drop_foreign_key_without_index,
+            add_check,
+            drop_check,
+            add_unique,
+            drop_unique,
+            rebuild_referenced_table,
+            raw_sql,
+            raw_sql_per_backend,
+            raw_sql_without_down,
+            insert_rows,
+            insert_every_type,
+            update_rows,
+            delete_rows,
+            irreversible,
+        }
+    };
+}
+
+macro_rules! scenario_list {
+    ($($name:ident),* $(,)?) => {
+        /// Every scenario, by name.
+        pub const ALL: &[(&str, fn() -> Scenario)] = &[$((stringify!($name), $name)),*];
+    };
+}
+all_scenarios!(scenario_list);
+
+/// One migration, as plain functions: `up`, and `down` when it is written by hand.
+#[derive(Clone, Copy)]
+pub struct Step {
+    pub up: fn(&mut Schema),
+    pub down: Option<fn(&mut Schema)>,
+}
+
+impl Step {
+    /// A migration whose `down` is derived.
+    pub const fn up(up: fn(&mut Schema)) -> Step {
+        Step { up, down: None }
+    }
+
+    /// A migration with a hand-written `down`.
+    pub const fn up_down(up: fn(&mut Schema), down: fn(&mut Schema)) -> Step {
+        Step {
+            up,
+            down: Some(down),
+        }
+    }
+}
+
+impl Migration for Step {
+    fn up(&self, s: &mut Schema) {
+        (self.up)(s);
+    }
+
+    fn down(&self, s: &mut Schema) {
+        match self.down {
+            Some(down) => down(s),
+            None => s.reverse_up(),
+        }
+    }
+}
+
+/// A query returning one count, and the count expected after `up` and after `down`.
+#[derive(Clone, Copy)]
+pub struct Probe {
+    pub sql: &'static str,
+    pub after_up: i64,
+    /// `None` when the query cannot run after `down` (the view it reads is gone).
+    pub after_down: Option<i64>,
+}
+
+/// Setup migrations, then the migration under test.
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    pub setup: &'static [Step],
+    pub step: Step,
+    /// Whether `down` exists (hand-written or derived); if not, it must be a typed error.
+    pub reversible: bool,
+    /// Backends that cannot express the migration: rendering it must be a typed error there.
+    pub unsupported: &'static [Backend],
+    /// Data checks run after `up` and after `down`.
+    pub probes: &'static [Probe],
+}
+
+impl Scenario {
+    const fn new(setup: &'static [Step], step: Step) -> Scenario {
+        Scenario {
+            setup,
+            step,
+            reversible: true,
+            unsupported: &[],
+            probes: &[],
+        }
+    }
+
+    const fn irreversible(mut self) -> Scenario {
+        self.reversible = false;
+        self
+    }
+
+    const fn unsupported_on(mut self, backends: &'static [Backend]) -> Scenario {
+        self.unsupported = backends;
+        self
+    }
+
+    const fn probes(mut self, probes: &'static [Probe]) -> Scenario {
+        self.probes = probes;
+        self
+    }
+
+    /// The version of the migration under test (setup migrations are 1, 2, ...).
+    pub fn version(&self) -> u64 {
+        self.setup.len() as u64 + 1
+    }
+
+    /// The version of the last setup migration, if there is one.
+    pub fn setup_version(&self) -> Option<u64> {
+        (!self.setup.is_empty()).then_some(self.setup.len() as u64)
+    }
+
+    /// The catalog of the setup migrations and the migration under test.
+    pub fn catalog(&self) -> Catalog {
+        let steps = self.setup.iter().chain(std::iter::once(&self.step));
+        Catalog::new(steps.enumerate().map(|(i, step)| {
+            let version = i as u64 + 1;
+            let name = if version == self.version() {
+                "under_test".to_string()
+            } else {
+                format!("setup_{version}")
+            };
+            (MigrationId { version, name }, step as &dyn Migration)
+        }))
+    }
+
+    /// The schema model after the setup migrations.
+    pub fn model_before(&self) -> SchemaModel {
+        match self.setup_version() {
+            Some(v) => self
+                .catalog()
+                .model(Some(v))
+                .unwrap_or_else(|e| panic!("setup does not fold: {e}")),
+            None => SchemaModel::default(),
+        }
+    }
+
+    /// The schema model after the migration under test.
+    pub fn model_after(&self) -> SchemaModel {
+        self.catalog()
+            .model(None)
+            .unwrap_or_else(|e| panic!("the migration does not fold: {e}"))
+    }
+}
+
+// ----- shared setup -------------------------------------------------------------------------
+
+/// `users` and `posts` (which references `users`).
+const BLOG: Step = Step::up(|s| {
+    s.create_table("users", |t| {
+        t.id();
+        t.string("email", 100).unique();
+        t.string("name", 50);
+        t.timestamps();
+    });
+    s.create_table("posts", |t| {
+        t.id();
+        t.references("users").on_delete(Cascade);
+        t.string("title", 200);
+        t.text("body").nullable();
+        t.integer("views").default(0);
+        t.string("status", 20).nullable();
+        t.index(["title"]);
+    });
+});
+
+/// Two users with one post each (ids 1 and 2).
+const BLOG_ROWS: Step = Step::up(|s| {
+    s.insert("users", ["email", "name"])
+        .values(["ada@example.com", "Ada"])
+        .values(["grace@example.com", "Grace"]);
+    s.insert("posts", ["user_id", "title", "body", "views", "status"])
+        .values([
+            Value::from(1i64),
+            "Notes on the engine".into(),
+            "...".into(),
+            3.into(),
+            "published".into(),
+        ])
+        .values([
+            Value::from(2i64),
+            "Compilers".into(),
+            Value::String(None),
+            10.into(),
+            "published".into(),
+        ]);
+});
+
+/// `comments` on posts, with an optional author.
+const COMMENTS: Step = Step::up(|s| {
+    s.create_table("comments", |t| {
+        t.id();
+        t.references("posts").on_delete(Cascade);
+        t.references_as("author_id", "users")
+            .nullable()
+            .on_delete(SetNull);
+        t.text("body");
+    });
+});
+
+const BLOG_WITH_ROWS: &[Step] = &[BLOG, BLOG_ROWS];
+
+/// The posts survive (SQLite rebuilds copy the rows).
+const POSTS_KEPT: &[Probe] = &[Probe {
+    sql: "SELECT COUNT(*) FROM posts",
+    after_up: 2,
+    after_down: Some(2),
+}];
+
+// ----- tables -------------------------------------------------------------------------------
+
+/// A table with a column of every type.
+const SAMPLES: Step = Step::up(|s| {
+    s.create_table("samples", |t| {
+        t.id();
+        t.small_integer("small");
+        t.integer("count");
+        t.big_integer("big");
+        t.string("title", 120);
+        t.text("body");
+        t.boolean("published");
+        t.float("ratio");
+        t.double("score");
+        t.decimal("price", 10, 2);
+        t.date("day");
+        t.time("at");
+        t.timestamp("seen_at");
+        t.timestamp_tz("happened_at");
+        t.uuid("token");
+        t.json("payload");
+        t.binary("data");
+    });
+});
+
+pub fn create_table_every_type() -> Scenario {
+    Scenario::new(
+        &[],
+        Step::up(|s| {
+            s.create_table("samples", |t| {
+                t.id();
+                t.small_integer("small");
+                t.integer("count");
+                t.big_integer("big");
+                t.string("title", 120);
+                t.text("body");
+                t.boolean("published");
+                t.float("ratio");
+                t.double("score");
+                t.decimal("price", 10, 2);
+                t.date("day");
+                t.time("at");
+                t.timestamp("seen_at");
+                t.timestamp_tz("happened_at");
+                t.uuid("token");
+                t.json("payload");
+                t.binary("data");
+            });
+        }),
+    )
+}
+
+pub fn create_table_defaults() -> Scenario {
+    Scenario::new(
+        &[],
+        Step::up(|s| {
+            s.create_table("settings", |t| {
+                t.string("key", 64).primary_key();
+                t.text("note").nullable();
+                t.integer("retries").default(3);
+                t.string("mode", 16).default("auto");
+                t.boolean("enabled").default(true);
+                t.double("factor").default(1.5);
+                t.timestamp_tz("changed_at").default(CurrentTimestamp);
+                t.big_integer("weight").default(Sql("(1 + 1)"));
+            });
+        }),
+    )
+}
+
+pub fn create_table_timestamps() -> Scenario {
+    Scenario::new(
+        &[],
+        Step::up(|s| {
+            s.create_table("events", |t| {
+                t.id();
+                t.string("name", 50);
+                t.timestamps();
+            });
+        }),
+    )
+}
+
+pub fn create_table_unique_check_index() -> Scenario {
+    Scenario::new(
+        &[],
+        Step::up(|s| {
+            s.create_table("products", |t| {
+                t.id();
+                t.string("sku", 32).unique();
+                t.integer("stock").check("stock >= 0");
+                t.string("vendor", 50);
+                t.string("code", 20);
+                t.decimal("price", 10, 2);
+                t.unique(["vendor", "code"]);
+                t.check("ck_products_price_positive", col("price").gt(0));
+                t.index(["vendor", "price"]);
+                t.index(["code"]).unique().name("idx_products_code_unique");
+            });
+        }),
+    )
+}
+
+pub fn create_table_references() -> Scenario {
+    Scenario::new(
+        &[BLOG],
+        Step::up(|s| {
+            s.create_table("comments", |t| {
+                t.id();
+                t.references("posts").on_delete(Cascade).on_update(Cascade);
+                t.references_as("author_id", "users")
+                    .nullable()
+                    .on_delete(SetNull);
+                t.references_as("editor_id", "users")
+                    .nullable()
+                    .no_index()
+                    .on_delete(Restrict)
+                    .on_update(NoAction);
+                t.text("body");
+            });
+        }),
+    )
+}
+
+pub fn create_table_composite_primary_key() -> Scenario {
+    const TAGS: Step = Step::up(|s| {
+        s.create_table("tags", |t| {
+            t.id();
+            t.string("name", 50).unique();
+        });
+    });
+    Scenario::new(
+        &[BLOG, TAGS],
+        Step::up(|s| {
+            s.create_table("post_tags", |t| {
+                t.references("posts").on_delete(Cascade);
+                t.references("tags").on_delete(Cascade);
+                t.primary_key(["post_id", "tag_id"]);
+            });
+        }),
+    )
+}
+
+pub fn drop_table() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, COMMENTS],
+        Step::up(|s| s.drop_table("comments")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn rename_table() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.rename_table("users", "accounts")),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts JOIN accounts ON accounts.id = posts.user_id",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+// ----- columns ------------------------------------------------------------------------------
+
+pub fn add_column_nullable() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.add_column("posts", Column::timestamp("published_at").nullable())),
+    )
+}
+
+pub fn add_column_with_default() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column("posts", Column::integer("likes").default(0));
+            s.add_column("posts", Column::boolean("pinned").default(false));
+            s.add_column("posts", Column::string("locale", 8).default("en"));
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE likes = 0 AND locale = 'en'",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+pub fn add_column_expression_default() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column(
+                "posts",
+                Column::timestamp_tz("edited_at").default(CurrentTimestamp),
+            )
+        }),
+    )
+    .probes(&[
+        Probe {
+            sql: "SELECT COUNT(*) FROM posts WHERE edited_at IS NOT NULL",
+            after_up: 2,
+            after_down: None,
+        },
+        Probe {
+            sql: "SELECT COUNT(*) FROM posts",
+            after_up: 2,
+            after_down: Some(2),
+        },
+    ])
+}
+
+pub fn add_column_unique_and_check() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column("users", Column::string("handle", 30).nullable().unique());
+            s.add_column(
+                "posts",
+                Column::integer("rating")
+                    .nullable()
+                    .check("rating BETWEEN 1 AND 5"),
+            );
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn drop_column() -> Scenario {
+    Scenario::new(BLOG_WITH_ROWS, Step::up(|s| s.drop_column("posts", "body"))).probes(POSTS_KEPT)
+}
+
+pub fn drop_column_with_index() -> Scenario {
+    const STATUS_INDEXES: Step = Step::up(|s| {
+        s.add_index("posts", ["status"]);
+        s.add_unique("posts", ["user_id", "status"]);
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, STATUS_INDEXES],
+        Step::up(|s| s.drop_column("posts", "status")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn drop_column_with_foreign_key() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, COMMENTS],
+        Step::up(|s| s.drop_column("comments", "author_id")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn rename_column() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.rename_column("posts", "user_id", "author_id");
+            s.rename_column("users", "email", "email_address");
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn change_column_type() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.change_column_type("posts", "views", ColumnType::BigInt);
+            s.change_column_type("posts", "title", ColumnType::String(300));
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE views = 10",
+        after_up: 1,
+        after_down: Some(1),
+    }])
+}
+
+pub fn set_default() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.set_default("posts", "status", "draft");
+            s.set_default("posts", "views", 1);
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn drop_default() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.drop_default("posts", "views")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn set_not_null() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.set_not_null("posts", "status")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn drop_not_null() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.drop_not_null("posts", "title")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+// ----- indexes ------------------------------------------------------------------------------
+
+pub fn add_index() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_index("posts", ["status"]);
+        }),
+    )
+}
+
+pub fn add_index_unique() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_index("users", ["name"]).unique();
+        }),
+    )
+}
+
+pub fn add_index_multi_column() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_index("posts", ["user_id", "status"])
+                .name("idx_posts_author_status");
+        }),
+    )
+}
+
+pub fn add_index_partial() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_index("posts", ["title"])
+                .where_(col("status").eq("published"))
+                .name("idx_posts_published_title");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql])
+}
+
+pub fn add_index_concurrently() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_index("posts", ["views"]).concurrently();
+        }),
+    )
+}
+
+pub fn drop_index() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.drop_index("posts", "idx_posts_title")),
+    )
+}
+
+pub fn rename_index() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.rename_index("posts", "idx_posts_title", "idx_posts_headline")),
+    )
+}
+
+// ----- constraints --------------------------------------------------------------------------
+
+/// `comments.post_id` without a foreign key or an index, and one comment.
+const LOOSE_COMMENTS: Step = Step::up(|s| {
+    s.create_table("comments", |t| {
+        t.id();
+        t.big_integer("post_id");
+        t.text("body");
+    });
+    s.insert("comments", ["post_id", "body"])
+        .values([Value::from(1i64), "First!".into()]);
+});
+
+pub fn add_foreign_key() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, LOOSE_COMMENTS],
+        Step::up(|s| {
+            s.add_foreign_key("comments", ["post_id"], "posts")
+                .on_delete(Cascade)
+                .on_update(Restrict);
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM comments",
+        after_up: 1,
+        after_down: Some(1),
+    }])
+}
+
+pub fn drop_foreign_key() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.drop_foreign_key("posts", "fk_posts_user_id")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// Dropping a foreign key that was added without an index (MySQL made one for it).
+pub fn drop_foreign_key_without_index() -> Scenario {
+    const FOREIGN_KEY: Step = Step::up(|s| {
+        s.add_foreign_key("comments", ["post_id"], "posts");
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, LOOSE_COMMENTS, FOREIGN_KEY],
+        Step::up(|s| s.drop_foreign_key("comments", "fk_comments_post_id")),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM comments",
+        after_up: 1,
+        after_down: Some(1),
+    }])
+}
+
+pub fn add_check() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn drop_check() -> Scenario {
+    const CHECKED: Step =
+        Step::up(|s| s.add_check("posts", "ck_posts_title_length", "length(title) > 0"));
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, CHECKED],
+        Step::up(|s| s.drop_check("posts", "ck_posts_title_length")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn add_unique() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_unique("posts", ["user_id", "title"])
+                .name("uq_posts_author_title");
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn drop_unique() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| s.drop_unique("users", "uq_users_email")),
+    )
+}
+
+// ----- raw SQL and data ---------------------------------------------------------------------
+
+pub fn raw_sql() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.sql("CREATE VIEW post_titles AS SELECT id, title FROM posts")
+                .down("DROP VIEW post_titles");
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM post_titles",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+pub fn raw_sql_per_backend() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.sql_per_backend(PerBackend {
+                postgres: Some(
+                    "INSERT INTO users (email, name) VALUES ('ada@example.com', 'Ada'), ('linus@example.com', 'Linus') ON CONFLICT (email) DO NOTHING",
+                ),
+                mysql: Some(
+                    "INSERT IGNORE INTO users (email, name) VALUES ('ada@example.com', 'Ada'), ('linus@example.com', 'Linus')",
+                ),
+                sqlite: Some(
+                    "INSERT OR IGNORE INTO users (email, name) VALUES ('ada@example.com', 'Ada'), ('linus@example.com', 'Linus')",
+                ),
+            })
+            .down_per_backend(PerBackend {
+                postgres: Some("DELETE FROM users WHERE email = 'linus@example.com'"),
+                mysql: Some("DELETE FROM users WHERE email = 'linus@example.com' LIMIT 1"),
+                sqlite: Some("DELETE FROM users WHERE email = 'linus@example.com'"),
+            });
+        }),
+    )
+    .probes(&[Probe { sql: "SELECT COUNT(*) FROM users", after_up: 3, after_down: Some(2) }])
+}
+
+pub fn raw_sql_without_down() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.sql("UPDATE posts SET views = views + 1");
+        }),
+    )
+    .irreversible()
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE views = 11",
+        after_up: 1,
+        after_down: None,
+    }])
+}
+
+pub fn insert_rows() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up_down(
+            |s| {
+                s.insert("users", ["email", "name"])
+                    .values(["linus@example.com", "Linus"])
+                    .values(["o'hara@example.com", "Scarlett O'Hara"]);
+            },
+            |s| {
+                s.delete("users")
+                    .filter(col("email").is_in(["linus@example.com", "o'hara@example.com"]));
+            },
+        ),
+    )
+    .probes(&[
+        Probe {
+            sql: "SELECT COUNT(*) FROM users",
+            after_up: 4,
+            after_down: Some(2),
+        },
+        Probe {
+            sql: "SELECT COUNT(*) FROM users WHERE name = 'Scarlett O''Hara'",
+            after_up: 1,
+            after_down: Some(0),
+        },
+    ])
+}
+
+pub fn update_rows() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.update("posts")
+                .set("status", "draft")
+                .set("views", col("views").add(1))
+                .filter(col("views").lt(5));
+        }),
+    )
+    .irreversible()
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE status = 'draft' AND views = 4",
+        after_up: 1,
+        after_down: None,
+    }])
+}
+
+pub fn delete_rows() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.delete("posts")
+                .filter(col("views").gte(5).and(col("status").eq("published")));
+        }),
+    )
+    .irreversible()
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts",
+        after_up: 1,
+        after_down: None,
+    }])
+}
+
+pub fn irreversible() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.drop_column("posts", "body");
+            s.irreversible("post bodies moved to the archive service");
+        }),
+    )
+    .irreversible()
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+// ----- edge cases -----------------------------------------------------------------------------
+
+pub fn rename_column_in_check() -> Scenario {
+    const CHECKED: Step =
+        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0)));
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, CHECKED],
+        Step::up(|s| s.rename_column("posts", "views", "view_count")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+pub fn set_default_expression() -> Scenario {
+    const SEEN: Step =
+        Step::up(|s| s.add_column("users", Column::timestamp_tz("seen_at").nullable()));
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, SEEN],
+        Step::up(|s| s.set_default("users", "seen_at", CurrentTimestamp)),
+    )
+}
+
+pub fn add_index_on_text() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_index("posts", ["body"]);
+        }),
+    )
+    .unsupported_on(&[Backend::MySql])
+}
+
+/// A SQLite rebuild of `posts`, which `comments` references: its rows must not cascade away.
+pub fn rebuild_referenced_table() -> Scenario {
+    const COMMENT_ROWS: Step = Step::up(|s| {
+        s.insert("comments", ["post_id", "author_id", "body"])
+            .values([Value::from(1i64), 2i64.into(), "Lovely".into()])
+            .values([Value::from(2i64), Value::BigInt(None), "Anonymous".into()]);
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, COMMENTS, COMMENT_ROWS],
+        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))),
+    )
+    .probes(&[
+        Probe {
+            sql: "SELECT COUNT(*) FROM comments",
+            after_up: 2,
+            after_down: Some(2),
+        },
+        Probe {
+            sql: "SELECT COUNT(*) FROM comments JOIN posts ON posts.id = comments.post_id",
+            after_up: 2,
+            after_down: Some(2),
+        },
+    ])
+}
+
+pub fn insert_every_type() -> Scenario {
+    use sea_query::value::prelude::{serde_json, time, uuid};
+    Scenario::new(
+        &[SAMPLES],
+        Step::up_down(
+            |s| {
+                let day = time::Date::from_calendar_date(2026, time::Month::November, 20).unwrap();
+                let at = time::Time::from_hms(9, 30, 0).unwrap();
+                let seen_at = time::PrimitiveDateTime::new(day, at);
+                s.insert(
+                    "samples",
+                    [
+                        "small",
+                        "count",
+                        "big",
+                        "title",
+                        "body",
+                        "published",
+                        "ratio",
+                        "score",
+                        "price",
+                        "day",
+                        "at",
+                        "seen_at",
+                        "happened_at",
+                        "token",
+                        "payload",
+                        "data",
+                    ],
+                )
+                .values([
+                    Value::from(1i16),
+                    2i32.into(),
+                    3i64.into(),
+                    "title".into(),
+                    "body".into(),
+                    true.into(),
+                    0.5f32.into(),
+                    2.25f64.into(),
+                    12.5f64.into(),
+                    day.into(),
+                    at.into(),
+                    seen_at.into(),
+                    seen_at.assume_utc().into(),
+                    uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef).into(),
+                    serde_json::json!({"tags": ["a", "b"]}).into(),
+                    vec![0u8, 1, 2, 255].into(),
+                ]);
+            },
+            |s| {
+                s.delete("samples").filter(col("title").eq("title"));
+            },
+        ),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM samples WHERE published AND big = 3",
+        after_up: 1,
+        after_down: Some(0),
+    }])
+}
