@@ -60,6 +60,8 @@ macro_rules! all_scenarios {
             update_rows,
             delete_rows,
             irreversible,
+            drop_column_with_check,
+            rebuild_table_under_view,
         }
     };
 }
@@ -979,5 +981,39 @@ pub fn insert_every_type() -> Scenario {
         sql: "SELECT COUNT(*) FROM samples WHERE published AND big = 3",
         after_up: 1,
         after_down: Some(0),
+    }])
+}
+
+/// Dropping a column drops its column check, on every backend.
+pub fn drop_column_with_check() -> Scenario {
+    const CHECKED: Step = Step::up(|s| {
+        s.add_column(
+            "posts",
+            Column::integer("rating")
+                .nullable()
+                .check("rating BETWEEN 1 AND 5"),
+        );
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, CHECKED],
+        Step::up(|s| s.drop_column("posts", "rating")),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// A SQLite rebuild of a table a view reads.
+pub fn rebuild_table_under_view() -> Scenario {
+    const VIEW: Step = Step::up(|s| {
+        s.sql("CREATE VIEW post_titles AS SELECT id, title FROM posts")
+            .down("DROP VIEW post_titles");
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, VIEW],
+        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM post_titles",
+        after_up: 2,
+        after_down: Some(2),
     }])
 }

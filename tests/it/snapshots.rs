@@ -379,25 +379,27 @@ fn add_column_expression_default() {
     check(
         scenarios::add_column_expression_default(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ADD COLUMN "edited_at" timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP;
-          mysql
-            ALTER TABLE `posts` ADD COLUMN `edited_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "edited_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres, sqlite
-            ALTER TABLE "posts" DROP COLUMN "edited_at";
-          mysql
-            ALTER TABLE `posts` DROP COLUMN `edited_at`;
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ADD COLUMN "edited_at" timestamp with time zone NOT NULL DEFAULT CURRENT_TIMESTAMP;
+              mysql
+                ALTER TABLE `posts` ADD COLUMN `edited_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "edited_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres, sqlite
+                ALTER TABLE "posts" DROP COLUMN "edited_at";
+              mysql
+                ALTER TABLE `posts` DROP COLUMN `edited_at`;
+        "#]],
     );
 }
 
@@ -406,51 +408,55 @@ fn add_column_unique_and_check() {
     check(
         scenarios::add_column_unique_and_check(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "users" ADD COLUMN "handle" varchar(30) NULL;
-            ALTER TABLE "users" ADD CONSTRAINT "uq_users_handle" UNIQUE ("handle");
-            ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
-            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5);
-          mysql
-            ALTER TABLE `users` ADD COLUMN `handle` varchar(30) NULL;
-            ALTER TABLE `users` ADD CONSTRAINT `uq_users_handle` UNIQUE (`handle`);
-            ALTER TABLE `posts` ADD COLUMN `rating` int NULL;
-            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
-          sqlite
-            -- foreign keys off
-            ALTER TABLE "users" ADD COLUMN "handle" varchar(30) NULL;
-            CREATE UNIQUE INDEX "uq_users_handle" ON "users" ("handle");
-            ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5) );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_rating";
-            ALTER TABLE "posts" DROP COLUMN "rating";
-            ALTER TABLE "users" DROP CONSTRAINT "uq_users_handle";
-            ALTER TABLE "users" DROP COLUMN "handle";
-          mysql
-            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_rating`;
-            ALTER TABLE `posts` DROP COLUMN `rating`;
-            ALTER TABLE `users` DROP INDEX `uq_users_handle`;
-            ALTER TABLE `users` DROP COLUMN `handle`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-            ALTER TABLE "posts" DROP COLUMN "rating";
-            DROP INDEX "uq_users_handle";
-            ALTER TABLE "users" DROP COLUMN "handle";
-    "#]],
+            up
+              postgres
+                ALTER TABLE "users" ADD COLUMN "handle" varchar(30) NULL;
+                ALTER TABLE "users" ADD CONSTRAINT "uq_users_handle" UNIQUE ("handle");
+                ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5);
+              mysql
+                ALTER TABLE `users` ADD COLUMN `handle` varchar(30) NULL;
+                ALTER TABLE `users` ADD CONSTRAINT `uq_users_handle` UNIQUE (`handle`);
+                ALTER TABLE `posts` ADD COLUMN `rating` int NULL;
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
+              sqlite
+                -- foreign keys off
+                ALTER TABLE "users" ADD COLUMN "handle" varchar(30) NULL;
+                CREATE UNIQUE INDEX "uq_users_handle" ON "users" ("handle");
+                ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5) );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_rating";
+                ALTER TABLE "posts" DROP COLUMN "rating";
+                ALTER TABLE "users" DROP CONSTRAINT "uq_users_handle";
+                ALTER TABLE "users" DROP COLUMN "handle";
+              mysql
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_rating`;
+                ALTER TABLE `posts` DROP COLUMN `rating`;
+                ALTER TABLE `users` DROP INDEX `uq_users_handle`;
+                ALTER TABLE `users` DROP COLUMN `handle`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                ALTER TABLE "posts" DROP COLUMN "rating";
+                DROP INDEX "uq_users_handle";
+                ALTER TABLE "users" DROP COLUMN "handle";
+        "#]],
     );
 }
 
@@ -518,45 +524,49 @@ fn drop_column_with_foreign_key() {
     check(
         scenarios::drop_column_with_foreign_key(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_author_id";
-            DROP INDEX "idx_comments_author_id";
-            ALTER TABLE "comments" DROP COLUMN "author_id";
-          mysql
-            ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_author_id`;
-            DROP INDEX `idx_comments_author_id` ON `comments`;
-            ALTER TABLE `comments` DROP COLUMN `author_id`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
-            DROP TABLE "comments";
-            ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
-            CREATE INDEX "idx_comments_post_id" ON "comments" ("post_id");
-        down
-          postgres
-            -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
-            ALTER TABLE "comments" ADD COLUMN "author_id" bigint NULL;
-            CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
-            ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_author_id" FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE SET NULL;
-          mysql
-            -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
-            ALTER TABLE `comments` ADD COLUMN `author_id` bigint NULL;
-            CREATE INDEX `idx_comments_author_id` ON `comments` (`author_id`);
-            ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE SET NULL;
-          sqlite
-            -- foreign keys off
-            -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
-            ALTER TABLE "comments" ADD COLUMN "author_id" integer NULL;
-            CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
-            CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, "author_id" integer NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE SET NULL );
-            INSERT INTO "_godwit_new_comments" ("id", "post_id", "body", "author_id") SELECT "id", "post_id", "body", "author_id" FROM "comments";
-            DROP TABLE "comments";
-            ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
-            CREATE INDEX "idx_comments_post_id" ON "comments" ("post_id");
-            CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_author_id";
+                DROP INDEX "idx_comments_author_id";
+                ALTER TABLE "comments" DROP COLUMN "author_id";
+              mysql
+                ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_author_id`;
+                DROP INDEX `idx_comments_author_id` ON `comments`;
+                ALTER TABLE `comments` DROP COLUMN `author_id`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_comments_post_id" ON "comments" ("post_id");
+            down
+              postgres
+                -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
+                ALTER TABLE "comments" ADD COLUMN "author_id" bigint NULL;
+                CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
+                ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_author_id" FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE SET NULL;
+              mysql
+                -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
+                ALTER TABLE `comments` ADD COLUMN `author_id` bigint NULL;
+                CREATE INDEX `idx_comments_author_id` ON `comments` (`author_id`);
+                ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE SET NULL;
+              sqlite
+                -- foreign keys off
+                -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
+                ALTER TABLE "comments" ADD COLUMN "author_id" integer NULL;
+                CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, "author_id" integer NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE SET NULL );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body", "author_id") SELECT "id", "post_id", "body", "author_id" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_comments_post_id" ON "comments" ("post_id");
+                CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
+        "#]],
     );
 }
 
@@ -588,49 +598,41 @@ fn change_column_type() {
     check(
         scenarios::change_column_type(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "views" TYPE bigint USING "views"::bigint;
-            ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(300) USING "title"::varchar(300);
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `views` bigint NOT NULL DEFAULT 0;
-            ALTER TABLE `posts` MODIFY COLUMN `title` varchar(300) NOT NULL;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(300) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(200) USING "title"::varchar(200);
-            ALTER TABLE "posts" ALTER COLUMN "views" TYPE integer USING "views"::integer;
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
-            ALTER TABLE `posts` MODIFY COLUMN `views` int NOT NULL DEFAULT 0;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "views" TYPE bigint USING "views"::bigint;
+                ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(300) USING "title"::varchar(300);
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `views` bigint NOT NULL DEFAULT 0;
+                ALTER TABLE `posts` MODIFY COLUMN `title` varchar(300) NOT NULL;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(300) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(200) USING "title"::varchar(200);
+                ALTER TABLE "posts" ALTER COLUMN "views" TYPE integer USING "views"::integer;
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
+                ALTER TABLE `posts` MODIFY COLUMN `views` int NOT NULL DEFAULT 0;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -639,49 +641,57 @@ fn set_default() {
     check(
         scenarios::set_default(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "status" SET DEFAULT 'draft';
-            ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 1;
-          mysql
-            ALTER TABLE `posts` ALTER COLUMN `status` SET DEFAULT 'draft';
-            ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 1;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 1, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
-            ALTER TABLE "posts" ALTER COLUMN "status" DROP DEFAULT;
-          mysql
-            ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 0;
-            ALTER TABLE `posts` ALTER COLUMN `status` DROP DEFAULT;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "status" SET DEFAULT 'draft';
+                ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 1;
+              mysql
+                ALTER TABLE `posts` ALTER COLUMN `status` SET DEFAULT 'draft';
+                ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 1;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 1, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
+                ALTER TABLE "posts" ALTER COLUMN "status" DROP DEFAULT;
+              mysql
+                ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 0;
+                ALTER TABLE `posts` ALTER COLUMN `status` DROP DEFAULT;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -690,33 +700,37 @@ fn drop_default() {
     check(
         scenarios::drop_default(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "views" DROP DEFAULT;
-          mysql
-            ALTER TABLE `posts` ALTER COLUMN `views` DROP DEFAULT;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
-          mysql
-            ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 0;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "views" DROP DEFAULT;
+              mysql
+                ALTER TABLE `posts` ALTER COLUMN `views` DROP DEFAULT;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
+              mysql
+                ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 0;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -725,33 +739,37 @@ fn set_not_null() {
     check(
         scenarios::set_not_null(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "status" SET NOT NULL;
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NOT NULL;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "status" DROP NOT NULL;
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NULL;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "status" SET NOT NULL;
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NOT NULL;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "status" DROP NOT NULL;
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NULL;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -760,33 +778,37 @@ fn drop_not_null() {
     check(
         scenarios::drop_not_null(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "title" DROP NOT NULL;
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NULL;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "title" SET NOT NULL;
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "title" DROP NOT NULL;
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NULL;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "title" SET NOT NULL;
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -941,30 +963,34 @@ fn add_foreign_key() {
     check(
         scenarios::add_foreign_key(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_post_id" FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE ON UPDATE RESTRICT;
-          mysql
-            ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE ON UPDATE RESTRICT );
-            INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
-            DROP TABLE "comments";
-            ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
-        down
-          postgres
-            ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
-          mysql
-            ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
-            DROP INDEX `fk_comments_post_id` ON `comments`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
-            INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
-            DROP TABLE "comments";
-            ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
-    "#]],
+            up
+              postgres
+                ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_post_id" FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE ON UPDATE RESTRICT;
+              mysql
+                ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE ON UPDATE RESTRICT );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+            down
+              postgres
+                ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
+              mysql
+                ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
+                DROP INDEX `fk_comments_post_id` ON `comments`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+        "#]],
     );
 }
 
@@ -973,33 +999,37 @@ fn drop_foreign_key() {
     check(
         scenarios::drop_foreign_key(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "fk_posts_user_id";
-          mysql
-            ALTER TABLE `posts` DROP FOREIGN KEY `fk_posts_user_id`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" ADD CONSTRAINT "fk_posts_user_id" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE;
-          mysql
-            ALTER TABLE `posts` ADD CONSTRAINT `fk_posts_user_id` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "fk_posts_user_id";
+              mysql
+                ALTER TABLE `posts` DROP FOREIGN KEY `fk_posts_user_id`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" ADD CONSTRAINT "fk_posts_user_id" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE;
+              mysql
+                ALTER TABLE `posts` ADD CONSTRAINT `fk_posts_user_id` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -1008,33 +1038,37 @@ fn add_check() {
     check(
         scenarios::add_check(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
-          mysql
-            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
-          mysql
-            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
+              mysql
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
+              mysql
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -1043,33 +1077,37 @@ fn drop_check() {
     check(
         scenarios::drop_check(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_title_length";
-          mysql
-            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_title_length`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_title_length" CHECK (length(title) > 0);
-          mysql
-            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_title_length` CHECK (length(title) > 0);
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_title_length" CHECK (length(title) > 0) );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_title_length";
+              mysql
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_title_length`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_title_length" CHECK (length(title) > 0);
+              mysql
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_title_length` CHECK (length(title) > 0);
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_title_length" CHECK (length(title) > 0) );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -1276,31 +1314,35 @@ fn set_default_expression() {
     check(
         scenarios::set_default_expression(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "users" ALTER COLUMN "seen_at" SET DEFAULT CURRENT_TIMESTAMP;
-          mysql
-            ALTER TABLE `users` ALTER COLUMN `seen_at` SET DEFAULT (CURRENT_TIMESTAMP);
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL DEFAULT CURRENT_TIMESTAMP );
-            INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
-            DROP TABLE "users";
-            ALTER TABLE "_godwit_new_users" RENAME TO "users";
-            CREATE UNIQUE INDEX "uq_users_email" ON "users" ("email");
-        down
-          postgres
-            ALTER TABLE "users" ALTER COLUMN "seen_at" DROP DEFAULT;
-          mysql
-            ALTER TABLE `users` ALTER COLUMN `seen_at` DROP DEFAULT;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL );
-            INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
-            DROP TABLE "users";
-            ALTER TABLE "_godwit_new_users" RENAME TO "users";
-            CREATE UNIQUE INDEX "uq_users_email" ON "users" ("email");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "users" ALTER COLUMN "seen_at" SET DEFAULT CURRENT_TIMESTAMP;
+              mysql
+                ALTER TABLE `users` ALTER COLUMN `seen_at` SET DEFAULT (CURRENT_TIMESTAMP);
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL DEFAULT CURRENT_TIMESTAMP );
+                INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
+                DROP TABLE "users";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_users" RENAME TO "users";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE UNIQUE INDEX "uq_users_email" ON "users" ("email");
+            down
+              postgres
+                ALTER TABLE "users" ALTER COLUMN "seen_at" DROP DEFAULT;
+              mysql
+                ALTER TABLE `users` ALTER COLUMN `seen_at` DROP DEFAULT;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL );
+                INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
+                DROP TABLE "users";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_users" RENAME TO "users";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE UNIQUE INDEX "uq_users_email" ON "users" ("email");
+        "#]],
     );
 }
 
@@ -1328,33 +1370,37 @@ fn rebuild_referenced_table() {
     check(
         scenarios::rebuild_referenced_table(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
-          mysql
-            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
-          mysql
-            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
+              mysql
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
+              mysql
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -1386,29 +1432,119 @@ fn drop_foreign_key_without_index() {
     check(
         scenarios::drop_foreign_key_without_index(),
         expect![[r#"
+            up
+              postgres
+                ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
+              mysql
+                ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
+                DROP INDEX `fk_comments_post_id` ON `comments`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+            down
+              postgres
+                ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_post_id" FOREIGN KEY ("post_id") REFERENCES "posts" ("id");
+              mysql
+                ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`);
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+        "#]],
+    );
+}
+
+#[test]
+fn drop_column_with_check() {
+    check(
+        scenarios::drop_column_with_check(),
+        expect![[r#"
         up
           postgres
-            ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
+            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_rating";
+            ALTER TABLE "posts" DROP COLUMN "rating";
           mysql
-            ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
-            DROP INDEX `fk_comments_post_id` ON `comments`;
+            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_rating`;
+            ALTER TABLE `posts` DROP COLUMN `rating`;
           sqlite
             -- foreign keys off
-            CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
-            INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
-            DROP TABLE "comments";
-            ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
         down
           postgres
-            ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_post_id" FOREIGN KEY ("post_id") REFERENCES "posts" ("id");
+            -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
+            ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
+            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5);
           mysql
-            ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`);
+            -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
+            ALTER TABLE `posts` ADD COLUMN `rating` int NULL;
+            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
           sqlite
             -- foreign keys off
-            CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") );
-            INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
-            DROP TABLE "comments";
-            ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+            -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
+            ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5) );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
+    "#]],
+    );
+}
+
+#[test]
+fn rebuild_table_under_view() {
+    check(
+        scenarios::rebuild_table_under_view(),
+        expect![[r#"
+        up
+          postgres
+            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
+          mysql
+            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
+          sqlite
+            -- foreign keys off
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        down
+          postgres
+            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
+          mysql
+            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
+          sqlite
+            -- foreign keys off
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
     "#]],
     );
 }

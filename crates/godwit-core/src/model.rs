@@ -332,6 +332,7 @@ impl SchemaModel {
                 t.indexes.retain(|i| !i.columns.contains(column));
                 t.uniques.retain(|u| !u.columns.contains(column));
                 t.foreign_keys.retain(|f| !f.columns.contains(column));
+                t.checks.retain(|c| c.column.as_ref() != Some(column));
             }
             Op::RenameColumn { table, from, to } => {
                 let t = self.table(table)?;
@@ -361,6 +362,11 @@ impl SchemaModel {
                 t.foreign_keys
                     .iter_mut()
                     .for_each(|f| rename(&mut f.columns));
+                for check in &mut t.checks {
+                    if check.column.as_ref() == Some(from) {
+                        check.column = Some(to.clone());
+                    }
+                }
                 for other in self.tables.values_mut() {
                     for fk in &mut other.foreign_keys {
                         if &fk.ref_table == table {

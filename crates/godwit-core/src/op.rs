@@ -115,6 +115,9 @@ impl ForeignKeyDef {
 pub struct CheckDef {
     pub name: String,
     pub expr: SqlExpr,
+    /// The column a column check (`.check(..)` on a column) belongs to: dropping the column
+    /// drops the check, as PostgreSQL and MySQL do.
+    pub column: Option<String>,
 }
 
 /// A named unique constraint over one or more columns.

@@ -79,6 +79,12 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
                     unique: unique.clone(),
                 });
             }
+            for check in t.checks.iter().filter(|c| c.column.as_ref() == Some(col)) {
+                out.push(Op::AddCheck {
+                    table: name.clone(),
+                    check: check.clone(),
+                });
+            }
             for fk in t.foreign_keys.iter().filter(|f| f.columns.contains(col)) {
                 out.push(Op::AddForeignKey {
                     table: name.clone(),

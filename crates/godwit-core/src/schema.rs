@@ -44,7 +44,7 @@ impl Plan {
 ///     t.timestamps();
 /// });
 /// s.add_column("posts", Column::integer("views").default(0));
-/// assert_eq!(s.into_plan().ops.len(), 3); // create, unique, add_column
+/// assert_eq!(s.into_plan().ops.len(), 2); // create_table (with its unique), add_column
 /// ```
 #[derive(Debug, Default)]
 pub struct Schema {
@@ -171,6 +171,7 @@ impl Schema {
             let check = CheckDef {
                 name: format!("ck_{table}_{name}"),
                 expr,
+                column: Some(name),
             };
             self.push(Op::AddCheck { table, check });
         }
@@ -347,6 +348,7 @@ impl Schema {
         let check = CheckDef {
             name: name.into(),
             expr: expr.into(),
+            column: None,
         };
         self.push(Op::AddCheck {
             table: table.into(),
@@ -681,6 +683,7 @@ impl TableBuilder {
         self.checks.push(CheckDef {
             name: name.into(),
             expr: expr.into(),
+            column: None,
         });
     }
 
@@ -705,6 +708,7 @@ impl TableBuilder {
                 checks.push(CheckDef {
                     name: format!("ck_{table}_{}", col.name),
                     expr,
+                    column: Some(col.name.clone()),
                 });
             }
         }

@@ -82,7 +82,7 @@ impl std::str::FromStr for Backend {
 /// | `Text` | `text` | `text` | `text` |
 /// | `Boolean` | `bool` | `bool` | `boolean` |
 /// | `Float` / `Double` | `real` / `double precision` | `float` / `double` | `float` / `double` |
-/// | `Decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)` | `real(p, s)` |
+/// | `Decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)` |
 /// | `Date` / `Time` | `date` / `time` | `date` / `time` | `date_text` / `time_text` |
 /// | `Timestamp` | `timestamp` | `datetime` | `datetime_text` |
 /// | `TimestampTz` | `timestamp with time zone` | `timestamp` | `timestamp_with_timezone_text` |

@@ -502,6 +502,13 @@ fn render_op_inner(
         Op::DropColumn { table, column } => {
             let t = table_before(table);
             let mut out = Vec::new();
+            for ck in t
+                .checks
+                .iter()
+                .filter(|c| c.column.as_ref() == Some(column))
+            {
+                out.push(drop_constraint_sql(backend, table, &ck.name));
+            }
             for fk in t.foreign_keys.iter().filter(|f| f.columns.contains(column)) {
                 out.push(drop_foreign_key_sql(backend, table, &fk.name));
             }

@@ -88,6 +88,10 @@ pub(super) fn render(
 /// Rebuild table `old` as `new` (same name), keeping the rows of the columns both have.
 fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
     let temp = format!("{REBUILD_PREFIX}{}", new.name);
+    if create_table(B, old, &temp)? == create_table(B, new, &temp)? {
+        // The change does not show on SQLite (`integer` and `bigint` are both `integer` there).
+        return Ok(RenderedOp::default());
+    }
     let mut created = create_table(B, new, &temp)?;
     let indexes = created.split_off(1);
     let kept: Vec<String> = new
@@ -104,11 +108,15 @@ fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
         quote(B, &new.name)
     ));
     statements.push(format!("DROP TABLE {}", quote(B, &new.name)));
+    // The modern ALTER TABLE checks every view and trigger naming the table while the table
+    // does not exist, and fails; the legacy one leaves them be, and they see the new table.
+    statements.push("PRAGMA legacy_alter_table = ON".into());
     statements.push(format!(
         "ALTER TABLE {} RENAME TO {}",
         quote(B, &temp),
         quote(B, &new.name)
     ));
+    statements.push("PRAGMA legacy_alter_table = OFF".into());
     statements.extend(indexes);
     Ok(RenderedOp {
         statements: statements.into_iter().map(Statement::ddl).collect(),
