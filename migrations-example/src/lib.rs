@@ -7,6 +7,6 @@
 //!
 //! Print their SQL with `cargo xtask migrate sql --backend postgres`, and write a new one with
 //! `cargo xtask migrate new "Add a summary to posts"`. Without `DATABASE_URL`, the database is
-//! the SQLite file `migrations-example/blog.db`.
+//! the SQLite file `migrations-example/dev.db`.
 
 godwit::migrations!();

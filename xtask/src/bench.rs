@@ -1,8 +1,259 @@
-//! `cargo xtask bench`: compile-time benchmark of a crate of 1,000 migrations.
+//! `cargo xtask bench`: how long a migrations crate of 1,000 migrations takes to compile.
+//!
+//! It writes a throwaway migrations crate under `target/godwit-bench/` (its own workspace,
+//! depending on godwit by path, with the default `dev` profile a user's workspace has), builds
+//! its dependencies once, then measures:
+//!
+//! - **clean**: `cargo clean -p godwit-bench-migrations`, then `cargo build`: the crate alone
+//!   (build script, library, binary) from scratch;
+//! - **add one**: write one more migration file, then `cargo build`.
+//!
+//! Each migration creates a table with an index. Afterwards it checks that the binary lists
+//! every migration, and that the template of `new` compiles. Results are in
+//! `docs/benchmarks.md`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+
+const PACKAGE: &str = "godwit-bench-migrations";
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// How many migrations the generated crate holds
+    #[arg(long, default_value_t = 1000)]
+    migrations: usize,
+    /// How many times each build is measured (the median is reported)
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
 
-pub fn run(_args: &Args) -> anyhow::Result<()> {
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    ensure!(
+        args.migrations >= 1 && args.runs >= 1,
+        "--migrations and --runs must be at least 1"
+    );
+    let root = crate::workspace_root();
+    let dir = root.join("target").join("godwit-bench");
+    write_crate(&root, &dir, args.migrations)?;
+
+    eprintln!("building the dependencies (not measured) ...");
+    cargo(&dir, &["build"])?;
+
+    let mut clean = Vec::new();
+    for run in 1..=args.runs {
+        cargo(&dir, &["clean", "-p", PACKAGE])?;
+        let t = timed(&dir, &["build"])?;
+        eprintln!("clean build {run}/{}: {:.2} s", args.runs, t.as_secs_f64());
+        clean.push(t);
+    }
+
+    let mut add_one = Vec::new();
+    for run in 1..=args.runs {
+        let n = args.migrations + run;
+        let file = dir.join("src/migrations").join(file_name(n));
+        fs::write(&file, migration(n))
+            .with_context(|| format!("cannot write `{}`", file.display()))?;
+        let t = timed(&dir, &["build"])?;
+        eprintln!(
+            "rebuild after adding one {run}/{}: {:.2} s",
+            args.runs,
+            t.as_secs_f64()
+        );
+        add_one.push(t);
+    }
+
+    // The binary registers every migration, exactly once.
+    let total = args.migrations + args.runs;
+    let bin = dir.join("target/debug").join(PACKAGE);
+    let out = Command::new(&bin)
+        .args(["sql", "--backend", "postgres"])
+        .output()
+        .with_context(|| format!("cannot run `{}`", bin.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let headers = stdout.lines().filter(|l| l.ends_with(" (up)")).count();
+    ensure!(
+        out.status.success() && headers == total,
+        "the bench binary lists {headers} migrations, expected {total}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The template `new` writes compiles as it is.
+    let out = Command::new(&bin)
+        .args(["new", "Check the template"])
+        .output()
+        .with_context(|| format!("cannot run `{}`", bin.display()))?;
+    ensure!(
+        out.status.success(),
+        "`new` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cargo(&dir, &["build"]).context("the template written by `new` does not compile")?;
+
+    let (clean, add_one) = (median(&mut clean), median(&mut add_one));
+    println!("{}", report(args, clean, add_one));
     Ok(())
+}
+
+fn file_name(n: usize) -> String {
+    // One second apart from 2026-01-01 00:00:00: n < 86,400.
+    let (h, m, s) = (n / 3600, n / 60 % 60, n % 60);
+    format!("m20260101_{h:02}{m:02}{s:02}_create_table_{n:04}.rs")
+}
+
+fn migration(n: usize) -> String {
+    format!(
+        r#"//! Bench migration {n}: a table with an index.
+
+use godwit::prelude::*;
+
+pub struct CreateTable{n:04};
+
+impl Migration for CreateTable{n:04} {{
+    fn up(&self, s: &mut Schema) {{
+        s.create_table("table_{n:04}", |t| {{
+            t.id();
+            t.string("name", 100);
+            t.integer("rank").default(0);
+            t.timestamps();
+            t.index(["name"]);
+        }});
+    }}
+}}
+
+godwit::register!(CreateTable{n:04});
+"#
+    )
+}
+
+/// Write the crate; keep `target/` so its dependencies stay built between runs.
+fn write_crate(root: &Path, dir: &Path, migrations: usize) -> anyhow::Result<()> {
+    ensure!(
+        migrations < 86_000,
+        "--migrations must stay below 86,000 (one second apart in a day)"
+    );
+    let migrations_dir = dir.join("src/migrations");
+    if migrations_dir.exists() {
+        fs::remove_dir_all(&migrations_dir)
+            .with_context(|| format!("cannot remove `{}`", migrations_dir.display()))?;
+    }
+    fs::create_dir_all(&migrations_dir)
+        .with_context(|| format!("cannot create `{}`", migrations_dir.display()))?;
+    let path = |p: &str| root.join(p).display().to_string();
+    let files: [(&str, String); 5] = [
+        (
+            "Cargo.toml",
+            format!(
+                "# Written by `cargo xtask bench`: a throwaway crate of {migrations} migrations.\n\
+                 [workspace]\n\n\
+                 [package]\nname = \"{PACKAGE}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+                 [dependencies]\ngodwit = {{ path = {:?} }}\n\n\
+                 [build-dependencies]\ngodwit-build = {{ path = {:?} }}\n",
+                path("crates/godwit"),
+                path("crates/godwit-build"),
+            ),
+        ),
+        (
+            "build.rs",
+            "fn main() {\n    godwit_build::discover();\n}\n".into(),
+        ),
+        ("src/lib.rs", "godwit::migrations!();\n".into()),
+        ("src/main.rs", "godwit::main!();\n".into()),
+        // The same dependency versions as the workspace, without a registry lookup.
+        (
+            "Cargo.lock",
+            fs::read_to_string(root.join("Cargo.lock"))
+                .context("cannot read the workspace's Cargo.lock")?,
+        ),
+    ];
+    for (name, content) in files {
+        let file = dir.join(name);
+        if fs::read_to_string(&file).is_ok_and(|old| old == content) {
+            continue;
+        }
+        fs::create_dir_all(file.parent().unwrap_or(dir))?;
+        fs::write(&file, content).with_context(|| format!("cannot write `{}`", file.display()))?;
+    }
+    for n in 1..=migrations {
+        let file = migrations_dir.join(file_name(n));
+        fs::write(&file, migration(n))
+            .with_context(|| format!("cannot write `{}`", file.display()))?;
+    }
+    Ok(())
+}
+
+/// Run cargo in `dir`, failing with its output when it fails.
+fn cargo(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let out = crate::cargo()
+        .current_dir(dir)
+        .args(args)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .with_context(|| format!("cannot run `cargo {}`", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "`cargo {}` failed in `{}`:\n{}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn timed(dir: &Path, args: &[&str]) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    cargo(dir, args)?;
+    Ok(start.elapsed())
+}
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// The results, with what they ran on, ready for `docs/benchmarks.md`.
+fn report(args: &Args, clean: Duration, add_one: Duration) -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let mut s = String::new();
+    let _ = writeln!(s, "machine: {cpu}, {cores} cores; {rustc}");
+    let _ = writeln!(
+        s,
+        "crate: {} migrations, each a table with an index; median of {} runs",
+        args.migrations, args.runs
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "| build | seconds | target |");
+    let _ = writeln!(s, "|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| the migrations crate alone, from clean | {:.1} | 20 |",
+        clean.as_secs_f64()
+    );
+    let _ = writeln!(
+        s,
+        "| rebuild after adding one migration | {:.1} | 3 |",
+        add_one.as_secs_f64()
+    );
+    s
 }

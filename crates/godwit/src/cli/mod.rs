@@ -41,6 +41,12 @@ impl Project {
     pub fn migrations_dir(&self) -> std::path::PathBuf {
         Path::new(self.manifest_dir).join("src").join("migrations")
     }
+
+    /// The database used when `DATABASE_URL` is not set: the SQLite file `dev.db` in the
+    /// migrations crate's directory, created when missing.
+    pub fn default_database_url(&self) -> String {
+        format!("sqlite://{}/dev.db?mode=rwc", self.manifest_dir)
+    }
 }
 
 /// Everything a command reads from the outside world.
@@ -78,6 +84,13 @@ impl<'a> Context<'a> {
             .unwrap_or_else(|| path.to_string())
     }
 
+    /// `DATABASE_URL`, else the project's [default](Project::default_database_url).
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.project.default_database_url())
+    }
+
     /// `message` with the crate's absolute directory shortened as [`display`](Self::display) does.
     pub fn shorten(&self, message: &str) -> String {
         let dir = format!("{}/", self.project.manifest_dir);
@@ -112,7 +125,8 @@ impl From<anyhow::Error> for Failure {
 #[command(
     about = "Database migrations: print their SQL, write new ones",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error.\n\
-                  DATABASE_URL (postgres://, mysql://, mariadb://, sqlite:) picks the default backend.",
+                  DATABASE_URL (postgres://, mysql://, mariadb://, sqlite:) picks the default backend;\n\
+                  without it, the database is the SQLite file dev.db in the migrations crate.",
     disable_version_flag = true
 )]
 struct Cli {

@@ -72,16 +72,14 @@ fn backend(cx: &Context<'_>, args: &SqlArgs) -> anyhow::Result<Backend> {
     if let Some(b) = args.backend {
         return Ok(b.into());
     }
-    match &cx.database_url {
-        None => Ok(Backend::Sqlite),
-        Some(url) => Backend::from_url(url).ok_or_else(|| {
-            let scheme = url.split(':').next().unwrap_or(url);
-            anyhow!(
-                "DATABASE_URL has the scheme `{scheme}`, which names no backend: use postgres://, \
+    let url = cx.database_url();
+    Backend::from_url(&url).ok_or_else(|| {
+        let scheme = url.split(':').next().unwrap_or(&url);
+        anyhow!(
+            "DATABASE_URL has the scheme `{scheme}`, which names no backend: use postgres://, \
                  mysql://, mariadb:// or sqlite:, or pass --backend"
-            )
-        }),
-    }
+        )
+    })
 }
 
 pub(crate) fn run(

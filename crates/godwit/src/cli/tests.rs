@@ -164,6 +164,7 @@ fn sql_down_goes_newest_first_and_selects_by_version_or_file_name() {
 fn sql_backend_defaults_to_database_url_then_sqlite() {
     let regs = blog();
     let mut cx = cx(&PROJECT, &regs);
+    assert_eq!(cx.database_url(), "sqlite:///work/blog/dev.db?mode=rwc");
     assert!(run_str(&cx, &["sql"]).starts_with("-- 3 migrations, up, for SQLite\n"));
     cx.database_url = Some("postgres://localhost/blog".into());
     assert!(run_str(&cx, &["sql"]).starts_with("-- 3 migrations, up, for PostgreSQL\n"));

@@ -1,0 +1,121 @@
+//! The example's binary and library, end to end: every file registers once, every migration
+//! renders up and down on every backend, and the exit codes are the documented ones.
+
+use std::process::{Command, Output};
+
+use godwit::{Backend, Catalog};
+use migrations_example as _;
+
+fn migrate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_migrations-example"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn every_file_in_src_migrations_registers_exactly_once() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/migrations");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let resolved = godwit::resolve(&godwit::registrations()).unwrap();
+    let registered: Vec<String> = resolved
+        .iter()
+        .map(|(_, r)| r.file.rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(registered, files);
+}
+
+#[test]
+fn every_migration_renders_up_and_down_on_every_backend() {
+    let resolved = godwit::resolve(&godwit::registrations()).unwrap();
+    let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
+    for backend in Backend::ALL {
+        let up = catalog.render_up(backend, None).unwrap();
+        let down = catalog.render_down(backend, None).unwrap();
+        assert_eq!(
+            (up.len(), down.len()),
+            (resolved.len(), resolved.len()),
+            "{backend}"
+        );
+        for m in up.iter().chain(&down) {
+            assert!(
+                !m.statements.is_empty(),
+                "{backend}: {} {} renders nothing",
+                m.id,
+                m.direction
+            );
+        }
+    }
+}
+
+#[test]
+fn sql_prints_every_migration_with_a_header_and_exits_0() {
+    let out = migrate(&["sql", "--backend", "postgres"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let headers: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("-- 2026"))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "-- 20261120090000 create_users (up)",
+            "-- 20261120090500 create_posts (up)",
+            "-- 20261120091000 create_comments (up)",
+            "-- 20261201100000 create_tags (up)",
+            "-- 20261215090000 add_views_to_posts (up)",
+            "-- 20261215090500 add_last_login_at_to_users (up)",
+        ]
+    );
+    assert!(
+        stdout.contains("ALTER TABLE \"posts\" ADD COLUMN \"views\" integer NOT NULL DEFAULT 0;\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn sql_down_rolls_back_newest_first() {
+    let out = migrate(&["sql", "--down", "--backend", "mysql", "20261201100000"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let drops: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("DROP TABLE"))
+        .collect();
+    assert_eq!(
+        drops,
+        ["DROP TABLE `post_tags`;", "DROP TABLE `tags`;"],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn errors_exit_1_and_usage_errors_exit_2() {
+    let out = migrate(&["sql", "20991231235959"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: no migration has version 20991231235959"),
+        "{stderr}"
+    );
+
+    let out = migrate(&["sql", "--backend", "oracle"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = migrate(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = migrate(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Exit codes: 0 success, 1 error, 2 usage error."));
+}
