@@ -1,8 +1,8 @@
 //! The migrations of an example blog, in `src/migrations`, one per file.
 //!
-//! - `m20261120_*`: the blog as first deployed: users, posts (written by a user), comments.
-//! - `m20261201_100000_create_tags`: a new feature, tagging posts.
-//! - `m20261215_*`: changes to tables that already hold rows, made without downtime: every new
+//! - `m20261001_*`: the blog as first deployed: users, posts (written by a user), comments.
+//! - `m20261105_100000_create_tags`: a new feature, tagging posts.
+//! - `m20261115_*`: changes to tables that already hold rows, made without downtime: every new
 //!   column is nullable or has a default, so the running code keeps working while it is added.
 //!
 //! Print their SQL with `cargo xtask migrate sql --backend postgres`, and write a new one with

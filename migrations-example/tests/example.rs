@@ -69,12 +69,12 @@ fn sql_prints_every_migration_with_a_header_and_exits_0() {
     assert_eq!(
         headers,
         [
-            "-- 20261120090000 create_users (up)",
-            "-- 20261120090500 create_posts (up)",
-            "-- 20261120091000 create_comments (up)",
-            "-- 20261201100000 create_tags (up)",
-            "-- 20261215090000 add_views_to_posts (up)",
-            "-- 20261215090500 add_last_login_at_to_users (up)",
+            "-- 20261001090000 create_users (up)",
+            "-- 20261001090500 create_posts (up)",
+            "-- 20261001091000 create_comments (up)",
+            "-- 20261105100000 create_tags (up)",
+            "-- 20261115090000 add_views_to_posts (up)",
+            "-- 20261115090500 add_last_login_at_to_users (up)",
         ]
     );
     assert!(
@@ -85,7 +85,7 @@ fn sql_prints_every_migration_with_a_header_and_exits_0() {
 
 #[test]
 fn sql_down_rolls_back_newest_first() {
-    let out = migrate(&["sql", "--down", "--backend", "mysql", "20261201100000"]);
+    let out = migrate(&["sql", "--down", "--backend", "mysql", "20261105100000"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let drops: Vec<&str> = stdout
