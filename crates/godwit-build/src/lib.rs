@@ -9,8 +9,9 @@
 //!
 //! [`discover`] lists `src/migrations/*.rs` and writes two files into `OUT_DIR`:
 //!
-//! - `godwit_migrations.rs`, included by `godwit::migrations!()`: one `#[path = "..."] pub mod
-//!   m20261120_090000_create_tags;` per file, in file-name (so version) order;
+//! - `godwit_migrations.rs`, included by `godwit::migrations!()`: one `#[path = "..."] mod
+//!   m20261120_090000_create_tags;` per file, spread over a few groups for compile time (see
+//!   [`group_of`]);
 //! - `godwit_main.rs`, included by `godwit::main!()`: links the crate's library (when it has a
 //!   `src/lib.rs`) or declares the migrations itself (when it has none), and lists the files so
 //!   that the binary can check that each registers exactly one migration.

@@ -90,6 +90,9 @@ macro_rules! register {
 /// Declare every file in `src/migrations` as a module: write `godwit::migrations!();` in the
 /// migrations crate's `src/lib.rs`. The list is written by `godwit_build::discover()` in
 /// `build.rs`, so adding a migration is adding a file.
+///
+/// The modules are private, grouped for compile time (see `godwit_build::group_of`): nothing
+/// outside a migration's file names its type; the binary finds it through `register!`.
 #[macro_export]
 macro_rules! migrations {
     () => {
