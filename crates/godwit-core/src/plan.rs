@@ -73,7 +73,7 @@ impl Catalog {
             .ok_or_else(|| Error {
                 migration: MigrationId {
                     version,
-                    name: "?".into(),
+                    name: "(not found)".into(),
                 },
                 direction: "up",
                 operation: None,
