@@ -106,36 +106,7 @@ impl Column {
         }
     }
 
-    column_ctors! {
-        /// `smallint`.
-        small_integer => ColumnType::SmallInt;
-        /// `integer` (`int` on MySQL).
-        integer => ColumnType::Integer;
-        /// `bigint`.
-        big_integer => ColumnType::BigInt;
-        /// Unbounded text.
-        text => ColumnType::Text;
-        /// `boolean`.
-        boolean => ColumnType::Boolean;
-        /// Single-precision float.
-        float => ColumnType::Float;
-        /// Double-precision float.
-        double => ColumnType::Double;
-        /// A calendar date.
-        date => ColumnType::Date;
-        /// A time of day.
-        time => ColumnType::Time;
-        /// A timestamp without time zone.
-        timestamp => ColumnType::Timestamp;
-        /// A timestamp with time zone.
-        timestamp_tz => ColumnType::TimestampTz;
-        /// A UUID.
-        uuid => ColumnType::Uuid;
-        /// JSON (`jsonb` on PostgreSQL).
-        json => ColumnType::Json;
-        /// Binary data.
-        binary => ColumnType::Binary;
-    }
+    crate::types::simple_column_types!(column_ctors);
 
     /// `varchar(len)`.
     pub fn string(name: impl Into<String>, len: u32) -> Column {

@@ -81,6 +81,13 @@ impl Catalog {
             })
     }
 
+    fn check_versions(&self, versions: Option<&[u64]>) -> Result<(), Error> {
+        for v in versions.unwrap_or_default() {
+            self.position(*v)?;
+        }
+        Ok(())
+    }
+
     /// The schema after every migration up to and including `version` (all when `None`).
     pub fn model(&self, version: Option<u64>) -> Result<SchemaModel, Error> {
         let end = match version {
@@ -101,11 +108,7 @@ impl Catalog {
         backend: Backend,
         versions: Option<&[u64]>,
     ) -> Result<Vec<RenderedMigration>, Error> {
-        if let Some(vs) = versions {
-            for v in vs {
-                self.position(*v)?;
-            }
-        }
+        self.check_versions(versions)?;
         let mut model = SchemaModel::default();
         let mut out = Vec::new();
         for entry in &self.entries {
@@ -133,11 +136,7 @@ impl Catalog {
         backend: Backend,
         versions: Option<&[u64]>,
     ) -> Result<Vec<RenderedMigration>, Error> {
-        if let Some(vs) = versions {
-            for v in vs {
-                self.position(*v)?;
-            }
-        }
+        self.check_versions(versions)?;
         let mut model = SchemaModel::default();
         let mut out = Vec::new();
         for entry in &self.entries {

@@ -547,36 +547,7 @@ impl TableBuilder {
         self.add(def)
     }
 
-    builder_columns! {
-        /// A `smallint` column.
-        small_integer => ColumnType::SmallInt;
-        /// An `integer` column.
-        integer => ColumnType::Integer;
-        /// A `bigint` column.
-        big_integer => ColumnType::BigInt;
-        /// A `text` column.
-        text => ColumnType::Text;
-        /// A `boolean` column.
-        boolean => ColumnType::Boolean;
-        /// A single-precision float column.
-        float => ColumnType::Float;
-        /// A double-precision float column.
-        double => ColumnType::Double;
-        /// A date column.
-        date => ColumnType::Date;
-        /// A time-of-day column.
-        time => ColumnType::Time;
-        /// A timestamp without time zone.
-        timestamp => ColumnType::Timestamp;
-        /// A timestamp with time zone.
-        timestamp_tz => ColumnType::TimestampTz;
-        /// A UUID column.
-        uuid => ColumnType::Uuid;
-        /// A JSON column (`jsonb` on PostgreSQL).
-        json => ColumnType::Json;
-        /// A binary column.
-        binary => ColumnType::Binary;
-    }
+    crate::types::simple_column_types!(builder_columns);
 
     /// A `varchar(len)` column.
     pub fn string(&mut self, name: impl Into<String>, len: u32) -> &mut ColumnDef {

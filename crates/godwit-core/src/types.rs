@@ -141,6 +141,45 @@ impl ColumnType {
     }
 }
 
+/// Calls `$callback!` with every column type that needs no parameter, as
+/// `/// doc` `constructor_name => ColumnType::Variant;` lines: the one list behind both
+/// `Column::integer(..)` and `TableBuilder::integer(..)`.
+macro_rules! simple_column_types {
+    ($callback:ident) => {
+        $callback! {
+            /// A `smallint` column.
+            small_integer => ColumnType::SmallInt;
+            /// An `integer` column (`int` on MySQL).
+            integer => ColumnType::Integer;
+            /// A `bigint` column.
+            big_integer => ColumnType::BigInt;
+            /// An unbounded `text` column.
+            text => ColumnType::Text;
+            /// A `boolean` column.
+            boolean => ColumnType::Boolean;
+            /// A single-precision float column.
+            float => ColumnType::Float;
+            /// A double-precision float column.
+            double => ColumnType::Double;
+            /// A date column.
+            date => ColumnType::Date;
+            /// A time-of-day column.
+            time => ColumnType::Time;
+            /// A timestamp without time zone.
+            timestamp => ColumnType::Timestamp;
+            /// A timestamp with time zone.
+            timestamp_tz => ColumnType::TimestampTz;
+            /// A UUID column.
+            uuid => ColumnType::Uuid;
+            /// A JSON column (`jsonb` on PostgreSQL).
+            json => ColumnType::Json;
+            /// A binary column.
+            binary => ColumnType::Binary;
+        }
+    };
+}
+pub(crate) use simple_column_types;
+
 /// A SQL expression: a sea-query [`Expr`] (rendered per backend) or raw SQL text.
 ///
 /// `&str` and `String` become raw SQL, written as given on every backend.

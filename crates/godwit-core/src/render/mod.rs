@@ -579,23 +579,7 @@ fn render_op_inner(
             vec![create_index(backend, &table_before(table), index)?]
         }
         Op::DropIndex { table, name } => {
-            let mut t = table_before(table);
-            if backend == Backend::MySql {
-                t.indexes.retain(|i| &i.name != name);
-                if let Some(fk) = t
-                    .foreign_keys
-                    .iter()
-                    .find(|f| !mysql_fk_index_covered(&t, &f.columns))
-                {
-                    return Err(RenderError::Unsupported {
-                        backend,
-                        what: format!("drop index `{name}`: foreign key `{}` needs it", fk.name),
-                        fix:
-                            "drop the foreign key first (and add it again after, if it should stay)"
-                                .into(),
-                    });
-                }
-            }
+            mysql_fk_keeps_index(backend, after, table, &format!("drop index `{name}`"))?;
             vec![drop_index_sql(backend, table, name)]
         }
         Op::RenameIndex { table, from, to } => match backend {
@@ -631,21 +615,12 @@ fn render_op_inner(
         Op::DropCheck { table, name } => vec![drop_constraint_sql(backend, table, name)],
         Op::AddUnique { table, unique } => vec![add_unique(backend, &table_before(table), unique)?],
         Op::DropUnique { table, name } => {
-            let mut t = table_before(table);
-            if backend == Backend::MySql {
-                t.uniques.retain(|u| &u.name != name);
-                if let Some(fk) = t
-                    .foreign_keys
-                    .iter()
-                    .find(|f| !mysql_fk_index_covered(&t, &f.columns))
-                {
-                    return Err(RenderError::Unsupported {
-                        backend,
-                        what: format!("drop unique constraint `{name}`: foreign key `{}` needs its index", fk.name),
-                        fix: "add an index on the foreign key's columns first, or drop the foreign key".into(),
-                    });
-                }
-            }
+            mysql_fk_keeps_index(
+                backend,
+                after,
+                table,
+                &format!("drop unique constraint `{name}`"),
+            )?;
             vec![drop_unique_sql(backend, table, name)]
         }
         Op::Sql(raw) => vec![raw_text(backend, &raw.up)?],
@@ -704,6 +679,36 @@ fn mysql_fk_index_covered(table: &TableDef, columns: &[String]) -> bool {
             .iter()
             .any(|i| i.predicate.is_none() && covers(&i.columns))
         || table.uniques.iter().any(|u| covers(&u.columns))
+}
+
+/// MySQL refuses to drop the last index a foreign key is enforced through: `after` is the table
+/// as the operation leaves it.
+fn mysql_fk_keeps_index(
+    backend: Backend,
+    after: &SchemaModel,
+    table: &str,
+    what: &str,
+) -> Result<(), RenderError> {
+    let Some(t) = after
+        .tables
+        .get(table)
+        .filter(|_| backend == Backend::MySql)
+    else {
+        return Ok(());
+    };
+    match t
+        .foreign_keys
+        .iter()
+        .find(|f| !mysql_fk_index_covered(t, &f.columns))
+    {
+        Some(fk) => Err(RenderError::Unsupported {
+            backend,
+            what: format!("{what}: foreign key `{}` is enforced through it", fk.name),
+            fix: "add another index on the foreign key's columns first, or drop the foreign key"
+                .into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn drop_foreign_key_sql(backend: Backend, table: &str, name: &str) -> String {
