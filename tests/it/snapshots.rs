@@ -386,6 +386,7 @@ fn add_column_expression_default() {
                 ALTER TABLE `posts` ADD COLUMN `edited_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "edited_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -421,6 +422,7 @@ fn add_column_unique_and_check() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 ALTER TABLE "users" ADD COLUMN "handle" varchar(30) NULL;
                 CREATE UNIQUE INDEX "uq_users_handle" ON "users" ("handle");
                 ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
@@ -445,6 +447,7 @@ fn add_column_unique_and_check() {
                 ALTER TABLE `users` DROP COLUMN `handle`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
                 DROP TABLE "posts";
@@ -535,6 +538,7 @@ fn drop_column_with_foreign_key() {
                 ALTER TABLE `comments` DROP COLUMN `author_id`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
                 DROP TABLE "comments";
@@ -555,6 +559,7 @@ fn drop_column_with_foreign_key() {
                 ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE SET NULL;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
                 ALTER TABLE "comments" ADD COLUMN "author_id" integer NULL;
                 CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
@@ -600,13 +605,16 @@ fn change_column_type() {
         expect![[r#"
             up
               postgres
+                ALTER TABLE "posts" ALTER COLUMN "views" DROP DEFAULT;
                 ALTER TABLE "posts" ALTER COLUMN "views" TYPE bigint USING "views"::bigint;
+                ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
                 ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(300) USING "title"::varchar(300);
               mysql
                 ALTER TABLE `posts` MODIFY COLUMN `views` bigint NOT NULL DEFAULT 0;
                 ALTER TABLE `posts` MODIFY COLUMN `title` varchar(300) NOT NULL;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(300) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -618,12 +626,15 @@ fn change_column_type() {
             down
               postgres
                 ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(200) USING "title"::varchar(200);
+                ALTER TABLE "posts" ALTER COLUMN "views" DROP DEFAULT;
                 ALTER TABLE "posts" ALTER COLUMN "views" TYPE integer USING "views"::integer;
+                ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
               mysql
                 ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
                 ALTER TABLE `posts` MODIFY COLUMN `views` int NOT NULL DEFAULT 0;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -650,6 +661,7 @@ fn set_default() {
                 ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 1;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -675,6 +687,7 @@ fn set_default() {
                 ALTER TABLE `posts` ALTER COLUMN `status` DROP DEFAULT;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -707,6 +720,7 @@ fn drop_default() {
                 ALTER TABLE `posts` ALTER COLUMN `views` DROP DEFAULT;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -722,6 +736,7 @@ fn drop_default() {
                 ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 0;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -746,6 +761,7 @@ fn set_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NOT NULL;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -761,6 +777,7 @@ fn set_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NULL;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -785,6 +802,7 @@ fn drop_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NULL;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -800,6 +818,7 @@ fn drop_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -970,6 +989,7 @@ fn add_foreign_key() {
                 ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE ON UPDATE RESTRICT );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
                 DROP TABLE "comments";
@@ -984,6 +1004,7 @@ fn add_foreign_key() {
                 DROP INDEX `fk_comments_post_id` ON `comments`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
                 DROP TABLE "comments";
@@ -1006,6 +1027,7 @@ fn drop_foreign_key() {
                 ALTER TABLE `posts` DROP FOREIGN KEY `fk_posts_user_id`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1021,6 +1043,7 @@ fn drop_foreign_key() {
                 ALTER TABLE `posts` ADD CONSTRAINT `fk_posts_user_id` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1045,6 +1068,7 @@ fn add_check() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1060,6 +1084,7 @@ fn add_check() {
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1084,6 +1109,7 @@ fn drop_check() {
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_title_length`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1099,6 +1125,7 @@ fn drop_check() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_title_length` CHECK (length(title) > 0);
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_title_length" CHECK (length(title) > 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1321,6 +1348,7 @@ fn set_default_expression() {
                 ALTER TABLE `users` ALTER COLUMN `seen_at` SET DEFAULT (CURRENT_TIMESTAMP);
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `users`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL DEFAULT CURRENT_TIMESTAMP );
                 INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
                 DROP TABLE "users";
@@ -1335,6 +1363,7 @@ fn set_default_expression() {
                 ALTER TABLE `users` ALTER COLUMN `seen_at` DROP DEFAULT;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `users`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL );
                 INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
                 DROP TABLE "users";
@@ -1377,6 +1406,7 @@ fn rebuild_referenced_table() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1392,6 +1422,7 @@ fn rebuild_referenced_table() {
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 DROP TABLE "posts";
@@ -1440,6 +1471,7 @@ fn drop_foreign_key_without_index() {
                 DROP INDEX `fk_comments_post_id` ON `comments`;
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
                 DROP TABLE "comments";
@@ -1453,6 +1485,7 @@ fn drop_foreign_key_without_index() {
                 ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`);
               sqlite
                 -- foreign keys off
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
                 DROP TABLE "comments";
@@ -1468,45 +1501,47 @@ fn drop_column_with_check() {
     check(
         scenarios::drop_column_with_check(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_rating";
-            ALTER TABLE "posts" DROP COLUMN "rating";
-          mysql
-            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_rating`;
-            ALTER TABLE `posts` DROP COLUMN `rating`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            PRAGMA legacy_alter_table = OFF;
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
-            ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
-            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5);
-          mysql
-            -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
-            ALTER TABLE `posts` ADD COLUMN `rating` int NULL;
-            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
-          sqlite
-            -- foreign keys off
-            -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
-            ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5) );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
-            DROP TABLE "posts";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            PRAGMA legacy_alter_table = OFF;
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_rating";
+                ALTER TABLE "posts" DROP COLUMN "rating";
+              mysql
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_rating`;
+                ALTER TABLE `posts` DROP COLUMN `rating`;
+              sqlite
+                -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
+                ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5);
+              mysql
+                -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
+                ALTER TABLE `posts` ADD COLUMN `rating` int NULL;
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
+              sqlite
+                -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
+                ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5) );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }
 
@@ -1515,36 +1550,38 @@ fn rebuild_table_under_view() {
     check(
         scenarios::rebuild_table_under_view(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
-          mysql
-            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            PRAGMA legacy_alter_table = OFF;
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-        down
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
-          mysql
-            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            DROP TABLE "posts";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            PRAGMA legacy_alter_table = OFF;
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
+              mysql
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
+              sqlite
+                -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
+              mysql
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
+              sqlite
+                -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+        "#]],
     );
 }

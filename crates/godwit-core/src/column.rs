@@ -164,9 +164,16 @@ impl<N, D> Column<N, D> {
     note = "existing rows would have no value for it: add `.nullable()`, or give it a value with `.default(...)`",
     note = "to make it NOT NULL later: add it `.nullable()`, backfill it, then call `s.set_not_null(table, column)`"
 )]
-pub trait AddableColumn {
+pub trait AddableColumn: sealed::Sealed {
     /// The column definition.
     fn into_def(self) -> ColumnDef;
+}
+
+mod sealed {
+    /// Only godwit's own column types can promise they are safe to add.
+    pub trait Sealed {}
+    impl<D> Sealed for super::Column<super::Nullable, D> {}
+    impl Sealed for super::Column<super::NotNull, super::HasDefault> {}
 }
 
 impl<D> AddableColumn for Column<Nullable, D> {

@@ -34,7 +34,9 @@ pub enum RegistryError {
 pub enum ModelError {
     #[error("table `{table}` does not exist{hint}")]
     UnknownTable { table: String, hint: String },
-    #[error("table `{table}` already exists")]
+    #[error(
+        "table `{table}` already exists: choose another name, or drop or rename the existing table first"
+    )]
     TableExists { table: String },
     #[error("column `{table}.{column}` does not exist{hint}")]
     UnknownColumn {
@@ -42,7 +44,9 @@ pub enum ModelError {
         column: String,
         hint: String,
     },
-    #[error("column `{table}.{column}` already exists")]
+    #[error(
+        "column `{table}.{column}` already exists: choose another name, or drop or rename the existing column first"
+    )]
     DuplicateColumn { table: String, column: String },
     #[error("`{name}` does not exist on table `{table}`{hint}")]
     UnknownName {
@@ -69,11 +73,13 @@ pub enum RenderError {
         fix: String,
     },
     #[error(
-        "identifier `{name}` is {len} characters long; {backend} allows at most {max}: pass a shorter name"
+        "identifier `{name}` is {len} {unit} long; {backend} allows at most {max}: pass a shorter name"
     )]
     IdentifierTooLong {
         name: String,
         len: usize,
+        /// `bytes` on PostgreSQL, `characters` on MySQL.
+        unit: &'static str,
         max: usize,
         backend: Backend,
     },
@@ -91,7 +97,7 @@ pub enum ErrorKind {
     Recording(String),
     #[error("cannot be rolled back: {reason}")]
     Irreversible { reason: String },
-    #[error("no migration has version {0}: run `status` to list the versions")]
+    #[error("it does not exist: check the version against the migration file names")]
     UnknownVersion(u64),
 }
 

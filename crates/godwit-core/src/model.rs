@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::error::ModelError;
 use crate::op::{ForeignKeyDef, Op, TableDef};
-use crate::types::ColumnType;
+use crate::types::{ColumnType, ReferentialAction};
 
 /// Every table the migrations created, by name.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,6 +78,7 @@ impl SchemaModel {
                 "an index or constraint name is empty: pass `.name(\"...\")`",
             ));
         }
+        Self::ident("index or constraint", name)?;
         match self.name_owner(name) {
             Some(used_by) => Err(ModelError::NameTaken {
                 name: name.into(),
@@ -90,6 +91,62 @@ impl SchemaModel {
     fn ident(what: &str, name: &str) -> Result<(), ModelError> {
         if name.trim().is_empty() {
             return Err(invalid(format!("the {what} name is empty: give it a name")));
+        }
+        if let Some(c) = name.chars().find(|c| matches!(c, '"' | '`' | '\0')) {
+            return Err(invalid(format!(
+                "the {what} name `{}` contains {c:?}, which no backend quotes the same way: use letters, digits and `_`",
+                name.escape_debug()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuse to drop `column` while a check (other than its own) or a partial index's
+    /// predicate still names it: backends disagree on what happens to them.
+    fn check_unused(table: &TableDef, column: &str) -> Result<(), ModelError> {
+        if let Some(ck) = table
+            .checks
+            .iter()
+            .find(|c| c.column.as_deref() != Some(column) && c.expr.mentions(column))
+        {
+            return Err(invalid(format!(
+                "check `{}` on `{}` uses column `{column}`: drop it first with `s.drop_check(\"{}\", \"{}\")` (and add a new one after, if needed)",
+                ck.name, table.name, table.name, ck.name
+            )));
+        }
+        if let Some(ix) = table
+            .indexes
+            .iter()
+            .find(|i| i.predicate.as_ref().is_some_and(|p| p.mentions(column)))
+        {
+            return Err(invalid(format!(
+                "partial index `{}` on `{}` uses column `{column}` in its `where_`: drop it first with `s.drop_index(\"{}\", \"{}\")`",
+                ix.name, table.name, table.name, ix.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether `table` still has a key (primary, unique constraint or unique index) on exactly
+    /// `columns`, which a foreign key needs to reference them.
+    fn keyed(table: &TableDef, columns: &[String]) -> bool {
+        table.primary_key == columns
+            || table.uniques.iter().any(|u| u.columns == columns)
+            || table
+                .indexes
+                .iter()
+                .any(|i| i.is_unique && i.predicate.is_none() && i.columns == columns)
+    }
+
+    /// After removing a key from `table`, refuse if a foreign key referenced it.
+    fn check_still_keyed(&self, table: &TableDef, what: &str) -> Result<(), ModelError> {
+        for (from, fk) in self.references_to(&table.name) {
+            if !Self::keyed(table, &fk.ref_columns) {
+                return Err(invalid(format!(
+                    "{what} is the key foreign key `{}` on `{from}` references: drop that foreign key first",
+                    fk.name
+                )));
+            }
         }
         Ok(())
     }
@@ -143,7 +200,11 @@ impl SchemaModel {
                 )));
             };
             let own = table.column(col).expect("checked above");
-            if own.ty != target_col.ty {
+            let same_family = matches!(
+                (&own.ty, &target_col.ty),
+                (ColumnType::String(_), ColumnType::String(_))
+            );
+            if own.ty != target_col.ty && !same_family {
                 return Err(invalid(format!(
                     "foreign key `{}`: `{}.{col}` is {} but `{}.{ref_col}` is {}; make both the same type",
                     fk.name,
@@ -154,13 +215,18 @@ impl SchemaModel {
                 )));
             }
         }
-        let keyed = target.primary_key == fk.ref_columns
-            || target.uniques.iter().any(|u| u.columns == fk.ref_columns)
-            || target
-                .indexes
-                .iter()
-                .any(|i| i.is_unique && i.predicate.is_none() && i.columns == fk.ref_columns);
-        if !keyed {
+        for col in &fk.columns {
+            let nullable = table.column(col).is_some_and(|c| c.nullable);
+            let sets_null =
+                [fk.on_delete, fk.on_update].contains(&Some(ReferentialAction::SetNull));
+            if sets_null && !nullable {
+                return Err(invalid(format!(
+                    "foreign key `{}` sets `{}.{col}` to NULL, but it is NOT NULL: make it `.nullable()`, or choose another action",
+                    fk.name, table.name
+                )));
+            }
+        }
+        if !Self::keyed(target, &fk.ref_columns) {
             return Err(invalid(format!(
                 "foreign key `{}` references `{}`({}), which is neither its primary key nor unique: add a unique constraint on it first",
                 fk.name,
@@ -205,7 +271,13 @@ impl SchemaModel {
                 }
                 if t.primary_key != [c.name.clone()] {
                     return Err(invalid(format!(
-                        "`{}.{}` is auto-increment but not the table's only primary key column",
+                        "`{}.{}` is auto-increment but not the table's only primary key column (the key is {:?}): keep `t.id()` as the only key, or use a plain integer column",
+                        t.name, c.name, t.primary_key
+                    )));
+                }
+                if c.default.is_some() {
+                    return Err(invalid(format!(
+                        "`{}.{}` is auto-increment and has a default: remove the `.default(..)`, the database numbers the rows",
                         t.name, c.name
                     )));
                 }
@@ -302,11 +374,18 @@ impl SchemaModel {
                     });
                 }
                 check_type(table, &column.name, &column.ty)?;
+                if column.auto_increment {
+                    return Err(invalid(format!(
+                        "`{table}.{}` is auto-increment: an auto-increment key can only be created with its table (`t.id()`)",
+                        column.name
+                    )));
+                }
                 self.table_mut(table)?.columns.push(column.clone());
             }
             Op::DropColumn { table, column } => {
                 let t = self.table(table)?;
                 Self::check_column(t, column)?;
+                Self::check_unused(t, column)?;
                 if t.primary_key.contains(column) {
                     return Err(invalid(format!(
                         "column `{table}.{column}` is part of the primary key and cannot be dropped on its own: drop the table or rebuild it"
@@ -366,6 +445,12 @@ impl SchemaModel {
                     if check.column.as_ref() == Some(from) {
                         check.column = Some(to.clone());
                     }
+                    check.expr = check.expr.rename_column(from, to);
+                }
+                for index in &mut t.indexes {
+                    if let Some(p) = &index.predicate {
+                        index.predicate = Some(p.rename_column(from, to));
+                    }
                 }
                 for other in self.tables.values_mut() {
                     for fk in &mut other.foreign_keys {
@@ -411,7 +496,13 @@ impl SchemaModel {
                 column,
                 default,
             } => {
-                Self::check_column(self.table(table)?, column)?;
+                let t = self.table(table)?;
+                Self::check_column(t, column)?;
+                if t.column(column).is_some_and(|c| c.auto_increment) {
+                    return Err(invalid(format!(
+                        "`{table}.{column}` is auto-increment: it cannot have a default, the database numbers the rows"
+                    )));
+                }
                 self.table_mut(table)?
                     .column_mut(column)
                     .expect("checked above")
@@ -422,7 +513,7 @@ impl SchemaModel {
                 Self::check_column(t, column)?;
                 if t.column(column).is_some_and(|c| c.default.is_none()) {
                     return Err(invalid(format!(
-                        "column `{table}.{column}` has no default to drop"
+                        "column `{table}.{column}` has no default to drop: remove this `drop_default`"
                     )));
                 }
                 self.table_mut(table)?
@@ -466,7 +557,10 @@ impl SchemaModel {
                         t.indexes.iter().map(|i| i.name.as_str()),
                     ));
                 }
-                self.table_mut(table)?.indexes.retain(|i| &i.name != name);
+                let mut after = t.clone();
+                after.indexes.retain(|i| &i.name != name);
+                self.check_still_keyed(&after, &format!("unique index `{name}`"))?;
+                *self.table_mut(table)? = after;
             }
             Op::RenameIndex { table, from, to } => {
                 let t = self.table(table)?;
@@ -540,21 +634,20 @@ impl SchemaModel {
                         t.uniques.iter().map(|u| u.name.as_str()),
                     ));
                 }
-                if let Some((from, fk)) = self.references_to(table).into_iter().find(|(_, f)| {
-                    t.uniques
-                        .iter()
-                        .any(|u| &u.name == name && u.columns == f.ref_columns)
-                }) {
-                    return Err(invalid(format!(
-                        "unique constraint `{name}` is what foreign key `{}` on `{from}` references: drop that foreign key first",
-                        fk.name
-                    )));
-                }
-                self.table_mut(table)?.uniques.retain(|u| &u.name != name);
+                let mut after = t.clone();
+                after.uniques.retain(|u| &u.name != name);
+                self.check_still_keyed(&after, &format!("unique constraint `{name}`"))?;
+                *self.table_mut(table)? = after;
             }
             Op::Sql(_) => {}
             Op::Insert(i) => {
                 let t = self.table(&i.table)?;
+                if i.columns.is_empty() {
+                    return Err(invalid(format!(
+                        "insert into `{}` names no column: name the columns the values go to",
+                        i.table
+                    )));
+                }
                 for c in &i.columns {
                     Self::check_column(t, c)?;
                 }

@@ -73,7 +73,7 @@ impl Catalog {
             .ok_or_else(|| Error {
                 migration: MigrationId {
                     version,
-                    name: "(not found)".into(),
+                    name: "(no such version)".into(),
                 },
                 direction: "up",
                 operation: None,
@@ -259,6 +259,11 @@ fn render_plan(
         let out = render::render_op(backend, model, &after, op).map_err(|e| fail(e.into()))?;
         rendered.statements.extend(out.statements);
         rendered.foreign_keys_off |= out.foreign_keys_off;
+        for w in out.warnings {
+            if !rendered.warnings.contains(&w) {
+                rendered.warnings.push(w);
+            }
+        }
         if matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent)
             && backend == Backend::Postgres
         {

@@ -471,6 +471,8 @@ pub struct Reference {
     column: usize,
     nullable: bool,
     index: bool,
+    index_name: Option<String>,
+    ty: Option<ColumnType>,
     foreign_key: ForeignKeyDef,
 }
 
@@ -496,6 +498,25 @@ impl Reference {
     /// Do not create an index on the column.
     pub fn no_index(&mut self) -> &mut Self {
         self.index = false;
+        self
+    }
+
+    /// Name the foreign key (default `fk_<table>_<column>`), e.g. when the default is too long.
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.foreign_key.name = name.into();
+        self
+    }
+
+    /// Name the index (default `idx_<table>_<column>`).
+    pub fn index_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.index_name = Some(name.into());
+        self
+    }
+
+    /// The column's type, when the referenced key is not a `bigint` (`t.id()`):
+    /// `t.references("accounts").of_type(ColumnType::Uuid)`.
+    pub fn of_type(&mut self, ty: ColumnType) -> &mut Self {
+        self.ty = Some(ty);
         self
     }
 }
@@ -590,6 +611,8 @@ impl TableBuilder {
             column: self.columns.len() - 1,
             nullable: false,
             index: true,
+            index_name: None,
+            ty: None,
             foreign_key: ForeignKeyDef {
                 name: default_name("fk", &self.name, std::slice::from_ref(&column)),
                 columns: vec![column],
@@ -702,9 +725,14 @@ impl TableBuilder {
             if r.nullable {
                 self.columns[r.column].nullable = true;
             }
+            if let Some(ty) = r.ty {
+                self.columns[r.column].ty = ty;
+            }
             if r.index && primary_key.first() != Some(&r.foreign_key.columns[0]) {
                 indexes.push(IndexDef {
-                    name: default_name("idx", &table, &r.foreign_key.columns),
+                    name: r
+                        .index_name
+                        .unwrap_or_else(|| default_name("idx", &table, &r.foreign_key.columns)),
                     columns: r.foreign_key.columns.clone(),
                     is_unique: false,
                     predicate: None,

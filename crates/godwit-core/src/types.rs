@@ -184,12 +184,60 @@ pub(crate) use simple_column_types;
 ///
 /// `&str` and `String` become raw SQL, written as given on every backend.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SqlExpr(pub Expr);
+pub struct SqlExpr(Repr);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Repr {
+    Expr(Expr),
+    /// The text for PostgreSQL, MySQL and SQLite, after a column it names was renamed.
+    Text(Box<[String; 3]>),
+}
+
+fn backend_index(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgres => 0,
+        Backend::MySql => 1,
+        Backend::Sqlite => 2,
+    }
+}
 
 impl SqlExpr {
     /// Raw SQL, written as given on every backend.
     pub fn raw(sql: impl Into<String>) -> Self {
-        SqlExpr(Expr::cust(sql.into()))
+        SqlExpr(Repr::Expr(Expr::cust(sql.into())))
+    }
+
+    /// The expression as sea-query builds it for `backend`.
+    pub fn expr(&self, backend: Backend) -> Expr {
+        match &self.0 {
+            Repr::Expr(e) => e.clone(),
+            Repr::Text(texts) => Expr::cust(texts[backend_index(backend)].clone()),
+        }
+    }
+
+    /// The SQL text of the expression on `backend`.
+    pub fn sql(&self, backend: Backend) -> String {
+        // An expression a backend cannot express makes sea-query panic; rendering reports that
+        // as an error of the operation, here it is only text that names nothing.
+        std::panic::catch_unwind(|| crate::render::expr_sql(backend, &self.expr(backend)))
+            .unwrap_or_default()
+    }
+
+    /// Whether the expression names `column` (outside string literals).
+    pub fn mentions(&self, column: &str) -> bool {
+        Backend::ALL
+            .iter()
+            .any(|b| crate::render::rename_identifier(*b, &self.sql(*b), column, column).1)
+    }
+
+    /// The expression with every mention of column `from` renamed to `to`.
+    pub(crate) fn rename_column(&self, from: &str, to: &str) -> SqlExpr {
+        if !self.mentions(from) {
+            return self.clone();
+        }
+        let texts =
+            Backend::ALL.map(|b| crate::render::rename_identifier(b, &self.sql(b), from, to).0);
+        SqlExpr(Repr::Text(Box::new(texts)))
     }
 }
 
@@ -207,7 +255,7 @@ impl From<String> for SqlExpr {
 
 impl From<Expr> for SqlExpr {
     fn from(e: Expr) -> Self {
-        SqlExpr(e)
+        SqlExpr(Repr::Expr(e))
     }
 }
 
@@ -230,7 +278,7 @@ pub struct Sql(pub &'static str);
 
 impl From<CurrentTimestamp> for DefaultValue {
     fn from(_: CurrentTimestamp) -> Self {
-        DefaultValue::Expr(SqlExpr(Expr::current_timestamp()))
+        DefaultValue::Expr(Expr::current_timestamp().into())
     }
 }
 
@@ -248,7 +296,7 @@ impl From<SqlExpr> for DefaultValue {
 
 impl From<Expr> for DefaultValue {
     fn from(e: Expr) -> Self {
-        DefaultValue::Expr(SqlExpr(e))
+        DefaultValue::Expr(e.into())
     }
 }
 

@@ -109,7 +109,7 @@ fn duplicate_column() {
     check_up(
         |s| s.add_column("posts", Column::string("title", 10).nullable()),
         expect![[r#"
-            error: migration 20260102000000 under_test, operation #1 add_column("posts", "title"): column `posts.title` already exists
+            error: migration 20260102000000 under_test, operation #1 add_column("posts", "title"): column `posts.title` already exists: choose another name, or drop or rename the existing column first
         "#]],
     );
 }
@@ -160,7 +160,7 @@ fn identifier_too_long_for_postgres_but_not_mysql() {
         s.add_index("posts", ["title"]).name("i".repeat(64));
     }
     expect![[r#"
-        error: migration 20260102000000 under_test, operation #1 add_index("posts", ["title"]) named "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii": identifier `iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii` is 64 characters long; PostgreSQL allows at most 63: pass a shorter name
+        error: migration 20260102000000 under_test, operation #1 add_index("posts", ["title"]) named "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii": identifier `iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii` is 64 bytes long; PostgreSQL allows at most 63: pass a shorter name
     "#]]
     .assert_eq(&up_on(Backend::Postgres, up));
     expect![[r#"
@@ -396,4 +396,214 @@ fn registration_errors_name_both_files() {
         two migrations have version 20261121100000: `src/migrations/m20261121_100000_add_slugs.rs` and `src/migrations/m20261121_100000_add_views.rs`; give one of them a later timestamp in its file name
     "#]]
     .assert_eq(&actual);
+}
+
+#[test]
+fn identifier_with_a_quote() {
+    check_up(
+        |s| s.add_column("posts", Column::integer("a\"b").default(0)),
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_column("posts", "a"b"): the column name `a\"b` contains '"', which no backend quotes the same way: use letters, digits and `_`
+        "#]],
+    );
+}
+
+#[test]
+fn dropping_a_column_a_table_check_uses() {
+    check_up(
+        |s| {
+            s.add_check(
+                "posts",
+                "ck_posts_views_title",
+                "views < length(title) * 1000",
+            );
+            s.drop_column("posts", "title");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 drop_column("posts", "title"): check `ck_posts_views_title` on `posts` uses column `title`: drop it first with `s.drop_check("posts", "ck_posts_views_title")` (and add a new one after, if needed)
+        "#]],
+    );
+}
+
+#[test]
+fn renaming_a_column_rewrites_the_checks_that_use_it() {
+    fn up(s: &mut Schema) {
+        s.add_check("posts", "ck_posts_views", "views >= 0 AND 'views' <> ''");
+        s.add_index("users", ["email"])
+            .name("idx_users_named")
+            .where_(Expr::col("name").is_not_null());
+        s.rename_column("posts", "views", "view_count");
+        s.rename_column("users", "name", "full_name");
+        // A SQLite rebuild recreates the table from the model: the check must use the new name.
+        s.set_default("posts", "view_count", 1);
+        s.drop_index("users", "idx_users_named");
+    }
+    expect![[r#"
+        CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "views" integer NOT NULL DEFAULT 0, FOREIGN KEY ("author_id") REFERENCES "users" ("id"), CONSTRAINT "ck_posts_views" CHECK (views >= 0 AND 'views' <> '') );
+        INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "views") SELECT "id", "author_id", "title", "views" FROM "posts";
+        DROP TABLE "posts";
+        PRAGMA legacy_alter_table = ON;
+        ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+        PRAGMA legacy_alter_table = OFF;
+        CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+        CREATE INDEX "idx_users_named" ON "users" ("email") WHERE "name" IS NOT NULL;
+        ALTER TABLE "posts" RENAME COLUMN "views" TO "view_count";
+        ALTER TABLE "users" RENAME COLUMN "name" TO "full_name";
+        CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "view_count" integer NOT NULL DEFAULT 1, FOREIGN KEY ("author_id") REFERENCES "users" ("id"), CONSTRAINT "ck_posts_views" CHECK ("view_count" >= 0 AND 'views' <> '') );
+        INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "view_count") SELECT "id", "author_id", "title", "view_count" FROM "posts";
+        DROP TABLE "posts";
+        PRAGMA legacy_alter_table = ON;
+        ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+        PRAGMA legacy_alter_table = OFF;
+        CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+        DROP INDEX "idx_users_named";
+    "#]]
+    .assert_eq(&up_on(Backend::Sqlite, up));
+    check_down(
+        up,
+        None,
+        expect![[r#"
+        CREATE INDEX "idx_users_named" ON "users" ("email") WHERE "full_name" IS NOT NULL;
+        ALTER TABLE "posts" ALTER COLUMN "view_count" SET DEFAULT 0;
+        ALTER TABLE "users" RENAME COLUMN "full_name" TO "name";
+        ALTER TABLE "posts" RENAME COLUMN "view_count" TO "views";
+        DROP INDEX "idx_users_named";
+        ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views";
+    "#]],
+    );
+}
+
+#[test]
+fn dropping_the_unique_index_a_foreign_key_references() {
+    check_up(
+        |s| {
+            s.add_index("users", ["name"])
+                .unique()
+                .name("uq_idx_users_name");
+            s.add_column("posts", Column::string("author_name", 100).nullable());
+            s.add_foreign_key("posts", ["author_name"], "users")
+                .ref_columns(["name"]);
+            s.drop_index("users", "uq_idx_users_name");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #4 drop_index("users", "uq_idx_users_name"): unique index `uq_idx_users_name` is the key foreign key `fk_posts_author_name` on `posts` references: drop that foreign key first
+        "#]],
+    );
+}
+
+#[test]
+fn set_null_on_a_not_null_column() {
+    check_up(
+        |s| {
+            s.create_table("likes", |t| {
+                t.id();
+                t.references("users").on_delete(SetNull);
+            })
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 create_table("likes"): foreign key `fk_likes_user_id` sets `likes.user_id` to NULL, but it is NOT NULL: make it `.nullable()`, or choose another action
+        "#]],
+    );
+}
+
+#[test]
+fn default_on_an_auto_increment_key() {
+    check_up(
+        |s| {
+            s.create_table("likes", |t| {
+                t.id().default(0);
+            })
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 create_table("likes"): `likes.id` is auto-increment and has a default: remove the `.default(..)`, the database numbers the rows
+        "#]],
+    );
+}
+
+#[test]
+fn insert_without_columns() {
+    check_up(
+        |s| {
+            s.insert("users", Vec::<String>::new())
+                .values(Vec::<i32>::new());
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 insert("users"): insert into `users` names no column: name the columns the values go to
+        "#]],
+    );
+}
+
+#[test]
+fn mysql_literal_defaults_on_text_are_parenthesized() {
+    expect![[r#"
+        ALTER TABLE `users` ADD COLUMN `motto` text NOT NULL DEFAULT ('carpe diem');
+        ALTER TABLE `users` ALTER COLUMN `bio` SET DEFAULT ('');
+    "#]]
+    .assert_eq(&up_on(Backend::MySql, |s| {
+        s.add_column("users", Column::text("motto").default("carpe diem"));
+        s.set_default("users", "bio", "");
+    }));
+}
+
+#[test]
+fn mysql_limits() {
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 add_column("users", "essay"): MySQL/MariaDB cannot make `users.essay` a varchar(20000): with utf8mb4 the longest is varchar(16383): use `text` for long strings
+    "#]]
+    .assert_eq(&up_on(Backend::MySql, |s| {
+        s.add_column("users", Column::string("essay", 20000).nullable());
+    }));
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 add_column("users", "token"): MySQL/MariaDB cannot give `users.token` a literal uuid default: a uuid is binary(16) there: set the default with a SQL expression per backend, or in the application
+    "#]]
+    .assert_eq(&up_on(Backend::MySql, |s| {
+        s.add_column("users", Column::uuid("token").default("00000000-0000-0000-0000-000000000000"));
+    }));
+}
+
+#[test]
+fn postgres_type_change_of_a_column_with_a_default() {
+    check_up(
+        |s| s.change_column_type("posts", "views", ColumnType::BigInt),
+        expect![[r#"
+            ALTER TABLE "posts" ALTER COLUMN "views" DROP DEFAULT;
+            ALTER TABLE "posts" ALTER COLUMN "views" TYPE bigint USING "views"::bigint;
+            ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
+        "#]],
+    );
+}
+
+#[test]
+fn postgres_counts_identifier_bytes() {
+    check_up(
+        |s| {
+            s.add_index("posts", ["title"]).name("é".repeat(40));
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_index("posts", ["title"]) named "éééééééééééééééééééééééééééééééééééééééé": identifier `éééééééééééééééééééééééééééééééééééééééé` is 80 bytes long; PostgreSQL allows at most 63: pass a shorter name
+        "#]],
+    );
+}
+
+#[test]
+fn references_with_names_and_a_type() {
+    check_up(
+        |s| {
+            s.create_table("accounts", |t| {
+                t.uuid("id").primary_key();
+            });
+            s.create_table("memberships", |t| {
+                t.id();
+                t.references("accounts")
+                    .of_type(ColumnType::Uuid)
+                    .name("fk_member_account")
+                    .index_name("idx_member_account");
+            });
+        },
+        expect![[r#"
+            CREATE TABLE "accounts" ( "id" uuid NOT NULL, PRIMARY KEY ("id") );
+            CREATE TABLE "memberships" ( "id" bigint GENERATED BY DEFAULT AS IDENTITY NOT NULL PRIMARY KEY, "account_id" uuid NOT NULL, CONSTRAINT "fk_member_account" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") );
+            CREATE INDEX "idx_member_account" ON "memberships" ("account_id");
+        "#]],
+    );
 }

@@ -46,6 +46,8 @@ pub struct RenderedOp {
     pub statements: Vec<Statement>,
     /// A SQLite table rebuild: foreign key enforcement must be off while it runs.
     pub foreign_keys_off: bool,
+    /// What a reviewer should know about these statements.
+    pub warnings: Vec<String>,
 }
 
 impl RenderedOp {
@@ -53,6 +55,7 @@ impl RenderedOp {
         RenderedOp {
             statements: statements.into_iter().map(Statement::ddl).collect(),
             foreign_keys_off: false,
+            warnings: Vec::new(),
         }
     }
 }
@@ -96,6 +99,71 @@ pub(crate) fn expr_sql(backend: Backend, expr: &sq::Expr) -> String {
     sql.strip_prefix("SELECT ")
         .map(str::to_string)
         .unwrap_or(sql)
+}
+
+/// `sql` with every mention of identifier `from` (bare, case-insensitively, or quoted, exactly)
+/// replaced by `to`, quoted; string literals are left alone. Also says whether it found one.
+pub(crate) fn rename_identifier(
+    backend: Backend,
+    sql: &str,
+    from: &str,
+    to: &str,
+) -> (String, bool) {
+    let quote_char = if backend == Backend::MySql { '`' } else { '"' };
+    let chars: Vec<char> = sql.chars().collect();
+    let (mut out, mut found, mut i) = (String::with_capacity(sql.len()), false, 0);
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' || (c == '"' && backend == Backend::MySql) {
+            // A string literal: copy it through, doubled quotes included.
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == c {
+                    if chars.get(i + 1) == Some(&c) {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+            out.extend(&chars[start..i]);
+        } else if c == quote_char {
+            let start = i + 1;
+            let mut end = start;
+            while end < chars.len() && chars[end] != quote_char {
+                end += 1;
+            }
+            let ident: String = chars[start..end].iter().collect();
+            if ident == from {
+                found = true;
+                out.push_str(&quote(backend, to));
+            } else {
+                out.extend(&chars[i..(end + 1).min(chars.len())]);
+            }
+            i = end + 1;
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            if word.eq_ignore_ascii_case(from) {
+                found = true;
+                out.push_str(&quote(backend, to));
+            } else {
+                out.push_str(&word);
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    (out, found)
 }
 
 /// An identifier, quoted for `backend`.
@@ -153,15 +221,15 @@ pub(crate) fn type_sql(backend: Backend, ty: &ColumnType) -> String {
     s
 }
 
-fn default_expr(default: &DefaultValue) -> sq::Expr {
+fn default_expr(backend: Backend, default: &DefaultValue) -> sq::Expr {
     match default {
         DefaultValue::Value(v) => sq::Expr::val(v.clone()),
-        DefaultValue::Expr(e) => e.0.clone(),
+        DefaultValue::Expr(e) => e.expr(backend),
     }
 }
 
 fn default_sql(backend: Backend, default: &DefaultValue) -> String {
-    expr_sql(backend, &default_expr(default))
+    expr_sql(backend, &default_expr(backend, default))
 }
 
 /// The sea-query definition of a column. `inline_pk` writes `PRIMARY KEY` on the column itself
@@ -174,7 +242,11 @@ fn sea_column(backend: Backend, def: &ColumnDef, inline_pk: bool) -> sq::ColumnD
         c.not_null();
     }
     if let Some(d) = &def.default {
-        c.default(default_expr(d));
+        if mysql_parenthesized_default(backend, &def.ty, d) {
+            c.default(sq::Expr::cust(default_sql(backend, d)));
+        } else {
+            c.default(default_expr(backend, d));
+        }
     }
     if def.auto_increment {
         c.auto_increment();
@@ -184,6 +256,47 @@ fn sea_column(backend: Backend, def: &ColumnDef, inline_pk: bool) -> sq::ColumnD
     }
     c
 }
+
+/// MySQL 8 takes a literal default on a text, json or blob column only as an expression in
+/// parentheses (MariaDB takes both); sea-query writes a raw expression inside parentheses.
+fn mysql_parenthesized_default(backend: Backend, ty: &ColumnType, default: &DefaultValue) -> bool {
+    backend == Backend::MySql
+        && matches!(default, DefaultValue::Value(_))
+        && matches!(ty, ColumnType::Text | ColumnType::Json | ColumnType::Binary)
+}
+
+/// What a column definition cannot be on `backend`, before any SQL is written.
+fn check_column(backend: Backend, table: &str, def: &ColumnDef) -> Result<(), RenderError> {
+    if backend != Backend::MySql {
+        return Ok(());
+    }
+    if let ColumnType::String(n) = def.ty
+        && n > MYSQL_MAX_VARCHAR
+    {
+        return Err(RenderError::Unsupported {
+            backend,
+            what: format!(
+                "make `{table}.{}` a varchar({n}): with utf8mb4 the longest is varchar({MYSQL_MAX_VARCHAR})",
+                def.name
+            ),
+            fix: "use `text` for long strings".into(),
+        });
+    }
+    if def.ty == ColumnType::Uuid && matches!(def.default, Some(DefaultValue::Value(_))) {
+        return Err(RenderError::Unsupported {
+            backend,
+            what: format!(
+                "give `{table}.{}` a literal uuid default: a uuid is binary(16) there",
+                def.name
+            ),
+            fix: "set the default with a SQL expression per backend, or in the application".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The longest `varchar` MySQL/MariaDB accept with the utf8mb4 character set.
+const MYSQL_MAX_VARCHAR: u32 = 16383;
 
 fn action(a: ReferentialAction) -> sq::ForeignKeyAction {
     match a {
@@ -265,7 +378,7 @@ fn create_index(
                 fix: "drop the `.where_(..)` for MySQL, or index a generated column holding the condition".into(),
             });
         }
-        i.and_where(p.0.clone());
+        i.and_where(p.expr(backend));
     }
     Ok(schema_sql(backend, &i))
 }
@@ -300,6 +413,9 @@ pub(crate) fn create_table(
     table: &TableDef,
     name: &str,
 ) -> Result<Vec<String>, RenderError> {
+    for c in &table.columns {
+        check_column(backend, &table.name, c)?;
+    }
     let mut t = sq::Table::create();
     t.table(name.to_string());
     let inline_pk = table.primary_key.len() == 1
@@ -335,7 +451,7 @@ pub(crate) fn create_table(
         t.foreign_key(&mut sea_foreign_key(name, fk));
     }
     for ck in &table.checks {
-        t.check(sq::Check::named(ck.name.clone(), ck.expr.0.clone()));
+        t.check(sq::Check::named(ck.name.clone(), ck.expr.expr(backend)));
     }
     let mut out = vec![schema_sql(backend, &t)];
     if backend == Backend::Sqlite {
@@ -448,12 +564,16 @@ pub fn render_op(
 ) -> Result<RenderedOp, RenderError> {
     // Every path below avoids the statements sea-query panics on; should one be missed, it
     // becomes an error naming the operation rather than a crash.
-    std::panic::catch_unwind(|| render_op_inner(backend, before, after, op)).unwrap_or_else(|_| {
+    std::panic::catch_unwind(|| render_op_inner(backend, before, after, op)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown reason".into());
         Err(RenderError::Unsupported {
             backend,
-            what: format!("render `{}`", op.describe()),
-            fix: "sea-query could not build this statement: please report it, with the migration"
-                .into(),
+            what: format!("render `{}` ({why})", op.describe()),
+            fix: "an expression in it uses something this backend lacks (a PostgreSQL-only function, ANY/ALL on SQLite, a `?` without its value): write it for this backend with `Sql(..)`/`sql_per_backend`".into(),
         })
     })
 }
@@ -464,14 +584,22 @@ fn render_op_inner(
     after: &SchemaModel,
     op: &Op,
 ) -> Result<RenderedOp, RenderError> {
+    // PostgreSQL counts bytes (and would silently truncate), MySQL counts characters.
+    let len = |n: &str| match backend {
+        Backend::Postgres => n.len(),
+        _ => n.chars().count(),
+    };
     if let Some(max) = backend.max_identifier_len()
-        && let Some(name) = new_identifiers(op)
-            .into_iter()
-            .find(|n| n.chars().count() > max)
+        && let Some(name) = new_identifiers(op).into_iter().find(|n| len(n) > max)
     {
         return Err(RenderError::IdentifierTooLong {
             name: name.to_string(),
-            len: name.chars().count(),
+            len: len(name),
+            unit: if backend == Backend::Postgres {
+                "bytes"
+            } else {
+                "characters"
+            },
             max,
             backend,
         });
@@ -495,11 +623,13 @@ fn render_op_inner(
             )]
         }
         Op::AddColumn { table, column } => {
+            check_column(backend, table, column)?;
             vec![alter(backend, table, |a| {
                 a.add_column(sea_column(backend, column, false));
             })]
         }
         Op::DropColumn { table, column } => {
+            mysql_fk_keeps_index(backend, after, table, &format!("drop column `{column}`"))?;
             let t = table_before(table);
             let mut out = Vec::new();
             for ck in t
@@ -528,18 +658,38 @@ fn render_op_inner(
                 a.rename_column(from.clone(), to.clone());
             })]
         }
-        Op::ChangeColumnType { table, column, ty } => match backend {
-            Backend::Postgres => {
-                let ty_sql = type_sql(backend, ty);
-                vec![format!(
-                    "ALTER TABLE {} ALTER COLUMN {} TYPE {ty_sql} USING {}::{ty_sql}",
-                    q(table),
-                    q(column),
-                    q(column)
-                )]
+        Op::ChangeColumnType { table, column, ty } => {
+            let t = after.tables.get(table).cloned().unwrap_or_default();
+            if let Some(def) = t.column(column) {
+                check_column(backend, table, def)?;
             }
-            _ => vec![mysql_modify(after, table, column)?],
-        },
+            let keyed = t.primary_key.contains(column)
+                || t.indexes.iter().any(|i| i.columns.contains(column))
+                || t.uniques.iter().any(|u| u.columns.contains(column));
+            if keyed {
+                mysql_indexable(backend, &t, std::slice::from_ref(column), "a key or index")?;
+            }
+            match backend {
+                Backend::Postgres => {
+                    let ty_sql = type_sql(backend, ty);
+                    let default = t.column(column).and_then(|c| c.default.clone());
+                    let alter_column =
+                        format!("ALTER TABLE {} ALTER COLUMN {}", q(table), q(column));
+                    let change =
+                        format!("{alter_column} TYPE {ty_sql} USING {}::{ty_sql}", q(column));
+                    match default {
+                        // The old default may not cast to the new type by itself: set it again.
+                        Some(d) => vec![
+                            format!("{alter_column} DROP DEFAULT"),
+                            change,
+                            format!("{alter_column} SET DEFAULT {}", default_sql(backend, &d)),
+                        ],
+                        None => vec![change],
+                    }
+                }
+                _ => vec![mysql_modify(after, table, column)?],
+            }
+        }
         Op::SetDefault {
             table,
             column,
@@ -548,11 +698,24 @@ fn render_op_inner(
             "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}",
             q(table),
             q(column),
-            match (backend, default) {
-                // MySQL/MariaDB take expressions as defaults only in parentheses.
-                (Backend::MySql, DefaultValue::Expr(_)) =>
-                    format!("({})", default_sql(backend, default)),
-                _ => default_sql(backend, default),
+            {
+                let ty = &after
+                    .tables
+                    .get(table)
+                    .and_then(|t| t.column(column))
+                    .map(|c| c.ty.clone());
+                let parenthesized = match (backend, default) {
+                    // MySQL/MariaDB take expressions as defaults only in parentheses.
+                    (Backend::MySql, DefaultValue::Expr(_)) => true,
+                    _ => ty
+                        .as_ref()
+                        .is_some_and(|ty| mysql_parenthesized_default(backend, ty, default)),
+                };
+                if parenthesized {
+                    format!("({})", default_sql(backend, default))
+                } else {
+                    default_sql(backend, default)
+                }
             }
         )],
         Op::DropDefault { table, column } => {
@@ -610,7 +773,7 @@ fn render_op_inner(
             "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
             q(table),
             q(&check.name),
-            expr_sql(backend, &check.expr.0)
+            check.expr.sql(backend)
         )],
         Op::DropCheck { table, name } => vec![drop_constraint_sql(backend, table, name)],
         Op::AddUnique { table, unique } => vec![add_unique(backend, &table_before(table), unique)?],
@@ -638,6 +801,7 @@ fn render_op_inner(
             return Ok(RenderedOp {
                 statements: vec![query(backend, &stmt)],
                 foreign_keys_off: false,
+                warnings: Vec::new(),
             });
         }
         Op::Update(u) => {
@@ -652,6 +816,7 @@ fn render_op_inner(
             return Ok(RenderedOp {
                 statements: vec![query(backend, &stmt)],
                 foreign_keys_off: false,
+                warnings: Vec::new(),
             });
         }
         Op::Delete(d) => {
@@ -663,6 +828,7 @@ fn render_op_inner(
             return Ok(RenderedOp {
                 statements: vec![query(backend, &stmt)],
                 foreign_keys_off: false,
+                warnings: Vec::new(),
             });
         }
     };

@@ -79,6 +79,7 @@ pub(super) fn render(
             Ok(Some(RenderedOp {
                 statements: statements.into_iter().map(Statement::ddl).collect(),
                 foreign_keys_off: false,
+                warnings: Vec::new(),
             }))
         }
         _ => Ok(None),
@@ -121,5 +122,9 @@ fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
     Ok(RenderedOp {
         statements: statements.into_iter().map(Statement::ddl).collect(),
         foreign_keys_off: true,
+        warnings: vec![format!(
+            "SQLite rebuilds table `{}`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`",
+            new.name
+        )],
     })
 }
