@@ -62,6 +62,7 @@ macro_rules! all_scenarios {
             irreversible,
             drop_column_with_check,
             rebuild_table_under_view,
+            add_constraints_not_valid_then_validate,
         }
     };
 }
@@ -698,14 +699,17 @@ pub fn drop_foreign_key_without_index() -> Scenario {
 pub fn add_check() -> Scenario {
     Scenario::new(
         BLOG_WITH_ROWS,
-        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))),
+        Step::up(|s| {
+            s.add_check("posts", "ck_posts_views_positive", col("views").gte(0));
+        }),
     )
     .probes(POSTS_KEPT)
 }
 
 pub fn drop_check() -> Scenario {
-    const CHECKED: Step =
-        Step::up(|s| s.add_check("posts", "ck_posts_title_length", "length(title) > 0"));
+    const CHECKED: Step = Step::up(|s| {
+        s.add_check("posts", "ck_posts_title_length", "length(title) > 0");
+    });
     Scenario::new(
         &[BLOG, BLOG_ROWS, CHECKED],
         Step::up(|s| s.drop_check("posts", "ck_posts_title_length")),
@@ -870,8 +874,9 @@ pub fn irreversible() -> Scenario {
 // ----- edge cases -----------------------------------------------------------------------------
 
 pub fn rename_column_in_check() -> Scenario {
-    const CHECKED: Step =
-        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0)));
+    const CHECKED: Step = Step::up(|s| {
+        s.add_check("posts", "ck_posts_views_positive", col("views").gte(0));
+    });
     Scenario::new(
         &[BLOG, BLOG_ROWS, CHECKED],
         Step::up(|s| s.rename_column("posts", "views", "view_count")),
@@ -907,7 +912,9 @@ pub fn rebuild_referenced_table() -> Scenario {
     });
     Scenario::new(
         &[BLOG, BLOG_ROWS, COMMENTS, COMMENT_ROWS],
-        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))),
+        Step::up(|s| {
+            s.add_check("posts", "ck_posts_views_positive", col("views").gte(0));
+        }),
     )
     .probes(&[
         Probe {
@@ -1009,11 +1016,34 @@ pub fn rebuild_table_under_view() -> Scenario {
     });
     Scenario::new(
         &[BLOG, BLOG_ROWS, VIEW],
-        Step::up(|s| s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))),
+        Step::up(|s| {
+            s.add_check("posts", "ck_posts_views_positive", col("views").gte(0));
+        }),
     )
     .probes(&[Probe {
         sql: "SELECT COUNT(*) FROM post_titles",
         after_up: 2,
         after_down: Some(2),
+    }])
+}
+
+/// The safe way to add constraints to a table with rows on PostgreSQL: `NOT VALID`, then
+/// `VALIDATE CONSTRAINT` (MySQL and SQLite check the rows at once and validate nothing).
+pub fn add_constraints_not_valid_then_validate() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, LOOSE_COMMENTS],
+        Step::up(|s| {
+            s.add_foreign_key("comments", ["post_id"], "posts")
+                .not_valid();
+            s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))
+                .not_valid();
+            s.validate_constraint("comments", "fk_comments_post_id");
+            s.validate_constraint("posts", "ck_posts_views_positive");
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM comments",
+        after_up: 1,
+        after_down: Some(1),
     }])
 }

@@ -1585,3 +1585,65 @@ fn rebuild_table_under_view() {
         "#]],
     );
 }
+
+#[test]
+fn add_constraints_not_valid_then_validate() {
+    check(
+        scenarios::add_constraints_not_valid_then_validate(),
+        expect![[r#"
+            up
+              postgres
+                ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_post_id" FOREIGN KEY ("post_id") REFERENCES "posts" ("id") NOT VALID;
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) NOT VALID;
+                ALTER TABLE "comments" VALIDATE CONSTRAINT "fk_comments_post_id";
+                ALTER TABLE "posts" VALIDATE CONSTRAINT "ck_posts_views_positive";
+              mysql
+                ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`);
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
+              sqlite
+                -- foreign keys off
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            down
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
+                ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
+              mysql
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
+                ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
+                DROP INDEX `fk_comments_post_id` ON `comments`;
+              sqlite
+                -- foreign keys off
+                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
+                INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                DROP TABLE "comments";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
+                PRAGMA legacy_alter_table = OFF;
+        "#]],
+    );
+}

@@ -639,6 +639,27 @@ impl SchemaModel {
                 self.check_still_keyed(&after, &format!("unique constraint `{name}`"))?;
                 *self.table_mut(table)? = after;
             }
+            Op::ValidateConstraint { table, name } => {
+                let t = self.table_mut(table)?;
+                let mut found = false;
+                for fk in t.foreign_keys.iter_mut().filter(|f| &f.name == name) {
+                    fk.not_valid = false;
+                    found = true;
+                }
+                for ck in t.checks.iter_mut().filter(|c| &c.name == name) {
+                    ck.not_valid = false;
+                    found = true;
+                }
+                if !found {
+                    let t = self.table(table)?;
+                    let names = t
+                        .foreign_keys
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .chain(t.checks.iter().map(|c| c.name.as_str()));
+                    return Err(unknown_name(t, name, "foreign keys and checks", names));
+                }
+            }
             Op::Sql(_) => {}
             Op::Insert(i) => {
                 let t = self.table(&i.table)?;

@@ -78,9 +78,20 @@ pub struct ForeignKeyDef {
     pub ref_columns: Vec<String>,
     pub on_delete: Option<ReferentialAction>,
     pub on_update: Option<ReferentialAction>,
+    /// Added `NOT VALID` on PostgreSQL: existing rows are checked later by
+    /// [`validate_constraint`](crate::Schema::validate_constraint).
+    pub not_valid: bool,
 }
 
 impl ForeignKeyDef {
+    /// Add it without checking existing rows (`NOT VALID` on PostgreSQL, which then takes only a
+    /// brief lock); check them in a later migration with `s.validate_constraint(table, name)`.
+    /// MySQL and SQLite have no such state and check the rows at once.
+    pub fn not_valid(&mut self) -> &mut Self {
+        self.not_valid = true;
+        self
+    }
+
     /// Name the constraint (default `fk_<table>_<columns>`).
     pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
         self.name = name.into();
@@ -118,6 +129,17 @@ pub struct CheckDef {
     /// The column a column check (`.check(..)` on a column) belongs to: dropping the column
     /// drops the check, as PostgreSQL and MySQL do.
     pub column: Option<String>,
+    /// Added `NOT VALID` on PostgreSQL; see [`ForeignKeyDef::not_valid`].
+    pub not_valid: bool,
+}
+
+impl CheckDef {
+    /// Add it without checking existing rows (`NOT VALID` on PostgreSQL); check them in a later
+    /// migration with `s.validate_constraint(table, name)`.
+    pub fn not_valid(&mut self) -> &mut Self {
+        self.not_valid = true;
+        self
+    }
 }
 
 /// A named unique constraint over one or more columns.
@@ -318,6 +340,10 @@ pub enum Op {
         table: String,
         name: String,
     },
+    ValidateConstraint {
+        table: String,
+        name: String,
+    },
     AddUnique {
         table: String,
         unique: UniqueDef,
@@ -379,6 +405,9 @@ impl Op {
             }
             Op::AddCheck { table, check } => format!("add_check(\"{table}\", \"{}\")", check.name),
             Op::DropCheck { table, name } => format!("drop_check(\"{table}\", \"{name}\")"),
+            Op::ValidateConstraint { table, name } => {
+                format!("validate_constraint(\"{table}\", \"{name}\")")
+            }
             Op::AddUnique { table, unique } => {
                 format!(
                     "add_unique(\"{table}\", {:?}) named \"{}\"",

@@ -240,6 +240,8 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
                 check: def,
             }])
         }
+        // Validating checks rows; there is nothing to undo.
+        Op::ValidateConstraint { .. } => ops(vec![]),
         Op::AddUnique { table, unique } => ops(vec![Op::DropUnique {
             table: table.clone(),
             name: unique.name.clone(),

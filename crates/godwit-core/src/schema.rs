@@ -172,6 +172,7 @@ impl Schema {
                 name: format!("ck_{table}_{name}"),
                 expr,
                 column: Some(name),
+                not_valid: false,
             };
             self.push(Op::AddCheck { table, check });
         }
@@ -320,6 +321,7 @@ impl Schema {
             ref_columns: vec!["id".into()],
             on_delete: None,
             on_update: None,
+            not_valid: false,
         };
         match self.push(Op::AddForeignKey {
             table: table.into(),
@@ -344,15 +346,29 @@ impl Schema {
         table: impl Into<String>,
         name: impl Into<String>,
         expr: impl Into<SqlExpr>,
-    ) {
+    ) -> &mut CheckDef {
         let check = CheckDef {
             name: name.into(),
             expr: expr.into(),
             column: None,
+            not_valid: false,
         };
-        self.push(Op::AddCheck {
+        match self.push(Op::AddCheck {
             table: table.into(),
             check,
+        }) {
+            Op::AddCheck { check, .. } => check,
+            _ => unreachable!("pushed an AddCheck"),
+        }
+    }
+
+    /// Check the rows against a constraint added with `.not_valid()` (PostgreSQL
+    /// `VALIDATE CONSTRAINT`, which does not block writes; nothing on MySQL and SQLite, which
+    /// checked them when it was added). Do it in a migration after the one that added it.
+    pub fn validate_constraint(&mut self, table: impl Into<String>, name: impl Into<String>) {
+        self.push(Op::ValidateConstraint {
+            table: table.into(),
+            name: name.into(),
         });
     }
 
@@ -620,6 +636,7 @@ impl TableBuilder {
                 ref_columns: vec!["id".into()],
                 on_delete: None,
                 on_update: None,
+                not_valid: false,
             },
         });
         self.references.last_mut().expect("just pushed")
@@ -678,6 +695,7 @@ impl TableBuilder {
             name: name.into(),
             expr: expr.into(),
             column: None,
+            not_valid: false,
         });
     }
 
@@ -703,6 +721,7 @@ impl TableBuilder {
                     name: format!("ck_{table}_{}", col.name),
                     expr,
                     column: Some(col.name.clone()),
+                    not_valid: false,
                 });
             }
         }

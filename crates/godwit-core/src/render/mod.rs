@@ -755,8 +755,18 @@ fn render_op_inner(
             )],
         },
         Op::AddForeignKey { table, foreign_key } => {
-            vec![schema_sql(backend, &sea_foreign_key(table, foreign_key))]
+            let sql = schema_sql(backend, &sea_foreign_key(table, foreign_key));
+            vec![not_valid(backend, sql, foreign_key.not_valid)]
         }
+        Op::ValidateConstraint { table, name } => match backend {
+            Backend::Postgres => vec![format!(
+                "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+                q(table),
+                q(name)
+            )],
+            // MySQL and SQLite checked the rows when the constraint was added.
+            _ => vec![],
+        },
         Op::DropForeignKey { table, name } => {
             let mut out = vec![drop_foreign_key_sql(backend, table, name)];
             let t = table_before(table);
@@ -769,12 +779,15 @@ fn render_op_inner(
             }
             out
         }
-        Op::AddCheck { table, check } => vec![format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
-            q(table),
-            q(&check.name),
-            check.expr.sql(backend)
-        )],
+        Op::AddCheck { table, check } => {
+            let sql = format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+                q(table),
+                q(&check.name),
+                check.expr.sql(backend)
+            );
+            vec![not_valid(backend, sql, check.not_valid)]
+        }
         Op::DropCheck { table, name } => vec![drop_constraint_sql(backend, table, name)],
         Op::AddUnique { table, unique } => vec![add_unique(backend, &table_before(table), unique)?],
         Op::DropUnique { table, name } => {
@@ -833,6 +846,15 @@ fn render_op_inner(
         }
     };
     Ok(RenderedOp::ddl(statements))
+}
+
+/// `NOT VALID` after a constraint added on PostgreSQL; the other backends have no such state.
+fn not_valid(backend: Backend, sql: String, not_valid: bool) -> String {
+    if not_valid && backend == Backend::Postgres {
+        format!("{sql} NOT VALID")
+    } else {
+        sql
+    }
 }
 
 /// Whether an index, unique constraint or the primary key of `table` starts with `columns`, so
