@@ -117,5 +117,30 @@ fn errors_exit_1_and_usage_errors_exit_2() {
 
     let out = migrate(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("Exit codes: 0 success, 1 error, 2 usage error."));
+    assert!(text(&out.stdout).contains("Exit codes: 0 success, 1 error, 2 usage error, 3 "));
+}
+
+#[test]
+fn up_status_and_down_all_on_an_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/blog.db?mode=rwc", dir.path().display());
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--database-url", &url]);
+        migrate(&all)
+    };
+    let out = run(&["up"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("applied 6 migrations on SQLite"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["status", "--check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).ends_with("6 migrations: 6 applied, 0 pending\n"));
+    let out = run(&["down", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["status", "--check"]);
+    assert_eq!(out.status.code(), Some(3));
 }

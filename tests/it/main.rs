@@ -4,6 +4,8 @@
 //! - `snapshots`: the SQL each scenario renders on PostgreSQL, MySQL/MariaDB and SQLite.
 //! - `live`: the same scenarios run on real databases, the resulting schema compared with the
 //!   schema model, and every reversible migration rolled back and checked.
+//! - `runner`: applying and rolling back the fixture's migrations (`tests/src/migrations`) with
+//!   the runner, in-process and as processes: history, lock, transactions, failures, the CLI.
 //!
 //! The live tests read `GODWIT_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and `GODWIT_TEST_MYSQL_URL` (default
@@ -13,4 +15,5 @@
 #[macro_use]
 mod scenarios;
 mod live;
+mod runner;
 mod snapshots;

@@ -43,7 +43,31 @@
 
 pub use godwit_core::*;
 
+/// Applying migrations to a database: [`Runner`] and what goes with it.
+pub use godwit_runner as runner;
+pub use godwit_runner::{DatabaseUrl, Runner};
+
 pub mod cli;
+
+/// A [`Runner`] for `url` and every migration linked into this binary, checked as the CLI
+/// checks them at start-up: for an application that migrates when it starts.
+///
+/// ```no_run
+/// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+/// use my_migrations as _; // the migrations crate's library
+/// # mod my_migrations {}
+/// let url: godwit::DatabaseUrl = std::env::var("DATABASE_URL")?.parse()?;
+/// let runner = godwit::runner(url).map_err(|e| format!("{e:?}"))?;
+/// runner.up(&godwit::runner::Up::default()).await?;
+/// # Ok(()) }
+/// ```
+pub fn runner(url: DatabaseUrl) -> Result<Runner, Vec<RegistryError>> {
+    let resolved = resolve(&registrations())?;
+    Ok(Runner::new(
+        url,
+        resolved.into_iter().map(|(id, r)| (id, r.migration)),
+    ))
+}
 
 /// A registered migration, as `inventory` collects it. Written by [`register!`].
 #[doc(hidden)]

@@ -203,6 +203,29 @@ impl Scratch {
     pub fn name(&self) -> &str {
         &self.guard.name
     }
+
+    /// The URL of this database, for a runner: the server's URL with its database replaced, or
+    /// the SQLite file.
+    pub fn url(&self) -> String {
+        match &self.guard.path {
+            Some(path) => format!("sqlite://{}", path.display()),
+            None => with_database(&self.guard.server_url, &self.guard.name),
+        }
+    }
+
+    /// The SQLite file, if it is one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.guard.path.as_deref()
+    }
+}
+
+/// `url` (`scheme://user@host:port/db?query`) naming the database `name` instead.
+fn with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let query = url[authority..].find('?').map(|i| i + authority);
+    let end = query.unwrap_or(url.len());
+    let path = url[authority..end].find('/').map_or(end, |i| i + authority);
+    format!("{}/{name}{}", &url[..path], &url[end..])
 }
 
 impl Drop for DropGuard {
@@ -217,7 +240,7 @@ impl Drop for DropGuard {
         // work on a thread of its own.
         let outcome = std::thread::spawn(move || -> Result<(), String> {
             if let Some(path) = path {
-                for suffix in ["", "-wal", "-shm", "-journal"] {
+                for suffix in ["", "-wal", "-shm", "-journal", ".godwit-lock"] {
                     let mut file = path.clone().into_os_string();
                     file.push(suffix);
                     let _ = std::fs::remove_file(file);

@@ -7,7 +7,7 @@
 //! `down` with a typed error, and a migration a backend cannot express must fail to render
 //! `up` there, before anything runs.
 
-mod db;
+pub(crate) mod db;
 mod introspect;
 mod shape;
 

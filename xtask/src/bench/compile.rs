@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: how long a migrations crate of 1,000 migrations takes to compile.
+//! `cargo xtask bench compile`: how long a migrations crate of 1,000 migrations takes to compile.
 //!
 //! It writes a throwaway migrations crate under `target/godwit-bench/` (its own workspace,
 //! depending on godwit by path, with the default `dev` profile a user's workspace has), builds
@@ -20,17 +20,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 
-const PACKAGE: &str = "godwit-bench-migrations";
+use super::Args;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// How many migrations the generated crate holds
-    #[arg(long, default_value_t = 1000)]
-    migrations: usize,
-    /// How many times each build is measured (the median is reported)
-    #[arg(long, default_value_t = 3)]
-    runs: usize,
-}
+pub(super) const PACKAGE: &str = "godwit-bench-migrations";
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     ensure!(
@@ -99,13 +91,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn file_name(n: usize) -> String {
+pub(super) fn file_name(n: usize) -> String {
     // One second apart from 2026-01-01 00:00:00: n < 86,400.
     let (h, m, s) = (n / 3600, n / 60 % 60, n % 60);
     format!("m20260101_{h:02}{m:02}{s:02}_create_table_{n:04}.rs")
 }
 
-fn migration(n: usize) -> String {
+pub(super) fn migration(n: usize) -> String {
     format!(
         r#"//! Bench migration {n}: a table with an index.
 
@@ -131,7 +123,7 @@ godwit::register!(CreateTable{n:04});
 }
 
 /// Write the crate; keep `target/` so its dependencies stay built between runs.
-fn write_crate(root: &Path, dir: &Path, migrations: usize) -> anyhow::Result<()> {
+pub(super) fn write_crate(root: &Path, dir: &Path, migrations: usize) -> anyhow::Result<()> {
     ensure!(
         migrations < 86_000,
         "--migrations must stay below 86,000 (one second apart in a day)"
@@ -187,7 +179,7 @@ fn write_crate(root: &Path, dir: &Path, migrations: usize) -> anyhow::Result<()>
 }
 
 /// Run cargo in `dir`, failing with its output when it fails.
-fn cargo(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+pub(super) fn cargo(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     let out = crate::cargo()
         .current_dir(dir)
         .args(args)
@@ -212,7 +204,7 @@ fn timed(dir: &Path, args: &[&str]) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-fn median(times: &mut [Duration]) -> Duration {
+pub(super) fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
 }

@@ -3,14 +3,19 @@
 //! `godwit::main!()` calls [`main`]; everything below it takes its inputs (arguments,
 //! registrations, `DATABASE_URL`, the clock) as values, so it is tested without a process.
 //!
-//! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error.
+//! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error,
+//! `3` `status --check` found a pending or half-applied migration, `4` another deploy held the
+//! migration lock past `--lock-timeout`, `130` interrupted by Ctrl-C.
 //!
 //! **Invariant:** nothing here panics on user input; every error names the file or migration it
 //! concerns and says how to fix it.
 
+mod apply;
+mod db;
 mod new;
 mod registry;
 mod sql;
+mod status;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -61,6 +66,8 @@ pub struct Context<'a> {
     pub cwd: Option<std::path::PathBuf>,
     /// The time `new` stamps a migration with.
     pub now: OffsetDateTime,
+    /// Whether stdout gets colors (a terminal, and `NO_COLOR` unset).
+    pub color: bool,
 }
 
 impl<'a> Context<'a> {
@@ -72,6 +79,7 @@ impl<'a> Context<'a> {
             database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
             cwd: std::env::current_dir().ok(),
             now: OffsetDateTime::now_utc(),
+            color: db::color_stdout(),
         }
     }
 
@@ -84,10 +92,16 @@ impl<'a> Context<'a> {
             .unwrap_or_else(|| path.to_string())
     }
 
-    /// `DATABASE_URL`, else the project's [default](Project::default_database_url).
+    /// `DATABASE_URL`, else `DATABASE_URL` in a `.env` file (in the current directory or a
+    /// parent), else the project's [default](Project::default_database_url).
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
+            .or_else(|| {
+                let dir = self.cwd.as_deref()?;
+                let (_, url) = godwit_runner::url::dotenv_database_url(dir)?.ok()?;
+                Some(url)
+            })
             .unwrap_or_else(|| self.project.default_database_url())
     }
 
@@ -113,6 +127,11 @@ pub enum Failure {
     Usage(clap::Error),
     /// One or more errors, each printed as `error: {:#}`.
     Errors(Vec<anyhow::Error>),
+    /// Errors with an exit code of their own (see the module's documentation).
+    Exit {
+        code: u8,
+        errors: Vec<anyhow::Error>,
+    },
 }
 
 impl From<anyhow::Error> for Failure {
@@ -123,10 +142,13 @@ impl From<anyhow::Error> for Failure {
 
 #[derive(Debug, Parser)]
 #[command(
-    about = "Database migrations: print their SQL, write new ones",
-    after_help = "Exit codes: 0 success, 1 error, 2 usage error.\n\
-                  DATABASE_URL (postgres://, mysql://, mariadb://, sqlite:) picks the default backend;\n\
-                  without it, the database is the SQLite file dev.db in the migrations crate.",
+    about = "Database migrations: apply, roll back, inspect, print their SQL, write new ones",
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found pending or \
+                  half-applied migrations,\n4 another deploy held the migration lock past --lock-timeout, \
+                  130 interrupted (Ctrl-C).\n\
+                  The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
+                  (postgres://, mysql://, mariadb://, sqlite:);\n\
+                  without any, it is the SQLite file dev.db in the migrations crate.",
     disable_version_flag = true
 )]
 struct Cli {
@@ -136,6 +158,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Apply pending migrations, oldest first, one transaction each where the backend allows
+    Up(apply::UpArgs),
+    /// Roll back applied migrations, newest first (the newest one by default)
+    Down(apply::DownArgs),
+    /// Roll back the newest migrations and apply them again
+    Redo(apply::RedoArgs),
+    /// Show every migration: applied (when, how long), pending or half-applied
+    Status(status::StatusArgs),
+    /// Drop every table and view of the database, then apply every migration
+    Fresh(apply::FreshArgs),
     /// Print the exact SQL of migrations for a backend, without connecting to a database
     Sql(sql::SqlArgs),
     /// Write a new migration file into src/migrations
@@ -143,7 +175,7 @@ enum Command {
 }
 
 /// The binary's `main`: parse the arguments, run the command, print errors, return the exit
-/// code (0 success, 1 error, 2 usage error).
+/// code (see the module's documentation).
 pub fn main(project: &Project) -> ExitCode {
     let registrations = crate::registrations();
     let cx = Context::from_env(project, &registrations);
@@ -167,6 +199,13 @@ pub fn exit_code(result: Result<(), Failure>) -> ExitCode {
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        Err(Failure::Exit { code, errors }) => {
+            let mut stderr = io::stderr().lock();
+            for e in errors {
+                let _ = writeln!(stderr, "error: {e:#}");
+            }
+            ExitCode::from(code)
         }
         Err(Failure::Errors(errors)) => {
             // `sql | head` closing the pipe early is not an error.
@@ -198,6 +237,11 @@ where
     let matches = command.try_get_matches_from(args).map_err(Failure::Usage)?;
     let cli = Cli::from_arg_matches(&matches).map_err(Failure::Usage)?;
     match cli.command {
+        Command::Up(args) => apply::up(cx, &args, out)?,
+        Command::Down(args) => apply::down(cx, &args, out)?,
+        Command::Redo(args) => apply::redo(cx, &args, out)?,
+        Command::Status(args) => status::run(cx, &args, out)?,
+        Command::Fresh(args) => apply::fresh(cx, &args, out)?,
         Command::Sql(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             sql::run(cx, &resolved, &args, out)?;

@@ -96,6 +96,7 @@ fn cx<'a>(project: &'a Project, registrations: &'a [Registration]) -> Context<'a
         database_url: None,
         cwd: Some("/work".into()),
         now: datetime!(2026-11-22 10:30:05 UTC),
+        color: false,
     }
 }
 
@@ -107,6 +108,10 @@ fn run_str(cx: &Context<'_>, args: &[&str]) -> String {
         Ok(()) => String::from_utf8(out).unwrap(),
         Err(Failure::Usage(e)) => format!("usage ({}): {:?}", e.exit_code(), e.kind()),
         Err(Failure::Errors(errors)) => errors.iter().map(|e| format!("error: {e:#}\n")).collect(),
+        Err(Failure::Exit { code, errors }) => errors
+            .iter()
+            .map(|e| format!("error ({code}): {e:#}\n"))
+            .collect(),
     }
 }
 

@@ -1,0 +1,178 @@
+//! Connections: one plain sqlx connection per purpose (migrating, holding the lock), no pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use godwit_core::{Backend, Statement};
+use sea_query_sqlx::SqlxValues;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
+
+use crate::error::{Error, db_reason};
+use crate::url::DatabaseUrl;
+
+/// What a connection is for; PostgreSQL shows it as the `application_name`, so that a waiting
+/// deploy can say who holds the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Migrate,
+    Lock,
+    /// `status`: SQLite opens the file read-only.
+    ReadOnly,
+}
+
+/// A connection to one of the three backends.
+pub(crate) enum Conn {
+    Postgres(PgConnection),
+    MySql(MySqlConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs `$body` with `$c` bound to the connection, whatever the backend.
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::connect::Conn::Postgres($c) => $body,
+            $crate::connect::Conn::MySql($c) => $body,
+            $crate::connect::Conn::Sqlite($c) => $body,
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_conn;
+
+/// This process, as other deploys see it while it holds the lock.
+pub(crate) fn whoami() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "an unknown host".to_string());
+    format!("godwit pid {} on {host}", std::process::id())
+}
+
+/// Connect to `url` within `timeout`. A failure is an error whose message shows the URL
+/// redacted and says what to check.
+pub(crate) async fn connect(
+    url: &DatabaseUrl,
+    purpose: Purpose,
+    timeout: Duration,
+    busy_timeout: Duration,
+) -> Result<Conn, Error> {
+    let raw = url.expose();
+    let fail = |reason: String| {
+        let reason = url.scrub(&reason);
+        let fix = match url.backend() {
+            Backend::Sqlite => {
+                "check the path and that its directory exists and is writable".to_string()
+            }
+            _ if is_auth_failure(&reason) => {
+                "check the user name and password in the URL".to_string()
+            }
+            _ => "check that the server runs and that the URL's host, port and database are right"
+                .to_string(),
+        };
+        Error::Connect {
+            backend: url.backend(),
+            url: url.redacted().to_string(),
+            reason,
+            fix,
+        }
+    };
+    let bad_url = |e: sqlx::Error| fail(e.to_string());
+    let connecting = async {
+        match url.backend() {
+            Backend::Postgres => {
+                let name = match purpose {
+                    Purpose::Lock => format!("{} (holds the migration lock)", whoami()),
+                    _ => whoami(),
+                };
+                let options = PgConnectOptions::from_str(&raw)
+                    .map_err(bad_url)?
+                    .application_name(&name);
+                let mut conn = options.connect().await.map_err(|e| fail(db_reason(&e)))?;
+                // PostgreSQL 14+: notice within a second that this process died (SIGKILL, a lost
+                // network), cancel its statement and roll back, instead of running on until the
+                // statement ends while holding its locks. Older servers refuse the setting.
+                if purpose == Purpose::Migrate {
+                    let _ = sqlx::raw_sql("SET client_connection_check_interval = 1000")
+                        .execute(&mut conn)
+                        .await;
+                }
+                Ok(Conn::Postgres(conn))
+            }
+            Backend::MySql => {
+                let options = MySqlConnectOptions::from_str(&raw).map_err(bad_url)?;
+                options.connect().await.map(Conn::MySql)
+            }
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(&raw)
+                    .map_err(bad_url)?
+                    .busy_timeout(busy_timeout);
+                let options = match purpose {
+                    Purpose::ReadOnly => options.read_only(true),
+                    // `up` creates the database file, as it creates the history table.
+                    Purpose::Migrate | Purpose::Lock => options.create_if_missing(true),
+                };
+                options.connect().await.map(Conn::Sqlite)
+            }
+        }
+        .map_err(|e| fail(db_reason(&e)))
+    };
+    match tokio::time::timeout(timeout, connecting).await {
+        Ok(result) => result,
+        Err(_) => Err(fail(format!("no answer within {}s", timeout.as_secs()))),
+    }
+}
+
+fn is_auth_failure(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("password") || r.contains("access denied") || r.contains("authentication")
+}
+
+impl Conn {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Conn::Postgres(_) => Backend::Postgres,
+            Conn::MySql(_) => Backend::MySql,
+            Conn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Run one statement, binding its values; statements without values go through the simple
+    /// protocol, as DDL and multi-statement raw SQL need.
+    pub(crate) async fn execute(&mut self, st: &Statement) -> Result<(), sqlx::Error> {
+        let sql = AssertSqlSafe(st.sql.clone());
+        if st.values.0.is_empty() {
+            on_conn!(self, c => sqlx::raw_sql(sql).execute(&mut *c).await.map(drop))
+        } else {
+            let values = SqlxValues(st.values.clone());
+            on_conn!(self, c => sqlx::query_with(sql, values).execute(&mut *c).await.map(drop))
+        }
+    }
+
+    /// Run SQL without values.
+    pub(crate) async fn batch(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        let sql = AssertSqlSafe(sql.to_string());
+        on_conn!(self, c => sqlx::raw_sql(sql).execute(&mut *c).await.map(drop))
+    }
+
+    /// The single integer `sql` returns.
+    pub(crate) async fn scalar_i64(&mut self, sql: &str) -> Result<i64, sqlx::Error> {
+        let sql = AssertSqlSafe(sql.to_string());
+        on_conn!(self, c => sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *c).await)
+    }
+
+    /// Each row's first column, as text.
+    pub(crate) async fn strings(&mut self, sql: &str) -> Result<Vec<String>, sqlx::Error> {
+        let sql = AssertSqlSafe(sql.to_string());
+        on_conn!(self, c => sqlx::query_scalar::<_, String>(sql).fetch_all(&mut *c).await)
+    }
+
+    pub(crate) async fn close(self) {
+        let _ = on_conn!(self, c => c.close().await);
+    }
+}

@@ -1,0 +1,157 @@
+//! What can go wrong when applying migrations. Every message is one lowercase line that names
+//! the migration (and statement) concerned, the database's own error, and what to do.
+//!
+//! **Invariant:** no message holds a password: URLs are shown redacted and connection errors are
+//! scrubbed (see [`DatabaseUrl::scrub`](crate::DatabaseUrl::scrub)).
+
+use std::time::Duration;
+
+use godwit_core::{Backend, MigrationId};
+
+/// An error of the runner.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{source_name} is not a usable database URL{url}: {reason}")]
+    InvalidUrl {
+        /// `` (`the URL, redacted`)``, or empty when the text is not shaped like a URL at all
+        /// (it could be anything, a password included).
+        url: String,
+        /// Where it came from: `--database-url`, `DATABASE_URL`, ...
+        source_name: String,
+        reason: String,
+    },
+
+    #[error("cannot read `{path}`: {reason}")]
+    DotEnv { path: String, reason: String },
+
+    #[error("cannot connect to {backend} at {url}: {reason}; {fix}")]
+    Connect {
+        backend: Backend,
+        /// Redacted.
+        url: String,
+        reason: String,
+        fix: String,
+    },
+
+    #[error("{action} failed on {backend}: {reason}")]
+    Database {
+        backend: Backend,
+        /// What the runner was doing: `reading the history table godwit_migrations`.
+        action: String,
+        reason: String,
+    },
+
+    /// A migration's statement failed: nothing of it stays applied where the backend has
+    /// transactional DDL; elsewhere `recorded` says what history holds.
+    #[error(
+        "migration {id} ({direction}) failed at statement {statement} of {of} on {backend}: {reason}\n  \
+         statement: {sql}\n  {outcome}"
+    )]
+    Statement {
+        id: MigrationId,
+        direction: &'static str,
+        backend: Backend,
+        /// 1-based.
+        statement: usize,
+        of: usize,
+        sql: String,
+        /// The database's error.
+        reason: String,
+        /// What was kept and what to do next.
+        outcome: String,
+    },
+
+    #[error(
+        "migration {id} ({direction}) leaves foreign keys violated on SQLite ({violations}); \
+         nothing of it was kept: fix the data it moves, or the rows that break the keys, and run again"
+    )]
+    ForeignKeys {
+        id: MigrationId,
+        direction: &'static str,
+        violations: String,
+    },
+
+    /// A migration stopped part-way on a backend without transactional DDL.
+    #[error(
+        "migration {id} is half-applied: {direction} stopped at statement {statement}{error}; \
+         the statements before it ran and were committed. Print its SQL with `sql --backend {backend_arg}{down_flag} {version}`, \
+         undo or finish those statements by hand, then record the result in {table}: \
+         `DELETE FROM {table} WHERE version = {version}` when the migration is now fully undone, \
+         or `UPDATE {table} SET status = 'applied', statement = NULL, error = NULL WHERE version = {version}` \
+         when it is now fully applied"
+    )]
+    HalfApplied {
+        id: MigrationId,
+        version: u64,
+        direction: &'static str,
+        statement: usize,
+        /// `` (error: ...)`` or empty.
+        error: String,
+        backend_arg: &'static str,
+        down_flag: &'static str,
+        table: String,
+    },
+
+    #[error(
+        "timed out after {waited:?} waiting for the migration lock on {url}, held by {holder}: \
+         another deploy is migrating this database; wait for it to finish, or raise --lock-timeout"
+    )]
+    LockTimeout {
+        waited: Duration,
+        holder: String,
+        /// Redacted.
+        url: String,
+    },
+
+    #[error(
+        "no migration has version {version} ({known}): check the version against the migration files"
+    )]
+    UnknownVersion { version: u64, known: String },
+
+    #[error(
+        "cannot roll back {version}: it is recorded in {table} but this binary has no migration with that version; \
+         build the binary from the code that applied it"
+    )]
+    NotInBinary { version: u64, table: String },
+
+    #[error(
+        "--single-transaction is not possible on {backend}: its DDL commits implicitly; run `up` without it"
+    )]
+    SingleTransactionUnsupported { backend: Backend },
+
+    #[error(
+        "--single-transaction cannot include migration {id}: it must run outside a transaction \
+         (CREATE INDEX CONCURRENTLY); apply the migrations before it with `up --single-transaction --to VERSION`, then run `up`"
+    )]
+    NotTransactional { id: MigrationId },
+
+    #[error(
+        "an in-memory SQLite database lives only as long as one connection: point the URL at a file, \
+         such as sqlite:dev.db?mode=rwc"
+    )]
+    InMemory,
+
+    #[error("the history table name `{name}` is not usable: {reason}")]
+    HistoryTableName { name: String, reason: String },
+
+    #[error("cannot use the lock file `{path}`: {reason}; check that its directory is writable")]
+    LockFile { path: String, reason: String },
+
+    /// The migrations do not validate or render for this backend (nothing ran).
+    #[error("{0}; nothing was run")]
+    Render(#[from] godwit_core::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The database's own words for `e`: its message and code when it answered, else sqlx's text.
+pub(crate) fn db_reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => match d.code() {
+            Some(code) => format!("{} ({code})", d.message()),
+            None => d.message().to_string(),
+        },
+        other => other.to_string(),
+    }
+}

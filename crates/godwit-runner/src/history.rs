@@ -1,0 +1,362 @@
+//! The history table: which migrations ran, when, how long they took, and whether one stopped
+//! part-way.
+//!
+//! ```text
+//! godwit_migrations
+//!   version       bigint        primary key: 20261120090000
+//!   name          varchar(255)  create_tags
+//!   checksum      varchar(80)   v1:<sha256 of the rendered SQL>
+//!   status        varchar(16)   applied | partial | partial_down
+//!   statement     integer       partial: the statement (1-based) that did not complete
+//!   error         text          partial: the database's error, when there was one
+//!   applied_at    timestamp     UTC
+//!   execution_ms  bigint
+//! ```
+//!
+//! **Invariant:** reading history never creates the table (`status` is read-only); the runner
+//! creates it, under the lock, on the first `up`.
+
+use godwit_core::{Backend, RenderedMigration, Statement};
+use sea_query as sq;
+use sea_query::{
+    ExprTrait, MysqlQueryBuilder, PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder,
+};
+use sha2::{Digest, Sha256};
+use sqlx::{AssertSqlSafe, Row};
+use time::OffsetDateTime;
+
+use crate::connect::Conn;
+use crate::error::{Error, db_reason};
+
+/// The default name of the history table.
+pub const DEFAULT_TABLE: &str = "godwit_migrations";
+
+/// What history says of one migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowStatus {
+    Applied,
+    /// `up` stopped part-way (a backend without transactional DDL, or a migration that runs
+    /// outside a transaction).
+    Partial,
+    /// `down` stopped part-way.
+    PartialDown,
+}
+
+impl RowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowStatus::Applied => "applied",
+            RowStatus::Partial => "partial",
+            RowStatus::PartialDown => "partial_down",
+        }
+    }
+
+    fn parse(s: &str) -> Option<RowStatus> {
+        match s {
+            "applied" => Some(RowStatus::Applied),
+            "partial" => Some(RowStatus::Partial),
+            "partial_down" => Some(RowStatus::PartialDown),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub version: u64,
+    pub name: String,
+    pub checksum: String,
+    pub status: RowStatus,
+    /// For a partial migration: the statement (1-based) that did not complete.
+    pub statement: Option<usize>,
+    pub error: Option<String>,
+    pub applied_at: OffsetDateTime,
+    pub execution_ms: u64,
+}
+
+/// `v1:` and the SHA-256 of the migration's rendered statements (values written inline), one
+/// per line.
+pub fn checksum(m: &RenderedMigration) -> String {
+    let mut hasher = Sha256::new();
+    for st in &m.statements {
+        hasher.update(st.preview.as_bytes());
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    let mut out = String::with_capacity(3 + 64);
+    out.push_str("v1:");
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Check a history table name: a plain identifier, so that it can be written unquoted in the
+/// messages that tell users what SQL to run.
+pub(crate) fn check_table_name(name: &str) -> Result<(), Error> {
+    let bad = |reason: &str| {
+        Err(Error::HistoryTableName {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return bad("it is empty"),
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
+            return bad("it must start with a letter or `_`");
+        }
+        _ => {}
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return bad("use letters, digits and `_` only");
+    }
+    if name.len() > 63 {
+        return bad("it is longer than 63 characters");
+    }
+    Ok(())
+}
+
+/// The history table of one database.
+#[derive(Debug, Clone)]
+pub(crate) struct History {
+    pub table: String,
+    pub backend: Backend,
+}
+
+impl History {
+    fn quoted(&self) -> String {
+        match self.backend {
+            Backend::MySql => format!("`{}`", self.table),
+            _ => format!("\"{}\"", self.table),
+        }
+    }
+
+    fn fail(&self, action: &str, e: &sqlx::Error) -> Error {
+        Error::Database {
+            backend: self.backend,
+            action: format!("{action} the history table {}", self.table),
+            reason: db_reason(e),
+        }
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS ...`.
+    pub fn create_sql(&self) -> String {
+        let (timestamp, text, version) = match self.backend {
+            Backend::Postgres => ("timestamptz", "text", "bigint"),
+            Backend::MySql => ("datetime(6)", "text", "bigint"),
+            Backend::Sqlite => ("text", "text", "integer"),
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (version {version} NOT NULL PRIMARY KEY, \
+             name varchar(255) NOT NULL, checksum varchar(80) NOT NULL, status varchar(16) NOT NULL, \
+             statement integer NULL, error {text} NULL, applied_at {timestamp} NOT NULL, \
+             execution_ms bigint NOT NULL)",
+            self.quoted()
+        )
+    }
+
+    pub async fn create(&self, conn: &mut Conn) -> Result<(), Error> {
+        conn.batch(&self.create_sql())
+            .await
+            .map_err(|e| self.fail("creating", &e))
+    }
+
+    /// Whether the table exists, without creating it.
+    pub async fn exists(&self, conn: &mut Conn) -> Result<bool, Error> {
+        let sql = match self.backend {
+            Backend::Postgres => format!(
+                "SELECT count(*)::bigint FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '{}'",
+                self.table
+            ),
+            Backend::MySql => format!(
+                "SELECT count(*) FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name = '{}'",
+                self.table
+            ),
+            Backend::Sqlite => format!(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{}'",
+                self.table
+            ),
+        };
+        conn.scalar_i64(&sql)
+            .await
+            .map(|n| n > 0)
+            .map_err(|e| self.fail("looking for", &e))
+    }
+
+    /// Every row, by version.
+    pub async fn read(&self, conn: &mut Conn) -> Result<Vec<HistoryRow>, Error> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT version, name, checksum, status, statement, error, applied_at, execution_ms \
+             FROM {} ORDER BY version",
+            self.quoted()
+        ));
+        let decode = |e: sqlx::Error| self.fail("reading", &e);
+        let mut out = Vec::new();
+        macro_rules! rows {
+            ($c:expr, $at:expr) => {{
+                let rows = sqlx::query(sql).fetch_all(&mut *$c).await.map_err(decode)?;
+                for r in rows {
+                    let applied_at: OffsetDateTime = $at(&r).map_err(decode)?;
+                    let status: String = r.try_get(3).map_err(decode)?;
+                    let version: i64 = r.try_get(0).map_err(decode)?;
+                    out.push(HistoryRow {
+                        version: u64::try_from(version).unwrap_or(0),
+                        name: r.try_get(1).map_err(decode)?,
+                        checksum: r.try_get(2).map_err(decode)?,
+                        status: RowStatus::parse(&status).ok_or_else(|| Error::Database {
+                            backend: self.backend,
+                            action: format!("reading the history table {}", self.table),
+                            reason: format!(
+                                "version {version} has the unknown status `{status}` \
+                                 (expected applied, partial or partial_down)"
+                            ),
+                        })?,
+                        statement: r
+                            .try_get::<Option<i32>, _>(4)
+                            .map_err(decode)?
+                            .map(|s| usize::try_from(s).unwrap_or(0)),
+                        error: r.try_get(5).map_err(decode)?,
+                        applied_at,
+                        execution_ms: u64::try_from(r.try_get::<i64, _>(7).map_err(decode)?)
+                            .unwrap_or(0),
+                    });
+                }
+            }};
+        }
+        match conn {
+            Conn::Postgres(c) => rows!(c, |r: &sqlx::postgres::PgRow| r.try_get(6)),
+            Conn::MySql(c) => rows!(c, |r: &sqlx::mysql::MySqlRow| r
+                .try_get::<time::PrimitiveDateTime, _>(6)
+                .map(|t| t.assume_utc())),
+            Conn::Sqlite(c) => rows!(c, |r: &sqlx::sqlite::SqliteRow| r.try_get(6)),
+        }
+        Ok(out)
+    }
+
+    fn at(&self, t: OffsetDateTime) -> sq::Value {
+        let t = t.to_offset(time::UtcOffset::UTC);
+        match self.backend {
+            Backend::MySql => {
+                sq::Value::TimeDateTime(Some(time::PrimitiveDateTime::new(t.date(), t.time())))
+            }
+            _ => sq::Value::TimeDateTimeWithTimeZone(Some(t)),
+        }
+    }
+
+    fn build(&self, stmt: &impl QueryStatementWriter) -> Statement {
+        let ((sql, values), preview) = match self.backend {
+            Backend::Postgres => (
+                stmt.build(PostgresQueryBuilder),
+                stmt.to_string(PostgresQueryBuilder),
+            ),
+            Backend::MySql => (
+                stmt.build(MysqlQueryBuilder),
+                stmt.to_string(MysqlQueryBuilder),
+            ),
+            Backend::Sqlite => (
+                stmt.build(SqliteQueryBuilder),
+                stmt.to_string(SqliteQueryBuilder),
+            ),
+        };
+        Statement {
+            sql,
+            values,
+            preview,
+        }
+    }
+
+    /// Insert the row of a migration: `applied`, or `partial` at statement 1 before a
+    /// migration that runs statement by statement.
+    pub fn insert(
+        &self,
+        m: &RenderedMigration,
+        status: RowStatus,
+        at: OffsetDateTime,
+        execution_ms: u64,
+    ) -> Statement {
+        let statement = match status {
+            RowStatus::Applied => sq::Value::Int(None),
+            _ => sq::Value::Int(Some(1)),
+        };
+        let mut stmt = sq::Query::insert();
+        stmt.into_table(self.table.clone())
+            .columns([
+                "version",
+                "name",
+                "checksum",
+                "status",
+                "statement",
+                "applied_at",
+                "execution_ms",
+            ])
+            .values_panic([
+                sq::Expr::val(m.id.version as i64),
+                sq::Expr::val(m.id.name.clone()),
+                sq::Expr::val(checksum(m)),
+                sq::Expr::val(status.as_str()),
+                sq::Expr::val(statement),
+                sq::Expr::val(self.at(at)),
+                sq::Expr::val(execution_ms as i64),
+            ]);
+        self.build(&stmt)
+    }
+
+    /// Record that `version` is now in `status`, at `statement` (1-based), with `error`.
+    pub fn progress(
+        &self,
+        version: u64,
+        status: RowStatus,
+        statement: Option<usize>,
+        error: Option<&str>,
+    ) -> Statement {
+        let mut stmt = sq::Query::update();
+        stmt.table(self.table.clone())
+            .value("status", status.as_str())
+            .value(
+                "statement",
+                sq::Value::Int(statement.map(|s| i32::try_from(s).unwrap_or(i32::MAX))),
+            )
+            .value("error", sq::Value::String(error.map(str::to_string)))
+            .and_where(sq::Expr::col("version").eq(version as i64));
+        self.build(&stmt)
+    }
+
+    /// Mark `version` applied after it ran statement by statement.
+    pub fn finish(&self, version: u64, at: OffsetDateTime, execution_ms: u64) -> Statement {
+        let mut stmt = sq::Query::update();
+        stmt.table(self.table.clone())
+            .value("status", RowStatus::Applied.as_str())
+            .value("statement", sq::Value::Int(None))
+            .value("error", sq::Value::String(None))
+            .value("applied_at", self.at(at))
+            .value("execution_ms", execution_ms as i64)
+            .and_where(sq::Expr::col("version").eq(version as i64));
+        self.build(&stmt)
+    }
+
+    /// Forget `version` (its `down` ran).
+    pub fn delete(&self, version: u64) -> Statement {
+        let mut stmt = sq::Query::delete();
+        stmt.from_table(self.table.clone())
+            .and_where(sq::Expr::col("version").eq(version as i64));
+        self.build(&stmt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_plain_identifiers() {
+        assert!(check_table_name("godwit_migrations").is_ok());
+        assert!(check_table_name("_h2").is_ok());
+        for bad in ["", "2x", "a b", "a\"b", "schema.table", &"x".repeat(64)] {
+            assert!(check_table_name(bad).is_err(), "{bad}");
+        }
+    }
+}

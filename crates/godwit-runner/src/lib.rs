@@ -1,0 +1,28 @@
+//! godwit-runner: applies and rolls back godwit migrations on PostgreSQL, MySQL/MariaDB and
+//! SQLite. The only layer of godwit that does IO.
+//!
+//! - [`url`]: which database (`--database-url`, `DATABASE_URL`, `.env`), shown without its
+//!   password;
+//! - `connect`: one sqlx connection per purpose;
+//! - [`history`]: the history table;
+//! - [`lock`]: the migration lock;
+//! - [`runner`]: [`Runner`], with `status`, `up`, `down`, `redo` and `fresh`;
+//! - [`error`]: what can go wrong, [`Error`].
+//!
+//! **Invariant:** SQL comes only from godwit-core's renderer and from the history, lock and
+//! `fresh` statements here; nothing else writes SQL. A password never appears in a message.
+
+mod connect;
+pub mod error;
+pub mod history;
+pub mod lock;
+pub mod runner;
+pub mod url;
+
+pub use error::{Error, Result};
+pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
+pub use runner::{
+    Down, DownTarget, Event, MigrationStatus, Observer, Options, Quiet, Ran, Report, Runner, State,
+    Status, Up, format_time,
+};
+pub use url::{DatabaseUrl, UrlSource, resolve as resolve_url};

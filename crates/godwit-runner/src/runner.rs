@@ -1,0 +1,1325 @@
+//! [`Runner`]: apply and roll back migrations on a database, as a library.
+//!
+//! Every command follows the same steps: connect; read history (without creating it); work out
+//! what to run; take the [lock](crate::lock); read history **again** (another deploy may have
+//! run migrations while this one waited); render every migration to run, so that nothing starts
+//! when one cannot be rendered; then run a *script* of steps, per migration:
+//!
+//! - **transactional** (PostgreSQL and SQLite, unless the migration opts out): `BEGIN` (SQLite:
+//!   `BEGIN IMMEDIATE`, its write lock), the statements, the history write, `COMMIT`. A failure
+//!   rolls the migration back whole. SQLite table rebuilds run with `PRAGMA foreign_keys = OFF`
+//!   around the transaction, and `PRAGMA foreign_key_check` must find nothing before `COMMIT`.
+//! - **statement by statement** (MySQL/MariaDB, whose DDL commits implicitly, and migrations that
+//!   cannot run in a transaction, such as `CREATE INDEX CONCURRENTLY`): a `partial` history row
+//!   first, its statement number updated before each statement, `applied` at the end. A failure
+//!   leaves history saying where it stopped, and the next run refuses to go on until a person
+//!   has resolved it.
+//!
+//! A dry run prints the same script as SQL instead of running it.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use godwit_core::{Backend, Catalog, Migration, MigrationId, RenderedMigration, Statement};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::connect::{Conn, Purpose, connect};
+use crate::error::{Error, db_reason};
+use crate::history::{self, History, HistoryRow, RowStatus};
+use crate::lock::{self, Lock};
+use crate::url::DatabaseUrl;
+
+/// What the runner tells whoever watches it: the CLI prints these and drives its progress bar.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// Another runner holds the lock; this one waits up to `timeout`.
+    WaitingForLock { holder: &'a str, timeout: Duration },
+    /// `total` migrations are about to run in `direction`.
+    Plan {
+        direction: &'static str,
+        total: usize,
+    },
+    /// A migration starts.
+    Started {
+        id: &'a MigrationId,
+        direction: &'static str,
+    },
+    /// A migration's statements and history write are done (committed, unless the whole run is
+    /// one transaction).
+    Finished {
+        id: &'a MigrationId,
+        direction: &'static str,
+        elapsed: Duration,
+    },
+}
+
+/// Watches a [`Runner`]. Every method has a default that does nothing.
+pub trait Observer: Send + Sync {
+    fn event(&self, event: &Event<'_>) {
+        let _ = event;
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// Settings of a [`Runner`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The history table's name (default `godwit_migrations`).
+    pub history_table: String,
+    /// How long to wait for another runner's lock (default 60 s).
+    pub lock_timeout: Duration,
+    /// How long connecting may take (default 10 s).
+    pub connect_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            history_table: history::DEFAULT_TABLE.to_string(),
+            lock_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Options {
+    pub fn history_table(mut self, name: impl Into<String>) -> Self {
+        self.history_table = name.into();
+        self
+    }
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+}
+
+/// What `up` should do.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Up {
+    /// Stop after this version (it must exist).
+    pub to: Option<u64>,
+    /// All pending migrations in one transaction (PostgreSQL, SQLite).
+    pub single_transaction: bool,
+    /// Return the SQL instead of running it.
+    pub dry_run: bool,
+}
+
+impl Up {
+    pub fn to(mut self, version: Option<u64>) -> Self {
+        self.to = version;
+        self
+    }
+    pub fn single_transaction(mut self, yes: bool) -> Self {
+        self.single_transaction = yes;
+        self
+    }
+    pub fn dry_run(mut self, yes: bool) -> Self {
+        self.dry_run = yes;
+        self
+    }
+}
+
+/// How far `down` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownTarget {
+    /// The newest `n` applied migrations.
+    Steps(usize),
+    /// Every applied migration newer than this version (which stays applied).
+    To(u64),
+    /// Every applied migration.
+    All,
+}
+
+/// What `down` should do.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Down {
+    pub target: DownTarget,
+    pub dry_run: bool,
+}
+
+impl Down {
+    pub fn new(target: DownTarget) -> Self {
+        Down {
+            target,
+            dry_run: false,
+        }
+    }
+    pub fn dry_run(mut self, yes: bool) -> Self {
+        self.dry_run = yes;
+        self
+    }
+}
+
+/// One migration that ran.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub id: MigrationId,
+    pub direction: &'static str,
+    pub elapsed: Duration,
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub backend: Backend,
+    /// The migrations that ran, in order.
+    pub ran: Vec<Ran>,
+    /// For a dry run: the exact SQL that would run, history writes included.
+    pub sql: Option<String>,
+}
+
+/// Where one migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    Applied,
+    Pending,
+    /// `up` stopped part-way; see the row's `statement` and `error`.
+    Partial,
+    /// `down` stopped part-way.
+    PartialDown,
+    /// In history, but this binary has no migration with that version.
+    NotInBinary,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Partial => "partial",
+            State::PartialDown => "partial_down",
+            State::NotInBinary => "not in binary",
+        }
+    }
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone)]
+pub struct MigrationStatus {
+    pub version: u64,
+    pub name: String,
+    pub state: State,
+    /// Its history row, when it has one.
+    pub row: Option<HistoryRow>,
+}
+
+/// Every migration, applied or not.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub backend: Backend,
+    /// The database URL, redacted.
+    pub database: String,
+    pub history_table: String,
+    /// False when the history table does not exist yet (nothing was ever applied).
+    pub history_exists: bool,
+    /// By version; migrations in history but not in the binary too.
+    pub migrations: Vec<MigrationStatus>,
+}
+
+impl Status {
+    /// How many migrations are in `state`.
+    pub fn count(&self, state: State) -> usize {
+        self.migrations.iter().filter(|m| m.state == state).count()
+    }
+    /// Whether everything is applied and nothing is half-applied.
+    pub fn is_up_to_date(&self) -> bool {
+        self.migrations
+            .iter()
+            .all(|m| matches!(m.state, State::Applied | State::NotInBinary))
+    }
+}
+
+/// `2026-11-20 09:00:00 UTC`.
+pub fn format_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Applies and rolls back migrations on one database.
+///
+/// ```no_run
+/// # async fn start() -> Result<(), godwit_runner::Error> {
+/// # let migrations: Vec<(godwit_core::MigrationId, &'static dyn godwit_core::Migration)> = Vec::new();
+/// use godwit_runner::{DatabaseUrl, Runner, Up};
+/// let url: DatabaseUrl = "postgres://app@localhost/blog".parse()?;
+/// let report = Runner::new(url, migrations).up(&Up::default()).await?;
+/// println!("{} migrations applied", report.ran.len());
+/// # Ok(()) }
+/// ```
+pub struct Runner {
+    url: DatabaseUrl,
+    catalog: Catalog,
+    options: Options,
+    observer: Arc<dyn Observer>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("url", &self.url)
+            .field("migrations", &self.catalog.entries().len())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The direction a script runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Up,
+    Down,
+}
+
+impl Dir {
+    fn as_str(self) -> &'static str {
+        match self {
+            Dir::Up => "up",
+            Dir::Down => "down",
+        }
+    }
+}
+
+/// One step of a script; `m` indexes the script's migrations, `i` is a 1-based statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    ForeignKeysOff,
+    Begin,
+    /// Statement by statement: the `partial` row, before the first statement.
+    RecordStart {
+        m: usize,
+    },
+    /// Statement by statement: history says statement `i` is next.
+    Progress {
+        m: usize,
+        i: usize,
+    },
+    Statement {
+        m: usize,
+        i: usize,
+    },
+    /// The history write that completes a migration: insert (or finish) the row for `up`,
+    /// delete it for `down`.
+    Record {
+        m: usize,
+    },
+    ForeignKeyCheck {
+        m: usize,
+    },
+    Commit,
+    ForeignKeysOn,
+}
+
+/// The steps that run a list of rendered migrations in one direction.
+struct Script<'a> {
+    dir: Dir,
+    migrations: &'a [RenderedMigration],
+    /// One unit per transaction (or per statement-by-statement migration).
+    units: Vec<Unit>,
+}
+
+struct Unit {
+    transactional: bool,
+    /// The whole run in one transaction.
+    single: bool,
+    steps: Vec<Step>,
+}
+
+impl Runner {
+    /// A runner for `url` and every migration the binary has (as `godwit::registrations`
+    /// resolves them).
+    pub fn new<'a>(
+        url: DatabaseUrl,
+        migrations: impl IntoIterator<Item = (MigrationId, &'a dyn Migration)>,
+    ) -> Runner {
+        Runner {
+            url,
+            catalog: Catalog::new(migrations),
+            options: Options::default(),
+            observer: Arc::new(Quiet),
+        }
+    }
+
+    pub fn with_options(mut self, options: Options) -> Runner {
+        self.options = options;
+        self
+    }
+
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Runner {
+        self.observer = observer;
+        self
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    fn backend(&self) -> Backend {
+        self.url.backend()
+    }
+
+    fn history(&self) -> Result<History, Error> {
+        history::check_table_name(&self.options.history_table)?;
+        if self.backend() == Backend::Sqlite && self.url.sqlite_file().is_none() {
+            return Err(Error::InMemory);
+        }
+        Ok(History {
+            table: self.options.history_table.clone(),
+            backend: self.backend(),
+        })
+    }
+
+    async fn connect(&self, purpose: Purpose) -> Result<Conn, Error> {
+        connect(
+            &self.url,
+            purpose,
+            self.options.connect_timeout,
+            self.options.lock_timeout,
+        )
+        .await
+    }
+
+    async fn lock(&self) -> Result<Lock, Error> {
+        lock::acquire(
+            &self.url,
+            &self.options.history_table,
+            self.options.lock_timeout,
+            self.options.connect_timeout,
+            &*self.observer,
+        )
+        .await
+    }
+
+    fn versions(&self) -> impl Iterator<Item = &MigrationId> {
+        self.catalog.entries().iter().map(|e| &e.id)
+    }
+
+    /// An error unless `version` is a migration of this binary (or, for `down --to`, in history).
+    fn check_known(&self, version: u64, rows: &[HistoryRow]) -> Result<(), Error> {
+        if self.versions().any(|id| id.version == version)
+            || rows.iter().any(|r| r.version == version)
+        {
+            return Ok(());
+        }
+        let ids: Vec<&MigrationId> = self.versions().collect();
+        let known = match (ids.first(), ids.last()) {
+            (Some(first), Some(last)) => format!(
+                "the {} migrations run from {} to {}",
+                ids.len(),
+                first.version,
+                last.version
+            ),
+            _ => "there are no migrations".to_string(),
+        };
+        Err(Error::UnknownVersion { version, known })
+    }
+
+    /// What the next run must do by hand before anything else can run.
+    fn check_half_applied(&self, rows: &[HistoryRow]) -> Result<(), Error> {
+        match rows.iter().find(|r| r.status != RowStatus::Applied) {
+            None => Ok(()),
+            Some(r) => Err(Error::HalfApplied {
+                id: MigrationId {
+                    version: r.version,
+                    name: r.name.clone(),
+                },
+                version: r.version,
+                direction: if r.status == RowStatus::PartialDown {
+                    "down"
+                } else {
+                    "up"
+                },
+                statement: r.statement.unwrap_or(1),
+                error: r
+                    .error
+                    .as_deref()
+                    .map(|e| format!(" (error: {e})"))
+                    .unwrap_or_default(),
+                backend_arg: self.backend().as_str(),
+                down_flag: if r.status == RowStatus::PartialDown {
+                    " --down"
+                } else {
+                    ""
+                },
+                table: self.options.history_table.clone(),
+            }),
+        }
+    }
+
+    /// Read history, or nothing when the table does not exist.
+    async fn read(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+    ) -> Result<(bool, Vec<HistoryRow>), Error> {
+        if history.exists(conn).await? {
+            Ok((true, history.read(conn).await?))
+        } else {
+            Ok((false, Vec::new()))
+        }
+    }
+
+    /// The versions `up` would apply, oldest first.
+    fn pending(&self, rows: &[HistoryRow], to: Option<u64>) -> Result<Vec<u64>, Error> {
+        self.check_half_applied(rows)?;
+        Ok(self.pending_unchecked(rows, to))
+    }
+
+    /// Whether history, read without the lock, may need work under it: a `partial` row may be
+    /// another runner's migration in progress, and is judged only under the lock.
+    fn needs_lock(&self, rows: &[HistoryRow], to: Option<u64>) -> bool {
+        rows.iter().any(|r| r.status != RowStatus::Applied)
+            || !self.pending_unchecked(rows, to).is_empty()
+    }
+
+    fn pending_unchecked(&self, rows: &[HistoryRow], to: Option<u64>) -> Vec<u64> {
+        let applied: BTreeSet<u64> = rows.iter().map(|r| r.version).collect();
+        self.versions()
+            .map(|id| id.version)
+            .filter(|v| !applied.contains(v) && to.is_none_or(|to| *v <= to))
+            .collect()
+    }
+
+    /// The versions `down` would roll back, newest first.
+    fn to_roll_back(&self, rows: &[HistoryRow], target: DownTarget) -> Result<Vec<u64>, Error> {
+        self.check_half_applied(rows)?;
+        let mut applied: Vec<u64> = rows.iter().map(|r| r.version).collect();
+        applied.sort_unstable_by(|a, b| b.cmp(a));
+        let chosen: Vec<u64> = match target {
+            DownTarget::Steps(n) => applied.into_iter().take(n).collect(),
+            DownTarget::To(to) => {
+                self.check_known(to, rows)?;
+                applied.into_iter().take_while(|v| *v > to).collect()
+            }
+            DownTarget::All => applied,
+        };
+        for v in &chosen {
+            if !self.versions().any(|id| id.version == *v) {
+                return Err(Error::NotInBinary {
+                    version: *v,
+                    table: self.options.history_table.clone(),
+                });
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// Where every migration stands. Read-only: never creates the history table, takes no lock,
+    /// and opens an SQLite file read-only (a missing file means nothing is applied).
+    pub async fn status(&self) -> Result<Status, Error> {
+        let history = self.history()?;
+        let missing_file = self.url.sqlite_file().is_some_and(|f| !f.exists());
+        let (exists, rows) = if missing_file {
+            (false, Vec::new())
+        } else {
+            let mut conn = self.connect(Purpose::ReadOnly).await?;
+            let read = self.read(&mut conn, &history).await;
+            conn.close().await;
+            read?
+        };
+        let mut migrations: Vec<MigrationStatus> = self
+            .versions()
+            .map(|id| {
+                let row = rows.iter().find(|r| r.version == id.version).cloned();
+                let state = match row.as_ref().map(|r| r.status) {
+                    None => State::Pending,
+                    Some(RowStatus::Applied) => State::Applied,
+                    Some(RowStatus::Partial) => State::Partial,
+                    Some(RowStatus::PartialDown) => State::PartialDown,
+                };
+                MigrationStatus {
+                    version: id.version,
+                    name: id.name.clone(),
+                    state,
+                    row,
+                }
+            })
+            .collect();
+        for r in &rows {
+            if !self.versions().any(|id| id.version == r.version) {
+                migrations.push(MigrationStatus {
+                    version: r.version,
+                    name: r.name.clone(),
+                    state: State::NotInBinary,
+                    row: Some(r.clone()),
+                });
+            }
+        }
+        migrations.sort_by_key(|m| m.version);
+        Ok(Status {
+            backend: self.backend(),
+            database: self.url.redacted().to_string(),
+            history_table: self.options.history_table.clone(),
+            history_exists: exists,
+            migrations,
+        })
+    }
+
+    /// Apply pending migrations, oldest first, up to `up.to`.
+    pub async fn up(&self, up: &Up) -> Result<Report, Error> {
+        let history = self.history()?;
+        if let Some(to) = up.to {
+            self.check_known(to, &[])?;
+        }
+        if up.single_transaction && self.backend() == Backend::MySql {
+            return Err(Error::SingleTransactionUnsupported {
+                backend: self.backend(),
+            });
+        }
+        let mut conn = self.connect(Purpose::Migrate).await?;
+        let result = self.up_on(&mut conn, &history, up).await;
+        conn.close().await;
+        result
+    }
+
+    async fn up_on(&self, conn: &mut Conn, history: &History, up: &Up) -> Result<Report, Error> {
+        let (exists, rows) = self.read(conn, history).await?;
+        if up.dry_run {
+            let versions = self.pending(&rows, up.to)?;
+            let rendered = self.render(Dir::Up, &versions)?;
+            let script = self.script(Dir::Up, &rendered, up.single_transaction)?;
+            return Ok(self.dry_run_report(history, exists, &script));
+        }
+        if !self.needs_lock(&rows, up.to) {
+            return Ok(self.report(Vec::new()));
+        }
+        let lock = self.lock().await?;
+        let result = async {
+            let (_, rows) = self.read(conn, history).await?;
+            let versions = self.pending(&rows, up.to)?;
+            self.apply(conn, history, Dir::Up, &versions, up.single_transaction)
+                .await
+        }
+        .await;
+        release(lock, result).await.map(|ran| self.report(ran))
+    }
+
+    /// Roll back applied migrations, newest first.
+    pub async fn down(&self, down: &Down) -> Result<Report, Error> {
+        let history = self.history()?;
+        let mut conn = self.connect(Purpose::Migrate).await?;
+        let result = self.down_on(&mut conn, &history, down).await;
+        conn.close().await;
+        result
+    }
+
+    async fn down_on(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        down: &Down,
+    ) -> Result<Report, Error> {
+        let (exists, rows) = self.read(conn, history).await?;
+        if down.dry_run {
+            let versions = self.to_roll_back(&rows, down.target)?;
+            let rendered = self.render(Dir::Down, &versions)?;
+            let script = self.script(Dir::Down, &rendered, false)?;
+            return Ok(self.dry_run_report(history, exists, &script));
+        }
+        if let DownTarget::To(to) = down.target {
+            self.check_known(to, &rows)?;
+        }
+        if rows.is_empty() {
+            return Ok(self.report(Vec::new()));
+        }
+        let lock = self.lock().await?;
+        let result = async {
+            let (_, rows) = self.read(conn, history).await?;
+            let versions = self.to_roll_back(&rows, down.target)?;
+            self.apply(conn, history, Dir::Down, &versions, false).await
+        }
+        .await;
+        release(lock, result).await.map(|ran| self.report(ran))
+    }
+
+    /// Roll back the newest `steps` migrations and apply them again, under one lock.
+    pub async fn redo(&self, steps: usize) -> Result<Report, Error> {
+        let history = self.history()?;
+        let mut conn = self.connect(Purpose::Migrate).await?;
+        let result = async {
+            let (_, rows) = self.read(&mut conn, &history).await?;
+            if rows.is_empty() || steps == 0 {
+                return Ok(Vec::new());
+            }
+            let lock = self.lock().await?;
+            let result = async {
+                let (_, rows) = self.read(&mut conn, &history).await?;
+                let versions = self.to_roll_back(&rows, DownTarget::Steps(steps))?;
+                // Render both directions before anything runs.
+                self.render(Dir::Up, &versions)?;
+                let mut ran = self
+                    .apply(&mut conn, &history, Dir::Down, &versions, false)
+                    .await?;
+                let mut again = versions.clone();
+                again.reverse();
+                ran.extend(
+                    self.apply(&mut conn, &history, Dir::Up, &again, false)
+                        .await?,
+                );
+                Ok(ran)
+            }
+            .await;
+            release(lock, result).await
+        }
+        .await;
+        conn.close().await;
+        result.map(|ran| self.report(ran))
+    }
+
+    /// Drop every table and view of the database (history included), then apply every
+    /// migration, under one lock.
+    pub async fn fresh(&self) -> Result<Report, Error> {
+        let history = self.history()?;
+        let mut conn = self.connect(Purpose::Migrate).await?;
+        let result = async {
+            let all: Vec<u64> = self.versions().map(|id| id.version).collect();
+            self.render(Dir::Up, &all)?;
+            let lock = self.lock().await?;
+            let result = async {
+                drop_everything(&mut conn).await?;
+                self.apply(&mut conn, &history, Dir::Up, &all, false).await
+            }
+            .await;
+            release(lock, result).await
+        }
+        .await;
+        conn.close().await;
+        result.map(|ran| self.report(ran))
+    }
+
+    fn report(&self, ran: Vec<Ran>) -> Report {
+        Report {
+            backend: self.backend(),
+            ran,
+            sql: None,
+        }
+    }
+
+    fn render(&self, dir: Dir, versions: &[u64]) -> Result<Vec<RenderedMigration>, Error> {
+        if versions.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(match dir {
+            Dir::Up => self.catalog.render_up(self.backend(), Some(versions))?,
+            Dir::Down => self.catalog.render_down(self.backend(), Some(versions))?,
+        })
+    }
+
+    /// The steps that run `migrations`: one transaction each where the backend allows it, one
+    /// for all with `single`, statement by statement otherwise.
+    fn script<'a>(
+        &self,
+        dir: Dir,
+        migrations: &'a [RenderedMigration],
+        single: bool,
+    ) -> Result<Script<'a>, Error> {
+        let backend = self.backend();
+        let sqlite = backend == Backend::Sqlite;
+        let transactional = |m: &RenderedMigration| m.transactional && backend != Backend::MySql;
+        let mut units = Vec::new();
+        if single && !migrations.is_empty() {
+            if let Some(m) = migrations.iter().find(|m| !transactional(m)) {
+                return Err(Error::NotTransactional { id: m.id.clone() });
+            }
+            let fk_off = sqlite && migrations.iter().any(|m| m.foreign_keys_off);
+            let mut steps = Vec::new();
+            if fk_off {
+                steps.push(Step::ForeignKeysOff);
+            }
+            steps.push(Step::Begin);
+            for (m, rm) in migrations.iter().enumerate() {
+                steps.extend((1..=rm.statements.len()).map(|i| Step::Statement { m, i }));
+                steps.push(Step::Record { m });
+            }
+            if fk_off {
+                steps.push(Step::ForeignKeyCheck {
+                    m: migrations.len() - 1,
+                });
+            }
+            steps.push(Step::Commit);
+            if fk_off {
+                steps.push(Step::ForeignKeysOn);
+            }
+            units.push(Unit {
+                transactional: true,
+                single: true,
+                steps,
+            });
+        } else {
+            for (m, rm) in migrations.iter().enumerate() {
+                let mut steps = Vec::new();
+                if transactional(rm) {
+                    let fk_off = sqlite && rm.foreign_keys_off;
+                    if fk_off {
+                        steps.push(Step::ForeignKeysOff);
+                    }
+                    steps.push(Step::Begin);
+                    steps.extend((1..=rm.statements.len()).map(|i| Step::Statement { m, i }));
+                    if fk_off {
+                        steps.push(Step::ForeignKeyCheck { m });
+                    }
+                    steps.push(Step::Record { m });
+                    steps.push(Step::Commit);
+                    if fk_off {
+                        steps.push(Step::ForeignKeysOn);
+                    }
+                } else {
+                    steps.push(Step::RecordStart { m });
+                    for i in 1..=rm.statements.len() {
+                        if i > 1 {
+                            steps.push(Step::Progress { m, i });
+                        }
+                        steps.push(Step::Statement { m, i });
+                    }
+                    steps.push(Step::Record { m });
+                }
+                units.push(Unit {
+                    transactional: transactional(rm),
+                    single: false,
+                    steps,
+                });
+            }
+        }
+        Ok(Script {
+            dir,
+            migrations,
+            units,
+        })
+    }
+
+    /// The SQL of a step other than a migration statement; `at` and `ms` are the history row's.
+    fn step_sql(
+        &self,
+        history: &History,
+        script: &Script<'_>,
+        step: Step,
+        at: OffsetDateTime,
+        ms: u64,
+    ) -> Option<Statement> {
+        let ddl = |sql: &str| {
+            Some(Statement {
+                sql: sql.to_string(),
+                values: sea_query::Values(Vec::new()),
+                preview: sql.to_string(),
+            })
+        };
+        let version = |m: usize| script.migrations[m].id.version;
+        match (step, script.dir) {
+            (Step::ForeignKeysOff, _) => ddl("PRAGMA foreign_keys = OFF"),
+            (Step::ForeignKeysOn, _) => ddl("PRAGMA foreign_keys = ON"),
+            (Step::Begin, _) if self.backend() == Backend::Sqlite => ddl("BEGIN IMMEDIATE"),
+            (Step::Begin, _) => ddl("BEGIN"),
+            (Step::Commit, _) => ddl("COMMIT"),
+            (Step::ForeignKeyCheck { .. }, _) => ddl("PRAGMA foreign_key_check"),
+            (Step::Statement { .. }, _) => None,
+            (Step::RecordStart { m }, Dir::Up) => {
+                Some(history.insert(&script.migrations[m], RowStatus::Partial, at, 0))
+            }
+            (Step::RecordStart { m }, Dir::Down) => {
+                Some(history.progress(version(m), RowStatus::PartialDown, Some(1), None))
+            }
+            (Step::Progress { m, i }, Dir::Up) => {
+                Some(history.progress(version(m), RowStatus::Partial, Some(i), None))
+            }
+            (Step::Progress { m, i }, Dir::Down) => {
+                Some(history.progress(version(m), RowStatus::PartialDown, Some(i), None))
+            }
+            (Step::Record { m }, Dir::Up) => {
+                if self.unit_of(script, m).is_some_and(|u| u.transactional) {
+                    Some(history.insert(&script.migrations[m], RowStatus::Applied, at, ms))
+                } else {
+                    Some(history.finish(version(m), at, ms))
+                }
+            }
+            (Step::Record { m }, Dir::Down) => Some(history.delete(version(m))),
+        }
+    }
+
+    fn unit_of<'s>(&self, script: &'s Script<'_>, m: usize) -> Option<&'s Unit> {
+        script.units.iter().find(|u| {
+            u.steps
+                .iter()
+                .any(|s| matches!(s, Step::Record { m: x } if *x == m))
+        })
+    }
+
+    /// The script as SQL, for a dry run.
+    fn dry_run_report(&self, history: &History, exists: bool, script: &Script<'_>) -> Report {
+        let mut out = String::new();
+        let n = script.migrations.len();
+        let _ = writeln!(
+            out,
+            "-- dry run: {n} migration{} {} on {} ({}); nothing was run",
+            if n == 1 { "" } else { "s" },
+            script.dir.as_str(),
+            self.backend(),
+            self.url.redacted()
+        );
+        if n > 0 {
+            let _ = writeln!(
+                out,
+                "-- history rows get applied_at and execution_ms (here now and 0) when they run"
+            );
+        }
+        let lock = match self.backend() {
+            Backend::Postgres => format!(
+                "SELECT pg_try_advisory_lock({})",
+                lock::postgres_key(&history.table)
+            ),
+            Backend::MySql => format!(
+                "SELECT GET_LOCK('{}', <timeout>)",
+                lock::mysql_name("<database>", &history.table)
+            ),
+            Backend::Sqlite => format!(
+                "an exclusive lock on the file {}",
+                self.url
+                    .sqlite_file()
+                    .map(|f| lock::sqlite_lock_file(&f).display().to_string())
+                    .unwrap_or_default()
+            ),
+        };
+        if n > 0 {
+            let _ = writeln!(out, "-- the lock, held for the run: {lock}");
+            if !exists && script.dir == Dir::Up {
+                let _ = writeln!(out, "{};", history.create_sql());
+            }
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut current = None;
+        for unit in &script.units {
+            if unit.single {
+                let _ = writeln!(out, "\n-- every migration in one transaction");
+            }
+            for step in &unit.steps {
+                // A migration's header goes before its unit's first step, or, in one transaction
+                // for all, before its first statement.
+                let m = match *step {
+                    Step::Statement { m, .. }
+                    | Step::RecordStart { m }
+                    | Step::Progress { m, .. }
+                    | Step::Record { m } => Some(m),
+                    _ if !unit.single => unit_migration(unit),
+                    _ => None,
+                };
+                if let Some(m) = m
+                    && current != Some(m)
+                {
+                    current = Some(m);
+                    let rm = &script.migrations[m];
+                    let _ = writeln!(
+                        out,
+                        "\n-- {} {} ({})",
+                        rm.id.version, rm.id.name, rm.direction
+                    );
+                    if !unit.transactional {
+                        let _ =
+                            writeln!(out, "-- statement by statement, each committed as it runs");
+                    }
+                    for w in &rm.warnings {
+                        let _ = writeln!(out, "-- warning: {w}");
+                    }
+                }
+                let sql = match *step {
+                    Step::Statement { m, i } => {
+                        script.migrations[m].statements[i - 1].preview.clone()
+                    }
+                    other => self
+                        .step_sql(history, script, other, now, 0)
+                        .map(|s| s.preview)
+                        .unwrap_or_default(),
+                };
+                let sql = sql.trim_end();
+                let sql = sql.strip_suffix(';').unwrap_or(sql);
+                let _ = writeln!(out, "{sql};");
+            }
+        }
+        Report {
+            backend: self.backend(),
+            ran: Vec::new(),
+            sql: Some(out),
+        }
+    }
+
+    /// Render and run `versions` in `dir`.
+    async fn apply(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        dir: Dir,
+        versions: &[u64],
+        single: bool,
+    ) -> Result<Vec<Ran>, Error> {
+        let rendered = self.render(dir, versions)?;
+        let script = self.script(dir, &rendered, single)?;
+        if rendered.is_empty() {
+            return Ok(Vec::new());
+        }
+        if dir == Dir::Up {
+            history.create(conn).await?;
+        }
+        self.observer.event(&Event::Plan {
+            direction: dir.as_str(),
+            total: rendered.len(),
+        });
+        let mut ran = Vec::new();
+        for unit in &script.units {
+            self.run_unit(conn, history, &script, unit, &mut ran)
+                .await?;
+        }
+        Ok(ran)
+    }
+
+    async fn run_unit(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        script: &Script<'_>,
+        unit: &Unit,
+        ran: &mut Vec<Ran>,
+    ) -> Result<(), Error> {
+        let mut in_tx = false;
+        let mut fk_off = false;
+        let mut current: Option<(usize, Instant)> = None;
+        let direction = script.dir.as_str();
+        for step in &unit.steps {
+            let m = match *step {
+                Step::Statement { m, .. }
+                | Step::RecordStart { m }
+                | Step::Progress { m, .. }
+                | Step::Record { m } => Some(m),
+                _ => None,
+            };
+            if let Some(m) = m
+                && current.is_none_or(|(c, _)| c != m)
+            {
+                self.observer.event(&Event::Started {
+                    id: &script.migrations[m].id,
+                    direction,
+                });
+                current = Some((m, Instant::now()));
+            }
+            let elapsed = current.map(|(_, t)| t.elapsed()).unwrap_or_default();
+            match *step {
+                Step::Statement { m, i } => {
+                    let st = &script.migrations[m].statements[i - 1];
+                    if let Err(e) = conn.execute(st).await {
+                        return Err(self
+                            .statement_failed(conn, history, script, unit, (m, i), e, in_tx, fk_off)
+                            .await);
+                    }
+                }
+                Step::ForeignKeyCheck { m } => {
+                    let violations = foreign_key_violations(conn).await;
+                    let violations = match violations {
+                        Ok(v) if v.is_empty() => continue,
+                        Ok(v) => v.join("; "),
+                        Err(e) => format!("PRAGMA foreign_key_check failed: {}", db_reason(&e)),
+                    };
+                    abort(conn, in_tx, fk_off).await;
+                    return Err(Error::ForeignKeys {
+                        id: script.migrations[m].id.clone(),
+                        direction,
+                        violations,
+                    });
+                }
+                other => {
+                    let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+                    let Some(st) =
+                        self.step_sql(history, script, other, OffsetDateTime::now_utc(), ms)
+                    else {
+                        continue;
+                    };
+                    if let Err(e) = conn.execute(&st).await {
+                        abort(conn, in_tx, fk_off).await;
+                        let what = match other {
+                            Step::Begin => "starting a transaction".to_string(),
+                            Step::Commit => "committing".to_string(),
+                            Step::ForeignKeysOff | Step::ForeignKeysOn => {
+                                "setting PRAGMA foreign_keys".to_string()
+                            }
+                            _ => format!("recording it in the history table {}", history.table),
+                        };
+                        let id = current
+                            .map(|(m, _)| script.migrations[m].id.to_string())
+                            .unwrap_or_else(|| "the run".to_string());
+                        return Err(Error::Database {
+                            backend: self.backend(),
+                            action: format!("migration {id} ({direction}): {what}"),
+                            reason: db_reason(&e),
+                        });
+                    }
+                    match other {
+                        Step::Begin => in_tx = true,
+                        Step::Commit => in_tx = false,
+                        Step::ForeignKeysOff => fk_off = true,
+                        Step::ForeignKeysOn => fk_off = false,
+                        Step::Record { m } => {
+                            let id = &script.migrations[m].id;
+                            self.observer.event(&Event::Finished {
+                                id,
+                                direction,
+                                elapsed,
+                            });
+                            ran.push(Ran {
+                                id: id.clone(),
+                                direction,
+                                elapsed,
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Clean up after statement `i` of migration `m` failed, and say what happened.
+    #[allow(clippy::too_many_arguments)]
+    async fn statement_failed(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        script: &Script<'_>,
+        unit: &Unit,
+        (m, i): (usize, usize),
+        e: sqlx::Error,
+        in_tx: bool,
+        fk_off: bool,
+    ) -> Error {
+        let rm = &script.migrations[m];
+        let reason = db_reason(&e);
+        let backend = self.backend();
+        let dir = script.dir;
+        let outcome = if unit.transactional {
+            abort(conn, in_tx, fk_off).await;
+            match (unit.single, dir) {
+                (true, _) => "the whole run was rolled back (--single-transaction): no migration of it is applied; fix it and run again".to_string(),
+                (false, Dir::Up) => "it was rolled back: nothing of it is applied and the migrations before it stay applied; fix it and run `up` again".to_string(),
+                (false, Dir::Down) => "it was rolled back: the migration stays applied; fix its down and run `down` again".to_string(),
+            }
+        } else if i == 1 {
+            // Nothing of the migration ran: put history back as it was.
+            let undo = match dir {
+                Dir::Up => history.delete(rm.id.version),
+                Dir::Down => history.progress(rm.id.version, RowStatus::Applied, None, None),
+            };
+            match conn.execute(&undo).await {
+                Ok(()) => match dir {
+                    Dir::Up => "nothing of it ran and history has no row for it; fix it and run `up` again".to_string(),
+                    Dir::Down => "nothing of its down ran and it stays applied; fix its down and run `down` again".to_string(),
+                },
+                Err(e2) => format!(
+                    "nothing of it ran, but history could not be put back ({}); run `status`",
+                    db_reason(&e2)
+                ),
+            }
+        } else {
+            let status = match dir {
+                Dir::Up => RowStatus::Partial,
+                Dir::Down => RowStatus::PartialDown,
+            };
+            let record = history.progress(rm.id.version, status, Some(i), Some(&reason));
+            let recorded = match conn.execute(&record).await {
+                Ok(()) => format!("history records it as {} at statement {i}", status.as_str()),
+                Err(e2) => format!(
+                    "history still says statement {i} was running (recording the error failed: {})",
+                    db_reason(&e2)
+                ),
+            };
+            format!(
+                "statements 1 to {} ran and stay committed ({} commits each as it runs); {recorded}; \
+                 the next run stops here and says how to resolve it",
+                i - 1,
+                if backend == Backend::MySql {
+                    "MySQL/MariaDB DDL"
+                } else {
+                    "a migration outside a transaction"
+                }
+            )
+        };
+        let sql = rm.statements[i - 1].preview.trim().to_string();
+        let sql = if sql.chars().count() > 300 {
+            format!("{}...", sql.chars().take(300).collect::<String>())
+        } else {
+            sql
+        };
+        Error::Statement {
+            id: rm.id.clone(),
+            direction: dir.as_str(),
+            backend,
+            statement: i,
+            of: rm.statements.len(),
+            sql,
+            reason,
+            outcome,
+        }
+    }
+}
+
+/// The migration of a unit that runs one migration.
+fn unit_migration(unit: &Unit) -> Option<usize> {
+    unit.steps.iter().find_map(|s| match *s {
+        Step::Record { m } => Some(m),
+        _ => None,
+    })
+}
+
+/// Release the lock after `result`: the result's error wins over a failure to release (the
+/// connection closes either way, which releases the lock too).
+async fn release<T>(lock: Lock, result: Result<T, Error>) -> Result<T, Error> {
+    let released = lock.release().await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
+/// Roll back an open transaction and turn foreign keys back on, ignoring errors: this runs on
+/// the error path, and the connection is closed afterwards anyway.
+async fn abort(conn: &mut Conn, in_tx: bool, fk_off: bool) {
+    if in_tx {
+        let _ = conn.batch("ROLLBACK").await;
+    }
+    if fk_off {
+        let _ = conn.batch("PRAGMA foreign_keys = ON").await;
+    }
+}
+
+/// `PRAGMA foreign_key_check`, one line per violation.
+async fn foreign_key_violations(conn: &mut Conn) -> Result<Vec<String>, sqlx::Error> {
+    let Conn::Sqlite(c) = conn else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *c)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} row {} references {}",
+                r.try_get::<String, _>(0).unwrap_or_default(),
+                r.try_get::<Option<i64>, _>(1)
+                    .ok()
+                    .flatten()
+                    .map_or("?".to_string(), |v| v.to_string()),
+                r.try_get::<String, _>(2).unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
+/// Drop every table, view and sequence of the database (PostgreSQL: of its current schema).
+async fn drop_everything(conn: &mut Conn) -> Result<(), Error> {
+    let backend = conn.backend();
+    let fail = |what: &str, e: sqlx::Error| Error::Database {
+        backend,
+        action: format!("fresh: {what}"),
+        reason: db_reason(&e),
+    };
+    match backend {
+        Backend::Postgres => {
+            let objects = conn
+                .strings(
+                    "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' \
+                     WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END || ' IF EXISTS ' || quote_ident(c.relname) \
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S') \
+                     ORDER BY c.relkind DESC, c.relname",
+                )
+                .await
+                .map_err(|e| fail("listing tables", e))?;
+            for object in objects {
+                conn.batch(&format!("DROP {object} CASCADE"))
+                    .await
+                    .map_err(|e| fail(&format!("DROP {object}"), e))?;
+            }
+            let types = conn
+                .strings(
+                    "SELECT quote_ident(t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+                     WHERE n.nspname = current_schema() AND t.typtype = 'e'",
+                )
+                .await
+                .map_err(|e| fail("listing enum types", e))?;
+            for ty in types {
+                conn.batch(&format!("DROP TYPE IF EXISTS {ty} CASCADE"))
+                    .await
+                    .map_err(|e| fail(&format!("DROP TYPE {ty}"), e))?;
+            }
+        }
+        Backend::MySql => {
+            let objects = conn
+                .strings(
+                    "SELECT CONCAT(IF(table_type = 'VIEW', 'VIEW', 'TABLE'), ' IF EXISTS `', \
+                     REPLACE(table_name, '`', '``'), '`') FROM information_schema.tables \
+                     WHERE table_schema = DATABASE() ORDER BY table_type DESC",
+                )
+                .await
+                .map_err(|e| fail("listing tables", e))?;
+            conn.batch("SET FOREIGN_KEY_CHECKS = 0")
+                .await
+                .map_err(|e| fail("SET FOREIGN_KEY_CHECKS = 0", e))?;
+            let mut result = Ok(());
+            for object in objects {
+                if let Err(e) = conn.batch(&format!("DROP {object}")).await {
+                    result = Err(fail(&format!("DROP {object}"), e));
+                    break;
+                }
+            }
+            let on = conn.batch("SET FOREIGN_KEY_CHECKS = 1").await;
+            result?;
+            on.map_err(|e| fail("SET FOREIGN_KEY_CHECKS = 1", e))?;
+        }
+        Backend::Sqlite => {
+            let objects = conn
+                .strings(
+                    "SELECT upper(type) || ' IF EXISTS \"' || replace(name, '\"', '\"\"') || '\"' \
+                     FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' \
+                     ORDER BY type DESC",
+                )
+                .await
+                .map_err(|e| fail("listing tables", e))?;
+            conn.batch("PRAGMA foreign_keys = OFF")
+                .await
+                .map_err(|e| fail("PRAGMA foreign_keys = OFF", e))?;
+            let mut result = Ok(());
+            for object in objects {
+                if let Err(e) = conn.batch(&format!("DROP {object}")).await {
+                    result = Err(fail(&format!("DROP {object}"), e));
+                    break;
+                }
+            }
+            let on = conn.batch("PRAGMA foreign_keys = ON").await;
+            result?;
+            on.map_err(|e| fail("PRAGMA foreign_keys = ON", e))?;
+        }
+    }
+    Ok(())
+}

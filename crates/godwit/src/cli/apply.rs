@@ -1,0 +1,199 @@
+//! `up`, `down`, `redo` and `fresh`: run migrations on the database, or print the SQL they would
+//! run (`--dry-run`).
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use clap::Args;
+use godwit_runner::{Down, DownTarget, Report, Up};
+use serde_json::json;
+
+use super::db::{self, DbArgs, Terminal};
+use super::sql::parse_version;
+use super::{Context, Failure};
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// Apply pending migrations up to and including this version
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    to: Option<u64>,
+    /// Print the exact SQL that would run, history writes included, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Apply every pending migration in one transaction (PostgreSQL, SQLite)
+    #[arg(long)]
+    single_transaction: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "target", multiple = false)]
+pub(crate) struct DownArgs {
+    /// Roll back the newest N applied migrations [default: 1]
+    #[arg(long, value_name = "N", group = "target")]
+    steps: Option<usize>,
+    /// Roll back every applied migration newer than VERSION (VERSION stays applied)
+    #[arg(long, value_name = "VERSION", value_parser = parse_version, group = "target")]
+    to: Option<u64>,
+    /// Roll back every applied migration
+    #[arg(long, group = "target")]
+    all: bool,
+    /// Print the exact SQL that would run, history writes included, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RedoArgs {
+    /// Roll back and re-apply the newest N applied migrations
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    steps: usize,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FreshArgs {
+    /// Yes, drop every table and view of the database
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));
+    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let up = Up::default()
+        .to(args.to)
+        .single_transaction(args.single_transaction)
+        .dry_run(args.dry_run);
+    let report = db::block_on(runner.up(&up));
+    terminal.finish();
+    print(out, &args.db, runner.url().redacted(), "up", &report?)
+}
+
+pub(crate) fn down(cx: &Context<'_>, args: &DownArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let target = match (args.steps, args.to, args.all) {
+        (_, _, true) => DownTarget::All,
+        (_, Some(to), _) => DownTarget::To(to),
+        (steps, None, false) => DownTarget::Steps(steps.unwrap_or(1)),
+    };
+    let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));
+    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let report = db::block_on(runner.down(&Down::new(target).dry_run(args.dry_run)));
+    terminal.finish();
+    print(out, &args.db, runner.url().redacted(), "down", &report?)
+}
+
+pub(crate) fn redo(cx: &Context<'_>, args: &RedoArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let terminal = Arc::new(Terminal::new(args.db.json));
+    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let report = db::block_on(runner.redo(args.steps));
+    terminal.finish();
+    print(out, &args.db, runner.url().redacted(), "redo", &report?)
+}
+
+pub(crate) fn fresh(
+    cx: &Context<'_>,
+    args: &FreshArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let url = args.db.url(cx)?;
+    if !args.yes {
+        return Err(Failure::Exit {
+            code: 2,
+            errors: vec![anyhow!(
+                "fresh drops every table and view of {url} before applying every migration: \
+                 run `fresh --yes` if that is what you want"
+            )],
+        });
+    }
+    let terminal = Arc::new(Terminal::new(args.db.json));
+    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let report = db::block_on(runner.fresh());
+    terminal.finish();
+    print(out, &args.db, runner.url().redacted(), "fresh", &report?)
+}
+
+/// What ran, as text or JSON; a dry run's SQL as it is.
+fn print(
+    out: &mut dyn Write,
+    args: &DbArgs,
+    url: &str,
+    command: &str,
+    report: &Report,
+) -> Result<(), Failure> {
+    if args.json {
+        let ran: Vec<_> = report
+            .ran
+            .iter()
+            .map(|r| {
+                json!({
+                    "version": r.id.version,
+                    "name": r.id.name,
+                    "direction": r.direction,
+                    "execution_ms": r.elapsed.as_millis() as u64,
+                })
+            })
+            .collect();
+        let value = json!({
+            "command": command,
+            "backend": report.backend.as_str(),
+            "database": url,
+            "dry_run": report.sql.is_some(),
+            "sql": report.sql,
+            "ran": ran,
+        });
+        writeln!(out, "{value:#}").map_err(anyhow::Error::new)?;
+        return Ok(());
+    }
+    if let Some(sql) = &report.sql {
+        write!(out, "{sql}").map_err(anyhow::Error::new)?;
+        return Ok(());
+    }
+    if report.ran.is_empty() {
+        let what = match command {
+            "up" => "nothing to apply: every migration is applied",
+            _ => "nothing to roll back",
+        };
+        writeln!(out, "{what} ({} at {url})", report.backend).map_err(anyhow::Error::new)?;
+        return Ok(());
+    }
+    let total: u128 = report.ran.iter().map(|r| r.elapsed.as_millis()).sum();
+    let width = report
+        .ran
+        .iter()
+        .map(|r| r.id.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for r in &report.ran {
+        text.push_str(&format!(
+            "{:<4} {} {:<width$}  {}\n",
+            r.direction,
+            r.id.version,
+            r.id.name,
+            db::duration(r.elapsed.as_millis())
+        ));
+    }
+    let n = report.ran.len();
+    let verb = match command {
+        "up" | "fresh" => "applied",
+        "down" => "rolled back",
+        _ => "rolled back and re-applied",
+    };
+    let count = if command == "redo" { n / 2 } else { n };
+    text.push_str(&format!(
+        "{verb} {count} migration{} on {} ({url}) in {}\n",
+        if count == 1 { "" } else { "s" },
+        report.backend,
+        db::duration(total)
+    ));
+    out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! What the commands that touch a database share: their options, the database URL, the runner,
+//! the async runtime and Ctrl-C, progress on the terminal, and exit codes.
+
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use clap::Args;
+use godwit_runner::{DatabaseUrl, Event, Observer, Options, Runner};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Context, Failure, registry};
+
+/// Exit code of `status --check` when a migration is pending or half-applied.
+pub(crate) const EXIT_PENDING: u8 = 3;
+/// Exit code when another runner held the lock past `--lock-timeout`.
+pub(crate) const EXIT_LOCKED: u8 = 4;
+/// Exit code after Ctrl-C.
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
+/// Options of every command that connects to a database.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DbArgs {
+    /// The database [default: DATABASE_URL, else DATABASE_URL in .env, else the crate's SQLite dev.db]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The history table's name
+    #[arg(long, value_name = "NAME", default_value = godwit_runner::DEFAULT_TABLE)]
+    pub history_table: String,
+    /// Seconds to wait for another deploy's migration lock before giving up (exit code 4)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lock_timeout: f64,
+    /// Print machine-readable JSON on stdout instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl DbArgs {
+    /// The database URL: `--database-url`, `DATABASE_URL`, `.env`, then the project's default.
+    pub(crate) fn url(&self, cx: &Context<'_>) -> anyhow::Result<DatabaseUrl> {
+        let default = cx.project.default_database_url();
+        let url = godwit_runner::resolve_url(
+            self.database_url.as_deref(),
+            cx.database_url.as_deref(),
+            cx.cwd.as_deref(),
+            Some(&default),
+        )?;
+        url.ok_or_else(|| anyhow!("no database URL: pass --database-url or set DATABASE_URL"))
+    }
+
+    fn options(&self) -> anyhow::Result<Options> {
+        if !(self.lock_timeout.is_finite() && self.lock_timeout >= 0.0) {
+            return Err(anyhow!(
+                "--lock-timeout must be a number of seconds, 0 or more (it is {})",
+                self.lock_timeout
+            ));
+        }
+        Ok(Options::default()
+            .history_table(self.history_table.clone())
+            .lock_timeout(Duration::from_secs_f64(
+                self.lock_timeout.min(86_400.0 * 365.0),
+            )))
+    }
+}
+
+/// The runner for `args`' database and every registered migration, watched by a [`Terminal`].
+pub(crate) fn runner(
+    cx: &Context<'_>,
+    args: &DbArgs,
+    terminal: Arc<Terminal>,
+) -> Result<Runner, Failure> {
+    let resolved = registry::load(cx).map_err(Failure::Errors)?;
+    let url = args.url(cx)?;
+    Ok(Runner::new(
+        url,
+        resolved.iter().map(|(id, r)| (id.clone(), r.migration)),
+    )
+    .with_options(args.options()?)
+    .with_observer(terminal))
+}
+
+/// Run `future` to completion on a runtime of its own; Ctrl-C stops it, which drops its
+/// connections: the server rolls back the open transaction and releases the lock.
+pub(crate) fn block_on<T>(
+    future: impl Future<Output = Result<T, godwit_runner::Error>>,
+) -> Result<T, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        tokio::select! {
+            result = future => result.map_err(failure),
+            _ = tokio::signal::ctrl_c() => Err(Failure::Exit {
+                code: EXIT_INTERRUPTED,
+                errors: vec![anyhow!(
+                    "interrupted: the connection was closed, which rolls back the migration in progress \
+                     where the backend has transactional DDL and releases the lock; run `status` to see where it stopped"
+                )],
+            }),
+        }
+    })
+}
+
+/// A runner error as a failure with its exit code.
+fn failure(e: godwit_runner::Error) -> Failure {
+    let code = match e {
+        godwit_runner::Error::LockTimeout { .. } => EXIT_LOCKED,
+        _ => 1,
+    };
+    Failure::Exit {
+        code,
+        errors: vec![anyhow::Error::new(e)],
+    }
+}
+
+/// Whether text on stdout gets colors: on a terminal, unless `NO_COLOR` is set.
+pub(crate) fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Progress and messages on stderr while a command runs.
+#[derive(Debug)]
+pub(crate) struct Terminal {
+    bar: Option<ProgressBar>,
+    /// Migrations of one run from which the bar shows.
+    threshold: usize,
+}
+
+impl Terminal {
+    /// A progress bar on stderr when it is a terminal (hidden otherwise, or with `quiet`).
+    pub(crate) fn new(quiet: bool) -> Terminal {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (tty && !quiet).then(|| {
+            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Terminal { bar, threshold: 5 }
+    }
+
+    fn say(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{message}")),
+            None => eprintln!("{message}"),
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for Terminal {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::WaitingForLock { holder, timeout } => self.say(&format!(
+                "waiting for the migration lock, held by {holder} (up to {} s)",
+                timeout.as_secs()
+            )),
+            Event::Plan { direction, total } => {
+                if let Some(bar) = &self.bar {
+                    if *total >= self.threshold {
+                        bar.set_length(*total as u64);
+                        bar.set_position(0);
+                        bar.set_message(format!("{direction} ..."));
+                        bar.enable_steady_tick(Duration::from_millis(120));
+                    } else {
+                        bar.set_draw_target(ProgressDrawTarget::hidden());
+                    }
+                }
+            }
+            Event::Started { id, direction } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{direction} {id}"));
+                }
+            }
+            Event::Finished { .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `ms` as `12 ms` or `3.4 s`.
+pub(crate) fn duration(ms: u128) -> String {
+    if ms < 10_000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
+/// `text` in an ANSI color when `on`.
+pub(crate) fn paint(text: &str, color: u8, on: bool) -> String {
+    if on {
+        format!("\x1b[{color}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+pub(crate) const GREEN: u8 = 32;
+pub(crate) const YELLOW: u8 = 33;
+pub(crate) const RED: u8 = 31;
+pub(crate) const MAGENTA: u8 = 35;

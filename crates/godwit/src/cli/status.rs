@@ -1,0 +1,160 @@
+//! `status [--json] [--check]`: every migration, applied or pending, when and how long.
+//! Read-only: it creates nothing, not even the history table, and takes no lock.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use clap::Args;
+use godwit_runner::{State, Status};
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+
+use super::db::{self, DbArgs, Terminal};
+use super::{Context, Failure};
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Exit with code 3 when a migration is pending or half-applied (for CI and start-up checks)
+    #[arg(long)]
+    check: bool,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let terminal = Arc::new(Terminal::new(true));
+    let runner = db::runner(cx, &args.db, terminal)?;
+    let status = db::block_on(runner.status())?;
+    let text = if args.db.json {
+        format!("{:#}\n", to_json(&status))
+    } else {
+        table(&status, cx.color)
+    };
+    out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
+    if args.check && !status.is_up_to_date() {
+        let (pending, partial) = (
+            status.count(State::Pending),
+            status.count(State::Partial) + status.count(State::PartialDown),
+        );
+        return Err(Failure::Exit {
+            code: db::EXIT_PENDING,
+            errors: vec![anyhow!(
+                "the database is not up to date: {pending} pending, {partial} half-applied; run `up`"
+            )],
+        });
+    }
+    Ok(())
+}
+
+fn to_json(status: &Status) -> serde_json::Value {
+    let migrations: Vec<_> = status
+        .migrations
+        .iter()
+        .map(|m| {
+            let row = m.row.as_ref();
+            json!({
+                "version": m.version,
+                "name": m.name,
+                "status": m.state.as_str(),
+                "applied_at": row.and_then(|r| r.applied_at.format(&Rfc3339).ok()),
+                "execution_ms": row.map(|r| r.execution_ms),
+                "checksum": row.map(|r| r.checksum.clone()),
+                "statement": row.and_then(|r| r.statement),
+                "error": row.and_then(|r| r.error.clone()),
+            })
+        })
+        .collect();
+    json!({
+        "backend": status.backend.as_str(),
+        "database": status.database,
+        "history_table": status.history_table,
+        "history_exists": status.history_exists,
+        "up_to_date": status.is_up_to_date(),
+        "applied": status.count(State::Applied),
+        "pending": status.count(State::Pending),
+        "half_applied": status.count(State::Partial) + status.count(State::PartialDown),
+        "migrations": migrations,
+    })
+}
+
+/// A table, one migration a line, and a summary.
+fn table(status: &Status, color: bool) -> String {
+    let mut s = format!(
+        "{} at {}, history table {}{}\n",
+        status.backend,
+        status.database,
+        status.history_table,
+        if status.history_exists {
+            ""
+        } else {
+            " (not created yet)"
+        }
+    );
+    let width = status
+        .migrations
+        .iter()
+        .map(|m| m.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    s.push_str(&format!(
+        "{:<14}  {:<width$}  {:<13}  {:<23}  TIME\n",
+        "VERSION", "NAME", "STATUS", "APPLIED AT"
+    ));
+    for m in &status.migrations {
+        let (label, c) = match m.state {
+            State::Applied => ("applied", db::GREEN),
+            State::Pending => ("pending", db::YELLOW),
+            State::Partial => ("partial", db::RED),
+            State::PartialDown => ("partial down", db::RED),
+            _ => ("not in binary", db::MAGENTA),
+        };
+        let state = db::paint(&format!("{label:<13}"), c, color);
+        let (at, took) = match &m.row {
+            Some(r) => (
+                godwit_runner::format_time(r.applied_at),
+                db::duration(u128::from(r.execution_ms)),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let line = format!(
+            "{:<14}  {:<width$}  {state}  {at:<23}  {took}",
+            m.version, m.name
+        );
+        s.push_str(line.trim_end());
+        s.push('\n');
+        if let Some(r) = m
+            .row
+            .as_ref()
+            .filter(|_| matches!(m.state, State::Partial | State::PartialDown))
+        {
+            s.push_str(&format!(
+                "{:<14}  stopped at statement {}{}\n",
+                "",
+                r.statement.unwrap_or(1),
+                r.error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let half = status.count(State::Partial) + status.count(State::PartialDown);
+    s.push_str(&format!(
+        "{} migrations: {} applied, {} pending{}{}\n",
+        status.migrations.len(),
+        status.count(State::Applied),
+        status.count(State::Pending),
+        if half > 0 {
+            format!(", {half} half-applied (run `up` to see how to resolve it)")
+        } else {
+            String::new()
+        },
+        match status.count(State::NotInBinary) {
+            0 => String::new(),
+            n => format!(", {n} applied but not in this binary"),
+        }
+    ));
+    s
+}

@@ -1,0 +1,129 @@
+//! Bad input: each a one-line error and a non-zero exit, with nothing changed and no password
+//! shown.
+
+use godwit_core::Backend;
+
+use super::{fixture, history, run, scratch, table_exists, text};
+
+const SECRET: &str = "hunter2-not-the-password";
+
+/// Run `args` against `url`: exit code 1, one line on stderr, nothing on stdout, no secret.
+fn one_line_error(url: &str, args: &[&str]) -> String {
+    let out = run(fixture(url, args));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains(SECRET), "the password is shown: {stderr}");
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    stderr
+}
+
+#[test]
+fn a_malformed_url_is_one_line_without_the_password() {
+    for (url, expected) in [
+        (
+            format!("postgres://app:{SECRET}@localhost:notaport/blog"),
+            "error: --database-url is not a usable database URL (`postgres://app:***@localhost:notaport/blog`): ",
+        ),
+        (
+            format!("oracle://app:{SECRET}@localhost/blog"),
+            "error: --database-url is not a usable database URL (`oracle://app:***@localhost/blog`): it has the scheme `oracle`",
+        ),
+        (
+            format!("mysql://app:{SECRET}@localhost"),
+            "error: --database-url is not a usable database URL (`mysql://app:***@localhost`): it names no database",
+        ),
+        (
+            SECRET.to_string(),
+            "error: --database-url is not a usable database URL: it has no scheme",
+        ),
+    ] {
+        for command in [&["up"][..], &["status"], &["down"]] {
+            let stderr = one_line_error(&url, command);
+            assert!(stderr.starts_with(expected), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_one_line_without_the_password() {
+    for (url, expected) in [
+        (
+            format!("postgres://app:{SECRET}@127.0.0.1:1/blog"),
+            "error: cannot connect to PostgreSQL at postgres://app:***@127.0.0.1:1/blog: ",
+        ),
+        (
+            format!("mysql://app:{SECRET}@127.0.0.1:1/blog"),
+            "error: cannot connect to MySQL/MariaDB at mysql://app:***@127.0.0.1:1/blog: ",
+        ),
+    ] {
+        let stderr = one_line_error(&url, &["up"]);
+        assert!(stderr.starts_with(expected), "{stderr}");
+        assert!(stderr.contains("check that the server runs"), "{stderr}");
+    }
+    let dir = std::env::temp_dir().join("godwit-no-such-dir-for-tests");
+    let url = format!("sqlite://{}/dev.db", dir.display());
+    let stderr = one_line_error(&url, &["up"]);
+    assert!(
+        stderr.starts_with("error: cannot connect to SQLite at "),
+        "{stderr}"
+    );
+    assert!(!dir.exists());
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_one_line_without_the_password() {
+    // MariaDB checks the password.
+    let mut db = scratch(Backend::MySql, "wrong_password").await;
+    let url = db.url();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let wrong = format!("{scheme}://godwit:{SECRET}@{host}");
+    let stderr = one_line_error(&wrong, &["up"]);
+    assert!(
+        stderr.starts_with("error: cannot connect to MySQL/MariaDB at mysql://godwit:***@"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Access denied"), "{stderr}");
+    assert!(
+        stderr.contains("check the user name and password"),
+        "{stderr}"
+    );
+    assert!(!table_exists(&mut db.conn, "godwit_migrations").await);
+    db.conn.close().await;
+
+    // The test PostgreSQL trusts local connections: an unknown role is its credentials error.
+    let mut db = scratch(Backend::Postgres, "wrong_role").await;
+    let url = db.url();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let wrong = format!("{scheme}://no_such_role:{SECRET}@{host}");
+    let stderr = one_line_error(&wrong, &["up"]);
+    assert!(stderr.contains("no_such_role"), "{stderr}");
+    assert!(!table_exists(&mut db.conn, "godwit_migrations").await);
+    db.conn.close().await;
+}
+
+#[tokio::test]
+async fn an_unknown_version_changes_nothing() {
+    for backend in Backend::ALL {
+        let mut db = scratch(backend, "unknown_version").await;
+        let url = db.url();
+        for args in [
+            &["up", "--to", "20991231235959"][..],
+            &["down", "--to", "20991231235959"],
+        ] {
+            let stderr = one_line_error(&url, args);
+            assert!(
+                stderr.starts_with("error: no migration has version 20991231235959 (the 5 migrations run from 20260101000100 to 20260101000500)"),
+                "{stderr}"
+            );
+        }
+        let out = run(fixture(&url, &["up", "--to", "yesterday"]));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(history(&mut db.conn, "godwit_migrations").await.is_empty());
+        assert!(!table_exists(&mut db.conn, "authors").await);
+        db.conn.close().await;
+    }
+}

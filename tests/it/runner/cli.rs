@@ -1,0 +1,132 @@
+//! The commands as a deploy script sees them: output, JSON and exit codes.
+
+use godwit_core::Backend;
+
+use super::{ALL, V2, applied, fixture, history, on_every_backend, run, scratch, text};
+
+async fn status_check_and_json_tell_a_script_what_is_pending(backend: Backend) {
+    let mut db = scratch(backend, "cli_status").await;
+    let url = db.url();
+
+    let out = run(fixture(&url, &["status", "--check"]));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "error: the database is not up to date: 5 pending, 0 half-applied; run `up`\n"
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(not created yet)"), "{stdout}");
+    assert!(
+        stdout.ends_with("5 migrations: 0 applied, 5 pending\n"),
+        "{stdout}"
+    );
+
+    let out = run(fixture(
+        &url,
+        &["up", "--to", "m20260101_000200_create_books"],
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("up   20260101000100 create_authors"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("applied 2 migrations on"), "{stdout}");
+
+    let out = run(fixture(&url, &["status", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["backend"], backend.as_str());
+    assert_eq!(
+        (json["applied"].as_u64(), json["pending"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(json["up_to_date"], false);
+    let m = &json["migrations"];
+    assert_eq!(m[1]["version"].as_u64(), Some(V2));
+    assert_eq!(m[1]["status"], "applied");
+    assert!(
+        m[1]["applied_at"].as_str().unwrap().ends_with('Z'),
+        "{json}"
+    );
+    assert!(
+        m[1]["checksum"].as_str().unwrap().starts_with("v1:"),
+        "{json}"
+    );
+    assert_eq!(m[2]["status"], "pending");
+    assert!(m[2]["applied_at"].is_null());
+
+    let out = run(fixture(&url, &["up", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ran"].as_array().map(Vec::len), Some(3), "{json}");
+
+    let out = run(fixture(&url, &["status", "--check"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        applied(&ALL)
+    );
+
+    let out = run(fixture(&url, &["up"]));
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).starts_with("nothing to apply"),
+        "{}",
+        text(&out.stdout)
+    );
+    db.conn.close().await;
+}
+
+async fn fresh_refuses_without_yes(backend: Backend) {
+    let mut db = scratch(backend, "cli_fresh").await;
+    let url = db.url();
+    assert!(run(fixture(&url, &["up"])).status.success());
+    let out = run(fixture(&url, &["fresh"]));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: fresh drops every table and view of "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        applied(&ALL)
+    );
+    let out = run(fixture(&url, &["fresh", "--yes"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        applied(&ALL)
+    );
+    db.conn.close().await;
+}
+
+on_every_backend!(
+    status_check_and_json_tell_a_script_what_is_pending,
+    fresh_refuses_without_yes,
+);
+
+#[test]
+fn help_documents_every_command_and_exit_code() {
+    let out = run({
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fixture-migrations"));
+        c.arg("--help");
+        c
+    });
+    let help = text(&out.stdout);
+    for word in ["up", "down", "redo", "status", "fresh", "sql", "new"] {
+        assert!(help.contains(&format!("\n  {word} ")), "{word}: {help}");
+    }
+    for code in [
+        "0 success",
+        "1 error",
+        "2 usage error",
+        "3 `status --check`",
+        "4 another deploy",
+        "130 interrupted",
+    ] {
+        assert!(help.contains(code), "{code}: {help}");
+    }
+}

@@ -1,0 +1,106 @@
+//! A migration that fails half-way: the migrations before it stay applied; on PostgreSQL and
+//! SQLite nothing of it stays and history does not record it; on MariaDB, whose DDL commits as it
+//! goes, history records it as partial at the failing statement, and the next run refuses to go
+//! on until a person has resolved it, as the error says.
+
+use godwit_core::Backend;
+
+use super::{
+    V5, applied, exec, fixture, history, on_every_backend, run, scratch, table_exists, text,
+};
+
+async fn a_migration_failing_half_way(backend: Backend) {
+    let mut db = scratch(backend, "fails_half_way").await;
+    let url = db.url();
+
+    let out = run({
+        let mut c = fixture(&url, &["up"]);
+        c.env("GODWIT_FIXTURE_FAIL", "1");
+        c
+    });
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: migration {V5} create_reviews (up) failed at statement 3 of 4 on {backend}: "
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no_such_table"),
+        "the database's error: {stderr}"
+    );
+    assert!(
+        stderr.contains("statement: INSERT INTO no_such_table (x) VALUES (1)"),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.is_empty(), "{stdout}");
+
+    let mut expected = applied(&super::ALL[..4]);
+    match backend {
+        Backend::MySql => {
+            assert!(
+                stderr.contains("statements 1 to 2 ran and stay committed"),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("history records it as partial at statement 3"),
+                "{stderr}"
+            );
+            expected.push((V5, "partial".to_string()));
+            assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
+            assert!(
+                table_exists(&mut db.conn, "reviews").await,
+                "statements 1 and 2 were committed"
+            );
+
+            // The next run refuses, and says what to do.
+            let out = run(fixture(&url, &["up"]));
+            assert_eq!(out.status.code(), Some(1));
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.starts_with(&format!(
+                    "error: migration {V5} create_reviews is half-applied: up stopped at statement 3 (error: "
+                )),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("sql --backend mysql {V5}")),
+                "{stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            let status = text(&run(fixture(&url, &["status"])).stdout);
+            assert!(status.contains("partial"), "{status}");
+            assert!(status.contains("stopped at statement 3: "), "{status}");
+
+            // Resolve it as the message says: undo statements 1 and 2, delete the row, run again.
+            exec(&mut db.conn, "DROP TABLE reviews").await;
+            exec(
+                &mut db.conn,
+                &format!("DELETE FROM godwit_migrations WHERE version = {V5}"),
+            )
+            .await;
+        }
+        Backend::Postgres | Backend::Sqlite => {
+            assert!(
+                stderr.contains("it was rolled back: nothing of it is applied and the migrations before it stay applied"),
+                "{stderr}"
+            );
+            assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
+            assert!(
+                !table_exists(&mut db.conn, "reviews").await,
+                "statements 1 and 2 were rolled back"
+            );
+        }
+    }
+
+    let out = run(fixture(&url, &["up"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    expected = applied(&super::ALL);
+    assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
+    assert!(table_exists(&mut db.conn, "reviews").await);
+    db.conn.close().await;
+}
+
+on_every_backend!(a_migration_failing_half_way);

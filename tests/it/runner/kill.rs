@@ -1,0 +1,104 @@
+//! A runner killed with SIGKILL in the middle of a migration: on PostgreSQL and SQLite the
+//! migration's transaction dies with it, the lock too, and the next `up` finishes cleanly; on
+//! MariaDB history says which statement was running, and the next `up` refuses to guess.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use godwit_core::Backend;
+
+use super::{
+    V5, applied, fixture, history, on_every_backend, run, scalar, scratch, table_exists, text,
+};
+
+async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
+    let mut db = scratch(backend, "sigkill").await;
+    let url = db.url();
+
+    let mut child = {
+        let mut c = fixture(&url, &["up"]);
+        c.env("GODWIT_FIXTURE_SLOW", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+
+    // Wait until the runner is inside create_reviews: the four migrations before it are
+    // recorded, and (where the server shows it) its slow third statement is running.
+    let start = Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the runner ended before it could be killed"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the runner never got to create_reviews"
+        );
+        let in_it = match backend {
+            Backend::Postgres => {
+                scalar(
+                    &mut db.conn,
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(600)%' AND state = 'active'",
+                )
+                .await
+                    == 1
+            }
+            Backend::MySql => {
+                scalar(
+                    &mut db.conn,
+                    "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(600)%'",
+                )
+                .await
+                    == 1
+            }
+            Backend::Sqlite => history(&mut db.conn, "godwit_migrations").await.len() == 4,
+        };
+        if in_it {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SQLite shows nothing of the running statement: give it time to get there.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the runner must still be running"
+    );
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed by a signal");
+
+    let four = applied(&super::ALL[..4]);
+    match backend {
+        Backend::Postgres | Backend::Sqlite => {
+            // Nothing half-applied: the migration's table went with its transaction.
+            assert_eq!(history(&mut db.conn, "godwit_migrations").await, four);
+            assert!(!table_exists(&mut db.conn, "reviews").await);
+            let out = run(fixture(&url, &["up", "--lock-timeout", "20"]));
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            assert_eq!(
+                history(&mut db.conn, "godwit_migrations").await,
+                applied(&super::ALL)
+            );
+            assert!(table_exists(&mut db.conn, "reviews").await);
+        }
+        Backend::MySql => {
+            let mut expected = four;
+            expected.push((V5, "partial".to_string()));
+            assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
+            let out = run(fixture(&url, &["up", "--lock-timeout", "20"]));
+            assert_eq!(out.status.code(), Some(1));
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains(&format!(
+                    "migration {V5} create_reviews is half-applied: up stopped at statement 3;"
+                )),
+                "{stderr}"
+            );
+        }
+    }
+    db.conn.close().await;
+}
+
+on_every_backend!(sigkill_in_the_middle_of_a_migration);

@@ -1,0 +1,171 @@
+//! The runner on real PostgreSQL, MariaDB and SQLite, each test in a scratch database of its own.
+//!
+//! The migrations are the fixture's (`tests/src/migrations`): five, the last of which,
+//! `create_reviews`, can be made to fail half-way or to run for minutes (see `tests/src/lib.rs`).
+//! Tests drive them in-process through the library API ([`godwit::Runner`]) and as real
+//! processes through the fixture's binary, `fixture-migrations`.
+//!
+//! - `scenarios`: up, down, redo, `--to`, status, dry runs, `--single-transaction`, fresh;
+//! - `cli`: the commands' output, JSON and exit codes;
+//! - `concurrency`: eight processes run `up` at once;
+//! - `failure`: a migration that fails half-way;
+//! - `kill`: a runner killed with SIGKILL in the middle of a migration;
+//! - `bad_input`: malformed URLs, unreachable servers, wrong credentials, unknown versions.
+
+mod bad_input;
+mod cli;
+mod concurrency;
+mod failure;
+mod kill;
+mod scenarios;
+
+use std::process::{Command, Output};
+
+use godwit::runner::{Options, Runner};
+use godwit_core::Backend;
+use sqlx::AssertSqlSafe;
+use tests as _;
+
+use crate::live::db::{Conn, Scratch};
+
+/// The fixture's versions, oldest first.
+pub const V1: u64 = 20260101000100;
+pub const V2: u64 = 20260101000200;
+pub const V3: u64 = 20260101000300;
+pub const V4: u64 = 20260101000400;
+pub const V5: u64 = 20260101000500;
+pub const ALL: [u64; 5] = [V1, V2, V3, V4, V5];
+
+/// A runner for the fixture's migrations on `url`.
+pub fn runner(url: &str) -> Runner {
+    let url = url.parse().unwrap_or_else(|e| panic!("{e}"));
+    godwit::runner(url)
+        .unwrap_or_else(|e| panic!("the fixture's migrations do not resolve: {e:?}"))
+        .with_options(Options::default().lock_timeout(std::time::Duration::from_secs(60)))
+}
+
+/// The fixture's binary with `args`, then `--database-url url`; nothing from the environment
+/// that could change what it does.
+pub fn fixture(url: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fixture-migrations"));
+    c.args(args)
+        .arg("--database-url")
+        .arg(url)
+        .env_remove("DATABASE_URL")
+        .env_remove("GODWIT_FIXTURE_FAIL")
+        .env_remove("GODWIT_FIXTURE_SLOW")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// Run the fixture and collect what it printed.
+pub fn run(mut command: Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the fixture binary: {e}"))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The one integer `sql` returns.
+pub async fn scalar(conn: &mut Conn, sql: &str) -> i64 {
+    let q = AssertSqlSafe(sql.to_string());
+    let result = match conn {
+        Conn::Postgres(c) => sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *c).await,
+        Conn::MySql(c) => sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *c).await,
+        Conn::Sqlite(c) => sqlx::query_scalar::<_, i64>(q).fetch_one(&mut *c).await,
+    };
+    result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"))
+}
+
+/// Run `sql`.
+pub async fn exec(conn: &mut Conn, sql: &str) {
+    let q = AssertSqlSafe(sql.to_string());
+    let result = match conn {
+        Conn::Postgres(c) => sqlx::raw_sql(q).execute(&mut *c).await.map(drop),
+        Conn::MySql(c) => sqlx::raw_sql(q).execute(&mut *c).await.map(drop),
+        Conn::Sqlite(c) => sqlx::raw_sql(q).execute(&mut *c).await.map(drop),
+    };
+    result.unwrap_or_else(|e| panic!("`{sql}` failed: {e}"));
+}
+
+/// Whether `table` exists in the scratch database.
+pub async fn table_exists(conn: &mut Conn, table: &str) -> bool {
+    let sql = match conn {
+        Conn::Postgres(_) => format!(
+            "SELECT count(*)::int8 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{table}'"
+        ),
+        Conn::MySql(_) => format!(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
+        ),
+        Conn::Sqlite(_) => {
+            format!("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+        }
+    };
+    scalar(conn, &sql).await > 0
+}
+
+/// The versions in the history table, oldest first, with their status.
+pub async fn history(conn: &mut Conn, table: &str) -> Vec<(u64, String)> {
+    if !table_exists(conn, table).await {
+        return Vec::new();
+    }
+    let sql = AssertSqlSafe(format!(
+        "SELECT version, status FROM {table} ORDER BY version"
+    ));
+    let rows: Result<Vec<(i64, String)>, _> = match conn {
+        Conn::Postgres(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+        Conn::MySql(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+        Conn::Sqlite(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+    };
+    rows.unwrap_or_else(|e| panic!("reading {table}: {e}"))
+        .into_iter()
+        .map(|(v, s)| (v as u64, s))
+        .collect()
+}
+
+/// `(version, "applied")` for each of `versions`.
+pub fn applied(versions: &[u64]) -> Vec<(u64, String)> {
+    versions
+        .iter()
+        .map(|v| (*v, "applied".to_string()))
+        .collect()
+}
+
+/// A scratch database for `backend`, named after the test.
+pub async fn scratch(backend: Backend, label: &str) -> Scratch {
+    Scratch::create(backend, label).await
+}
+
+/// One test per backend: `runner::scenarios::postgres::up_applies_everything_once`, ...
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(godwit_core::Backend::Postgres).await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(godwit_core::Backend::MySql).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(godwit_core::Backend::Sqlite).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_every_backend;

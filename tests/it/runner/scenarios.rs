@@ -1,0 +1,256 @@
+//! up, down, redo, `--to`, status, dry runs, `--single-transaction` and fresh, through the
+//! library API.
+
+use godwit::runner::{Down, DownTarget, Error, Options, State, Up};
+use godwit_core::Backend;
+
+use super::{
+    ALL, V1, V2, V3, V4, V5, applied, exec, history, on_every_backend, runner, scalar, scratch,
+    table_exists,
+};
+
+const HISTORY: &str = "godwit_migrations";
+
+fn versions(report: &godwit::runner::Report) -> Vec<(&'static str, u64)> {
+    report
+        .ran
+        .iter()
+        .map(|r| (r.direction, r.id.version))
+        .collect()
+}
+
+async fn up_applies_everything_once_and_status_tracks_it(backend: Backend) {
+    let mut db = scratch(backend, "up_once").await;
+    let r = runner(&db.url());
+
+    let status = r.status().await.unwrap();
+    assert!(!status.history_exists);
+    assert_eq!(status.count(State::Pending), 5);
+    assert!(!status.is_up_to_date());
+    assert!(
+        !table_exists(&mut db.conn, HISTORY).await,
+        "status must not create the history table"
+    );
+
+    let report = r.up(&Up::default()).await.unwrap();
+    assert_eq!(versions(&report), ALL.map(|v| ("up", v)));
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&ALL));
+    assert_eq!(
+        scalar(&mut db.conn, "SELECT count(*) FROM authors").await,
+        2
+    );
+    assert!(table_exists(&mut db.conn, "reviews").await);
+
+    let status = r.status().await.unwrap();
+    assert!(status.history_exists && status.is_up_to_date());
+    for m in &status.migrations {
+        let row = m.row.as_ref().unwrap();
+        assert_eq!(m.state, State::Applied);
+        assert!(
+            row.checksum.starts_with("v1:") && row.checksum.len() == 67,
+            "{row:?}"
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let age = now - row.applied_at.unix_timestamp();
+        assert!(age.abs() < 300, "applied_at is not now in UTC: {row:?}");
+    }
+
+    let again = r.up(&Up::default()).await.unwrap();
+    assert!(again.ran.is_empty());
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&ALL));
+    db.conn.close().await;
+}
+
+async fn up_to_then_down_by_steps_to_and_all(backend: Backend) {
+    let mut db = scratch(backend, "up_down").await;
+    let r = runner(&db.url());
+
+    let report = r.up(&Up::default().to(Some(V2))).await.unwrap();
+    assert_eq!(versions(&report), [("up", V1), ("up", V2)]);
+    let status = r.status().await.unwrap();
+    assert_eq!(
+        (status.count(State::Applied), status.count(State::Pending)),
+        (2, 3)
+    );
+
+    r.up(&Up::default()).await.unwrap();
+    assert_eq!(
+        scalar(&mut db.conn, "SELECT count(*) FROM authors").await,
+        2
+    );
+
+    let report = r.down(&Down::new(DownTarget::Steps(2))).await.unwrap();
+    assert_eq!(versions(&report), [("down", V5), ("down", V4)]);
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&[V1, V2, V3]));
+    assert!(!table_exists(&mut db.conn, "reviews").await);
+    assert_eq!(
+        scalar(&mut db.conn, "SELECT count(*) FROM authors").await,
+        0
+    );
+
+    let report = r.down(&Down::new(DownTarget::To(V1))).await.unwrap();
+    assert_eq!(versions(&report), [("down", V3), ("down", V2)]);
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&[V1]));
+    assert!(!table_exists(&mut db.conn, "books").await);
+
+    let report = r.down(&Down::new(DownTarget::All)).await.unwrap();
+    assert_eq!(versions(&report), [("down", V1)]);
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&[]));
+    assert!(!table_exists(&mut db.conn, "authors").await);
+
+    let nothing = r.down(&Down::new(DownTarget::Steps(1))).await.unwrap();
+    assert!(nothing.ran.is_empty());
+
+    // And back up: the schema the rollbacks left takes every migration again.
+    r.up(&Up::default()).await.unwrap();
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&ALL));
+    db.conn.close().await;
+}
+
+async fn redo_rolls_back_and_reapplies(backend: Backend) {
+    let mut db = scratch(backend, "redo").await;
+    let r = runner(&db.url());
+    r.up(&Up::default()).await.unwrap();
+    exec(
+        &mut db.conn,
+        "INSERT INTO authors (name) VALUES ('Octavia E. Butler')",
+    )
+    .await;
+
+    let report = r.redo(2).await.unwrap();
+    assert_eq!(
+        versions(&report),
+        [("down", V5), ("down", V4), ("up", V4), ("up", V5)]
+    );
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&ALL));
+    // The seed's down removed its two rows only, and up put them back.
+    assert_eq!(
+        scalar(&mut db.conn, "SELECT count(*) FROM authors").await,
+        3
+    );
+    db.conn.close().await;
+}
+
+async fn dry_runs_print_the_exact_sql_and_change_nothing(backend: Backend) {
+    let mut db = scratch(backend, "dry_run").await;
+    let r = runner(&db.url());
+
+    let report = r.up(&Up::default().dry_run(true)).await.unwrap();
+    let sql = report.sql.unwrap();
+    assert!(report.ran.is_empty());
+    assert!(sql.contains("CREATE TABLE IF NOT EXISTS"), "{sql}");
+    for header in [
+        "-- 20260101000100 create_authors (up)",
+        "-- 20260101000500 create_reviews (up)",
+    ] {
+        assert!(sql.contains(header), "{sql}");
+    }
+    assert_eq!(
+        sql.matches("INSERT INTO ").count(),
+        6,
+        "five history rows and the seed: {sql}"
+    );
+    assert!(
+        sql.contains("'Ursula K. Le Guin'"),
+        "values are written inline: {sql}"
+    );
+    match backend {
+        Backend::MySql => {
+            assert!(sql.contains("'partial', 1"), "{sql}");
+            assert!(!sql.contains("BEGIN"), "{sql}");
+        }
+        Backend::Sqlite => assert_eq!(sql.matches("BEGIN IMMEDIATE;").count(), 5, "{sql}"),
+        Backend::Postgres => assert_eq!(sql.matches("BEGIN;").count(), 5, "{sql}"),
+    }
+    assert!(!table_exists(&mut db.conn, HISTORY).await);
+    assert!(!table_exists(&mut db.conn, "authors").await);
+
+    r.up(&Up::default().to(Some(V3))).await.unwrap();
+    let report = r
+        .down(&Down::new(DownTarget::All).dry_run(true))
+        .await
+        .unwrap();
+    let sql = report.sql.unwrap();
+    let drops = sql.lines().filter(|l| l.starts_with("DROP TABLE")).count();
+    assert_eq!(drops, 2, "{sql}");
+    assert_eq!(sql.matches("DELETE FROM ").count(), 3, "{sql}");
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&[V1, V2, V3]));
+    assert!(table_exists(&mut db.conn, "books").await);
+    db.conn.close().await;
+}
+
+async fn single_transaction_applies_everything_or_refuses(backend: Backend) {
+    let mut db = scratch(backend, "single_tx").await;
+    let r = runner(&db.url());
+    let result = r.up(&Up::default().single_transaction(true)).await;
+    if backend == Backend::MySql {
+        let e = result.unwrap_err();
+        assert!(
+            matches!(e, Error::SingleTransactionUnsupported { .. }),
+            "{e}"
+        );
+        assert!(!table_exists(&mut db.conn, HISTORY).await);
+    } else {
+        let report = result.unwrap();
+        assert_eq!(versions(&report), ALL.map(|v| ("up", v)));
+        assert_eq!(history(&mut db.conn, HISTORY).await, applied(&ALL));
+        let sql = r
+            .down(&Down::new(DownTarget::All).dry_run(true))
+            .await
+            .unwrap()
+            .sql
+            .unwrap();
+        assert_eq!(sql.matches("DELETE FROM ").count(), 6, "{sql}");
+    }
+    db.conn.close().await;
+}
+
+async fn fresh_drops_everything_and_reapplies(backend: Backend) {
+    let mut db = scratch(backend, "fresh").await;
+    let r = runner(&db.url());
+    r.up(&Up::default().to(Some(V4))).await.unwrap();
+    exec(&mut db.conn, "CREATE TABLE scratchpad (id integer)").await;
+    exec(
+        &mut db.conn,
+        "CREATE VIEW author_names AS SELECT name FROM authors",
+    )
+    .await;
+
+    let report = r.fresh().await.unwrap();
+    assert_eq!(versions(&report), ALL.map(|v| ("up", v)));
+    assert!(!table_exists(&mut db.conn, "scratchpad").await);
+    assert_eq!(history(&mut db.conn, HISTORY).await, applied(&ALL));
+    assert_eq!(
+        scalar(&mut db.conn, "SELECT count(*) FROM authors").await,
+        2
+    );
+    db.conn.close().await;
+}
+
+async fn the_history_table_name_is_configurable(backend: Backend) {
+    let mut db = scratch(backend, "history_name").await;
+    let r = runner(&db.url()).with_options(Options::default().history_table("schema_history"));
+    r.up(&Up::default().to(Some(V2))).await.unwrap();
+    assert!(!table_exists(&mut db.conn, HISTORY).await);
+    assert_eq!(
+        history(&mut db.conn, "schema_history").await,
+        applied(&[V1, V2])
+    );
+    let status = r.status().await.unwrap();
+    assert_eq!(status.history_table, "schema_history");
+    assert_eq!(status.count(State::Applied), 2);
+    db.conn.close().await;
+}
+
+on_every_backend!(
+    up_applies_everything_once_and_status_tracks_it,
+    up_to_then_down_by_steps_to_and_all,
+    redo_rolls_back_and_reapplies,
+    dry_runs_print_the_exact_sql_and_change_nothing,
+    single_transaction_applies_everything_or_refuses,
+    fresh_drops_everything_and_reapplies,
+    the_history_table_name_is_configurable,
+);

@@ -1,0 +1,11 @@
+//! The fixture: a small migrations crate, built the way users build theirs, that the runner
+//! tests drive as a real process (`fixture-migrations`, see `src/main.rs`) and in-process.
+//!
+//! Its migrations are a library of books: authors, books, a column added with a default, seed
+//! rows, and reviews. Two environment variables change the last migration, so that one binary
+//! serves every process-level test:
+//!
+//! - `GODWIT_FIXTURE_FAIL=1`: `create_reviews` fails at its third statement (of four);
+//! - `GODWIT_FIXTURE_SLOW=1`: `create_reviews` runs a statement that takes minutes, to be killed.
+
+godwit::migrations!();

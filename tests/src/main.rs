@@ -1,0 +1,3 @@
+//! The fixture's migrations binary: one line, as in every migrations crate.
+
+godwit::main!();

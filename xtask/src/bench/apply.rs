@@ -1,0 +1,439 @@
+//! `cargo xtask bench apply`: applying 1,000 migrations (each a table with an index) to a fresh
+//! database, godwit against the database's own client running the same SQL.
+//!
+//! It builds the generated crate of `bench compile` in release mode (what a deploy runs), writes
+//! the SQL with the binary's own `sql` command, and measures the wall time, process start
+//! included, of:
+//!
+//! - PostgreSQL: `psql -1 -f all.sql` (one transaction); `up` (one transaction per migration);
+//!   `up --single-transaction`; `up` when nothing is pending;
+//! - SQLite: `sqlite3 db < all.sql` wrapped in `BEGIN; ... COMMIT;`; `up`;
+//!   `up --single-transaction`; `up` when nothing is pending;
+//! - MariaDB: `mysql db < all.sql`; `up` (statement by statement: its DDL commits implicitly);
+//!   `up` when nothing is pending.
+//!
+//! Every run starts from a new database. The servers are the test suite's:
+//! `GODWIT_TEST_POSTGRES_URL` and `GODWIT_TEST_MYSQL_URL` (see `.ci/run`).
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+
+use super::Args;
+use super::compile::{PACKAGE, cargo, median, write_crate};
+
+const POSTGRES_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const MYSQL_DEFAULT: &str = "mysql://godwit:godwit@127.0.0.1:3306/test";
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    ensure!(
+        args.migrations >= 1 && args.runs >= 1,
+        "--migrations and --runs must be at least 1"
+    );
+    for tool in ["psql", "sqlite3", "mysql"] {
+        ensure!(
+            Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+            "`{tool}` is not installed: the benchmark compares godwit with it \
+             (Debian: apt-get install -y postgresql-client sqlite3 mariadb-client)"
+        );
+    }
+    let root = crate::workspace_root();
+    let dir = root.join("target").join("godwit-bench");
+    write_crate(&root, &dir, args.migrations)?;
+    eprintln!("building the migrations binary in release mode (not measured) ...");
+    cargo(&dir, &["build", "--release"])?;
+    let bin = dir.join("target/release").join(PACKAGE);
+    let work = dir.join("apply");
+    fs::create_dir_all(&work).with_context(|| format!("cannot create `{}`", work.display()))?;
+
+    let postgres = std::env::var("GODWIT_TEST_POSTGRES_URL").unwrap_or(POSTGRES_DEFAULT.into());
+    let mysql = std::env::var("GODWIT_TEST_MYSQL_URL").unwrap_or(MYSQL_DEFAULT.into());
+    let n = args.migrations;
+    let mut rows: Vec<(String, String, Duration, Option<String>)> = Vec::new();
+
+    // PostgreSQL.
+    let sql = sql_file(&bin, &work, "postgres", None)?;
+    let server = Server::parse(&postgres)?;
+    let psql = measure(args.runs, "PostgreSQL: psql -1 -f", || {
+        let db = server.fresh_postgres()?;
+        let t = timed(
+            Command::new("psql")
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f"])
+                .arg(&sql)
+                .arg(server.with_database(&db)),
+        )?;
+        server.drop_postgres(&db)?;
+        Ok(t)
+    })?;
+    rows.push((
+        "PostgreSQL".into(),
+        "psql -1 -f (one transaction)".into(),
+        psql,
+        None,
+    ));
+    let mut godwit =
+        |label: &str, extra: &[&str], against: Option<Duration>| -> anyhow::Result<()> {
+            let t = measure(args.runs, &format!("PostgreSQL: godwit {label}"), || {
+                let db = server.fresh_postgres()?;
+                let t = timed(&mut up(&bin, &server.with_database(&db), extra))?;
+                check_applied(&bin, &server.with_database(&db), n)?;
+                server.drop_postgres(&db)?;
+                Ok(t)
+            })?;
+            rows.push((
+                "PostgreSQL".into(),
+                format!("godwit {label}"),
+                t,
+                against.map(|a| ratio(t, a)),
+            ));
+            Ok(())
+        };
+    godwit(
+        "up --single-transaction",
+        &["--single-transaction"],
+        Some(psql),
+    )?;
+    godwit("up (a transaction per migration)", &[], Some(psql))?;
+    let noop = {
+        let db = server.fresh_postgres()?;
+        let url = server.with_database(&db);
+        timed(&mut up(&bin, &url, &[]))?;
+        let t = measure(args.runs, "PostgreSQL: godwit up, nothing pending", || {
+            timed(&mut up(&bin, &url, &[]))
+        })?;
+        server.drop_postgres(&db)?;
+        t
+    };
+    rows.push((
+        "PostgreSQL".into(),
+        "godwit up, nothing pending".into(),
+        noop,
+        None,
+    ));
+
+    // SQLite.
+    let sql = sql_file(&bin, &work, "sqlite", Some(("BEGIN;", "COMMIT;")))?;
+    let db = work.join("bench.db");
+    let fresh = |db: &Path| {
+        for suffix in ["", "-journal", "-wal", "-shm", ".godwit-lock"] {
+            let mut f = db.as_os_str().to_owned();
+            f.push(suffix);
+            let _ = fs::remove_file(PathBuf::from(f));
+        }
+    };
+    let sqlite3 = measure(args.runs, "SQLite: sqlite3", || {
+        fresh(&db);
+        let input = fs::File::open(&sql)?;
+        timed(
+            Command::new("sqlite3")
+                .args(["-bail"])
+                .arg(&db)
+                .stdin(input),
+        )
+    })?;
+    rows.push((
+        "SQLite".into(),
+        "sqlite3 (one transaction)".into(),
+        sqlite3,
+        None,
+    ));
+    let url = format!("sqlite://{}?mode=rwc", db.display());
+    for (label, extra) in [
+        ("up --single-transaction", &["--single-transaction"][..]),
+        ("up (a transaction per migration)", &[][..]),
+    ] {
+        let t = measure(args.runs, &format!("SQLite: godwit {label}"), || {
+            fresh(&db);
+            let t = timed(&mut up(&bin, &url, extra))?;
+            check_applied(&bin, &url, n)?;
+            Ok(t)
+        })?;
+        rows.push((
+            "SQLite".into(),
+            format!("godwit {label}"),
+            t,
+            Some(ratio(t, sqlite3)),
+        ));
+    }
+    let noop = measure(args.runs, "SQLite: godwit up, nothing pending", || {
+        timed(&mut up(&bin, &url, &[]))
+    })?;
+    rows.push((
+        "SQLite".into(),
+        "godwit up, nothing pending".into(),
+        noop,
+        None,
+    ));
+    fresh(&db);
+
+    // MariaDB.
+    let sql = sql_file(&bin, &work, "mysql", None)?;
+    let server = Server::parse(&mysql)?;
+    let client = measure(args.runs, "MariaDB: mysql", || {
+        let db = server.fresh_mysql()?;
+        let input = fs::File::open(&sql)?;
+        let t = timed(server.mysql(Some(&db)).stdin(input))?;
+        server.drop_mysql(&db)?;
+        Ok(t)
+    })?;
+    rows.push((
+        "MariaDB".into(),
+        "mysql (DDL commits each statement)".into(),
+        client,
+        None,
+    ));
+    let t = measure(args.runs, "MariaDB: godwit up", || {
+        let db = server.fresh_mysql()?;
+        let t = timed(&mut up(&bin, &server.with_database(&db), &[]))?;
+        check_applied(&bin, &server.with_database(&db), n)?;
+        server.drop_mysql(&db)?;
+        Ok(t)
+    })?;
+    rows.push((
+        "MariaDB".into(),
+        "godwit up (statement by statement)".into(),
+        t,
+        Some(ratio(t, client)),
+    ));
+    let noop = {
+        let db = server.fresh_mysql()?;
+        let url = server.with_database(&db);
+        timed(&mut up(&bin, &url, &[]))?;
+        let t = measure(args.runs, "MariaDB: godwit up, nothing pending", || {
+            timed(&mut up(&bin, &url, &[]))
+        })?;
+        server.drop_mysql(&db)?;
+        t
+    };
+    rows.push((
+        "MariaDB".into(),
+        "godwit up, nothing pending".into(),
+        noop,
+        None,
+    ));
+
+    let mut s = String::new();
+    let _ = writeln!(s, "machine: {}", super::machine());
+    let _ = writeln!(
+        s,
+        "{n} migrations, each a table with an index; wall time including process start; median of {} runs",
+        args.runs
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "| database | what | seconds | vs the client |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    for (db, what, t, vs) in rows {
+        let _ = writeln!(
+            s,
+            "| {db} | {what} | {:.3} | {} |",
+            t.as_secs_f64(),
+            vs.unwrap_or_default()
+        );
+    }
+    println!("{s}");
+    Ok(())
+}
+
+fn ratio(t: Duration, base: Duration) -> String {
+    format!("{:.2}x", t.as_secs_f64() / base.as_secs_f64().max(1e-9))
+}
+
+/// `bin up --database-url url extra...`, quiet.
+fn up(bin: &Path, url: &str, extra: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.arg("up")
+        .args(extra)
+        .args(["--database-url", url])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null());
+    c
+}
+
+/// Check that `status` says all `n` migrations are applied.
+fn check_applied(bin: &Path, url: &str, n: usize) -> anyhow::Result<()> {
+    let out = Command::new(bin)
+        .args(["status", "--check", "--json", "--database-url", url])
+        .output()
+        .context("cannot run `status`")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success() && text.contains(&format!("\"applied\": {n},")),
+        "after `up`, `status --check` says: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The migrations' SQL for `backend`, as `sql` prints it, optionally wrapped.
+fn sql_file(
+    bin: &Path,
+    work: &Path,
+    backend: &str,
+    wrap: Option<(&str, &str)>,
+) -> anyhow::Result<PathBuf> {
+    let out = Command::new(bin)
+        .args(["sql", "--backend", backend])
+        .output()
+        .context("cannot run `sql`")?;
+    ensure!(
+        out.status.success(),
+        "`sql` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut text = String::from_utf8(out.stdout).context("`sql` printed something not UTF-8")?;
+    if let Some((begin, end)) = wrap {
+        text = format!("{begin}\n{text}{end}\n");
+    }
+    let file = work.join(format!("{backend}.sql"));
+    fs::write(&file, text).with_context(|| format!("cannot write `{}`", file.display()))?;
+    Ok(file)
+}
+
+/// Run `c`, failing with its output when it fails; its wall time.
+fn timed(c: &mut Command) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let out = c
+        .stderr(Stdio::piped())
+        .output()
+        .with_context(|| format!("cannot run {:?}", c.get_program()))?;
+    let t = start.elapsed();
+    if !out.status.success() {
+        bail!(
+            "{:?} failed: {}",
+            c.get_program(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(t)
+}
+
+/// The median of `runs` measurements, each printed as it is taken.
+fn measure(
+    runs: usize,
+    what: &str,
+    mut f: impl FnMut() -> anyhow::Result<Duration>,
+) -> anyhow::Result<Duration> {
+    let mut times = Vec::new();
+    for run in 1..=runs {
+        let t = f().with_context(|| what.to_string())?;
+        eprintln!("{what} {run}/{runs}: {:.3} s", t.as_secs_f64());
+        times.push(t);
+    }
+    Ok(median(&mut times))
+}
+
+/// A server URL, taken apart for the command-line clients.
+struct Server {
+    url: String,
+    user: String,
+    password: Option<String>,
+    host: String,
+    port: Option<String>,
+}
+
+impl Server {
+    fn parse(url: &str) -> anyhow::Result<Server> {
+        let (_, rest) = url
+            .split_once("://")
+            .with_context(|| format!("`{url}` is not a server URL"))?;
+        let (userinfo, hostpart) = rest.rsplit_once('@').unwrap_or(("", rest));
+        let (user, password) = match userinfo.split_once(':') {
+            Some((u, p)) => (u.to_string(), Some(p.to_string())),
+            None => (userinfo.to_string(), None),
+        };
+        let hostport = hostpart.split(['/', '?']).next().unwrap_or("");
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p.to_string())),
+            None => (hostport.to_string(), None),
+        };
+        Ok(Server {
+            url: url.to_string(),
+            user,
+            password,
+            host,
+            port,
+        })
+    }
+
+    /// The URL naming database `db`.
+    fn with_database(&self, db: &str) -> String {
+        let authority = self.url.find("://").map_or(0, |i| i + 3);
+        let end = self.url[authority..]
+            .find('?')
+            .map_or(self.url.len(), |i| i + authority);
+        let path = self.url[authority..end]
+            .find('/')
+            .map_or(end, |i| i + authority);
+        format!("{}/{db}{}", &self.url[..path], &self.url[end..])
+    }
+
+    fn name() -> String {
+        format!("godwit_bench_{}", std::process::id())
+    }
+
+    fn fresh_postgres(&self) -> anyhow::Result<String> {
+        let db = Self::name();
+        self.drop_postgres(&db)?;
+        timed(
+            Command::new("psql")
+                .args(["-X", "-q", "-c", &format!("CREATE DATABASE {db}")])
+                .arg(&self.url),
+        )?;
+        Ok(db)
+    }
+
+    fn drop_postgres(&self, db: &str) -> anyhow::Result<()> {
+        timed(
+            Command::new("psql")
+                .args([
+                    "-X",
+                    "-q",
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                ])
+                .arg(&self.url),
+        )
+        .map(drop)
+    }
+
+    fn mysql(&self, db: Option<&str>) -> Command {
+        let mut c = Command::new("mysql");
+        c.args(["--protocol=tcp", "-h", &self.host, "-u", &self.user]);
+        if let Some(port) = &self.port {
+            c.args(["-P", port]);
+        }
+        if let Some(password) = &self.password {
+            c.env("MYSQL_PWD", password);
+        }
+        if let Some(db) = db {
+            c.arg(db);
+        }
+        c
+    }
+
+    fn fresh_mysql(&self) -> anyhow::Result<String> {
+        let db = Self::name();
+        self.drop_mysql(&db)?;
+        timed(
+            self.mysql(None)
+                .args(["-e", &format!("CREATE DATABASE {db}")]),
+        )?;
+        Ok(db)
+    }
+
+    fn drop_mysql(&self, db: &str) -> anyhow::Result<()> {
+        timed(
+            self.mysql(None)
+                .args(["-e", &format!("DROP DATABASE IF EXISTS {db}")]),
+        )
+        .map(drop)
+    }
+}
