@@ -63,6 +63,7 @@ macro_rules! all_scenarios {
             drop_column_with_check,
             rebuild_table_under_view,
             add_constraints_not_valid_then_validate,
+            mysql_online_ddl,
         }
     };
 }
@@ -1046,4 +1047,17 @@ pub fn add_constraints_not_valid_then_validate() -> Scenario {
         after_up: 1,
         after_down: Some(1),
     }])
+}
+
+/// `mysql_online`: MySQL/MariaDB run the change in place without locking, or refuse.
+pub fn mysql_online_ddl() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column("posts", Column::text("summary").nullable());
+            s.add_index("posts", ["status"]);
+            s.mysql_online(Algorithm::Inplace, Lock::None);
+        }),
+    )
+    .probes(POSTS_KEPT)
 }

@@ -1647,3 +1647,26 @@ fn add_constraints_not_valid_then_validate() {
         "#]],
     );
 }
+
+#[test]
+fn mysql_online_ddl() {
+    check(
+        scenarios::mysql_online_ddl(),
+        expect![[r#"
+            up
+              postgres, sqlite
+                ALTER TABLE "posts" ADD COLUMN "summary" text NULL;
+                CREATE INDEX "idx_posts_status" ON "posts" ("status");
+              mysql
+                ALTER TABLE `posts` ADD COLUMN `summary` text NULL, ALGORITHM=INPLACE, LOCK=NONE;
+                CREATE INDEX `idx_posts_status` ON `posts` (`status`) ALGORITHM=INPLACE LOCK=NONE;
+            down
+              postgres, sqlite
+                DROP INDEX "idx_posts_status";
+                ALTER TABLE "posts" DROP COLUMN "summary";
+              mysql
+                DROP INDEX `idx_posts_status` ON `posts`;
+                ALTER TABLE `posts` DROP COLUMN `summary`, ALGORITHM=INPLACE, LOCK=NONE;
+        "#]],
+    );
+}

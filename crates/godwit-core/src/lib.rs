@@ -7,6 +7,7 @@
 
 pub mod column;
 pub mod error;
+pub mod lint;
 pub mod migration;
 pub mod model;
 pub mod op;
@@ -18,6 +19,7 @@ pub mod types;
 
 pub use column::{AddableColumn, Column, ColumnDef};
 pub use error::{Error, ErrorKind, ModelError, RegistryError, RenderError};
+pub use lint::{Allowance, Finding, Rule};
 pub use migration::{Migration, MigrationId, Registration, resolve};
 pub use model::SchemaModel;
 pub use op::{Op, PerBackend, TableDef};
@@ -31,6 +33,7 @@ pub use types::{
 /// Everything a migration file needs: `use godwit::prelude::*;`.
 pub mod prelude {
     pub use crate::column::{AddableColumn, Column};
+    pub use crate::lint::Rule;
     pub use crate::migration::Migration;
     pub use crate::op::PerBackend;
     pub use crate::schema::{Schema, TableBuilder, col};
@@ -38,6 +41,6 @@ pub mod prelude {
     pub use crate::types::ReferentialAction::{
         self, Cascade, NoAction, Restrict, SetDefault, SetNull,
     };
-    pub use crate::types::{CurrentTimestamp, Sql};
+    pub use crate::types::{Algorithm, CurrentTimestamp, Lock, Sql};
     pub use sea_query::{Expr, ExprTrait, Value};
 }

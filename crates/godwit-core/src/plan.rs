@@ -8,7 +8,7 @@ use crate::op::Op;
 use crate::render::{self, Statement};
 use crate::reverse;
 use crate::schema::{Plan, Schema};
-use crate::types::Backend;
+use crate::types::{Algorithm, Backend, Lock};
 
 /// One migration's recorded `up` and `down`.
 #[derive(Debug, Clone)]
@@ -121,6 +121,7 @@ impl Catalog {
                     &entry.id,
                     "up",
                     &entry.up.ops,
+                    entry.up.mysql_online,
                 )?);
             } else {
                 apply_plan(&mut model, &entry.id, "up", &entry.up)?;
@@ -145,8 +146,9 @@ impl Catalog {
             if versions.is_none_or(|vs| vs.contains(&entry.id.version)) {
                 let down = self.down_ops(entry, &before)?;
                 let mut after = model.clone();
+                let online = entry.down.mysql_online.or(entry.up.mysql_online);
                 out.push(render_plan(
-                    &mut after, backend, &entry.id, "down", &down.0,
+                    &mut after, backend, &entry.id, "down", &down.0, online,
                 )?);
                 out.last_mut().expect("just pushed").warnings.extend(down.1);
             }
@@ -237,6 +239,7 @@ fn render_plan(
     id: &MigrationId,
     direction: &'static str,
     ops: &[Op],
+    mysql_online: Option<(Algorithm, Lock)>,
 ) -> Result<RenderedMigration, Error> {
     let mut rendered = RenderedMigration {
         id: id.clone(),
@@ -257,7 +260,14 @@ fn render_plan(
         let mut after = model.clone();
         after.apply(op).map_err(|e| fail(e.into()))?;
         let out = render::render_op(backend, model, &after, op).map_err(|e| fail(e.into()))?;
-        rendered.statements.extend(out.statements);
+        rendered
+            .statements
+            .extend(out.statements.into_iter().map(|mut s| {
+                if let (Backend::MySql, Some((algorithm, lock))) = (backend, mysql_online) {
+                    with_algorithm(&mut s, algorithm, lock);
+                }
+                s
+            }));
         rendered.foreign_keys_off |= out.foreign_keys_off;
         for w in out.warnings {
             if !rendered.warnings.contains(&w) {
@@ -272,4 +282,20 @@ fn render_plan(
         *model = after;
     }
     Ok(rendered)
+}
+
+/// MySQL: `ALGORITHM` and `LOCK` on an `ALTER TABLE` or an index statement.
+fn with_algorithm(stmt: &mut Statement, algorithm: Algorithm, lock: Lock) {
+    let (a, l) = (algorithm.sql(), lock.sql());
+    let suffix = if stmt.sql.starts_with("ALTER TABLE") {
+        format!(", ALGORITHM={a}, LOCK={l}")
+    } else if stmt.sql.starts_with("CREATE INDEX") || stmt.sql.starts_with("CREATE UNIQUE INDEX") {
+        // `DROP INDEX .. ON ..` takes no options on MariaDB; dropping an index only changes
+        // metadata in InnoDB.
+        format!(" ALGORITHM={a} LOCK={l}")
+    } else {
+        return;
+    };
+    stmt.sql.push_str(&suffix);
+    stmt.preview.push_str(&suffix);
 }

@@ -21,6 +21,10 @@ pub struct Plan {
     pub derive_down: bool,
     /// Mistakes found while recording (an empty primary key, ...), reported with the migration.
     pub errors: Vec<String>,
+    /// Operations allowed past a lint rule, with the reason.
+    pub allowances: Vec<crate::lint::Allowance>,
+    /// MySQL `ALGORITHM` and `LOCK` for every `ALTER TABLE` and index of the migration.
+    pub mysql_online: Option<(crate::types::Algorithm, crate::types::Lock)>,
 }
 
 impl Plan {
@@ -473,6 +477,38 @@ impl Schema {
     /// Mark the migration as impossible to roll back, saying why.
     pub fn irreversible(&mut self, reason: impl Into<String>) {
         self.plan.irreversible = Some(reason.into());
+    }
+
+    /// Allow the operation just recorded past a lint rule, saying why it is safe here:
+    /// `s.drop_column("users", "legacy"); s.allow(Rule::DropColumn, "unused since release 41");`
+    pub fn allow(&mut self, rule: crate::lint::Rule, reason: impl Into<String>) {
+        let reason = reason.into();
+        let Some(operation) = self.plan.ops.len().checked_sub(1) else {
+            self.plan.errors.push(format!(
+                "allow(Rule::{}, ..) comes before any operation: write it right after the operation it allows",
+                rule.rust_name()
+            ));
+            return;
+        };
+        if reason.trim().is_empty() {
+            self.plan.errors.push(format!(
+                "allow(Rule::{}, \"\") has no reason: say why the operation is safe here",
+                rule.rust_name()
+            ));
+            return;
+        }
+        self.plan.allowances.push(crate::lint::Allowance {
+            operation,
+            rule,
+            reason,
+        });
+    }
+
+    /// On MySQL/MariaDB, run every `ALTER TABLE` and index change of this migration with
+    /// `ALGORITHM` and `LOCK`, so that MySQL refuses, rather than copying or locking, when it
+    /// cannot: `s.mysql_online(Algorithm::Inplace, Lock::None)`. Ignored elsewhere.
+    pub fn mysql_online(&mut self, algorithm: crate::types::Algorithm, lock: crate::types::Lock) {
+        self.plan.mysql_online = Some((algorithm, lock));
     }
 
     /// Derive `down` by reversing `up`: what the default `Migration::down` does.

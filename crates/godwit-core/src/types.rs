@@ -322,3 +322,45 @@ pub enum ReferentialAction {
     Restrict,
     NoAction,
 }
+
+/// MySQL's `ALGORITHM` for an `ALTER TABLE`: how it may change the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// Change only metadata (adding a column, a default): no copy, no rebuild.
+    Instant,
+    /// Rebuild in place, letting writes through where the lock allows.
+    Inplace,
+    /// Copy the table (blocks writes).
+    Copy,
+}
+
+/// MySQL's `LOCK` for an `ALTER TABLE`: what it may block while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lock {
+    /// Block nothing: reads and writes go on.
+    None,
+    /// Block writes.
+    Shared,
+    /// Block reads and writes.
+    Exclusive,
+}
+
+impl Algorithm {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            Algorithm::Instant => "INSTANT",
+            Algorithm::Inplace => "INPLACE",
+            Algorithm::Copy => "COPY",
+        }
+    }
+}
+
+impl Lock {
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            Lock::None => "NONE",
+            Lock::Shared => "SHARED",
+            Lock::Exclusive => "EXCLUSIVE",
+        }
+    }
+}

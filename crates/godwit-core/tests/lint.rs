@@ -1,0 +1,367 @@
+//! Every lint rule fires on the unsafe form and stays silent on the safe one, on each backend
+//! where it applies, and never elsewhere.
+
+use expect_test::expect;
+use godwit_core::prelude::*;
+use godwit_core::{Backend, Catalog, Migration, MigrationId};
+
+struct Up(fn(&mut Schema));
+
+impl Migration for Up {
+    fn up(&self, s: &mut Schema) {
+        (self.0)(s)
+    }
+}
+
+fn base(s: &mut Schema) {
+    s.create_table("users", |t| {
+        t.id();
+        t.string("email", 100).unique();
+        t.string("name", 100).nullable();
+    });
+    s.create_table("posts", |t| {
+        t.id();
+        t.references_as("author_id", "users");
+        t.string("title", 200);
+        t.integer("views").default(0);
+    });
+}
+
+const VERSION: u64 = 20260102000000;
+
+fn lint(backend: Backend, up: fn(&mut Schema)) -> Vec<godwit_core::Finding> {
+    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
+    let under_test: &'static dyn Migration = Box::leak(Box::new(Up(up)));
+    let catalog = Catalog::new([
+        (
+            MigrationId {
+                version: 20260101000000,
+                name: "base".into(),
+            },
+            base,
+        ),
+        (
+            MigrationId {
+                version: VERSION,
+                name: "under_test".into(),
+            },
+            under_test,
+        ),
+    ]);
+    catalog
+        .lint(backend, Some(&[VERSION]))
+        .expect("the migrations are valid")
+}
+
+struct Case {
+    rule: Rule,
+    unsafe_form: fn(&mut Schema),
+    safe_form: fn(&mut Schema),
+}
+
+const CASES: &[Case] = &[
+    Case {
+        rule: Rule::IndexNotConcurrent,
+        unsafe_form: |s| {
+            s.add_index("posts", ["title"]);
+        },
+        safe_form: |s| {
+            s.add_index("posts", ["title"]).concurrently();
+        },
+    },
+    Case {
+        rule: Rule::ConcurrentIndexWithOtherChanges,
+        unsafe_form: |s| {
+            s.add_index("posts", ["title"]).concurrently();
+            s.add_column("posts", Column::text("summary").nullable());
+        },
+        safe_form: |s| {
+            s.add_index("posts", ["title"]).concurrently();
+        },
+    },
+    Case {
+        rule: Rule::ForeignKeyNotValid,
+        unsafe_form: |s| {
+            s.add_foreign_key("posts", ["author_id"], "users")
+                .name("fk_posts_author_2");
+        },
+        safe_form: |s| {
+            s.add_foreign_key("posts", ["author_id"], "users")
+                .name("fk_posts_author_2")
+                .not_valid();
+        },
+    },
+    Case {
+        rule: Rule::CheckNotValid,
+        unsafe_form: |s| {
+            s.add_check("posts", "ck_posts_views", "views >= 0");
+        },
+        safe_form: |s| {
+            s.add_check("posts", "ck_posts_views", "views >= 0")
+                .not_valid();
+        },
+    },
+    Case {
+        rule: Rule::SetNotNull,
+        unsafe_form: |s| s.set_not_null("users", "name"),
+        safe_form: |s| {
+            s.add_check("users", "ck_users_name_not_null", "name IS NOT NULL")
+                .not_valid();
+        },
+    },
+    Case {
+        rule: Rule::TypeChangeRewrite,
+        unsafe_form: |s| s.change_column_type("posts", "views", ColumnType::BigInt),
+        safe_form: |s| s.change_column_type("posts", "title", ColumnType::String(300)),
+    },
+    Case {
+        rule: Rule::VolatileDefault,
+        unsafe_form: |s| {
+            s.add_column(
+                "posts",
+                Column::uuid("token").default(Sql("gen_random_uuid()")),
+            )
+        },
+        safe_form: |s| {
+            s.add_column(
+                "posts",
+                Column::timestamp_tz("seen_at").default(CurrentTimestamp),
+            )
+        },
+    },
+    Case {
+        rule: Rule::UniqueConstraint,
+        unsafe_form: |s| {
+            s.add_unique("posts", ["title"]);
+        },
+        safe_form: |s| {
+            s.add_index("posts", ["title"]).unique().concurrently();
+        },
+    },
+    Case {
+        rule: Rule::Json,
+        unsafe_form: |s| {
+            s.sql("ALTER TABLE posts ADD COLUMN meta json")
+                .down("ALTER TABLE posts DROP COLUMN meta");
+        },
+        safe_form: |s| {
+            s.sql("ALTER TABLE posts ADD COLUMN meta jsonb")
+                .down("ALTER TABLE posts DROP COLUMN meta");
+        },
+    },
+    Case {
+        rule: Rule::MysqlOnlineDdl,
+        unsafe_form: |s| s.add_column("posts", Column::text("summary").nullable()),
+        safe_form: |s| {
+            s.add_column("posts", Column::text("summary").nullable());
+            s.mysql_online(Algorithm::Instant, Lock::None);
+        },
+    },
+    Case {
+        rule: Rule::MysqlTypeChange,
+        unsafe_form: |s| s.change_column_type("posts", "views", ColumnType::BigInt),
+        safe_form: |s| s.change_column_type("posts", "title", ColumnType::String(250)),
+    },
+    Case {
+        rule: Rule::MysqlForeignKey,
+        unsafe_form: |s| {
+            s.add_foreign_key("posts", ["author_id"], "users")
+                .name("fk_posts_author_2");
+        },
+        safe_form: |s| {
+            s.create_table("likes", |t| {
+                t.id();
+                t.references("posts");
+            });
+        },
+    },
+    Case {
+        rule: Rule::RenameColumn,
+        unsafe_form: |s| s.rename_column("posts", "title", "headline"),
+        safe_form: |s| {
+            s.create_table("drafts", |t| {
+                t.id();
+                t.string("title", 200);
+            });
+            s.rename_column("drafts", "title", "headline");
+        },
+    },
+    Case {
+        rule: Rule::RenameTable,
+        unsafe_form: |s| s.rename_table("posts", "articles"),
+        safe_form: |s| {
+            s.create_table("drafts", |t| {
+                t.id();
+            });
+            s.rename_table("drafts", "sketches");
+        },
+    },
+    Case {
+        rule: Rule::DropColumn,
+        unsafe_form: |s| s.drop_column("posts", "views"),
+        safe_form: |s| {
+            s.drop_column("posts", "views");
+            s.allow(Rule::DropColumn, "nothing reads views since release 41");
+        },
+    },
+    Case {
+        rule: Rule::DropTable,
+        unsafe_form: |s| s.drop_table("posts"),
+        safe_form: |s| {
+            s.create_table("scratch", |t| {
+                t.id();
+            });
+            s.drop_table("scratch");
+        },
+    },
+    Case {
+        rule: Rule::DataInSchemaMigration,
+        unsafe_form: |s| {
+            s.add_column("posts", Column::text("summary").nullable());
+            s.update("posts").set("views", 0);
+        },
+        safe_form: |s| {
+            s.update("posts").set("views", 0);
+        },
+    },
+    Case {
+        rule: Rule::RawSql,
+        unsafe_form: |s| {
+            s.sql("CREATE INDEX idx_posts_title ON posts (title)")
+                .down("DROP INDEX idx_posts_title");
+        },
+        safe_form: |s| {
+            s.add_index("posts", ["title"]).concurrently();
+        },
+    },
+];
+
+fn fires(findings: &[godwit_core::Finding], rule: Rule) -> bool {
+    findings
+        .iter()
+        .any(|f| f.rule == rule && f.allowed.is_none())
+}
+
+#[test]
+fn every_rule_has_a_case() {
+    for rule in Rule::ALL {
+        assert!(CASES.iter().any(|c| c.rule == rule), "no case for {rule}");
+    }
+}
+
+#[test]
+fn rules_fire_on_the_unsafe_form_only_where_they_apply() {
+    for case in CASES {
+        for backend in Backend::ALL {
+            let applies = case.rule.backends().contains(&backend);
+            let unsafe_findings = lint(backend, case.unsafe_form);
+            assert_eq!(
+                fires(&unsafe_findings, case.rule),
+                applies,
+                "{} on the unsafe form, {backend}: {unsafe_findings:#?}",
+                case.rule
+            );
+            let safe_findings = lint(backend, case.safe_form);
+            assert!(
+                !fires(&safe_findings, case.rule),
+                "{} on the safe form, {backend}: {safe_findings:#?}",
+                case.rule
+            );
+        }
+    }
+}
+
+#[test]
+fn a_finding_says_the_risk_and_the_safe_way() {
+    let findings = lint(Backend::Postgres, |s| s.set_not_null("users", "name"));
+    let text: String = findings.iter().map(|f| f.to_string()).collect();
+    expect![[r#"
+        unsafe[set-not-null]: migration 20260102000000 under_test, operation #1 set_not_null("users", "name") (PostgreSQL)
+          risk: `SET NOT NULL` scans all of `users` while holding an exclusive lock
+          safe:
+            // migration 1:
+            s.add_check("users", "ck_users_name_not_null", "name IS NOT NULL").not_valid();
+            // migration 2:
+            s.validate_constraint("users", "ck_users_name_not_null");
+            // migration 3 (PostgreSQL 12+ uses the valid check instead of scanning):
+            s.set_not_null("users", "name");
+            s.drop_check("users", "ck_users_name_not_null");
+          or, if it is safe here: s.allow(Rule::SetNotNull, "why");
+    "#]].assert_eq(&text);
+}
+
+#[test]
+fn an_allowed_operation_shows_its_reason() {
+    let findings = lint(Backend::Sqlite, |s| {
+        s.drop_column("posts", "views");
+        s.allow(Rule::DropColumn, "nothing reads views since release 41");
+    });
+    let text: String = findings.iter().map(|f| f.to_string()).collect();
+    expect![[r#"
+        allowed[drop-column]: migration 20260102000000 under_test, operation #1 drop_column("posts", "views") (SQLite)
+          risk: code that still reads `posts.views` fails as soon as it is gone, and its values are lost
+          reason: nothing reads views since release 41
+    "#]].assert_eq(&text);
+}
+
+#[test]
+fn allow_needs_an_operation_and_a_reason() {
+    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
+    let m: &'static dyn Migration = Box::leak(Box::new(Up(|s| {
+        s.allow(Rule::DropTable, "early");
+    })));
+    let catalog = Catalog::new([
+        (
+            MigrationId {
+                version: 1,
+                name: "base".into(),
+            },
+            base,
+        ),
+        (
+            MigrationId {
+                version: 2,
+                name: "early_allow".into(),
+            },
+            m,
+        ),
+    ]);
+    let err = catalog.render_up(Backend::Postgres, None).unwrap_err();
+    expect!["migration 2 early_allow: allow(Rule::DropTable, ..) comes before any operation: write it right after the operation it allows"].assert_eq(&err.to_string());
+}
+
+#[test]
+fn mysql_online_options_are_written_on_every_alter() {
+    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
+    let m: &'static dyn Migration = Box::leak(Box::new(Up(|s| {
+        s.add_column("posts", Column::text("summary").nullable());
+        s.add_index("posts", ["title"]);
+        s.mysql_online(Algorithm::Inplace, Lock::None);
+    })));
+    let catalog = Catalog::new([
+        (
+            MigrationId {
+                version: 1,
+                name: "base".into(),
+            },
+            base,
+        ),
+        (
+            MigrationId {
+                version: 2,
+                name: "online".into(),
+            },
+            m,
+        ),
+    ]);
+    let sql: String = catalog.render_up(Backend::MySql, Some(&[2])).unwrap()[0]
+        .statements
+        .iter()
+        .map(|s| format!("{};\n", s.preview))
+        .collect();
+    expect![[r#"
+        ALTER TABLE `posts` ADD COLUMN `summary` text NULL, ALGORITHM=INPLACE, LOCK=NONE;
+        CREATE INDEX `idx_posts_title` ON `posts` (`title`) ALGORITHM=INPLACE LOCK=NONE;
+    "#]]
+    .assert_eq(&sql);
+}
