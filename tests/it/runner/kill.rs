@@ -39,7 +39,7 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
             Backend::Postgres => {
                 scalar(
                     &mut db.conn,
-                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(600)%' AND state = 'active'",
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(600)%' AND state = 'active'",
                 )
                 .await
                     == 1
@@ -47,7 +47,7 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
             Backend::MySql => {
                 scalar(
                     &mut db.conn,
-                    "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(600)%'",
+                    "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT SLEEP(600)%'",
                 )
                 .await
                     == 1
