@@ -2,34 +2,33 @@
 //! migration's transaction dies with it, the lock too, and the next `up` finishes cleanly; on
 //! MariaDB history says which statement was running, and the next `up` refuses to guess.
 
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use godwit_core::Backend;
+
+use crate::live::db::Scratch;
 
 use super::{
     V5, applied, fixture, history, on_every_backend, run, scalar, scratch, table_exists, text,
 };
 
-async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
-    let mut db = scratch(backend, "sigkill").await;
-    let url = db.url();
-
+/// Start `up` with the slow `create_reviews`, and return once it runs that migration's slow
+/// statement: the four migrations before it are recorded, and (where the server shows it) the
+/// statement is running.
+async fn start_slow_up(backend: Backend, db: &mut Scratch) -> Child {
     let mut child = {
-        let mut c = fixture(&url, &["up"]);
+        let mut c = fixture(&db.url(), &["up"]);
         c.env("GODWIT_FIXTURE_SLOW", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         c.spawn().unwrap()
     };
-
-    // Wait until the runner is inside create_reviews: the four migrations before it are
-    // recorded, and (where the server shows it) its slow third statement is running.
     let start = Instant::now();
     loop {
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the runner ended before it could be killed"
+            "the runner ended before it could be stopped"
         );
         assert!(
             start.elapsed() < Duration::from_secs(60),
@@ -65,6 +64,13 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
         child.try_wait().unwrap().is_none(),
         "the runner must still be running"
     );
+    child
+}
+
+async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
+    let mut db = scratch(backend, "sigkill").await;
+    let url = db.url();
+    let mut child = start_slow_up(backend, &mut db).await;
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert_eq!(status.code(), None, "killed by a signal");
@@ -101,4 +107,41 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
     db.conn.close().await;
 }
 
-on_every_backend!(sigkill_in_the_middle_of_a_migration);
+/// Ctrl-C (SIGINT): the runner stops at once with exit code 130, its connections close, and the
+/// migration in progress is rolled back where the backend can (PostgreSQL, SQLite).
+async fn ctrl_c_in_the_middle_of_a_migration(backend: Backend) {
+    let mut db = scratch(backend, "sigint").await;
+    let url = db.url();
+    let child = start_slow_up(backend, &mut db).await;
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.starts_with("error: interrupted: "), "{stderr}");
+
+    let four = applied(&super::ALL[..4]);
+    if backend == Backend::MySql {
+        let mut expected = four;
+        expected.push((V5, "partial".to_string()));
+        assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
+    } else {
+        assert_eq!(history(&mut db.conn, "godwit_migrations").await, four);
+        assert!(!table_exists(&mut db.conn, "reviews").await);
+        let out = run(fixture(&url, &["up", "--lock-timeout", "20"]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(
+            history(&mut db.conn, "godwit_migrations").await,
+            applied(&super::ALL)
+        );
+    }
+    db.conn.close().await;
+}
+
+on_every_backend!(
+    sigkill_in_the_middle_of_a_migration,
+    ctrl_c_in_the_middle_of_a_migration,
+);
