@@ -144,3 +144,28 @@ fn up_status_and_down_all_on_an_sqlite_file() {
     let out = run(&["status", "--check"]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn the_example_passes_lint_on_every_backend() {
+    for backend in ["postgres", "mysql", "sqlite"] {
+        let out = migrate(&["lint", "--backend", backend]);
+        assert!(
+            out.status.success(),
+            "{backend}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).starts_with("0 unsafe, 0 allowed, in 6 migration(s)"),
+            "{backend}: {}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn lint_of_an_unknown_version_exits_1() {
+    let out = migrate(&["lint", "--backend", "postgres", "20990101000000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no migration has version 20990101000000"));
+}

@@ -12,6 +12,8 @@ pub struct AddViewsToPosts;
 impl Migration for AddViewsToPosts {
     fn up(&self, s: &mut Schema) {
         s.add_column("posts", Column::integer("views").default(0));
+        // On MySQL/MariaDB: add it instantly, or fail rather than lock the table.
+        s.mysql_online(Algorithm::Instant, Lock::None);
     }
 }
 

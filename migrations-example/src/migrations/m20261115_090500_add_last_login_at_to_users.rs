@@ -11,6 +11,8 @@ pub struct AddLastLoginAtToUsers;
 impl Migration for AddLastLoginAtToUsers {
     fn up(&self, s: &mut Schema) {
         s.add_column("users", Column::timestamp_tz("last_login_at").nullable());
+        // On MySQL/MariaDB: add it instantly, or fail rather than lock the table.
+        s.mysql_online(Algorithm::Instant, Lock::None);
     }
 }
 

@@ -5,13 +5,15 @@
 //!
 //! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error,
 //! `3` `status --check` found a pending or half-applied migration, `4` another deploy held the
-//! migration lock past `--lock-timeout`, `130` interrupted by Ctrl-C.
+//! migration lock past `--lock-timeout`, `5` `lint` found an unsafe operation, `130`
+//! interrupted by Ctrl-C.
 //!
 //! **Invariant:** nothing here panics on user input; every error names the file or migration it
 //! concerns and says how to fix it.
 
 mod apply;
 mod db;
+mod lint;
 mod new;
 mod registry;
 mod sql;
@@ -145,7 +147,7 @@ impl From<anyhow::Error> for Failure {
     about = "Database migrations: apply, roll back, inspect, print their SQL, write new ones",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found pending or \
                   half-applied migrations,\n4 another deploy held the migration lock past --lock-timeout, \
-                  130 interrupted (Ctrl-C).\n\
+                  5 `lint` found an unsafe operation, 130 interrupted (Ctrl-C).\n\
                   The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
                   (postgres://, mysql://, mariadb://, sqlite:);\n\
                   without any, it is the SQLite file dev.db in the migrations crate.",
@@ -170,6 +172,8 @@ enum Command {
     Fresh(apply::FreshArgs),
     /// Print the exact SQL of migrations for a backend, without connecting to a database
     Sql(sql::SqlArgs),
+    /// Check migrations against the zero-downtime rules of a backend (exit code 5 when unsafe)
+    Lint(lint::LintArgs),
     /// Write a new migration file into src/migrations
     New(new::NewArgs),
 }
@@ -245,6 +249,10 @@ where
         Command::Sql(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             sql::run(cx, &resolved, &args, out)?;
+        }
+        Command::Lint(args) => {
+            let resolved = registry::load(cx).map_err(Failure::Errors)?;
+            lint::run(cx, &resolved, &args, out)?;
         }
         // `new` needs no registry: it must work even while another migration is broken.
         Command::New(args) => new::run(cx, &args, out)?,

@@ -23,7 +23,7 @@ pub(crate) struct SqlArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum BackendArg {
+pub(crate) enum BackendArg {
     /// PostgreSQL
     #[value(alias = "postgresql", alias = "pg")]
     Postgres,
@@ -72,6 +72,11 @@ fn backend(cx: &Context<'_>, args: &SqlArgs) -> anyhow::Result<Backend> {
     if let Some(b) = args.backend {
         return Ok(b.into());
     }
+    default_backend(cx)
+}
+
+/// `DATABASE_URL`'s backend, else SQLite.
+pub(crate) fn default_backend(cx: &Context<'_>) -> anyhow::Result<Backend> {
     let url = cx.database_url();
     Backend::from_url(&url).ok_or_else(|| {
         let scheme = url.split(':').next().unwrap_or(&url);
@@ -89,23 +94,7 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let backend = backend(cx, args)?;
-    for v in &args.versions {
-        if !resolved.iter().any(|(id, _)| id.version == *v) {
-            let known = match (resolved.first(), resolved.last()) {
-                (Some((first, _)), Some((last, _))) => format!(
-                    "the {} migrations run from {} to {}",
-                    resolved.len(),
-                    first.version,
-                    last.version
-                ),
-                _ => "there are no migrations".to_string(),
-            };
-            bail!(
-                "no migration has version {v} ({known}): check the version against the file names in `{}`",
-                cx.display(&cx.project.migrations_dir().display().to_string())
-            );
-        }
-    }
+    check_versions(cx, resolved, &args.versions)?;
     let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
     let versions = (!args.versions.is_empty()).then_some(args.versions.as_slice());
     let rendered = if args.down {
@@ -126,6 +115,32 @@ pub(crate) fn run(
     for m in &rendered {
         writeln!(out)?;
         write_migration(out, m)?;
+    }
+    Ok(())
+}
+
+/// Every version in `versions` names a migration, or an error says where to look.
+pub(crate) fn check_versions(
+    cx: &Context<'_>,
+    resolved: &[(MigrationId, Registration)],
+    versions: &[u64],
+) -> anyhow::Result<()> {
+    for v in versions {
+        if !resolved.iter().any(|(id, _)| id.version == *v) {
+            let known = match (resolved.first(), resolved.last()) {
+                (Some((first, _)), Some((last, _))) => format!(
+                    "the {} migrations run from {} to {}",
+                    resolved.len(),
+                    first.version,
+                    last.version
+                ),
+                _ => "there are no migrations".to_string(),
+            };
+            bail!(
+                "no migration has version {v} ({known}): check the version against the file names in `{}`",
+                cx.display(&cx.project.migrations_dir().display().to_string())
+            );
+        }
     }
     Ok(())
 }

@@ -498,3 +498,23 @@ mod registered {
 }
 
 crate::register!(registered::Registered);
+
+#[test]
+fn lint_exits_5_on_unsafe_operations_and_0_when_clean() {
+    let registrations = blog();
+    let cx = cx(&PROJECT, &registrations);
+    check(
+        &cx,
+        &["lint", "--backend", "postgres"],
+        expect![[r#"
+            0 unsafe, 0 allowed, in 3 migration(s) on PostgreSQL
+        "#]],
+    );
+    check(
+        &cx,
+        &["lint", "--backend", "mysql"],
+        expect![[r#"
+        error (5): 1 operation(s) are unsafe on MySQL/MariaDB: do them the safe way shown, or allow each with `s.allow(Rule::..., "why")` after it
+    "#]],
+    );
+}
