@@ -6,6 +6,7 @@
 //! operation into SQL for PostgreSQL, MySQL/MariaDB or SQLite.
 
 pub mod column;
+pub mod deploy;
 pub mod error;
 pub mod lint;
 pub mod migration;
@@ -18,6 +19,7 @@ pub mod schema;
 pub mod types;
 
 pub use column::{AddableColumn, Column, ColumnDef};
+pub use deploy::{ChangeKind, MigrationPlan, PlanStep};
 pub use error::{Error, ErrorKind, ModelError, RegistryError, RenderError};
 pub use lint::{Allowance, Finding, Rule};
 pub use migration::{Migration, MigrationId, Registration, resolve};

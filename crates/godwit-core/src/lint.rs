@@ -504,7 +504,7 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
     out
 }
 
-fn op_table(op: &Op) -> Option<&str> {
+pub(crate) fn op_table(op: &Op) -> Option<&str> {
     Some(match op {
         Op::CreateTable(t) => &t.name,
         Op::DropTable { table }

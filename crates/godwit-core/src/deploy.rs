@@ -1,0 +1,281 @@
+//! The deploy plan: for each migration about to run, its SQL, transaction mode, the locks each
+//! operation takes, lint findings and allowances, reversibility, and whether the change is
+//! additive (deploy it before the code that uses it) or destructive (after the code stops
+//! using what it removes). The pre-deployment checklist, computed.
+
+use crate::error::Error;
+use crate::lint::Finding;
+use crate::migration::MigrationId;
+use crate::model::SchemaModel;
+use crate::op::Op;
+use crate::plan::Catalog;
+use crate::render;
+use crate::types::Backend;
+
+/// When to deploy a change relative to the application code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChangeKind {
+    /// Adds or relaxes: deploy it before the code that uses it.
+    Additive,
+    /// Removes, renames or tightens: deploy it after the code stops relying on what it changes.
+    Destructive,
+    /// Raw SQL: godwit cannot tell.
+    Unknown,
+}
+
+impl ChangeKind {
+    /// `additive`, `destructive` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Additive => "additive",
+            ChangeKind::Destructive => "destructive",
+            ChangeKind::Unknown => "unknown",
+        }
+    }
+
+    fn of(op: &Op) -> ChangeKind {
+        match op {
+            Op::CreateTable(_)
+            | Op::AddColumn { .. }
+            | Op::CreateIndex { .. }
+            | Op::RenameIndex { .. }
+            | Op::SetDefault { .. }
+            | Op::DropNotNull { .. }
+            | Op::DropForeignKey { .. }
+            | Op::DropCheck { .. }
+            | Op::DropUnique { .. }
+            | Op::ValidateConstraint { .. }
+            | Op::Insert(_) => ChangeKind::Additive,
+            Op::DropTable { .. }
+            | Op::RenameTable { .. }
+            | Op::DropColumn { .. }
+            | Op::RenameColumn { .. }
+            | Op::ChangeColumnType { .. }
+            | Op::DropDefault { .. }
+            | Op::SetNotNull { .. }
+            | Op::DropIndex { .. }
+            | Op::AddForeignKey { .. }
+            | Op::AddCheck { .. }
+            | Op::AddUnique { .. }
+            | Op::Update(_)
+            | Op::Delete(_) => ChangeKind::Destructive,
+            Op::Sql(_) => ChangeKind::Unknown,
+        }
+    }
+}
+
+/// One operation of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanStep {
+    /// The operation, as in errors: `add_column("posts", "views")`.
+    pub operation: String,
+    /// Its statements, values inline.
+    pub sql: Vec<String>,
+    /// The locks it takes: `ACCESS EXCLUSIVE on posts` (PostgreSQL lock levels).
+    pub locks: Vec<String>,
+    pub change: ChangeKind,
+}
+
+/// One migration of the plan.
+#[derive(Debug, Clone)]
+pub struct MigrationPlan {
+    pub id: MigrationId,
+    /// False when it runs outside a transaction (a `concurrently()` index).
+    pub transactional: bool,
+    pub steps: Vec<PlanStep>,
+    /// Lint findings, allowed ones with their reason.
+    pub findings: Vec<Finding>,
+    /// `Ok` when its `down` renders, else why it cannot be rolled back.
+    pub reversible: Result<(), String>,
+    /// Destructive if any step is, else unknown if any step is raw SQL, else additive.
+    pub change: ChangeKind,
+    pub warnings: Vec<String>,
+}
+
+fn on(level: &str, table: &str) -> String {
+    format!("{level} on {table}")
+}
+
+/// The locks `op` takes on `backend`, given the schema before it.
+fn locks(backend: Backend, before: &SchemaModel, op: &Op) -> Vec<String> {
+    match backend {
+        Backend::Sqlite => return vec!["the database write lock".into()],
+        Backend::MySql => {
+            return match op {
+                Op::Insert(i) => vec![format!("row locks on {}", i.table)],
+                Op::Update(u) => vec![format!("row locks on {}", u.table)],
+                Op::Delete(d) => vec![format!("row locks on {}", d.table)],
+                Op::Sql(_) => vec!["unknown (raw SQL)".into()],
+                Op::ValidateConstraint { .. } => vec![],
+                _ => crate::lint::op_table(op)
+                    .map(|t| vec![format!("metadata lock on {t} (and a copy or write lock unless ALGORITHM/LOCK say otherwise)")])
+                    .unwrap_or_default(),
+            };
+        }
+        Backend::Postgres => {}
+    }
+    const AX: &str = "ACCESS EXCLUSIVE";
+    const SRX: &str = "SHARE ROW EXCLUSIVE";
+    const SUX: &str = "SHARE UPDATE EXCLUSIVE";
+    let fk_targets = |table: &str| -> Vec<String> {
+        before
+            .tables
+            .get(table)
+            .map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .filter(|f| f.ref_table != table)
+                    .map(|f| on(SRX, &f.ref_table))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match op {
+        Op::CreateTable(t) => {
+            let mut out = vec![format!("{AX} on {} (new, empty)", t.name)];
+            let mut targets: Vec<&str> = t
+                .foreign_keys
+                .iter()
+                .map(|f| f.ref_table.as_str())
+                .filter(|r| *r != t.name)
+                .collect();
+            targets.dedup();
+            out.extend(targets.into_iter().map(|r| on(SRX, r)));
+            out
+        }
+        Op::DropTable { table } => {
+            let mut out = vec![on(AX, table)];
+            out.extend(fk_targets(table));
+            out
+        }
+        Op::CreateIndex { table, index } if index.is_concurrent => vec![on(SUX, table)],
+        Op::CreateIndex { table, .. } => vec![on("SHARE", table)],
+        Op::RenameIndex { table, .. } => vec![on(SUX, table)],
+        Op::AddForeignKey { table, foreign_key } => {
+            let mut out = vec![on(SRX, table)];
+            if foreign_key.ref_table != *table {
+                out.push(on(SRX, &foreign_key.ref_table));
+            }
+            out
+        }
+        Op::DropForeignKey { table, name } => {
+            let mut out = vec![on(AX, table)];
+            if let Some(fk) = before
+                .tables
+                .get(table)
+                .and_then(|t| t.foreign_keys.iter().find(|f| &f.name == name))
+                .filter(|fk| &fk.ref_table != table)
+            {
+                out.push(on(SRX, &fk.ref_table));
+            }
+            out
+        }
+        Op::ValidateConstraint { table, name } => {
+            let mut out = vec![on(SUX, table)];
+            if let Some(fk) = before
+                .tables
+                .get(table)
+                .and_then(|t| t.foreign_keys.iter().find(|f| &f.name == name))
+                .filter(|fk| &fk.ref_table != table)
+            {
+                out.push(on("ROW SHARE", &fk.ref_table));
+            }
+            out
+        }
+        Op::Insert(i) => vec![on("ROW EXCLUSIVE", &i.table)],
+        Op::Update(u) => vec![on("ROW EXCLUSIVE", &u.table)],
+        Op::Delete(d) => vec![on("ROW EXCLUSIVE", &d.table)],
+        Op::Sql(_) => vec!["unknown (raw SQL)".into()],
+        _ => crate::lint::op_table(op)
+            .map(|t| vec![on(AX, t)])
+            .unwrap_or_default(),
+    }
+}
+
+impl Catalog {
+    /// The deploy plan of the migrations in `versions` (all when `None`), oldest first.
+    pub fn deploy_plan(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+    ) -> Result<Vec<MigrationPlan>, Error> {
+        let rendered = self.render_up(backend, versions)?;
+        let findings = self.lint(backend, versions)?;
+        let mut model = SchemaModel::default();
+        let mut plans = Vec::new();
+        let mut rendered = rendered.into_iter();
+        for entry in self.entries() {
+            let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
+            if !wanted {
+                for op in &entry.up.ops {
+                    model.apply(op).map_err(|e| self.op_error(entry, op, e))?;
+                }
+                continue;
+            }
+            let Some(migration) = rendered.next() else {
+                break;
+            };
+            let mut steps = Vec::new();
+            for op in &entry.up.ops {
+                let mut after = model.clone();
+                after.apply(op).map_err(|e| self.op_error(entry, op, e))?;
+                let out = render::render_op(backend, &model, &after, op)
+                    .map_err(|e| self.op_error(entry, op, e))?;
+                steps.push(PlanStep {
+                    operation: op.describe(),
+                    sql: out.statements.into_iter().map(|s| s.preview).collect(),
+                    locks: locks(backend, &model, op),
+                    change: ChangeKind::of(op),
+                });
+                model = after;
+            }
+            let reversible = self
+                .render_down(backend, Some(&[entry.id.version]))
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let kinds: Vec<ChangeKind> = steps.iter().map(|s| s.change).collect();
+            let change = if kinds.contains(&ChangeKind::Destructive) {
+                ChangeKind::Destructive
+            } else if kinds.contains(&ChangeKind::Unknown) {
+                ChangeKind::Unknown
+            } else {
+                ChangeKind::Additive
+            };
+            plans.push(MigrationPlan {
+                id: entry.id.clone(),
+                // MySQL/MariaDB commit each DDL statement as it runs.
+                transactional: migration.transactional && backend != Backend::MySql,
+                steps,
+                findings: findings
+                    .iter()
+                    .filter(|f| f.migration == entry.id)
+                    .cloned()
+                    .collect(),
+                reversible,
+                change,
+                warnings: migration.warnings,
+            });
+        }
+        Ok(plans)
+    }
+
+    fn op_error(
+        &self,
+        entry: &crate::plan::Entry,
+        op: &Op,
+        e: impl Into<crate::error::ErrorKind>,
+    ) -> Error {
+        let operation = entry
+            .up
+            .ops
+            .iter()
+            .position(|o| std::ptr::eq(o, op))
+            .unwrap_or(0);
+        Error {
+            migration: entry.id.clone(),
+            direction: "up",
+            operation: Some((operation, op.describe())),
+            kind: e.into(),
+        }
+    }
+}
