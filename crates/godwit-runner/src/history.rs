@@ -305,6 +305,33 @@ impl History {
         self.build(&stmt)
     }
 
+    /// Insert the `applied` rows of several migrations, with their execution times, in one
+    /// statement (`--single-transaction`).
+    pub fn insert_many(&self, rows: &[(&RenderedMigration, u64)], at: OffsetDateTime) -> Statement {
+        let mut stmt = sq::Query::insert();
+        stmt.into_table(self.table.clone()).columns([
+            "version",
+            "name",
+            "checksum",
+            "status",
+            "statement",
+            "applied_at",
+            "execution_ms",
+        ]);
+        for (m, ms) in rows {
+            stmt.values_panic([
+                sq::Expr::val(m.id.version as i64),
+                sq::Expr::val(m.id.name.clone()),
+                sq::Expr::val(checksum(m)),
+                sq::Expr::val(RowStatus::Applied.as_str()),
+                sq::Expr::val(sq::Value::Int(None)),
+                sq::Expr::val(self.at(at)),
+                sq::Expr::val(*ms as i64),
+            ]);
+        }
+        self.build(&stmt)
+    }
+
     /// Record that `version` is now in `status`, at `statement` (1-based), with `error`.
     pub fn progress(
         &self,

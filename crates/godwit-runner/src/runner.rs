@@ -308,6 +308,19 @@ impl Dir {
 enum Step {
     ForeignKeysOff,
     Begin,
+    /// In a transaction, before and after a migration's statements (no SQL of their own): the
+    /// statements between them may go to the server as one batch.
+    Start {
+        m: usize,
+    },
+    Done {
+        m: usize,
+    },
+    /// `--single-transaction`: the history rows of migrations `from..to`, in one statement.
+    RecordMany {
+        from: usize,
+        to: usize,
+    },
     /// Statement by statement: the `partial` row, before the first statement.
     RecordStart {
         m: usize,
@@ -331,6 +344,18 @@ enum Step {
     },
     Commit,
     ForeignKeysOn,
+}
+
+/// History rows written by one statement with `--single-transaction` (7 values each: well
+/// within every backend's limit on bound values).
+const RECORDS_PER_STATEMENT: usize = 500;
+
+/// With `--single-transaction`, how many migrations go to the server in one round trip.
+const MIGRATIONS_PER_BATCH: usize = 50;
+
+/// How long since the current migration started.
+fn elapsed_since(current: Option<(usize, Instant)>) -> Duration {
+    current.map(|(_, t)| t.elapsed()).unwrap_or_default()
 }
 
 /// The steps that run a list of rendered migrations in one direction.
@@ -755,8 +780,13 @@ impl Runner {
             }
             steps.push(Step::Begin);
             for (m, rm) in migrations.iter().enumerate() {
+                steps.push(Step::Start { m });
                 steps.extend((1..=rm.statements.len()).map(|i| Step::Statement { m, i }));
-                steps.push(Step::Record { m });
+                steps.push(Step::Done { m });
+            }
+            for from in (0..migrations.len()).step_by(RECORDS_PER_STATEMENT) {
+                let to = (from + RECORDS_PER_STATEMENT).min(migrations.len());
+                steps.push(Step::RecordMany { from, to });
             }
             if fk_off {
                 steps.push(Step::ForeignKeyCheck {
@@ -781,7 +811,9 @@ impl Runner {
                         steps.push(Step::ForeignKeysOff);
                     }
                     steps.push(Step::Begin);
+                    steps.push(Step::Start { m });
                     steps.extend((1..=rm.statements.len()).map(|i| Step::Statement { m, i }));
+                    steps.push(Step::Done { m });
                     if fk_off {
                         steps.push(Step::ForeignKeyCheck { m });
                     }
@@ -821,8 +853,9 @@ impl Runner {
         script: &Script<'_>,
         step: Step,
         at: OffsetDateTime,
-        ms: u64,
+        times: &[u64],
     ) -> Option<Statement> {
+        let ms = |m: usize| times.get(m).copied().unwrap_or(0);
         let ddl = |sql: &str| {
             Some(Statement {
                 sql: sql.to_string(),
@@ -837,6 +870,15 @@ impl Runner {
             (Step::Begin, _) if self.backend() == Backend::Sqlite => ddl("BEGIN IMMEDIATE"),
             (Step::Begin, _) => ddl("BEGIN"),
             (Step::Commit, _) => ddl("COMMIT"),
+            (Step::Start { .. } | Step::Done { .. }, _) => None,
+            (Step::RecordMany { from, to }, _) => Some(
+                history.insert_many(
+                    &(from..to)
+                        .map(|m| (&script.migrations[m], ms(m)))
+                        .collect::<Vec<_>>(),
+                    at,
+                ),
+            ),
             (Step::ForeignKeyCheck { .. }, _) => ddl("PRAGMA foreign_key_check"),
             (Step::Statement { .. }, _) => None,
             (Step::RecordStart { m }, Dir::Up) => {
@@ -853,9 +895,9 @@ impl Runner {
             }
             (Step::Record { m }, Dir::Up) => {
                 if self.unit_of(script, m).is_some_and(|u| u.transactional) {
-                    Some(history.insert(&script.migrations[m], RowStatus::Applied, at, ms))
+                    Some(history.insert(&script.migrations[m], RowStatus::Applied, at, ms(m)))
                 } else {
-                    Some(history.finish(version(m), at, ms))
+                    Some(history.finish(version(m), at, ms(m)))
                 }
             }
             (Step::Record { m }, Dir::Down) => Some(history.delete(version(m))),
@@ -920,13 +962,10 @@ impl Runner {
             for step in &unit.steps {
                 // A migration's header goes before its unit's first step, or, in one transaction
                 // for all, before its first statement.
-                let m = match *step {
-                    Step::Statement { m, .. }
-                    | Step::RecordStart { m }
-                    | Step::Progress { m, .. }
-                    | Step::Record { m } => Some(m),
-                    _ if !unit.single => unit_migration(unit),
-                    _ => None,
+                let m = match step_migration(*step) {
+                    Some(m) => Some(m),
+                    None if !unit.single => unit_migration(unit),
+                    None => None,
                 };
                 if let Some(m) = m
                     && current != Some(m)
@@ -950,10 +989,10 @@ impl Runner {
                     Step::Statement { m, i } => {
                         script.migrations[m].statements[i - 1].preview.clone()
                     }
-                    other => self
-                        .step_sql(history, script, other, now, 0)
-                        .map(|s| s.preview)
-                        .unwrap_or_default(),
+                    other => match self.step_sql(history, script, other, now, &[]) {
+                        Some(st) => st.preview,
+                        None => continue,
+                    },
                 };
                 let sql = sql.trim_end();
                 let sql = sql.strip_suffix(';').unwrap_or(sql);
@@ -989,8 +1028,9 @@ impl Runner {
             total: rendered.len(),
         });
         let mut ran = Vec::new();
+        let mut times = vec![0; rendered.len()];
         for unit in &script.units {
-            self.run_unit(conn, history, &script, unit, &mut ran)
+            self.run_unit(conn, history, &script, unit, &mut ran, &mut times)
                 .await?;
         }
         Ok(ran)
@@ -1003,20 +1043,18 @@ impl Runner {
         script: &Script<'_>,
         unit: &Unit,
         ran: &mut Vec<Ran>,
+        times: &mut [u64],
     ) -> Result<(), Error> {
         let mut in_tx = false;
         let mut fk_off = false;
         let mut current: Option<(usize, Instant)> = None;
         let direction = script.dir.as_str();
-        for step in &unit.steps {
-            let m = match *step {
-                Step::Statement { m, .. }
-                | Step::RecordStart { m }
-                | Step::Progress { m, .. }
-                | Step::Record { m } => Some(m),
-                _ => None,
-            };
-            if let Some(m) = m
+        let steps = &unit.steps;
+        let mut k = 0;
+        while k < steps.len() {
+            let step = steps[k];
+            k += 1;
+            if let Some(m) = step_migration(step)
                 && current.is_none_or(|(c, _)| c != m)
             {
                 self.observer.event(&Event::Started {
@@ -1025,8 +1063,55 @@ impl Runner {
                 });
                 current = Some((m, Instant::now()));
             }
-            let elapsed = current.map(|(_, t)| t.elapsed()).unwrap_or_default();
-            match *step {
+            let elapsed = elapsed_since(current);
+            // A migration whose statements bind no values goes to the server in one round trip,
+            // between its savepoint and the release; in one transaction for all, up to
+            // MIGRATIONS_PER_BATCH such migrations go together.
+            if let Step::Start { m } = step
+                && let Some(len) = batchable(script, &steps[k..], m)
+            {
+                let mut group = vec![m];
+                k += len;
+                while unit.single && group.len() < MIGRATIONS_PER_BATCH {
+                    match steps.get(k) {
+                        Some(&Step::Start { m }) => match batchable(script, &steps[k + 1..], m) {
+                            Some(len) => {
+                                group.push(m);
+                                k += 1 + len;
+                            }
+                            None => break,
+                        },
+                        _ => break,
+                    }
+                }
+                let mut sql = String::new();
+                for &m in &group {
+                    for st in &script.migrations[m].statements {
+                        let text = st.sql.trim_end();
+                        sql.push_str(text.strip_suffix(';').unwrap_or(text));
+                        sql.push_str(";\n");
+                    }
+                }
+                if let Err(batch_error) = conn.batch(&sql).await {
+                    return Err(self
+                        .replay_failed(conn, history, script, unit, batch_error, fk_off)
+                        .await);
+                }
+                // Each migration of a group is given an equal share of the group's time.
+                let share = elapsed_since(current) / group.len() as u32;
+                for (n, &m) in group.iter().enumerate() {
+                    if n > 0 {
+                        self.observer.event(&Event::Started {
+                            id: &script.migrations[m].id,
+                            direction,
+                        });
+                    }
+                    self.finish_step(script, unit, Step::Done { m }, share, ran, times);
+                }
+                current = group.last().map(|m| (*m, Instant::now()));
+                continue;
+            }
+            match step {
                 Step::Statement { m, i } => {
                     let st = &script.migrations[m].statements[i - 1];
                     if let Err(e) = conn.execute(st).await {
@@ -1050,10 +1135,14 @@ impl Runner {
                     });
                 }
                 other => {
-                    let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+                    if let Step::Record { m } = other {
+                        times[m] = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+                    }
                     let Some(st) =
-                        self.step_sql(history, script, other, OffsetDateTime::now_utc(), ms)
+                        self.step_sql(history, script, other, OffsetDateTime::now_utc(), times)
                     else {
+                        // A marker: a migration that ran statement by statement may be done.
+                        self.finish_step(script, unit, other, elapsed, ran, times);
                         continue;
                     };
                     if let Err(e) = conn.execute(&st).await {
@@ -1061,17 +1150,25 @@ impl Runner {
                         let what = match other {
                             Step::Begin => "starting a transaction".to_string(),
                             Step::Commit => "committing".to_string(),
+                            Step::Start { .. } | Step::Done { .. } => {
+                                "setting a savepoint".to_string()
+                            }
                             Step::ForeignKeysOff | Step::ForeignKeysOn => {
                                 "setting PRAGMA foreign_keys".to_string()
                             }
                             _ => format!("recording it in the history table {}", history.table),
                         };
-                        let id = current
-                            .map(|(m, _)| script.migrations[m].id.to_string())
-                            .unwrap_or_else(|| "the run".to_string());
+                        let id = match other {
+                            Step::RecordMany { .. } | Step::Commit if unit.single => {
+                                "--single-transaction".to_string()
+                            }
+                            _ => current
+                                .map(|(m, _)| format!("migration {}", script.migrations[m].id))
+                                .unwrap_or_else(|| "the run".to_string()),
+                        };
                         return Err(Error::Database {
                             backend: self.backend(),
-                            action: format!("migration {id} ({direction}): {what}"),
+                            action: format!("{id} ({direction}): {what}"),
                             reason: db_reason(&e),
                         });
                     }
@@ -1080,25 +1177,90 @@ impl Runner {
                         Step::Commit => in_tx = false,
                         Step::ForeignKeysOff => fk_off = true,
                         Step::ForeignKeysOn => fk_off = false,
-                        Step::Record { m } => {
-                            let id = &script.migrations[m].id;
-                            self.observer.event(&Event::Finished {
-                                id,
-                                direction,
-                                elapsed,
-                            });
-                            ran.push(Ran {
-                                id: id.clone(),
-                                direction,
-                                elapsed,
-                            });
-                        }
-                        _ => {}
+                        _ => self.finish_step(script, unit, other, elapsed, ran, times),
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// After `step`: a migration is done when its history row is written, or, in one
+    /// transaction for all, when its savepoint is released (its row is written at the end).
+    fn finish_step(
+        &self,
+        script: &Script<'_>,
+        unit: &Unit,
+        step: Step,
+        elapsed: Duration,
+        ran: &mut Vec<Ran>,
+        times: &mut [u64],
+    ) {
+        let m = match step {
+            Step::Record { m } if !unit.single => m,
+            Step::Done { m } if unit.single => m,
+            _ => return,
+        };
+        times[m] = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let id = &script.migrations[m].id;
+        let direction = script.dir.as_str();
+        self.observer.event(&Event::Finished {
+            id,
+            direction,
+            elapsed,
+        });
+        ran.push(Ran {
+            id: id.clone(),
+            direction,
+            elapsed,
+        });
+    }
+
+    /// A batch of statements failed: the unit's transaction is rolled back. To say which
+    /// statement failed, the unit's statements run again one at a time in a transaction that is
+    /// rolled back too.
+    async fn replay_failed(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        script: &Script<'_>,
+        unit: &Unit,
+        batch_error: sqlx::Error,
+        fk_off: bool,
+    ) -> Error {
+        abort(conn, true, fk_off).await;
+        let fk = fk_off && conn.batch("PRAGMA foreign_keys = OFF").await.is_ok();
+        let begin = match self.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            _ => "BEGIN",
+        };
+        if conn.batch(begin).await.is_ok() {
+            for m in unit.steps.iter().filter_map(|s| match s {
+                Step::Start { m } => Some(*m),
+                _ => None,
+            }) {
+                for (i, st) in script.migrations[m].statements.iter().enumerate() {
+                    if let Err(e) = conn.execute(st).await {
+                        return self
+                            .statement_failed(conn, history, script, unit, (m, i + 1), e, true, fk)
+                            .await;
+                    }
+                }
+            }
+        }
+        abort(conn, true, fk).await;
+        let what = match unit_migration(unit) {
+            Some(m) if !unit.single => format!("migration {}", script.migrations[m].id),
+            _ => "--single-transaction".to_string(),
+        };
+        Error::Database {
+            backend: self.backend(),
+            action: format!("{what} ({})", script.dir.as_str()),
+            reason: format!(
+                "{}; it was rolled back: nothing of it is applied",
+                db_reason(&batch_error)
+            ),
+        }
     }
 
     /// Clean up after statement `i` of migration `m` failed, and say what happened.
@@ -1182,6 +1344,32 @@ impl Runner {
             outcome,
         }
     }
+}
+
+/// The migration a step belongs to, if it belongs to one.
+fn step_migration(step: Step) -> Option<usize> {
+    match step {
+        Step::Statement { m, .. }
+        | Step::RecordStart { m }
+        | Step::Progress { m, .. }
+        | Step::Record { m }
+        | Step::Start { m }
+        | Step::Done { m } => Some(m),
+        _ => None,
+    }
+}
+
+/// How many steps after migration `m`'s savepoint run as one batch (its statements and the
+/// release), or `None` when one of them binds values (they run one by one then).
+fn batchable(script: &Script<'_>, rest: &[Step], m: usize) -> Option<usize> {
+    let rm = &script.migrations[m];
+    let len = rm.statements.len() + 1;
+    let all_plain = rm.statements.iter().all(|st| st.values.0.is_empty());
+    let shaped = rest.get(rm.statements.len()) == Some(&Step::Done { m })
+        && rest[..rm.statements.len()]
+            .iter()
+            .all(|s| matches!(s, Step::Statement { m: x, .. } if *x == m));
+    (all_plain && shaped).then_some(len)
 }
 
 /// The migration of a unit that runs one migration.

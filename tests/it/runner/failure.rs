@@ -103,4 +103,42 @@ async fn a_migration_failing_half_way(backend: Backend) {
     db.conn.close().await;
 }
 
-on_every_backend!(a_migration_failing_half_way);
+/// `--single-transaction`: a failure rolls back the whole run, and the error still names the
+/// migration and the statement (the run goes to the server in batches).
+async fn a_failure_in_one_transaction_for_all(backend: Backend) {
+    let mut db = scratch(backend, "fails_single_tx").await;
+    let url = db.url();
+    let out = run({
+        let mut c = fixture(&url, &["up", "--single-transaction"]);
+        c.env("GODWIT_FIXTURE_FAIL", "1");
+        c
+    });
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    if backend == Backend::MySql {
+        assert!(
+            stderr.starts_with("error: --single-transaction is not possible on MySQL/MariaDB"),
+            "{stderr}"
+        );
+    } else {
+        assert!(
+            stderr.starts_with(&format!(
+                "error: migration {V5} create_reviews (up) failed at statement 3 of 4 on {backend}: "
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("no_such_table"), "{stderr}");
+        assert!(
+            stderr.contains("the whole run was rolled back (--single-transaction)"),
+            "{stderr}"
+        );
+    }
+    assert!(history(&mut db.conn, "godwit_migrations").await.is_empty());
+    assert!(!table_exists(&mut db.conn, "authors").await);
+    db.conn.close().await;
+}
+
+on_every_backend!(
+    a_migration_failing_half_way,
+    a_failure_in_one_transaction_for_all
+);

@@ -38,7 +38,7 @@ async fn start_slow_up(backend: Backend, db: &mut Scratch) -> Child {
             Backend::Postgres => {
                 scalar(
                     &mut db.conn,
-                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(600)%' AND state = 'active'",
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%SELECT pg_sleep(600)%' AND state = 'active'",
                 )
                 .await
                     == 1

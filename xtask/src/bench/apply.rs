@@ -12,7 +12,9 @@
 //! - MariaDB: `mysql db < all.sql`; `up` (statement by statement: its DDL commits implicitly);
 //!   `up` when nothing is pending.
 //!
-//! Every run starts from a new database. The servers are the test suite's:
+//! Every run starts from a new database (on PostgreSQL, after a `CHECKPOINT`), and the variants
+//! take turns, one run each per round, so that a busy moment of the machine falls on all of them
+//! alike; the report gives the median and the fastest run. The servers are the test suite's:
 //! `GODWIT_TEST_POSTGRES_URL` and `GODWIT_TEST_MYSQL_URL` (see `.ci/run`).
 
 use std::fmt::Write as _;
@@ -57,67 +59,69 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let postgres = std::env::var("GODWIT_TEST_POSTGRES_URL").unwrap_or(POSTGRES_DEFAULT.into());
     let mysql = std::env::var("GODWIT_TEST_MYSQL_URL").unwrap_or(MYSQL_DEFAULT.into());
     let n = args.migrations;
-    let mut rows: Vec<(String, String, Duration, Option<String>)> = Vec::new();
+    let mut table = Vec::new();
 
-    // PostgreSQL.
+    // PostgreSQL. Each run starts from a new database and a checkpoint, so that one run's
+    // writes are not flushed during the next.
     let sql = sql_file(&bin, &work, "postgres", None)?;
-    let server = Server::parse(&postgres)?;
-    let psql = measure(args.runs, "PostgreSQL: psql -1 -f", || {
-        let db = server.fresh_postgres()?;
-        let t = timed(
+    let pg = Server::parse(&postgres)?;
+    let fresh_pg = |pg: &Server| -> anyhow::Result<String> {
+        let db = pg.fresh_postgres()?;
+        timed(
             Command::new("psql")
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f"])
-                .arg(&sql)
-                .arg(server.with_database(&db)),
+                .args(["-X", "-q", "-c", "CHECKPOINT"])
+                .arg(&pg.url),
         )?;
-        server.drop_postgres(&db)?;
-        Ok(t)
-    })?;
-    rows.push((
-        "PostgreSQL".into(),
-        "psql -1 -f (one transaction)".into(),
-        psql,
-        None,
-    ));
-    let mut godwit =
-        |label: &str, extra: &[&str], against: Option<Duration>| -> anyhow::Result<()> {
-            let t = measure(args.runs, &format!("PostgreSQL: godwit {label}"), || {
-                let db = server.fresh_postgres()?;
-                let t = timed(&mut up(&bin, &server.with_database(&db), extra))?;
-                check_applied(&bin, &server.with_database(&db), n)?;
-                server.drop_postgres(&db)?;
-                Ok(t)
-            })?;
-            rows.push((
-                "PostgreSQL".into(),
-                format!("godwit {label}"),
-                t,
-                against.map(|a| ratio(t, a)),
-            ));
-            Ok(())
-        };
-    godwit(
-        "up --single-transaction",
-        &["--single-transaction"],
-        Some(psql),
-    )?;
-    godwit("up (a transaction per migration)", &[], Some(psql))?;
-    let noop = {
-        let db = server.fresh_postgres()?;
-        let url = server.with_database(&db);
-        timed(&mut up(&bin, &url, &[]))?;
-        let t = measure(args.runs, "PostgreSQL: godwit up, nothing pending", || {
-            timed(&mut up(&bin, &url, &[]))
-        })?;
-        server.drop_postgres(&db)?;
-        t
+        Ok(db)
     };
-    rows.push((
-        "PostgreSQL".into(),
-        "godwit up, nothing pending".into(),
-        noop,
-        None,
-    ));
+    let noop_pg = {
+        let db = pg.fresh_postgres()?;
+        timed(&mut up(&bin, &pg.with_database(&db), &[]))?;
+        db
+    };
+    let results = rounds(
+        args.runs,
+        "PostgreSQL",
+        vec![
+            Variant::new("psql -1 -f (one transaction)", None, || {
+                let db = fresh_pg(&pg)?;
+                let t = timed(
+                    Command::new("psql")
+                        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f"])
+                        .arg(&sql)
+                        .arg(pg.with_database(&db)),
+                )?;
+                pg.drop_postgres(&db)?;
+                Ok(t)
+            }),
+            Variant::new("godwit up --single-transaction", Some(0), || {
+                let db = fresh_pg(&pg)?;
+                let url = pg.with_database(&db);
+                let t = timed(&mut up(&bin, &url, &["--single-transaction"]))?;
+                check_applied(&bin, &url, n)?;
+                pg.drop_postgres(&db)?;
+                Ok(t)
+            }),
+            Variant::new("godwit up (a transaction per migration)", Some(0), || {
+                let db = fresh_pg(&pg)?;
+                let url = pg.with_database(&db);
+                let t = timed(&mut up(&bin, &url, &[]))?;
+                check_applied(&bin, &url, n)?;
+                pg.drop_postgres(&db)?;
+                Ok(t)
+            }),
+            Variant::new("godwit up, nothing pending", None, || {
+                timed(&mut up(&bin, &pg.with_database(&noop_pg), &[]))
+            }),
+            Variant::new("godwit up, nothing pending, sslmode=disable", None, || {
+                let url = pg.with_database(&noop_pg);
+                let sep = if url.contains('?') { '&' } else { '?' };
+                timed(&mut up(&bin, &format!("{url}{sep}sslmode=disable"), &[]))
+            }),
+        ],
+    )?;
+    pg.drop_postgres(&noop_pg)?;
+    table.push(("PostgreSQL", results));
 
     // SQLite.
     let sql = sql_file(&bin, &work, "sqlite", Some(("BEGIN;", "COMMIT;")))?;
@@ -129,117 +133,160 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             let _ = fs::remove_file(PathBuf::from(f));
         }
     };
-    let sqlite3 = measure(args.runs, "SQLite: sqlite3", || {
-        fresh(&db);
-        let input = fs::File::open(&sql)?;
-        timed(
-            Command::new("sqlite3")
-                .args(["-bail"])
-                .arg(&db)
-                .stdin(input),
-        )
-    })?;
-    rows.push((
-        "SQLite".into(),
-        "sqlite3 (one transaction)".into(),
-        sqlite3,
-        None,
-    ));
     let url = format!("sqlite://{}?mode=rwc", db.display());
-    for (label, extra) in [
-        ("up --single-transaction", &["--single-transaction"][..]),
-        ("up (a transaction per migration)", &[][..]),
-    ] {
-        let t = measure(args.runs, &format!("SQLite: godwit {label}"), || {
-            fresh(&db);
-            let t = timed(&mut up(&bin, &url, extra))?;
-            check_applied(&bin, &url, n)?;
-            Ok(t)
-        })?;
-        rows.push((
-            "SQLite".into(),
-            format!("godwit {label}"),
-            t,
-            Some(ratio(t, sqlite3)),
-        ));
-    }
-    let noop = measure(args.runs, "SQLite: godwit up, nothing pending", || {
-        timed(&mut up(&bin, &url, &[]))
-    })?;
-    rows.push((
-        "SQLite".into(),
-        "godwit up, nothing pending".into(),
-        noop,
-        None,
-    ));
+    let noop_db = work.join("noop.db");
+    let noop_url = format!("sqlite://{}?mode=rwc", noop_db.display());
+    fresh(&noop_db);
+    timed(&mut up(&bin, &noop_url, &[]))?;
+    let results = rounds(
+        args.runs,
+        "SQLite",
+        vec![
+            Variant::new("sqlite3 (one transaction)", None, || {
+                fresh(&db);
+                let input = fs::File::open(&sql)?;
+                timed(Command::new("sqlite3").arg("-bail").arg(&db).stdin(input))
+            }),
+            Variant::new("godwit up --single-transaction", Some(0), || {
+                fresh(&db);
+                let t = timed(&mut up(&bin, &url, &["--single-transaction"]))?;
+                check_applied(&bin, &url, n)?;
+                Ok(t)
+            }),
+            Variant::new("godwit up (a transaction per migration)", Some(0), || {
+                fresh(&db);
+                let t = timed(&mut up(&bin, &url, &[]))?;
+                check_applied(&bin, &url, n)?;
+                Ok(t)
+            }),
+            Variant::new("godwit up, nothing pending", None, || {
+                timed(&mut up(&bin, &noop_url, &[]))
+            }),
+        ],
+    )?;
     fresh(&db);
+    fresh(&noop_db);
+    table.push(("SQLite", results));
 
     // MariaDB.
     let sql = sql_file(&bin, &work, "mysql", None)?;
-    let server = Server::parse(&mysql)?;
-    let client = measure(args.runs, "MariaDB: mysql", || {
-        let db = server.fresh_mysql()?;
-        let input = fs::File::open(&sql)?;
-        let t = timed(server.mysql(Some(&db)).stdin(input))?;
-        server.drop_mysql(&db)?;
-        Ok(t)
-    })?;
-    rows.push((
-        "MariaDB".into(),
-        "mysql (DDL commits each statement)".into(),
-        client,
-        None,
-    ));
-    let t = measure(args.runs, "MariaDB: godwit up", || {
-        let db = server.fresh_mysql()?;
-        let t = timed(&mut up(&bin, &server.with_database(&db), &[]))?;
-        check_applied(&bin, &server.with_database(&db), n)?;
-        server.drop_mysql(&db)?;
-        Ok(t)
-    })?;
-    rows.push((
-        "MariaDB".into(),
-        "godwit up (statement by statement)".into(),
-        t,
-        Some(ratio(t, client)),
-    ));
-    let noop = {
-        let db = server.fresh_mysql()?;
-        let url = server.with_database(&db);
-        timed(&mut up(&bin, &url, &[]))?;
-        let t = measure(args.runs, "MariaDB: godwit up, nothing pending", || {
-            timed(&mut up(&bin, &url, &[]))
-        })?;
-        server.drop_mysql(&db)?;
-        t
+    let my = Server::parse(&mysql)?;
+    let noop_my = {
+        let db = my.fresh_mysql()?;
+        timed(&mut up(&bin, &my.with_database(&db), &[]))?;
+        db
     };
-    rows.push((
-        "MariaDB".into(),
-        "godwit up, nothing pending".into(),
-        noop,
-        None,
-    ));
+    let results = rounds(
+        args.runs,
+        "MariaDB",
+        vec![
+            Variant::new("mysql (DDL commits each statement)", None, || {
+                let db = my.fresh_mysql()?;
+                let input = fs::File::open(&sql)?;
+                let t = timed(my.mysql(Some(&db)).stdin(input))?;
+                my.drop_mysql(&db)?;
+                Ok(t)
+            }),
+            Variant::new("godwit up (statement by statement)", Some(0), || {
+                let db = my.fresh_mysql()?;
+                let url = my.with_database(&db);
+                let t = timed(&mut up(&bin, &url, &[]))?;
+                check_applied(&bin, &url, n)?;
+                my.drop_mysql(&db)?;
+                Ok(t)
+            }),
+            Variant::new("godwit up, nothing pending", None, || {
+                timed(&mut up(&bin, &my.with_database(&noop_my), &[]))
+            }),
+        ],
+    )?;
+    my.drop_mysql(&noop_my)?;
+    table.push(("MariaDB", results));
 
     let mut s = String::new();
     let _ = writeln!(s, "machine: {}", super::machine());
     let _ = writeln!(
         s,
-        "{n} migrations, each a table with an index; wall time including process start; median of {} runs",
+        "{n} migrations, each a table with an index; wall time including process start; \
+         {} interleaved runs, median (fastest)",
         args.runs
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "| database | what | seconds | vs the client |");
     let _ = writeln!(s, "|---|---|---|---|");
-    for (db, what, t, vs) in rows {
-        let _ = writeln!(
-            s,
-            "| {db} | {what} | {:.3} | {} |",
-            t.as_secs_f64(),
-            vs.unwrap_or_default()
-        );
+    for (db, results) in table {
+        for r in &results {
+            let vs = match r.against {
+                Some(i) => format!(
+                    "{} ({})",
+                    ratio(r.median, results[i].median),
+                    ratio(r.fastest, results[i].fastest)
+                ),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "| {db} | {} | {:.3} ({:.3}) | {vs} |",
+                r.name,
+                r.median.as_secs_f64(),
+                r.fastest.as_secs_f64()
+            );
+        }
     }
     println!("{s}");
     Ok(())
+}
+
+/// One thing measured: a name, what it is compared with (an index into its list), and how
+/// to run it once.
+struct Variant<'a> {
+    name: &'static str,
+    against: Option<usize>,
+    run: Box<dyn FnMut() -> anyhow::Result<Duration> + 'a>,
+}
+
+impl<'a> Variant<'a> {
+    fn new(
+        name: &'static str,
+        against: Option<usize>,
+        run: impl FnMut() -> anyhow::Result<Duration> + 'a,
+    ) -> Self {
+        Variant {
+            name,
+            against,
+            run: Box::new(run),
+        }
+    }
+}
+
+struct Measured {
+    name: &'static str,
+    against: Option<usize>,
+    median: Duration,
+    fastest: Duration,
+}
+
+/// Run every variant once per round, `runs` rounds, so that a busy moment of the machine
+/// falls on all of them alike.
+fn rounds(runs: usize, db: &str, mut variants: Vec<Variant<'_>>) -> anyhow::Result<Vec<Measured>> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for round in 1..=runs {
+        for (v, t) in variants.iter_mut().zip(&mut times) {
+            let d = (v.run)().with_context(|| format!("{db}: {}", v.name))?;
+            eprintln!("{db}: {} {round}/{runs}: {:.3} s", v.name, d.as_secs_f64());
+            t.push(d);
+        }
+    }
+    Ok(variants
+        .iter()
+        .zip(&mut times)
+        .map(|(v, t)| Measured {
+            name: v.name,
+            against: v.against,
+            median: median(t),
+            fastest: t.iter().copied().min().unwrap_or_default(),
+        })
+        .collect())
 }
 
 fn ratio(t: Duration, base: Duration) -> String {
@@ -313,21 +360,6 @@ fn timed(c: &mut Command) -> anyhow::Result<Duration> {
         );
     }
     Ok(t)
-}
-
-/// The median of `runs` measurements, each printed as it is taken.
-fn measure(
-    runs: usize,
-    what: &str,
-    mut f: impl FnMut() -> anyhow::Result<Duration>,
-) -> anyhow::Result<Duration> {
-    let mut times = Vec::new();
-    for run in 1..=runs {
-        let t = f().with_context(|| what.to_string())?;
-        eprintln!("{what} {run}/{runs}: {:.3} s", t.as_secs_f64());
-        times.push(t);
-    }
-    Ok(median(&mut times))
 }
 
 /// A server URL, taken apart for the command-line clients.
