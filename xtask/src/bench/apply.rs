@@ -66,7 +66,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let sql = sql_file(&bin, &work, "postgres", None)?;
     let pg = Server::parse(&postgres)?;
     let fresh_pg = |pg: &Server| -> anyhow::Result<String> {
-        let db = pg.fresh_postgres()?;
+        let db = pg.fresh_postgres("run")?;
         timed(
             Command::new("psql")
                 .args(["-X", "-q", "-c", "CHECKPOINT"])
@@ -75,7 +75,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Ok(db)
     };
     let noop_pg = {
-        let db = pg.fresh_postgres()?;
+        let db = pg.fresh_postgres("noop")?;
         timed(&mut up(&bin, &pg.with_database(&db), &[]))?;
         db
     };
@@ -112,6 +112,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             }),
             Variant::new("godwit up, nothing pending", None, || {
                 timed(&mut up(&bin, &pg.with_database(&noop_pg), &[]))
+            }),
+            Variant::new("psql -c 'SELECT 1' (connecting alone)", None, || {
+                timed(
+                    Command::new("psql")
+                        .args(["-X", "-q", "-c", "SELECT 1"])
+                        .arg(pg.with_database(&noop_pg))
+                        .stdout(Stdio::null()),
+                )
             }),
             Variant::new("godwit up, nothing pending, sslmode=disable", None, || {
                 let url = pg.with_database(&noop_pg);
@@ -172,7 +180,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let sql = sql_file(&bin, &work, "mysql", None)?;
     let my = Server::parse(&mysql)?;
     let noop_my = {
-        let db = my.fresh_mysql()?;
+        let db = my.fresh_mysql("noop")?;
         timed(&mut up(&bin, &my.with_database(&db), &[]))?;
         db
     };
@@ -181,14 +189,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "MariaDB",
         vec![
             Variant::new("mysql (DDL commits each statement)", None, || {
-                let db = my.fresh_mysql()?;
+                let db = my.fresh_mysql("run")?;
                 let input = fs::File::open(&sql)?;
                 let t = timed(my.mysql(Some(&db)).stdin(input))?;
                 my.drop_mysql(&db)?;
                 Ok(t)
             }),
             Variant::new("godwit up (statement by statement)", Some(0), || {
-                let db = my.fresh_mysql()?;
+                let db = my.fresh_mysql("run")?;
                 let url = my.with_database(&db);
                 let t = timed(&mut up(&bin, &url, &[]))?;
                 check_applied(&bin, &url, n)?;
@@ -407,12 +415,13 @@ impl Server {
         format!("{}/{db}{}", &self.url[..path], &self.url[end..])
     }
 
-    fn name() -> String {
-        format!("godwit_bench_{}", std::process::id())
+    /// A database name of this run: `godwit_bench_<pid>_<tag>`.
+    fn name(tag: &str) -> String {
+        format!("godwit_bench_{}_{tag}", std::process::id())
     }
 
-    fn fresh_postgres(&self) -> anyhow::Result<String> {
-        let db = Self::name();
+    fn fresh_postgres(&self, tag: &str) -> anyhow::Result<String> {
+        let db = Self::name(tag);
         self.drop_postgres(&db)?;
         timed(
             Command::new("psql")
@@ -451,8 +460,8 @@ impl Server {
         c
     }
 
-    fn fresh_mysql(&self) -> anyhow::Result<String> {
-        let db = Self::name();
+    fn fresh_mysql(&self, tag: &str) -> anyhow::Result<String> {
+        let db = Self::name(tag);
         self.drop_mysql(&db)?;
         timed(
             self.mysql(None)
