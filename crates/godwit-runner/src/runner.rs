@@ -560,15 +560,7 @@ impl Runner {
     /// and opens an SQLite file read-only (a missing file means nothing is applied).
     pub async fn status(&self) -> Result<Status, Error> {
         let history = self.history()?;
-        let missing_file = self.url.sqlite_file().is_some_and(|f| !f.exists());
-        let (exists, rows) = if missing_file {
-            (false, Vec::new())
-        } else {
-            let mut conn = self.connect(Purpose::ReadOnly).await?;
-            let read = self.read(&mut conn, &history).await;
-            conn.close().await;
-            read?
-        };
+        let (exists, rows) = self.read_only(&history).await?;
         let mut migrations: Vec<MigrationStatus> = self
             .versions()
             .map(|id| {
@@ -607,6 +599,18 @@ impl Runner {
         })
     }
 
+    /// History, read without changing anything: an SQLite file is opened read-only, and a
+    /// missing one is not created (nothing is applied to it).
+    async fn read_only(&self, history: &History) -> Result<(bool, Vec<HistoryRow>), Error> {
+        if self.url.sqlite_file().is_some_and(|f| !f.exists()) {
+            return Ok((false, Vec::new()));
+        }
+        let mut conn = self.connect(Purpose::ReadOnly).await?;
+        let read = self.read(&mut conn, history).await;
+        conn.close().await;
+        read
+    }
+
     /// Apply pending migrations, oldest first, up to `up.to`.
     pub async fn up(&self, up: &Up) -> Result<Report, Error> {
         let history = self.history()?;
@@ -618,6 +622,13 @@ impl Runner {
                 backend: self.backend(),
             });
         }
+        if up.dry_run {
+            let (exists, rows) = self.read_only(&history).await?;
+            let versions = self.pending(&rows, up.to)?;
+            let rendered = self.render(Dir::Up, &versions)?;
+            let script = self.script(Dir::Up, &rendered, up.single_transaction)?;
+            return Ok(self.dry_run_report(&history, exists, &script));
+        }
         let mut conn = self.connect(Purpose::Migrate).await?;
         let result = self.up_on(&mut conn, &history, up).await;
         conn.close().await;
@@ -625,13 +636,7 @@ impl Runner {
     }
 
     async fn up_on(&self, conn: &mut Conn, history: &History, up: &Up) -> Result<Report, Error> {
-        let (exists, rows) = self.read(conn, history).await?;
-        if up.dry_run {
-            let versions = self.pending(&rows, up.to)?;
-            let rendered = self.render(Dir::Up, &versions)?;
-            let script = self.script(Dir::Up, &rendered, up.single_transaction)?;
-            return Ok(self.dry_run_report(history, exists, &script));
-        }
+        let (_, rows) = self.read(conn, history).await?;
         if !self.needs_lock(&rows, up.to) {
             return Ok(self.report(Vec::new()));
         }
@@ -649,6 +654,13 @@ impl Runner {
     /// Roll back applied migrations, newest first.
     pub async fn down(&self, down: &Down) -> Result<Report, Error> {
         let history = self.history()?;
+        if down.dry_run {
+            let (exists, rows) = self.read_only(&history).await?;
+            let versions = self.to_roll_back(&rows, down.target)?;
+            let rendered = self.render(Dir::Down, &versions)?;
+            let script = self.script(Dir::Down, &rendered, false)?;
+            return Ok(self.dry_run_report(&history, exists, &script));
+        }
         let mut conn = self.connect(Purpose::Migrate).await?;
         let result = self.down_on(&mut conn, &history, down).await;
         conn.close().await;
@@ -661,13 +673,7 @@ impl Runner {
         history: &History,
         down: &Down,
     ) -> Result<Report, Error> {
-        let (exists, rows) = self.read(conn, history).await?;
-        if down.dry_run {
-            let versions = self.to_roll_back(&rows, down.target)?;
-            let rendered = self.render(Dir::Down, &versions)?;
-            let script = self.script(Dir::Down, &rendered, false)?;
-            return Ok(self.dry_run_report(history, exists, &script));
-        }
+        let (_, rows) = self.read(conn, history).await?;
         if let DownTarget::To(to) = down.target {
             self.check_known(to, &rows)?;
         }

@@ -167,6 +167,20 @@ async fn dry_runs_print_the_exact_sql_and_change_nothing(backend: Backend) {
     }
     assert!(!table_exists(&mut db.conn, HISTORY).await);
     assert!(!table_exists(&mut db.conn, "authors").await);
+    if let Some(path) = db.path() {
+        // A dry run does not even create the database file.
+        let missing = path.with_extension("not-created.db");
+        let r = runner(&format!("sqlite://{}", missing.display()));
+        let sql = r
+            .up(&Up::default().dry_run(true))
+            .await
+            .unwrap()
+            .sql
+            .unwrap();
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS"), "{sql}");
+        assert!(r.status().await.unwrap().count(State::Pending) == 5);
+        assert!(!missing.exists());
+    }
 
     r.up(&Up::default().to(Some(V3))).await.unwrap();
     let report = r
