@@ -37,6 +37,12 @@ async fn status_check_and_json_tell_a_script_what_is_pending(backend: Backend) {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["backend"], backend.as_str());
+    if backend == Backend::MySql {
+        // The test server's URL has a password: never printed, not even in JSON.
+        let database = json["database"].as_str().unwrap();
+        assert!(database.starts_with("mysql://godwit:***@"), "{database}");
+        assert!(!text(&out.stdout).contains(":godwit@"), "{json}");
+    }
     assert_eq!(
         (json["applied"].as_u64(), json["pending"].as_u64()),
         (Some(2), Some(3))

@@ -6,7 +6,9 @@ use std::process::Stdio;
 
 use godwit_core::Backend;
 
-use super::{ALL, applied, fixture, history, on_every_backend, scalar, scratch, text};
+use super::{
+    ALL, applied, assert_no_lock, fixture, history, on_every_backend, scalar, scratch, text,
+};
 
 const PROCESSES: usize = 8;
 
@@ -49,32 +51,7 @@ async fn eight_processes_run_up_at_once(backend: Backend) {
         2
     );
 
-    // No lock left behind.
-    match backend {
-        Backend::Postgres => {
-            let held = scalar(
-                &mut db.conn,
-                "SELECT count(*)::int8 FROM pg_locks WHERE locktype = 'advisory' \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            )
-            .await;
-            assert_eq!(held, 0, "an advisory lock is still held");
-        }
-        Backend::MySql => {
-            let name = godwit::runner::lock::mysql_name(db.name(), "godwit_migrations");
-            let held = scalar(
-                &mut db.conn,
-                &format!("SELECT count(*) FROM (SELECT IS_USED_LOCK('{name}') AS h) x WHERE h IS NOT NULL"),
-            )
-            .await;
-            assert_eq!(held, 0, "GET_LOCK('{name}') is still held");
-        }
-        Backend::Sqlite => {
-            let file = godwit::runner::lock::sqlite_lock_file(db.path().unwrap());
-            let f = std::fs::File::open(&file).unwrap();
-            assert!(f.try_lock().is_ok(), "{} is still locked", file.display());
-        }
-    }
+    assert_no_lock(backend, &mut db).await;
     db.conn.close().await;
 }
 

@@ -6,7 +6,8 @@
 use godwit_core::Backend;
 
 use super::{
-    V5, applied, exec, fixture, history, on_every_backend, run, scratch, table_exists, text,
+    V5, applied, assert_no_lock, exec, fixture, history, on_every_backend, run, scratch,
+    table_exists, text,
 };
 
 async fn a_migration_failing_half_way(backend: Backend) {
@@ -36,6 +37,8 @@ async fn a_migration_failing_half_way(backend: Backend) {
     );
     let stdout = text(&out.stdout);
     assert!(stdout.is_empty(), "{stdout}");
+    // The failing run let go of the lock.
+    assert_no_lock(backend, &mut db).await;
 
     let mut expected = applied(&super::ALL[..4]);
     match backend {

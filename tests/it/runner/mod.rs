@@ -134,6 +134,37 @@ pub fn applied(versions: &[u64]) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Nobody holds the migration lock of `db` (history table `godwit_migrations`).
+pub async fn assert_no_lock(backend: Backend, db: &mut Scratch) {
+    match backend {
+        Backend::Postgres => {
+            let held = scalar(
+                &mut db.conn,
+                "SELECT count(*)::int8 FROM pg_locks WHERE locktype = 'advisory' \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .await;
+            assert_eq!(held, 0, "an advisory lock is still held");
+        }
+        Backend::MySql => {
+            let name = godwit::runner::lock::mysql_name(db.name(), "godwit_migrations");
+            let held = scalar(
+                &mut db.conn,
+                &format!(
+                    "SELECT count(*) FROM (SELECT IS_USED_LOCK('{name}') AS h) x WHERE h IS NOT NULL"
+                ),
+            )
+            .await;
+            assert_eq!(held, 0, "GET_LOCK('{name}') is still held");
+        }
+        Backend::Sqlite => {
+            let file = godwit::runner::lock::sqlite_lock_file(db.path().unwrap());
+            let f = std::fs::File::open(&file).unwrap();
+            assert!(f.try_lock().is_ok(), "{} is still locked", file.display());
+        }
+    }
+}
+
 /// A scratch database for `backend`, named after the test.
 pub async fn scratch(backend: Backend, label: &str) -> Scratch {
     Scratch::create(backend, label).await
