@@ -145,9 +145,12 @@ impl Catalog {
         let mut model = SchemaModel::default();
         let mut out = Vec::new();
         for entry in &self.entries {
-            let before = model.clone();
+            // The schema before a migration is kept only for the migrations rendered: cloning it
+            // for every migration made rolling back one of 1,000 take a third of a second.
+            let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
+            let before = wanted.then(|| model.clone());
             apply_plan(&mut model, &entry.id, "up", &entry.up)?;
-            if versions.is_none_or(|vs| vs.contains(&entry.id.version)) {
+            if let Some(before) = before {
                 let down = self.down_ops(entry, &before)?;
                 let mut after = model.clone();
                 let mut twin = model.clone();
