@@ -2,10 +2,12 @@
 //! tests drive as a real process (`fixture-migrations`, see `src/main.rs`) and in-process.
 //!
 //! Its migrations are a library of books: authors, books, a column added with a default, seed
-//! rows, and reviews. Two environment variables change the last migration, so that one binary
+//! rows, and reviews. Three environment variables change the last migration, so that one binary
 //! serves every process-level test:
 //!
 //! - `GODWIT_FIXTURE_FAIL=1`: `create_reviews` fails at its third statement (of four);
-//! - `GODWIT_FIXTURE_SLOW=1`: `create_reviews` runs a statement that takes minutes, to be killed.
+//! - `GODWIT_FIXTURE_SLOW=1`: `create_reviews` runs a statement that takes minutes, to be killed;
+//! - `GODWIT_FIXTURE_FAIL_DOWN=1`: the `down` of `create_reviews` fails at its second statement
+//!   (of three).
 
 godwit::migrations!();

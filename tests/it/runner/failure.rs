@@ -141,7 +141,65 @@ async fn a_failure_in_one_transaction_for_all(backend: Backend) {
     db.conn.close().await;
 }
 
+/// A `down` that fails half-way: rolled back whole on PostgreSQL and SQLite (the migration stays
+/// applied); on MariaDB recorded as `partial_down` at the statement, and the next run refuses.
+async fn a_rollback_failing_half_way(backend: Backend) {
+    let mut db = scratch(backend, "down_fails").await;
+    let url = db.url();
+    let with_fail = |args: &[&str]| {
+        let mut c = fixture(&url, args);
+        c.env("GODWIT_FIXTURE_FAIL_DOWN", "1");
+        run(c)
+    };
+    let out = with_fail(&["up"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = with_fail(&["down"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: migration {V5} create_reviews (down) failed at statement 2 of 3 on {backend}: "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no_such_table"), "{stderr}");
+    assert_no_lock(backend, &mut db).await;
+    let mut expected = applied(&super::ALL[..4]);
+    match backend {
+        Backend::MySql => {
+            expected.push((V5, "partial_down".to_string()));
+            assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
+            let out = with_fail(&["up"]);
+            assert_eq!(out.status.code(), Some(1));
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.starts_with(&format!(
+                    "error: migration {V5} create_reviews is half-applied: down stopped at statement 2 (error: "
+                )),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("sql --backend mysql --down {V5}")),
+                "{stderr}"
+            );
+        }
+        Backend::Postgres | Backend::Sqlite => {
+            assert!(
+                stderr.contains("it was rolled back: the migration stays applied"),
+                "{stderr}"
+            );
+            assert_eq!(
+                history(&mut db.conn, "godwit_migrations").await,
+                applied(&super::ALL)
+            );
+            assert!(table_exists(&mut db.conn, "reviews").await);
+        }
+    }
+    db.conn.close().await;
+}
+
 on_every_backend!(
     a_migration_failing_half_way,
-    a_failure_in_one_transaction_for_all
+    a_failure_in_one_transaction_for_all,
+    a_rollback_failing_half_way,
 );

@@ -54,6 +54,7 @@ pub fn fixture(url: &str, args: &[&str]) -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("GODWIT_FIXTURE_FAIL")
         .env_remove("GODWIT_FIXTURE_SLOW")
+        .env_remove("GODWIT_FIXTURE_FAIL_DOWN")
         .env("NO_COLOR", "1");
     c
 }

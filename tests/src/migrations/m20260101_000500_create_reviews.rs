@@ -1,5 +1,6 @@
 //! Reviews of books: the table and its foreign key's index, (with `GODWIT_FIXTURE_FAIL` or
-//! `GODWIT_FIXTURE_SLOW`) a statement that fails or takes minutes, and an index.
+//! `GODWIT_FIXTURE_SLOW`) a statement that fails or takes minutes, (with
+//! `GODWIT_FIXTURE_FAIL_DOWN`) one whose `down` fails, and an index.
 use godwit::prelude::*;
 
 pub struct CreateReviews;
@@ -28,6 +29,10 @@ impl Migration for CreateReviews {
                 ),
             })
             .down("SELECT 1");
+        }
+        if set("GODWIT_FIXTURE_FAIL_DOWN") {
+            s.sql("SELECT 1")
+                .down("INSERT INTO no_such_table (x) VALUES (1)");
         }
         s.add_index("reviews", ["stars"]);
     }
