@@ -18,9 +18,7 @@
 
 use godwit_core::{Backend, RenderedMigration, Statement};
 use sea_query as sq;
-use sea_query::{
-    ExprTrait, MysqlQueryBuilder, PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder,
-};
+use sea_query::{ExprTrait, QueryStatementWriter};
 use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
@@ -248,25 +246,7 @@ impl History {
     }
 
     fn build(&self, stmt: &impl QueryStatementWriter) -> Statement {
-        let ((sql, values), preview) = match self.backend {
-            Backend::Postgres => (
-                stmt.build(PostgresQueryBuilder),
-                stmt.to_string(PostgresQueryBuilder),
-            ),
-            Backend::MySql => (
-                stmt.build(MysqlQueryBuilder),
-                stmt.to_string(MysqlQueryBuilder),
-            ),
-            Backend::Sqlite => (
-                stmt.build(SqliteQueryBuilder),
-                stmt.to_string(SqliteQueryBuilder),
-            ),
-        };
-        Statement {
-            sql,
-            values,
-            preview,
-        }
+        godwit_core::render::query(self.backend, stmt)
     }
 
     /// Insert the row of a migration: `applied`, or `partial` at statement 1 before a

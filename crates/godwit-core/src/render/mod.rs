@@ -70,7 +70,9 @@ fn schema_sql(backend: Backend, stmt: &impl SchemaStatementBuilder) -> String {
     }
 }
 
-fn query(backend: Backend, stmt: &impl QueryStatementWriter) -> Statement {
+/// A sea-query query built for `backend`: placeholders and bound values, and a preview with the
+/// values inline.
+pub fn query(backend: Backend, stmt: &impl QueryStatementWriter) -> Statement {
     let ((sql, values), preview) = match backend {
         Backend::Postgres => (
             stmt.build(PostgresQueryBuilder),
