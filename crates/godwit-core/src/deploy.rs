@@ -90,6 +90,8 @@ pub struct MigrationPlan {
     /// Destructive if any step is, else unknown if any step is raw SQL, else additive.
     pub change: ChangeKind,
     pub warnings: Vec<String>,
+    /// The migration's own timeouts and lock retries (the runner's defaults fill in the rest).
+    pub timeouts: crate::types::Timeouts,
 }
 
 fn on(level: &str, table: &str) -> String {
@@ -254,6 +256,7 @@ impl Catalog {
                 reversible,
                 change,
                 warnings: migration.warnings,
+                timeouts: migration.timeouts,
             });
         }
         Ok(plans)

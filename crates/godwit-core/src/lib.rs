@@ -29,7 +29,7 @@ pub use plan::{Catalog, Entry, RenderedMigration};
 pub use render::Statement;
 pub use schema::{Plan, Schema, TableBuilder};
 pub use types::{
-    Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, Sql, SqlExpr,
+    Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, Sql, SqlExpr, Timeouts,
 };
 
 /// Everything a migration file needs: `use godwit::prelude::*;`.
@@ -45,4 +45,5 @@ pub mod prelude {
     };
     pub use crate::types::{Algorithm, CurrentTimestamp, Lock, Sql};
     pub use sea_query::{Expr, ExprTrait, Value};
+    pub use std::time::Duration;
 }

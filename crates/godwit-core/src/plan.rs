@@ -8,7 +8,7 @@ use crate::op::Op;
 use crate::render::{self, Statement};
 use crate::reverse;
 use crate::schema::{Plan, Schema};
-use crate::types::{Algorithm, Backend, Lock};
+use crate::types::{Algorithm, Backend, Lock, Timeouts};
 
 /// One migration's recorded `up` and `down`.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct RenderedMigration {
     pub foreign_keys_off: bool,
     /// Things a reviewer should know: data a rollback cannot bring back, ...
     pub warnings: Vec<String>,
+    /// The migration's own timeouts (`down` falls back to those of `up`).
+    pub timeouts: Timeouts,
 }
 
 /// All migrations, recorded and ordered by version.
@@ -126,6 +128,7 @@ impl Catalog {
                     &entry.up.ops,
                     entry.up.mysql_online,
                 )?);
+                out.last_mut().expect("just pushed").timeouts = entry.up.timeouts;
             } else {
                 apply_plan(&mut model, &entry.id, "up", &entry.up)?;
                 apply_plan(&mut twin, &entry.id, "up", &entry.up)?;
@@ -158,7 +161,9 @@ impl Catalog {
                 out.push(render_plan(
                     &mut after, &mut twin, backend, &entry.id, "down", &down.0, online,
                 )?);
-                out.last_mut().expect("just pushed").warnings.extend(down.1);
+                let rendered = out.last_mut().expect("just pushed");
+                rendered.warnings.extend(down.1);
+                rendered.timeouts = entry.down.timeouts.or(entry.up.timeouts);
             }
         }
         out.reverse();
@@ -261,6 +266,7 @@ fn render_plan(
         transactional: true,
         foreign_keys_off: false,
         warnings: Vec::new(),
+        timeouts: Timeouts::default(),
     };
     for (i, op) in ops.iter().enumerate() {
         let fail = |kind: ErrorKind| Error {

@@ -25,6 +25,9 @@ pub struct Plan {
     pub allowances: Vec<crate::lint::Allowance>,
     /// MySQL `ALGORITHM` and `LOCK` for every `ALTER TABLE` and index of the migration.
     pub mysql_online: Option<(crate::types::Algorithm, crate::types::Lock)>,
+    /// Lock and statement timeouts and lock retries set for this migration; the runner's
+    /// defaults fill in the rest.
+    pub timeouts: crate::types::Timeouts,
 }
 
 impl Plan {
@@ -509,6 +512,27 @@ impl Schema {
     /// cannot: `s.mysql_online(Algorithm::Inplace, Lock::None)`. Ignored elsewhere.
     pub fn mysql_online(&mut self, algorithm: crate::types::Algorithm, lock: crate::types::Lock) {
         self.plan.mysql_online = Some((algorithm, lock));
+    }
+
+    /// How long each statement of this migration may wait for a lock before it fails (and the
+    /// migration is tried again, see [`lock_retries`](Self::lock_retries)), instead of the
+    /// runner's default (5 s). `Duration::ZERO` waits forever.
+    pub fn lock_timeout(&mut self, timeout: std::time::Duration) {
+        self.plan.timeouts.lock = Some(timeout);
+    }
+
+    /// How long each statement of this migration may run before the database cancels it,
+    /// instead of the runner's default (1 hour): raise it for an index on a huge table.
+    /// `Duration::ZERO` lets statements run as long as they take.
+    pub fn statement_timeout(&mut self, timeout: std::time::Duration) {
+        self.plan.timeouts.statement = Some(timeout);
+    }
+
+    /// How many times this migration is tried again, with a growing pause, after it timed out
+    /// waiting for a lock, instead of the runner's default (3). A try is repeated only when
+    /// nothing of it stayed applied.
+    pub fn lock_retries(&mut self, retries: u32) {
+        self.plan.timeouts.lock_retries = Some(retries);
     }
 
     /// Derive `down` by reversing `up`: what the default `Migration::down` does.

@@ -364,3 +364,32 @@ impl Lock {
         }
     }
 }
+
+/// How long a migration's statements may wait for a lock and run, and how often a migration
+/// that timed out waiting for a lock is tried again. `None` leaves the runner's default;
+/// `Some(Duration::ZERO)` means no limit.
+///
+/// - the lock timeout is PostgreSQL's `lock_timeout`, MySQL/MariaDB's `lock_wait_timeout` and
+///   `innodb_lock_wait_timeout` (whole seconds, at least one), SQLite's busy timeout;
+/// - the statement timeout is PostgreSQL's `statement_timeout`, MariaDB's `max_statement_time`,
+///   MySQL's `max_execution_time` (which MySQL applies to `SELECT` only), and on SQLite an
+///   interrupt once a statement has run that long.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Timeouts {
+    pub lock: Option<std::time::Duration>,
+    pub statement: Option<std::time::Duration>,
+    /// How many times a migration is tried again after a lock timeout, when nothing of it
+    /// stays applied from the failed try.
+    pub lock_retries: Option<u32>,
+}
+
+impl Timeouts {
+    /// These settings, each missing one taken from `defaults`.
+    pub fn or(self, defaults: Timeouts) -> Timeouts {
+        Timeouts {
+            lock: self.lock.or(defaults.lock),
+            statement: self.statement.or(defaults.statement),
+            lock_retries: self.lock_retries.or(defaults.lock_retries),
+        }
+    }
+}
