@@ -332,6 +332,7 @@ fn write_migration_ends_statements_and_prints_notes() {
         transactional: false,
         foreign_keys_off: true,
         warnings: vec!["rolling back drops `posts.views` and its data".into()],
+        timeouts: Default::default(),
     };
     let mut out = Vec::new();
     sql::write_migration(&mut out, &m).unwrap();
