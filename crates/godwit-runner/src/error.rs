@@ -95,7 +95,7 @@ pub enum Error {
 
     #[error(
         "timed out after {waited:?} waiting for the migration lock on {url}, held by {holder}: \
-         another deploy is migrating this database; wait for it to finish, or raise --lock-timeout"
+         another deploy is migrating this database; wait for it to finish, or raise --deploy-lock-timeout"
     )]
     LockTimeout {
         waited: Duration,

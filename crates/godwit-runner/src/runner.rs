@@ -22,7 +22,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use godwit_core::{Backend, Catalog, Migration, MigrationId, RenderedMigration, Statement};
+use godwit_core::{
+    Backend, Catalog, Migration, MigrationId, RenderedMigration, Statement, Timeouts,
+};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -75,18 +77,37 @@ impl Observer for Quiet {}
 pub struct Options {
     /// The history table's name (default `godwit_migrations`).
     pub history_table: String,
-    /// How long to wait for another runner's lock (default 60 s).
-    pub lock_timeout: Duration,
+    /// How long to wait for another runner's migration lock (default 60 s).
+    pub deploy_lock_timeout: Duration,
     /// How long connecting may take (default 10 s).
     pub connect_timeout: Duration,
+    /// The lock timeout, statement timeout and lock retries of migrations that do not set their
+    /// own (defaults: 5 s, 1 hour, 3 retries). Every field is set.
+    pub timeouts: Timeouts,
+    /// The pause before the first retry after a lock timeout; it doubles for each next one
+    /// (default 1 s).
+    pub retry_backoff: Duration,
 }
+
+/// The default lock timeout of a migration's statements.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default statement timeout.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The default number of retries after a lock timeout.
+pub const DEFAULT_LOCK_RETRIES: u32 = 3;
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             history_table: history::DEFAULT_TABLE.to_string(),
-            lock_timeout: Duration::from_secs(60),
+            deploy_lock_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
+            timeouts: Timeouts {
+                lock: Some(DEFAULT_LOCK_TIMEOUT),
+                statement: Some(DEFAULT_STATEMENT_TIMEOUT),
+                lock_retries: Some(DEFAULT_LOCK_RETRIES),
+            },
+            retry_backoff: Duration::from_secs(1),
         }
     }
 }
@@ -96,8 +117,17 @@ impl Options {
         self.history_table = name.into();
         self
     }
-    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout;
+    pub fn deploy_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.deploy_lock_timeout = timeout;
+        self
+    }
+    /// Migrations' default timeouts: the fields set in `timeouts` replace the current ones.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts.or(self.timeouts);
+        self
+    }
+    pub fn retry_backoff(mut self, pause: Duration) -> Self {
+        self.retry_backoff = pause;
         self
     }
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -426,7 +456,7 @@ impl Runner {
             &self.url,
             purpose,
             self.options.connect_timeout,
-            self.options.lock_timeout,
+            self.options.deploy_lock_timeout,
         )
         .await
     }
@@ -435,7 +465,7 @@ impl Runner {
         lock::acquire(
             &self.url,
             &self.options.history_table,
-            self.options.lock_timeout,
+            self.options.deploy_lock_timeout,
             self.options.connect_timeout,
             &*self.observer,
         )

@@ -18,7 +18,7 @@ async fn eight_processes_run_up_at_once(backend: Backend) {
 
     let children: Vec<_> = (0..PROCESSES)
         .map(|_| {
-            fixture(&url, &["up", "--json", "--lock-timeout", "120"])
+            fixture(&url, &["up", "--json", "--deploy-lock-timeout", "120"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -67,7 +67,7 @@ async fn a_held_lock_makes_a_second_runner_wait_then_time_out(backend: Backend) 
     )
     .await
     .unwrap();
-    let out = fixture(&url, &["up", "--lock-timeout", "1"])
+    let out = fixture(&url, &["up", "--deploy-lock-timeout", "1"])
         .output()
         .unwrap();
     let stderr = text(&out.stderr);
@@ -79,7 +79,7 @@ async fn a_held_lock_makes_a_second_runner_wait_then_time_out(backend: Backend) 
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("error: timed out after 1s waiting for the migration lock on ")
-            && last.contains("raise --lock-timeout"),
+            && last.contains("raise --deploy-lock-timeout"),
         "{stderr}"
     );
     if backend == Backend::Postgres {
@@ -90,7 +90,7 @@ async fn a_held_lock_makes_a_second_runner_wait_then_time_out(backend: Backend) 
     }
     assert!(history(&mut db.conn, "godwit_migrations").await.is_empty());
     holder.release().await.unwrap();
-    let out = fixture(&url, &["up", "--lock-timeout", "5"])
+    let out = fixture(&url, &["up", "--deploy-lock-timeout", "5"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));

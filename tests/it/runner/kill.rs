@@ -81,7 +81,7 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
             // Nothing half-applied: the migration's table went with its transaction.
             assert_eq!(history(&mut db.conn, "godwit_migrations").await, four);
             assert!(!table_exists(&mut db.conn, "reviews").await);
-            let out = run(fixture(&url, &["up", "--lock-timeout", "20"]));
+            let out = run(fixture(&url, &["up", "--deploy-lock-timeout", "20"]));
             assert!(out.status.success(), "{}", text(&out.stderr));
             assert_eq!(
                 history(&mut db.conn, "godwit_migrations").await,
@@ -93,7 +93,7 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
             let mut expected = four;
             expected.push((V5, "partial".to_string()));
             assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
-            let out = run(fixture(&url, &["up", "--lock-timeout", "20"]));
+            let out = run(fixture(&url, &["up", "--deploy-lock-timeout", "20"]));
             assert_eq!(out.status.code(), Some(1));
             let stderr = text(&out.stderr);
             assert!(
@@ -131,7 +131,7 @@ async fn ctrl_c_in_the_middle_of_a_migration(backend: Backend) {
     } else {
         assert_eq!(history(&mut db.conn, "godwit_migrations").await, four);
         assert!(!table_exists(&mut db.conn, "reviews").await);
-        let out = run(fixture(&url, &["up", "--lock-timeout", "20"]));
+        let out = run(fixture(&url, &["up", "--deploy-lock-timeout", "20"]));
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert_eq!(
             history(&mut db.conn, "godwit_migrations").await,

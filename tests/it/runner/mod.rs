@@ -41,7 +41,7 @@ pub fn runner(url: &str) -> Runner {
     let url = url.parse().unwrap_or_else(|e| panic!("{e}"));
     godwit::runner(url)
         .unwrap_or_else(|e| panic!("the fixture's migrations do not resolve: {e:?}"))
-        .with_options(Options::default().lock_timeout(std::time::Duration::from_secs(60)))
+        .with_options(Options::default().deploy_lock_timeout(std::time::Duration::from_secs(60)))
 }
 
 /// The fixture's binary with `args`, then `--database-url url`; nothing from the environment

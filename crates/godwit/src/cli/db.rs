@@ -14,7 +14,7 @@ use super::{Context, Failure, registry};
 
 /// Exit code of `status --check` when a migration is pending or half-applied.
 pub(crate) const EXIT_PENDING: u8 = 3;
-/// Exit code when another runner held the lock past `--lock-timeout`.
+/// Exit code when another runner held the lock past `--deploy-lock-timeout`.
 pub(crate) const EXIT_LOCKED: u8 = 4;
 /// Exit code after Ctrl-C.
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
@@ -30,7 +30,7 @@ pub(crate) struct DbArgs {
     pub history_table: String,
     /// Seconds to wait for another deploy's migration lock before giving up (exit code 4)
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
-    pub lock_timeout: f64,
+    pub deploy_lock_timeout: f64,
     /// Print machine-readable JSON on stdout instead of text
     #[arg(long)]
     pub json: bool,
@@ -50,16 +50,16 @@ impl DbArgs {
     }
 
     fn options(&self) -> anyhow::Result<Options> {
-        if !(self.lock_timeout.is_finite() && self.lock_timeout >= 0.0) {
+        if !(self.deploy_lock_timeout.is_finite() && self.deploy_lock_timeout >= 0.0) {
             return Err(anyhow!(
-                "--lock-timeout must be a number of seconds, 0 or more (it is {})",
-                self.lock_timeout
+                "--deploy-lock-timeout must be a number of seconds, 0 or more (it is {})",
+                self.deploy_lock_timeout
             ));
         }
         Ok(Options::default()
             .history_table(self.history_table.clone())
-            .lock_timeout(Duration::from_secs_f64(
-                self.lock_timeout.min(86_400.0 * 365.0),
+            .deploy_lock_timeout(Duration::from_secs_f64(
+                self.deploy_lock_timeout.min(86_400.0 * 365.0),
             )))
     }
 }

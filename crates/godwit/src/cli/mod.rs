@@ -5,7 +5,7 @@
 //!
 //! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error,
 //! `3` `status --check` found a pending or half-applied migration, `4` another deploy held the
-//! migration lock past `--lock-timeout`, `5` `lint` found an unsafe operation, `130`
+//! migration lock past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, `130`
 //! interrupted by Ctrl-C.
 //!
 //! **Invariant:** nothing here panics on user input; every error names the file or migration it
@@ -146,7 +146,7 @@ impl From<anyhow::Error> for Failure {
 #[command(
     about = "Database migrations: apply, roll back, inspect, print their SQL, write new ones",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found pending or \
-                  half-applied migrations,\n4 another deploy held the migration lock past --lock-timeout, \
+                  half-applied migrations,\n4 another deploy held the migration lock past --deploy-lock-timeout, \
                   5 `lint` found an unsafe operation, 130 interrupted (Ctrl-C).\n\
                   The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
                   (postgres://, mysql://, mariadb://, sqlite:);\n\
