@@ -1,7 +1,8 @@
 //! Connections: one plain sqlx connection per purpose (migrating, holding the lock), no pool.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use godwit_core::{Backend, Statement};
 use sea_query_sqlx::SqlxValues;
@@ -27,8 +28,21 @@ pub(crate) enum Purpose {
 pub(crate) enum Conn {
     Postgres(PgConnection),
     MySql(MySqlConnection),
-    Sqlite(SqliteConnection),
+    Sqlite(SqliteConnection, Arc<Mutex<Deadline>>),
 }
+
+/// SQLite has no statement timeout of its own: a progress handler, called every few thousand
+/// virtual-machine instructions, interrupts a statement once it runs past its deadline.
+#[derive(Debug, Default)]
+pub(crate) struct Deadline {
+    /// How long a statement may run; `None` for as long as it takes.
+    limit: Option<Duration>,
+    /// When the running statement must be done.
+    until: Option<Instant>,
+}
+
+/// How many SQLite virtual-machine instructions run between two looks at the deadline.
+const SQLITE_PROGRESS_OPS: i32 = 10_000;
 
 /// Runs `$body` with `$c` bound to the connection, whatever the backend.
 macro_rules! on_conn {
@@ -36,7 +50,7 @@ macro_rules! on_conn {
         match $conn {
             $crate::connect::Conn::Postgres($c) => $body,
             $crate::connect::Conn::MySql($c) => $body,
-            $crate::connect::Conn::Sqlite($c) => $body,
+            $crate::connect::Conn::Sqlite($c, ..) => $body,
         }
     };
 }
@@ -117,7 +131,19 @@ pub(crate) async fn connect(
                     // `up` creates the database file, as it creates the history table.
                     Purpose::Migrate | Purpose::Lock => options.create_if_missing(true),
                 };
-                options.connect().await.map(Conn::Sqlite)
+                let mut conn = options.connect().await.map_err(|e| fail(db_reason(&e)))?;
+                let deadline = Arc::new(Mutex::new(Deadline::default()));
+                if purpose == Purpose::Migrate {
+                    let watched = deadline.clone();
+                    conn.lock_handle()
+                        .await
+                        .map_err(|e| fail(db_reason(&e)))?
+                        .set_progress_handler(SQLITE_PROGRESS_OPS, move || {
+                            let d = watched.lock().unwrap_or_else(|e| e.into_inner());
+                            d.until.is_none_or(|until| Instant::now() < until)
+                        });
+                }
+                Ok(Conn::Sqlite(conn, deadline))
             }
         }
         .map_err(|e| fail(db_reason(&e)))
@@ -138,7 +164,30 @@ impl Conn {
         match self {
             Conn::Postgres(_) => Backend::Postgres,
             Conn::MySql(_) => Backend::MySql,
-            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Sqlite(..) => Backend::Sqlite,
+        }
+    }
+
+    /// On SQLite, how long each statement may run from now on (`None` or zero: no limit); the
+    /// other backends take their statement timeout as SQL.
+    pub(crate) fn set_sqlite_statement_timeout(&mut self, limit: Option<Duration>) {
+        if let Conn::Sqlite(_, deadline) = self {
+            let mut d = deadline.lock().unwrap_or_else(|e| e.into_inner());
+            d.limit = limit.filter(|l| !l.is_zero());
+        }
+    }
+
+    /// Start the SQLite statement clock, before a statement; `stop` after it.
+    fn start_clock(&self) {
+        if let Conn::Sqlite(_, deadline) = self {
+            let mut d = deadline.lock().unwrap_or_else(|e| e.into_inner());
+            d.until = d.limit.and_then(|l| Instant::now().checked_add(l));
+        }
+    }
+
+    fn stop_clock(&self) {
+        if let Conn::Sqlite(_, deadline) = self {
+            deadline.lock().unwrap_or_else(|e| e.into_inner()).until = None;
         }
     }
 
@@ -146,18 +195,24 @@ impl Conn {
     /// protocol, as DDL and multi-statement raw SQL need.
     pub(crate) async fn execute(&mut self, st: &Statement) -> Result<(), sqlx::Error> {
         let sql = AssertSqlSafe(st.sql.clone());
-        if st.values.0.is_empty() {
+        self.start_clock();
+        let result = if st.values.0.is_empty() {
             on_conn!(self, c => sqlx::raw_sql(sql).execute(&mut *c).await.map(drop))
         } else {
             let values = SqlxValues(st.values.clone());
             on_conn!(self, c => sqlx::query_with(sql, values).execute(&mut *c).await.map(drop))
-        }
+        };
+        self.stop_clock();
+        result
     }
 
     /// Run SQL without values.
     pub(crate) async fn batch(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         let sql = AssertSqlSafe(sql.to_string());
-        on_conn!(self, c => sqlx::raw_sql(sql).execute(&mut *c).await.map(drop))
+        self.start_clock();
+        let result = on_conn!(self, c => sqlx::raw_sql(sql).execute(&mut *c).await.map(drop));
+        self.stop_clock();
+        result
     }
 
     /// The single integer `sql` returns.

@@ -138,6 +138,20 @@ pub enum Error {
     #[error("cannot use the lock file `{path}`: {reason}; check that its directory is writable")]
     LockFile { path: String, reason: String },
 
+    /// Pending migrations hold operations that lint finds unsafe on this backend and that no
+    /// `s.allow(..)` allows (nothing ran).
+    #[error(
+        "{count} operation(s) of the pending migrations are unsafe on {backend}, so nothing was run:\n{findings}\n  \
+         do each the safe way shown, or allow it with `s.allow(Rule::..., \"why\")` right after it; \
+         `up --allow-unsafe` runs them anyway"
+    )]
+    Unsafe {
+        backend: Backend,
+        count: usize,
+        /// Every unsafe finding, as `lint` prints it.
+        findings: String,
+    },
+
     /// The migrations do not validate or render for this backend (nothing ran).
     #[error("{0}; nothing was run")]
     Render(#[from] godwit_core::Error),
@@ -153,5 +167,47 @@ pub(crate) fn db_reason(e: &sqlx::Error) -> String {
             None => d.message().to_string(),
         },
         other => other.to_string(),
+    }
+}
+
+/// What a statement ran out of time for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// It waited for a lock longer than the lock timeout (SQLite: the busy timeout).
+    Lock,
+    /// It ran longer than the statement timeout.
+    Statement,
+}
+
+/// Whether `e` is the database giving up on a lock or on a statement's time.
+pub(crate) fn timeout_kind(e: &sqlx::Error) -> Option<Timeout> {
+    let sqlx::Error::Database(d) = e else {
+        return None;
+    };
+    if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return match my.number() {
+            // ER_LOCK_WAIT_TIMEOUT: row locks (innodb_lock_wait_timeout) and metadata locks
+            // (lock_wait_timeout) alike.
+            1205 => Some(Timeout::Lock),
+            // MariaDB's ER_STATEMENT_TIMEOUT, MySQL's ER_QUERY_TIMEOUT.
+            1969 | 3024 => Some(Timeout::Statement),
+            _ => None,
+        };
+    }
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        let code: i64 = d.code().and_then(|c| c.parse().ok())?;
+        // The primary result code is the low byte of the extended one.
+        return match code & 0xff {
+            // SQLITE_BUSY, SQLITE_LOCKED.
+            5 | 6 => Some(Timeout::Lock),
+            // SQLITE_INTERRUPT: only the statement deadline interrupts.
+            9 => Some(Timeout::Statement),
+            _ => None,
+        };
+    }
+    match d.code().as_deref() {
+        Some("55P03") => Some(Timeout::Lock),
+        Some("57014") if d.message().contains("statement timeout") => Some(Timeout::Statement),
+        _ => None,
     }
 }

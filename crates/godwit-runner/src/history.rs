@@ -230,7 +230,7 @@ impl History {
             Conn::MySql(c) => rows!(c, |r: &sqlx::mysql::MySqlRow| r
                 .try_get::<time::PrimitiveDateTime, _>(6)
                 .map(|t| t.assume_utc())),
-            Conn::Sqlite(c) => rows!(c, |r: &sqlx::sqlite::SqliteRow| r.try_get(6)),
+            Conn::Sqlite(c, _) => rows!(c, |r: &sqlx::sqlite::SqliteRow| r.try_get(6)),
         }
         Ok(out)
     }

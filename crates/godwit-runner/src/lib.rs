@@ -22,7 +22,8 @@ pub mod url;
 pub use error::{Error, Result};
 pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
 pub use runner::{
-    Down, DownTarget, Event, MigrationStatus, Observer, Options, Quiet, Ran, Report, Runner, State,
-    Status, Up, format_time,
+    DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, Down, DownTarget, Event,
+    MigrationStatus, Observer, Options, Quiet, Ran, Report, Runner, State, Status, Up, format_time,
+    human_duration,
 };
 pub use url::{DatabaseUrl, UrlSource, resolve as resolve_url};

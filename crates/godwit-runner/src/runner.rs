@@ -29,7 +29,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::connect::{Conn, Purpose, connect};
-use crate::error::{Error, db_reason};
+use crate::error::{Error, Timeout, db_reason, timeout_kind};
 use crate::history::{self, History, HistoryRow, RowStatus};
 use crate::lock::{self, Lock};
 use crate::url::DatabaseUrl;
@@ -49,6 +49,17 @@ pub enum Event<'a> {
     Started {
         id: &'a MigrationId,
         direction: &'static str,
+    },
+    /// A migration timed out waiting for a lock and nothing of the try stays applied: it is
+    /// tried again after `pause` (try `attempt` + 1 of `retries` + 1).
+    Retrying {
+        id: &'a MigrationId,
+        direction: &'static str,
+        attempt: u32,
+        retries: u32,
+        pause: Duration,
+        /// The database's error.
+        reason: &'a str,
     },
     /// A migration's statements and history write are done (committed, unless the whole run is
     /// one transaction).
@@ -146,9 +157,16 @@ pub struct Up {
     pub single_transaction: bool,
     /// Return the SQL instead of running it.
     pub dry_run: bool,
+    /// Run migrations even when lint finds operations in them unsafe on the backend and no
+    /// `s.allow(..)` allows them.
+    pub allow_unsafe: bool,
 }
 
 impl Up {
+    pub fn allow_unsafe(mut self, yes: bool) -> Self {
+        self.allow_unsafe = yes;
+        self
+    }
     pub fn to(mut self, version: Option<u64>) -> Self {
         self.to = version;
         self
@@ -305,6 +323,8 @@ pub struct Runner {
     catalog: Catalog,
     options: Options,
     observer: Arc<dyn Observer>,
+    /// Whether a MySQL-protocol server is MariaDB (their statement timeouts differ), once asked.
+    mariadb: std::sync::OnceLock<bool>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -350,6 +370,11 @@ enum Step {
     RecordMany {
         from: usize,
         to: usize,
+    },
+    /// The session's lock and statement timeouts, set to migration `m`'s before it runs (only
+    /// where they differ from the previous migration's).
+    Timeouts {
+        m: usize,
     },
     /// Statement by statement: the `partial` row, before the first statement.
     RecordStart {
@@ -415,6 +440,7 @@ impl Runner {
             catalog: Catalog::new(migrations),
             options: Options::default(),
             observer: Arc::new(Quiet),
+            mariadb: std::sync::OnceLock::new(),
         }
     }
 
@@ -637,6 +663,7 @@ impl Runner {
         }
         let mut conn = self.connect(Purpose::ReadOnly).await?;
         let read = self.read(&mut conn, history).await;
+        self.detect_flavor(&mut conn).await;
         conn.close().await;
         read
     }
@@ -674,11 +701,42 @@ impl Runner {
         let result = async {
             let (_, rows) = self.read(conn, history).await?;
             let versions = self.pending(&rows, up.to)?;
+            if !up.allow_unsafe {
+                self.check_safety(&versions)?;
+            }
             self.apply(conn, history, Dir::Up, &versions, up.single_transaction)
                 .await
         }
         .await;
         release(lock, result).await.map(|ran| self.report(ran))
+    }
+
+    /// Refuse `versions` when lint finds an operation in them unsafe on this backend that no
+    /// `s.allow(..)` allows.
+    fn check_safety(&self, versions: &[u64]) -> Result<(), Error> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let findings = self.catalog.lint(self.backend(), Some(versions))?;
+        let unsafe_ones: Vec<String> = findings
+            .iter()
+            .filter(|f| f.allowed.is_none())
+            .map(|f| {
+                f.to_string()
+                    .lines()
+                    .map(|l| format!("  {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect();
+        if unsafe_ones.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Unsafe {
+            backend: self.backend(),
+            count: unsafe_ones.len(),
+            findings: unsafe_ones.join("\n"),
+        })
     }
 
     /// Roll back applied migrations, newest first.
@@ -783,6 +841,64 @@ impl Runner {
         }
     }
 
+    /// A migration's timeouts, the runner's defaults filling in what it does not set.
+    fn timeouts_of(&self, m: &RenderedMigration) -> Timeouts {
+        m.timeouts.or(self.options.timeouts)
+    }
+
+    /// The SQL that sets the session's timeouts to migration `m`'s. SQLite's statement timeout
+    /// is not SQL: [`Conn::set_sqlite_statement_timeout`] sets it.
+    fn timeouts_sql(&self, m: &RenderedMigration) -> String {
+        let t = self.timeouts_of(m);
+        let lock = t.lock.unwrap_or(DEFAULT_LOCK_TIMEOUT);
+        let statement = t.statement.unwrap_or(DEFAULT_STATEMENT_TIMEOUT);
+        match self.backend() {
+            Backend::Postgres => format!(
+                "SET lock_timeout = '{}'; SET statement_timeout = '{}'",
+                pg_interval(lock),
+                pg_interval(statement)
+            ),
+            Backend::MySql => {
+                // Whole seconds, at least one; zero (no limit) is a year, their maximum.
+                let lock = if lock.is_zero() {
+                    31_536_000
+                } else {
+                    lock.as_secs_f64().ceil().max(1.0) as u64
+                };
+                let statement = if *self.mariadb.get().unwrap_or(&true) {
+                    format!("max_statement_time = {}", statement.as_secs_f64())
+                } else {
+                    format!("max_execution_time = {}", statement.as_millis())
+                };
+                format!(
+                    "SET SESSION lock_wait_timeout = {lock}, SESSION innodb_lock_wait_timeout = {lock}, SESSION {statement}"
+                )
+            }
+            Backend::Sqlite => format!(
+                "PRAGMA busy_timeout = {}",
+                if lock.is_zero() {
+                    i64::from(i32::MAX)
+                } else {
+                    i64::try_from(lock.as_millis())
+                        .unwrap_or(i64::from(i32::MAX))
+                        .clamp(1, i64::from(i32::MAX))
+                }
+            ),
+        }
+    }
+
+    /// Find out, once, whether a MySQL-protocol server is MariaDB.
+    async fn detect_flavor(&self, conn: &mut Conn) {
+        if self.backend() != Backend::MySql || self.mariadb.get().is_some() {
+            return;
+        }
+        if let Ok(version) = conn.strings("SELECT VERSION()").await
+            && let Some(v) = version.first()
+        {
+            let _ = self.mariadb.set(v.to_ascii_lowercase().contains("mariadb"));
+        }
+    }
+
     fn render(&self, dir: Dir, versions: &[u64]) -> Result<Vec<RenderedMigration>, Error> {
         if versions.is_empty() {
             return Ok(Vec::new());
@@ -805,17 +921,30 @@ impl Runner {
         let sqlite = backend == Backend::Sqlite;
         let transactional = |m: &RenderedMigration| m.transactional && backend != Backend::MySql;
         let mut units = Vec::new();
+        // The session's timeouts before the next migration: set where they change.
+        let mut session: Option<Timeouts> = None;
+        let mut set_timeouts = |steps: &mut Vec<Step>, m: usize| {
+            let wanted = self.timeouts_of(&migrations[m]);
+            if session != Some(wanted) {
+                steps.push(Step::Timeouts { m });
+                session = Some(wanted);
+            }
+        };
         if single && !migrations.is_empty() {
             if let Some(m) = migrations.iter().find(|m| !transactional(m)) {
                 return Err(Error::NotTransactional { id: m.id.clone() });
             }
             let fk_off = sqlite && migrations.iter().any(|m| m.foreign_keys_off);
             let mut steps = Vec::new();
+            // The first migration's timeouts hold from the start (SQLite's busy timeout is the
+            // wait of `BEGIN IMMEDIATE`).
+            set_timeouts(&mut steps, 0);
             if fk_off {
                 steps.push(Step::ForeignKeysOff);
             }
             steps.push(Step::Begin);
             for (m, rm) in migrations.iter().enumerate() {
+                set_timeouts(&mut steps, m);
                 steps.push(Step::Start { m });
                 steps.extend((1..=rm.statements.len()).map(|i| Step::Statement { m, i }));
                 steps.push(Step::Done { m });
@@ -841,6 +970,7 @@ impl Runner {
         } else {
             for (m, rm) in migrations.iter().enumerate() {
                 let mut steps = Vec::new();
+                set_timeouts(&mut steps, m);
                 if transactional(rm) {
                     let fk_off = sqlite && rm.foreign_keys_off;
                     if fk_off {
@@ -901,6 +1031,7 @@ impl Runner {
         };
         let version = |m: usize| script.migrations[m].id.version;
         match (step, script.dir) {
+            (Step::Timeouts { m }, _) => ddl(&self.timeouts_sql(&script.migrations[m])),
             (Step::ForeignKeysOff, _) => ddl("PRAGMA foreign_keys = OFF"),
             (Step::ForeignKeysOn, _) => ddl("PRAGMA foreign_keys = ON"),
             (Step::Begin, _) if self.backend() == Backend::Sqlite => ddl("BEGIN IMMEDIATE"),
@@ -1059,6 +1190,7 @@ impl Runner {
         if dir == Dir::Up {
             history.create(conn).await?;
         }
+        self.detect_flavor(conn).await;
         self.observer.event(&Event::Plan {
             direction: dir.as_str(),
             total: rendered.len(),
@@ -1066,12 +1198,108 @@ impl Runner {
         let mut ran = Vec::new();
         let mut times = vec![0; rendered.len()];
         for unit in &script.units {
-            self.run_unit(conn, history, &script, unit, &mut ran, &mut times)
-                .await?;
+            // A transactional unit that timed out waiting for a lock was rolled back whole: it
+            // is tried again from its start. (Statement by statement, the statement that timed
+            // out is tried again in place: see `run_unit`.)
+            let retries = self.retries_of(&script, unit);
+            let mut attempt = 0;
+            loop {
+                let before = ran.len();
+                let tries = Tries { attempt, retries };
+                match self
+                    .run_unit(conn, history, &script, unit, &mut ran, &mut times, tries)
+                    .await
+                {
+                    Ok(()) => break,
+                    Err(Failed::Fatal(e)) => return Err(e),
+                    Err(Failed::Retry { m, reason }) => {
+                        ran.truncate(before);
+                        attempt += 1;
+                        self.pause_before_retry(&script, m, attempt, retries, &reason)
+                            .await;
+                    }
+                }
+            }
         }
         Ok(ran)
     }
 
+    /// How often the migrations of `unit` are tried again after a lock timeout.
+    fn retries_of(&self, script: &Script<'_>, unit: &Unit) -> u32 {
+        unit.steps
+            .iter()
+            .filter_map(|s| step_migration(*s))
+            .map(|m| {
+                self.timeouts_of(&script.migrations[m])
+                    .lock_retries
+                    .unwrap_or(DEFAULT_LOCK_RETRIES)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Say that migration `m` is tried again, and wait: the pause doubles with each attempt.
+    async fn pause_before_retry(
+        &self,
+        script: &Script<'_>,
+        m: usize,
+        attempt: u32,
+        retries: u32,
+        reason: &str,
+    ) {
+        let pause = self
+            .options
+            .retry_backoff
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(Duration::from_secs(300));
+        self.observer.event(&Event::Retrying {
+            id: &script.migrations[m].id,
+            direction: script.dir.as_str(),
+            attempt,
+            retries,
+            pause,
+            reason,
+        });
+        tokio::time::sleep(pause).await;
+    }
+
+    /// What to tell a person whose migration ran out of time, after `tries` tries.
+    fn timeout_hint(&self, rm: &RenderedMigration, kind: Timeout, tries: u32) -> String {
+        let t = self.timeouts_of(rm);
+        match kind {
+            Timeout::Lock => {
+                let holder = match self.backend() {
+                    Backend::Postgres => "pg_stat_activity and pg_locks show it",
+                    Backend::MySql => "SHOW PROCESSLIST shows it",
+                    Backend::Sqlite => "another connection writing to the file",
+                };
+                format!(
+                    "it waited longer than its lock timeout ({}) for a lock{}: find the session \
+                     that holds it ({holder}) and run again when it is done, or raise the timeout \
+                     with `s.lock_timeout(..)` in the migration or `--lock-timeout`",
+                    match (self.backend(), t.lock.unwrap_or(DEFAULT_LOCK_TIMEOUT)) {
+                        // MySQL counts whole seconds.
+                        (Backend::MySql, lock) if !lock.is_zero() => human_duration(
+                            Duration::from_secs(lock.as_secs_f64().ceil().max(1.0) as u64)
+                        ),
+                        (_, lock) => human_duration(lock),
+                    },
+                    if tries > 1 {
+                        format!(", {tries} times")
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+            Timeout::Statement => format!(
+                "it ran longer than its statement timeout ({}): raise it for this migration with \
+                 `s.statement_timeout(..)`, or run with `--statement-timeout`",
+                human_duration(t.statement.unwrap_or(DEFAULT_STATEMENT_TIMEOUT))
+            ),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn run_unit(
         &self,
         conn: &mut Conn,
@@ -1080,7 +1308,10 @@ impl Runner {
         unit: &Unit,
         ran: &mut Vec<Ran>,
         times: &mut [u64],
-    ) -> Result<(), Error> {
+        tries: Tries,
+    ) -> Result<(), Failed> {
+        // Statement by statement, the retries spent on this unit's statements.
+        let mut spent = 0;
         let mut in_tx = false;
         let mut fk_off = false;
         let mut current: Option<(usize, Instant)> = None;
@@ -1129,9 +1360,17 @@ impl Runner {
                     }
                 }
                 if let Err(batch_error) = conn.batch(&sql).await {
-                    return Err(self
-                        .replay_failed(conn, history, script, unit, batch_error, fk_off)
-                        .await);
+                    if timeout_kind(&batch_error) == Some(Timeout::Lock) && tries.left() {
+                        abort(conn, true, fk_off).await;
+                        return Err(Failed::Retry {
+                            m,
+                            reason: db_reason(&batch_error),
+                        });
+                    }
+                    return Err(Failed::Fatal(
+                        self.replay_failed(conn, history, script, unit, batch_error, fk_off, tries)
+                            .await,
+                    ));
                 }
                 // Each migration of a group is given an equal share of the group's time.
                 let share = elapsed_since(current) / group.len() as u32;
@@ -1151,9 +1390,48 @@ impl Runner {
                 Step::Statement { m, i } => {
                     let st = &script.migrations[m].statements[i - 1];
                     if let Err(e) = conn.execute(st).await {
-                        return Err(self
-                            .statement_failed(conn, history, script, unit, (m, i), e, in_tx, fk_off)
-                            .await);
+                        if timeout_kind(&e) == Some(Timeout::Lock) {
+                            if unit.transactional && tries.left() {
+                                abort(conn, in_tx, fk_off).await;
+                                return Err(Failed::Retry {
+                                    m,
+                                    reason: db_reason(&e),
+                                });
+                            }
+                            // Outside a transaction a statement that timed out waiting for its
+                            // lock did nothing, and is tried again in place; except a
+                            // `CONCURRENTLY` index, which can leave an invalid index behind.
+                            if !unit.transactional
+                                && spent < tries.retries
+                                && !st.sql.contains("CONCURRENTLY")
+                            {
+                                spent += 1;
+                                self.pause_before_retry(
+                                    script,
+                                    m,
+                                    spent,
+                                    tries.retries,
+                                    &db_reason(&e),
+                                )
+                                .await;
+                                k -= 1;
+                                continue;
+                            }
+                        }
+                        let tries_made = tries.attempt.max(spent) + 1;
+                        return Err(Failed::Fatal(
+                            self.statement_failed(
+                                conn,
+                                history,
+                                script,
+                                unit,
+                                (m, i),
+                                e,
+                                (in_tx, fk_off),
+                                tries_made,
+                            )
+                            .await,
+                        ));
                     }
                 }
                 Step::ForeignKeyCheck { m } => {
@@ -1164,11 +1442,11 @@ impl Runner {
                         Err(e) => format!("PRAGMA foreign_key_check failed: {}", db_reason(&e)),
                     };
                     abort(conn, in_tx, fk_off).await;
-                    return Err(Error::ForeignKeys {
+                    return Err(Failed::Fatal(Error::ForeignKeys {
                         id: script.migrations[m].id.clone(),
                         direction,
                         violations,
-                    });
+                    }));
                 }
                 other => {
                     if let Step::Record { m } = other {
@@ -1181,9 +1459,27 @@ impl Runner {
                         self.finish_step(script, unit, other, elapsed, ran, times);
                         continue;
                     };
+                    if let Step::Timeouts { m } = other {
+                        let statement = self.timeouts_of(&script.migrations[m]).statement;
+                        conn.set_sqlite_statement_timeout(statement);
+                    }
                     if let Err(e) = conn.execute(&st).await {
                         abort(conn, in_tx, fk_off).await;
+                        // SQLite's `BEGIN IMMEDIATE` waits for the write lock: nothing ran yet.
+                        if other == Step::Begin
+                            && timeout_kind(&e) == Some(Timeout::Lock)
+                            && tries.left()
+                            && let Some(m) = current.map(|(m, _)| m).or(unit_first(unit))
+                        {
+                            return Err(Failed::Retry {
+                                m,
+                                reason: db_reason(&e),
+                            });
+                        }
                         let what = match other {
+                            Step::Timeouts { .. } => {
+                                "setting its lock and statement timeouts".to_string()
+                            }
                             Step::Begin => "starting a transaction".to_string(),
                             Step::Commit => "committing".to_string(),
                             Step::Start { .. } | Step::Done { .. } => {
@@ -1202,11 +1498,21 @@ impl Runner {
                                 .map(|(m, _)| format!("migration {}", script.migrations[m].id))
                                 .unwrap_or_else(|| "the run".to_string()),
                         };
-                        return Err(Error::Database {
+                        let mut reason = db_reason(&e);
+                        if let (Some(kind), Some(m)) = (
+                            timeout_kind(&e),
+                            current.map(|(m, _)| m).or(unit_first(unit)),
+                        ) {
+                            reason = format!(
+                                "{reason}; {}",
+                                self.timeout_hint(&script.migrations[m], kind, tries.attempt + 1)
+                            );
+                        }
+                        return Err(Failed::Fatal(Error::Database {
                             backend: self.backend(),
                             action: format!("{id} ({direction}): {what}"),
-                            reason: db_reason(&e),
-                        });
+                            reason,
+                        }));
                     }
                     match other {
                         Step::Begin => in_tx = true,
@@ -1255,6 +1561,7 @@ impl Runner {
     /// A batch of statements failed: the unit's transaction is rolled back. To say which
     /// statement failed, the unit's statements run again one at a time in a transaction that is
     /// rolled back too.
+    #[allow(clippy::too_many_arguments)]
     async fn replay_failed(
         &self,
         conn: &mut Conn,
@@ -1263,6 +1570,7 @@ impl Runner {
         unit: &Unit,
         batch_error: sqlx::Error,
         fk_off: bool,
+        tries: Tries,
     ) -> Error {
         abort(conn, true, fk_off).await;
         let fk = fk_off && conn.batch("PRAGMA foreign_keys = OFF").await.is_ok();
@@ -1278,7 +1586,16 @@ impl Runner {
                 for (i, st) in script.migrations[m].statements.iter().enumerate() {
                     if let Err(e) = conn.execute(st).await {
                         return self
-                            .statement_failed(conn, history, script, unit, (m, i + 1), e, true, fk)
+                            .statement_failed(
+                                conn,
+                                history,
+                                script,
+                                unit,
+                                (m, i + 1),
+                                e,
+                                (true, fk),
+                                tries.attempt + 1,
+                            )
                             .await;
                     }
                 }
@@ -1309,8 +1626,8 @@ impl Runner {
         unit: &Unit,
         (m, i): (usize, usize),
         e: sqlx::Error,
-        in_tx: bool,
-        fk_off: bool,
+        (in_tx, fk_off): (bool, bool),
+        tries: u32,
     ) -> Error {
         let rm = &script.migrations[m];
         let reason = db_reason(&e);
@@ -1369,6 +1686,10 @@ impl Runner {
         } else {
             sql
         };
+        let outcome = match timeout_kind(&e) {
+            Some(kind) => format!("{outcome}\n  {}", self.timeout_hint(rm, kind, tries)),
+            None => outcome,
+        };
         Error::Statement {
             id: rm.id.clone(),
             direction: dir.as_str(),
@@ -1385,7 +1706,8 @@ impl Runner {
 /// The migration a step belongs to, if it belongs to one.
 fn step_migration(step: Step) -> Option<usize> {
     match step {
-        Step::Statement { m, .. }
+        Step::Timeouts { m }
+        | Step::Statement { m, .. }
         | Step::RecordStart { m }
         | Step::Progress { m, .. }
         | Step::Record { m }
@@ -1406,6 +1728,37 @@ fn batchable(script: &Script<'_>, rest: &[Step], m: usize) -> Option<usize> {
             .iter()
             .all(|s| matches!(s, Step::Statement { m: x, .. } if *x == m));
     (all_plain && shaped).then_some(len)
+}
+
+/// The first migration a unit runs.
+fn unit_first(unit: &Unit) -> Option<usize> {
+    unit.steps.iter().find_map(|s| step_migration(*s))
+}
+
+/// Which try of a unit this is, of how many.
+#[derive(Debug, Clone, Copy)]
+struct Tries {
+    /// 0 for the first try.
+    attempt: u32,
+    /// Retries allowed after the first try.
+    retries: u32,
+}
+
+impl Tries {
+    /// Whether another try may follow this one.
+    fn left(self) -> bool {
+        self.attempt < self.retries
+    }
+}
+
+/// Why a unit stopped.
+enum Failed {
+    /// It timed out waiting for a lock and nothing of it stays applied: try it again.
+    Retry {
+        m: usize,
+        reason: String,
+    },
+    Fatal(Error),
 }
 
 /// The migration of a unit that runs one migration.
@@ -1438,7 +1791,7 @@ async fn abort(conn: &mut Conn, in_tx: bool, fk_off: bool) {
 
 /// `PRAGMA foreign_key_check`, one line per violation.
 async fn foreign_key_violations(conn: &mut Conn) -> Result<Vec<String>, sqlx::Error> {
-    let Conn::Sqlite(c) = conn else {
+    let Conn::Sqlite(c, _) = conn else {
         return Ok(Vec::new());
     };
     let rows = sqlx::query("PRAGMA foreign_key_check")
@@ -1546,4 +1899,32 @@ async fn drop_everything(conn: &mut Conn) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A duration in its largest whole unit: `(5, "s")`, `(1, "h")`, `(250, "ms")`.
+fn in_unit(d: Duration) -> (u128, &'static str) {
+    let ms = d.as_millis();
+    match ms {
+        0 => (0, "ms"),
+        ms if ms % 3_600_000 == 0 => (ms / 3_600_000, "h"),
+        ms if ms % 60_000 == 0 => (ms / 60_000, "min"),
+        ms if ms % 1000 == 0 => (ms / 1000, "s"),
+        ms => (ms, "ms"),
+    }
+}
+
+/// A duration as PostgreSQL reads it in `SET lock_timeout`: `5s`, `1h`, `250ms`; `0` for none.
+fn pg_interval(d: Duration) -> String {
+    match in_unit(d) {
+        (0, _) => "0".to_string(),
+        (n, unit) => format!("{n}{unit}"),
+    }
+}
+
+/// A duration for messages: `5 s`, `1 h`, `250 ms`; `no limit` for zero.
+pub fn human_duration(d: Duration) -> String {
+    match in_unit(d) {
+        (0, _) => "no limit".to_string(),
+        (n, unit) => format!("{n} {unit}"),
+    }
 }

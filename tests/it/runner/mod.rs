@@ -10,7 +10,9 @@
 //! - `concurrency`: eight processes run `up` at once;
 //! - `failure`: a migration that fails half-way;
 //! - `kill`: a runner killed with SIGKILL in the middle of a migration;
-//! - `bad_input`: malformed URLs, unreachable servers, wrong credentials, unknown versions.
+//! - `bad_input`: malformed URLs, unreachable servers, wrong credentials, unknown versions;
+//! - `timeouts`: lock and statement timeouts, retries after a lock timeout, unsafe migrations
+//!   refused.
 
 mod bad_input;
 mod cli;
@@ -18,6 +20,7 @@ mod concurrency;
 mod failure;
 mod kill;
 mod scenarios;
+mod timeouts;
 
 use std::process::{Command, Output};
 

@@ -6,6 +6,7 @@ pub struct AddPagesToBooks;
 impl Migration for AddPagesToBooks {
     fn up(&self, s: &mut Schema) {
         s.add_column("books", Column::integer("pages").default(0));
+        s.mysql_online(Algorithm::Instant, Lock::None);
     }
 }
 

@@ -18,6 +18,7 @@ impl Migration for CreateReviews {
         });
         if set("GODWIT_FIXTURE_FAIL") {
             s.sql("INSERT INTO no_such_table (x) VALUES (1)").down("SELECT 1");
+            s.allow(Rule::RawSql, "a test: it must fail");
         }
         if set("GODWIT_FIXTURE_SLOW") {
             s.sql_per_backend(PerBackend {
@@ -29,10 +30,12 @@ impl Migration for CreateReviews {
                 ),
             })
             .down("SELECT 1");
+            s.allow(Rule::RawSql, "a test: it must run long enough to be stopped");
         }
         if set("GODWIT_FIXTURE_FAIL_DOWN") {
             s.sql("SELECT 1")
                 .down("INSERT INTO no_such_table (x) VALUES (1)");
+            s.allow(Rule::RawSql, "a test: its down must fail");
         }
         s.add_index("reviews", ["stars"]);
     }

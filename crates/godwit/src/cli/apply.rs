@@ -9,7 +9,7 @@ use clap::Args;
 use godwit_runner::{Down, DownTarget, Report, Up};
 use serde_json::json;
 
-use super::db::{self, DbArgs, Terminal};
+use super::db::{self, DbArgs, Terminal, TimeoutArgs};
 use super::sql::parse_version;
 use super::{Context, Failure};
 
@@ -24,6 +24,11 @@ pub(crate) struct UpArgs {
     /// Apply every pending migration in one transaction (PostgreSQL, SQLite)
     #[arg(long)]
     single_transaction: bool,
+    /// Run migrations that `lint` finds unsafe on this backend and that no s.allow(..) allows
+    #[arg(long)]
+    allow_unsafe: bool,
+    #[command(flatten)]
+    timeouts: TimeoutArgs,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -44,6 +49,8 @@ pub(crate) struct DownArgs {
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
+    timeouts: TimeoutArgs,
+    #[command(flatten)]
     db: DbArgs,
 }
 
@@ -52,6 +59,8 @@ pub(crate) struct RedoArgs {
     /// Roll back and re-apply the newest N applied migrations
     #[arg(long, value_name = "N", default_value_t = 1)]
     steps: usize,
+    #[command(flatten)]
+    timeouts: TimeoutArgs,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -62,16 +71,19 @@ pub(crate) struct FreshArgs {
     #[arg(long)]
     yes: bool,
     #[command(flatten)]
+    timeouts: TimeoutArgs,
+    #[command(flatten)]
     db: DbArgs,
 }
 
 pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));
-    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
     let up = Up::default()
         .to(args.to)
         .single_transaction(args.single_transaction)
-        .dry_run(args.dry_run);
+        .dry_run(args.dry_run)
+        .allow_unsafe(args.allow_unsafe);
     let report = db::block_on(runner.up(&up));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "up", &report?)
@@ -84,7 +96,7 @@ pub(crate) fn down(cx: &Context<'_>, args: &DownArgs, out: &mut dyn Write) -> Re
         (steps, None, false) => DownTarget::Steps(steps.unwrap_or(1)),
     };
     let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));
-    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
     let report = db::block_on(runner.down(&Down::new(target).dry_run(args.dry_run)));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "down", &report?)
@@ -92,7 +104,7 @@ pub(crate) fn down(cx: &Context<'_>, args: &DownArgs, out: &mut dyn Write) -> Re
 
 pub(crate) fn redo(cx: &Context<'_>, args: &RedoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let terminal = Arc::new(Terminal::new(args.db.json));
-    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
     let report = db::block_on(runner.redo(args.steps));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "redo", &report?)
@@ -114,7 +126,7 @@ pub(crate) fn fresh(
         });
     }
     let terminal = Arc::new(Terminal::new(args.db.json));
-    let runner = db::runner(cx, &args.db, terminal.clone())?;
+    let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
     let report = db::block_on(runner.fresh());
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "fresh", &report?)

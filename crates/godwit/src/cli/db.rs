@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::Args;
+use godwit_core::Timeouts;
 use godwit_runner::{DatabaseUrl, Event, Observer, Options, Runner};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -16,6 +17,8 @@ use super::{Context, Failure, registry};
 pub(crate) const EXIT_PENDING: u8 = 3;
 /// Exit code when another runner held the lock past `--deploy-lock-timeout`.
 pub(crate) const EXIT_LOCKED: u8 = 4;
+/// Exit code when `up` refused migrations that lint finds unsafe (as `lint` exits).
+pub(crate) const EXIT_UNSAFE: u8 = super::lint::UNSAFE;
 /// Exit code after Ctrl-C.
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
@@ -50,18 +53,69 @@ impl DbArgs {
     }
 
     fn options(&self) -> anyhow::Result<Options> {
-        if !(self.deploy_lock_timeout.is_finite() && self.deploy_lock_timeout >= 0.0) {
-            return Err(anyhow!(
-                "--deploy-lock-timeout must be a number of seconds, 0 or more (it is {})",
-                self.deploy_lock_timeout
-            ));
-        }
         Ok(Options::default()
             .history_table(self.history_table.clone())
-            .deploy_lock_timeout(Duration::from_secs_f64(
-                self.deploy_lock_timeout.min(86_400.0 * 365.0),
-            )))
+            .deploy_lock_timeout(seconds("--deploy-lock-timeout", self.deploy_lock_timeout)?))
     }
+}
+
+/// `value` seconds as a duration, or an error naming `flag` when it is not 0 or more.
+fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
+    if !(value.is_finite() && value >= 0.0) {
+        return Err(anyhow!(
+            "{flag} must be a number of seconds, 0 or more (it is {value})"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value.min(86_400.0 * 365.0)))
+}
+
+/// The timeouts of the commands that run migrations: defaults for the migrations that do not
+/// set their own.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TimeoutArgs {
+    /// Seconds each statement may wait for a lock on a table before it fails (PostgreSQL
+    /// lock_timeout, MySQL lock_wait_timeout, SQLite busy timeout); 0 waits forever
+    /// [default: 5, or the migration's s.lock_timeout(..)]
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<f64>,
+    /// Seconds each statement may run before the database cancels it; 0 for no limit
+    /// [default: 3600, or the migration's s.statement_timeout(..)]
+    #[arg(long, value_name = "SECONDS")]
+    pub statement_timeout: Option<f64>,
+    /// How many times a migration that timed out waiting for a lock is tried again, with a
+    /// doubling pause from 1 s, when nothing of it stayed applied
+    /// [default: 3, or the migration's s.lock_retries(..)]
+    #[arg(long, value_name = "N")]
+    pub lock_retries: Option<u32>,
+}
+
+impl TimeoutArgs {
+    pub(crate) fn timeouts(&self) -> anyhow::Result<Timeouts> {
+        Ok(Timeouts {
+            lock: self
+                .lock_timeout
+                .map(|s| seconds("--lock-timeout", s))
+                .transpose()?,
+            statement: self
+                .statement_timeout
+                .map(|s| seconds("--statement-timeout", s))
+                .transpose()?,
+            lock_retries: self.lock_retries,
+        })
+    }
+}
+
+/// The runner for `args`' database and every registered migration, watched by a [`Terminal`],
+/// with the default timeouts of `timeouts` when given.
+pub(crate) fn migrating_runner(
+    cx: &Context<'_>,
+    args: &DbArgs,
+    timeouts: &TimeoutArgs,
+    terminal: Arc<Terminal>,
+) -> Result<Runner, Failure> {
+    let runner = runner(cx, args, terminal)?;
+    let options = runner.options().clone().timeouts(timeouts.timeouts()?);
+    Ok(runner.with_options(options))
 }
 
 /// The runner for `args`' database and every registered migration, watched by a [`Terminal`].
@@ -107,6 +161,7 @@ pub(crate) fn block_on<T>(
 fn failure(e: godwit_runner::Error) -> Failure {
     let code = match e {
         godwit_runner::Error::LockTimeout { .. } => EXIT_LOCKED,
+        godwit_runner::Error::Unsafe { .. } => EXIT_UNSAFE,
         _ => 1,
     };
     Failure::Exit {
@@ -182,6 +237,18 @@ impl Observer for Terminal {
                     bar.set_message(format!("{direction} {id}"));
                 }
             }
+            Event::Retrying {
+                id,
+                direction,
+                attempt,
+                retries,
+                pause,
+                reason,
+            } => self.say(&format!(
+                "{direction} {id} timed out waiting for a lock ({reason}); nothing of it stays applied: \
+                 retry {attempt} of {retries} in {}",
+                godwit_runner::human_duration(*pause)
+            )),
             Event::Finished { .. } => {
                 if let Some(bar) = &self.bar {
                     bar.inc(1);
