@@ -684,7 +684,21 @@ impl Runner {
             let versions = self.pending(&rows, up.to)?;
             let rendered = self.render(Dir::Up, &versions)?;
             let script = self.script(Dir::Up, &rendered, up.single_transaction)?;
-            return Ok(self.dry_run_report(&history, exists, &script));
+            let mut report = self.dry_run_report(&history, exists, &script);
+            if !up.allow_unsafe
+                && let Err(Error::Unsafe { count, .. }) = self.check_safety(&versions)
+                && let Some(sql) = &mut report.sql
+            {
+                sql.insert_str(
+                    0,
+                    &format!(
+                        "-- `up` would refuse to run this: {count} operation(s) are unsafe on {} \
+                         (`lint` shows them); `up --allow-unsafe` runs them anyway\n",
+                        self.backend()
+                    ),
+                );
+            }
+            return Ok(report);
         }
         let mut conn = self.connect(Purpose::Migrate).await?;
         let result = self.up_on(&mut conn, &history, up).await;

@@ -288,6 +288,16 @@ async fn up_refuses_unsafe_migrations(backend: Backend) {
     assert!(!table_exists(&mut db.conn, "accounts").await);
     assert!(history(&mut db.conn, "godwit_migrations").await.is_empty());
 
+    let dry = runner(&url, ("drop_name", &DROP_NAME))
+        .up(&Up::default().dry_run(true))
+        .await
+        .unwrap();
+    let sql = dry.sql.unwrap_or_default();
+    assert!(
+        sql.starts_with("-- `up` would refuse to run this: 1 operation(s) are unsafe"),
+        "a dry run says that up would refuse: {sql}"
+    );
+
     runner(&url, ("drop_name", &DROP_NAME))
         .up(&Up::default().allow_unsafe(true))
         .await
