@@ -10,7 +10,7 @@ use crate::model::SchemaModel;
 use crate::op::Op;
 use crate::plan::Catalog;
 use crate::render;
-use crate::types::Backend;
+use crate::types::{Algorithm, Backend, Lock};
 
 /// When to deploy a change relative to the application code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,8 +98,14 @@ fn on(level: &str, table: &str) -> String {
     format!("{level} on {table}")
 }
 
-/// The locks `op` takes on `backend`, given the schema before it.
-fn locks(backend: Backend, before: &SchemaModel, op: &Op) -> Vec<String> {
+/// The locks `op` takes on `backend`, given the schema before it. `online` is the MySQL
+/// `ALGORITHM` and `LOCK` its statements carry (`s.mysql_online`), if they carry them.
+fn locks(
+    backend: Backend,
+    before: &SchemaModel,
+    op: &Op,
+    online: Option<(Algorithm, Lock)>,
+) -> Vec<String> {
     match backend {
         Backend::Sqlite => return vec!["the database write lock".into()],
         Backend::MySql => {
@@ -109,8 +115,34 @@ fn locks(backend: Backend, before: &SchemaModel, op: &Op) -> Vec<String> {
                 Op::Delete(d) => vec![format!("row locks on {}", d.table)],
                 Op::Sql(_) => vec!["unknown (raw SQL)".into()],
                 Op::ValidateConstraint { .. } => vec![],
+                Op::CreateTable(t) => {
+                    let mut out = vec![format!("metadata lock on {} (new, empty)", t.name)];
+                    let mut targets: Vec<&str> = t
+                        .foreign_keys
+                        .iter()
+                        .map(|f| f.ref_table.as_str())
+                        .filter(|r| *r != t.name)
+                        .collect();
+                    targets.dedup();
+                    out.extend(
+                        targets
+                            .into_iter()
+                            .map(|r| format!("metadata lock on {r} (referenced)")),
+                    );
+                    out
+                }
+                Op::DropTable { table } => vec![format!("exclusive metadata lock on {table}")],
                 _ => crate::lint::op_table(op)
-                    .map(|t| vec![format!("metadata lock on {t} (and a copy or write lock unless ALGORITHM/LOCK say otherwise)")])
+                    .map(|t| match online {
+                        Some((algorithm, lock)) => vec![format!(
+                            "metadata lock on {t} (ALGORITHM={}, LOCK={}: MySQL refuses the statement rather than copy the table or lock it harder)",
+                            algorithm.sql(),
+                            lock.sql()
+                        )],
+                        None => vec![format!(
+                            "metadata lock on {t} (and a copy or write lock unless ALGORITHM/LOCK say otherwise)"
+                        )],
+                    })
                     .unwrap_or_default(),
             };
         }
@@ -221,12 +253,23 @@ impl Catalog {
             for op in &entry.up.ops {
                 let mut after = model.clone();
                 after.apply(op).map_err(|e| self.op_error(entry, op, e))?;
-                let out = render::render_op(backend, &model, &after, op)
+                let mut out = render::render_op(backend, &model, &after, op)
                     .map_err(|e| self.op_error(entry, op, e))?;
+                // The statements exactly as `render_up` writes them, `ALGORITHM` and `LOCK`
+                // included.
+                let mut online = None;
+                if let (Backend::MySql, Some((algorithm, lock))) = (backend, entry.up.mysql_online)
+                {
+                    for s in &mut out.statements {
+                        if crate::plan::with_algorithm(s, algorithm, lock) {
+                            online = Some((algorithm, lock));
+                        }
+                    }
+                }
                 steps.push(PlanStep {
                     operation: op.describe(),
                     sql: out.statements.into_iter().map(|s| s.preview).collect(),
-                    locks: locks(backend, &model, op),
+                    locks: locks(backend, &model, op, online),
                     change: ChangeKind::of(op),
                 });
                 model = after;

@@ -303,8 +303,9 @@ fn render_plan(
     Ok(rendered)
 }
 
-/// MySQL: `ALGORITHM` and `LOCK` on an `ALTER TABLE` or an index statement.
-fn with_algorithm(stmt: &mut Statement, algorithm: Algorithm, lock: Lock) {
+/// MySQL: `ALGORITHM` and `LOCK` on an `ALTER TABLE` or an index statement; false when the
+/// statement takes neither.
+pub(crate) fn with_algorithm(stmt: &mut Statement, algorithm: Algorithm, lock: Lock) -> bool {
     let (a, l) = (algorithm.sql(), lock.sql());
     let suffix = if stmt.sql.starts_with("ALTER TABLE") {
         format!(", ALGORITHM={a}, LOCK={l}")
@@ -313,8 +314,9 @@ fn with_algorithm(stmt: &mut Statement, algorithm: Algorithm, lock: Lock) {
         // metadata in InnoDB.
         format!(" ALGORITHM={a} LOCK={l}")
     } else {
-        return;
+        return false;
     };
     stmt.sql.push_str(&suffix);
     stmt.preview.push_str(&suffix);
+    true
 }

@@ -168,3 +168,42 @@ fn the_same_on_mysql() {
     "#]],
     );
 }
+
+fn online(s: &mut Schema) {
+    s.add_column("posts", Column::integer("views").default(0));
+    s.create_table("tags", |t| {
+        t.id();
+        t.references("posts");
+    });
+    s.mysql_online(Algorithm::Inplace, Lock::None);
+}
+
+#[test]
+fn mysql_online_ddl_shows_in_the_sql_and_the_locks() {
+    check(
+        Backend::MySql,
+        online,
+        expect![[r#"
+        2 under_test MySQL/MariaDB: additive, outside a transaction, reversible
+          add_column("posts", "views") [additive] locks: metadata lock on posts (ALGORITHM=INPLACE, LOCK=NONE: MySQL refuses the statement rather than copy the table or lock it harder)
+            ALTER TABLE `posts` ADD COLUMN `views` int NOT NULL DEFAULT 0, ALGORITHM=INPLACE, LOCK=NONE;
+          create_table("tags") [additive] locks: metadata lock on tags (new, empty), metadata lock on posts (referenced)
+            CREATE TABLE `tags` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `post_id` bigint NOT NULL, CONSTRAINT `fk_tags_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) );
+            CREATE INDEX `idx_tags_post_id` ON `tags` (`post_id`) ALGORITHM=INPLACE LOCK=NONE;
+    "#]],
+    );
+}
+
+#[test]
+fn the_plan_shows_the_sql_that_runs() {
+    for up in [expand, contract, online] {
+        for backend in Backend::ALL {
+            let catalog = catalog(up);
+            let plans = catalog.deploy_plan(backend, Some(&[2])).unwrap();
+            let planned: Vec<&String> = plans[0].steps.iter().flat_map(|s| &s.sql).collect();
+            let rendered = catalog.render_up(backend, Some(&[2])).unwrap();
+            let runs: Vec<&String> = rendered[0].statements.iter().map(|s| &s.preview).collect();
+            assert_eq!(planned, runs, "{backend}");
+        }
+    }
+}
