@@ -2,7 +2,7 @@
 
 use godwit_core::Backend;
 
-use super::{ALL, V2, applied, fixture, history, on_every_backend, run, scratch, text};
+use super::{ALL, V2, V3, V4, V5, applied, fixture, history, on_every_backend, run, scratch, text};
 
 async fn status_check_and_json_tell_a_script_what_is_pending(backend: Backend) {
     let mut db = scratch(backend, "cli_status").await;
@@ -109,9 +109,72 @@ async fn fresh_refuses_without_yes(backend: Backend) {
     db.conn.close().await;
 }
 
+/// The migrations a plan's text lists, by the lines that head them.
+fn planned(stdout: &str) -> Vec<u64> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("2026"))
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect()
+}
+
+async fn plan_lists_what_up_would_run_and_waits_for_a_half_applied_migration(backend: Backend) {
+    let db = scratch(backend, "cli_plan").await;
+    let url = db.url();
+    let v2 = V2.to_string();
+    let out = run(fixture(&url, &["up", "--to", &v2]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = run(fixture(&url, &["plan"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("deploy plan for {backend} at ")),
+        "{stdout}"
+    );
+    assert_eq!(planned(&stdout), [V3, V4, V5], "{stdout}");
+    let out = run(fixture(&url, &["plan", "--json"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["backend"], backend.as_str());
+    let versions: Vec<u64> = json["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(versions, [V3, V4, V5]);
+
+    // The last migration fails half-way: MariaDB keeps what ran and records it as partial, which
+    // the plan must not skip over; elsewhere nothing of it stays, and it is still pending.
+    let out = run({
+        let mut c = fixture(&url, &["up"]);
+        c.env("GODWIT_FIXTURE_FAIL", "1");
+        c
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = run(fixture(&url, &["plan"]));
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    if backend == Backend::MySql {
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(
+            stderr.starts_with(&format!(
+                "error: migration {V5} create_reviews is half-applied: the plan cannot be made \
+                 until it is resolved"
+            )),
+            "{stderr}"
+        );
+    } else {
+        assert!(out.status.success(), "{stderr}");
+        assert_eq!(planned(&stdout), [V5], "{stdout}");
+    }
+}
+
 on_every_backend!(
     status_check_and_json_tell_a_script_what_is_pending,
     fresh_refuses_without_yes,
+    plan_lists_what_up_would_run_and_waits_for_a_half_applied_migration,
 );
 
 #[test]
@@ -122,7 +185,9 @@ fn help_documents_every_command_and_exit_code() {
         c
     });
     let help = text(&out.stdout);
-    for word in ["up", "down", "redo", "status", "fresh", "sql", "new"] {
+    for word in [
+        "up", "down", "redo", "status", "plan", "fresh", "sql", "lint", "new",
+    ] {
         assert!(help.contains(&format!("\n  {word} ")), "{word}: {help}");
     }
     for code in [
@@ -131,6 +196,7 @@ fn help_documents_every_command_and_exit_code() {
         "2 usage error",
         "3 `status --check`",
         "4 another deploy",
+        "5 `lint` found an unsafe operation, or `up` refused to run one",
         "130 interrupted",
     ] {
         assert!(help.contains(code), "{code}: {help}");

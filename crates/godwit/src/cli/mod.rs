@@ -5,8 +5,9 @@
 //!
 //! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error,
 //! `3` `status --check` found a pending or half-applied migration, `4` another deploy held the
-//! migration lock past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, `130`
-//! interrupted by Ctrl-C.
+//! migration lock past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, or `up`
+//! refused to run one, `130` interrupted by Ctrl-C. `plan` exits with `0` whatever it finds: it
+//! reports, `lint` is the gate.
 //!
 //! **Invariant:** nothing here panics on user input; every error names the file or migration it
 //! concerns and says how to fix it.
@@ -15,6 +16,7 @@ mod apply;
 mod db;
 mod lint;
 mod new;
+mod plan;
 mod registry;
 mod sql;
 mod status;
@@ -147,7 +149,7 @@ impl From<anyhow::Error> for Failure {
     about = "Database migrations: apply, roll back, inspect, print their SQL, write new ones",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found pending or \
                   half-applied migrations,\n4 another deploy held the migration lock past --deploy-lock-timeout, \
-                  5 `lint` found an unsafe operation, 130 interrupted (Ctrl-C).\n\
+                  5 `lint` found an unsafe operation, or `up` refused to run one,\n130 interrupted (Ctrl-C).\n\
                   The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
                   (postgres://, mysql://, mariadb://, sqlite:);\n\
                   without any, it is the SQLite file dev.db in the migrations crate.",
@@ -168,6 +170,9 @@ enum Command {
     Redo(apply::RedoArgs),
     /// Show every migration: applied (when, how long), pending or half-applied
     Status(status::StatusArgs),
+    /// The deploy plan of the pending migrations: SQL, transaction mode, locks, lint findings,
+    /// reversibility, additive or destructive
+    Plan(plan::PlanArgs),
     /// Drop every table and view of the database, then apply every migration
     Fresh(apply::FreshArgs),
     /// Print the exact SQL of migrations for a backend, without connecting to a database
@@ -245,6 +250,7 @@ where
         Command::Down(args) => apply::down(cx, &args, out)?,
         Command::Redo(args) => apply::redo(cx, &args, out)?,
         Command::Status(args) => status::run(cx, &args, out)?,
+        Command::Plan(args) => plan::run(cx, &args, out)?,
         Command::Fresh(args) => apply::fresh(cx, &args, out)?,
         Command::Sql(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;

@@ -1,4 +1,5 @@
-//! `status [--json] [--check]`: every migration, applied or pending, when and how long.
+//! `status [--json] [--check]`: every migration, applied or pending, when and how long, and
+//! the lint findings its migrations allow on the database's backend, with their written reasons.
 //! Read-only: it creates nothing, not even the history table, and takes no lock.
 
 use std::io::Write;
@@ -11,7 +12,8 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
 use super::db::{self, DbArgs, Terminal};
-use super::{Context, Failure};
+use super::{Context, Failure, registry};
+use crate::{Backend, Catalog, Finding};
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
@@ -26,10 +28,11 @@ pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> R
     let terminal = Arc::new(Terminal::new(true));
     let runner = db::runner(cx, &args.db, terminal)?;
     let status = db::block_on(runner.status())?;
+    let allowances = allowances(cx, status.backend);
     let text = if args.db.json {
-        format!("{:#}\n", to_json(&status))
+        format!("{:#}\n", to_json(&status, &allowances))
     } else {
-        table(&status, cx.color)
+        table(&status, &allowances, cx.color)
     };
     out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
     if args.check && !status.is_up_to_date() {
@@ -47,12 +50,54 @@ pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> R
     Ok(())
 }
 
-fn to_json(status: &Status) -> serde_json::Value {
+/// The allowed lint findings of every migration on `backend`, or why they could not be found
+/// (a migration that does not fit the schema model, say): `status` still shows history then.
+fn allowances(cx: &Context<'_>, backend: Backend) -> Result<Vec<Finding>, String> {
+    let resolved = registry::load(cx).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| format!("{e:#}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
+    let findings = catalog
+        .lint(backend, None)
+        .map_err(|e| cx.shorten(&e.to_string()))?;
+    Ok(findings
+        .into_iter()
+        .filter(|f| f.allowed.is_some())
+        .collect())
+}
+
+/// The allowed findings of the migration with `version`.
+fn allowed_in(allowances: &[Finding], version: u64) -> impl Iterator<Item = &Finding> {
+    allowances
+        .iter()
+        .filter(move |f| f.migration.version == version)
+}
+
+fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_json::Value {
     let migrations: Vec<_> = status
         .migrations
         .iter()
         .map(|m| {
             let row = m.row.as_ref();
+            let allowed: Option<Vec<_>> = match allowances {
+                Ok(findings) if m.state != State::NotInBinary => Some(
+                    allowed_in(findings, m.version)
+                        .map(|f| {
+                            json!({
+                                "rule": f.rule.code(),
+                                "step": f.operation.0 + 1,
+                                "operation": f.operation.1,
+                                "reason": f.allowed,
+                            })
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            };
             json!({
                 "version": m.version,
                 "name": m.name,
@@ -62,6 +107,7 @@ fn to_json(status: &Status) -> serde_json::Value {
                 "checksum": row.map(|r| r.checksum.clone()),
                 "statement": row.and_then(|r| r.statement),
                 "error": row.and_then(|r| r.error.clone()),
+                "allowances": allowed,
             })
         })
         .collect();
@@ -75,11 +121,12 @@ fn to_json(status: &Status) -> serde_json::Value {
         "pending": status.count(State::Pending),
         "half_applied": status.count(State::Partial) + status.count(State::PartialDown),
         "migrations": migrations,
+        "allowances_error": allowances.as_ref().err(),
     })
 }
 
 /// A table, one migration a line, and a summary.
-fn table(status: &Status, color: bool) -> String {
+fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool) -> String {
     let mut s = format!(
         "{} at {}, history table {}{}\n",
         status.backend,
@@ -139,6 +186,11 @@ fn table(status: &Status, color: bool) -> String {
                     .unwrap_or_default()
             ));
         }
+        if let Ok(findings) = allowances {
+            for f in allowed_in(findings, m.version) {
+                s.push_str(&format!("{:<14}  {}\n", "", super::plan::allowance_line(f)));
+            }
+        }
     }
     let half = status.count(State::Partial) + status.count(State::PartialDown);
     s.push_str(&format!(
@@ -156,5 +208,10 @@ fn table(status: &Status, color: bool) -> String {
             n => format!(", {n} applied but not in this binary"),
         }
     ));
+    if let Err(e) = allowances {
+        s.push_str(&format!(
+            "allowances (lint findings allowed with a reason) could not be computed: {e}\n"
+        ));
+    }
     s
 }
