@@ -138,6 +138,14 @@ pub enum Error {
     #[error("cannot use the lock file `{path}`: {reason}; check that its directory is writable")]
     LockFile { path: String, reason: String },
 
+    /// History and the code disagree: an applied migration changed or is missing, or a
+    /// pending one is older than the newest applied (nothing ran).
+    #[error(
+        "history in the database does not match the migrations in the code, so nothing was run \
+         ({count} problem(s)):\n{problems}"
+    )]
+    History { count: usize, problems: String },
+
     /// Pending migrations hold operations that lint finds unsafe on this backend and that no
     /// `s.allow(..)` allows (nothing ran).
     #[error(

@@ -345,6 +345,16 @@ impl History {
         self.build(&stmt)
     }
 
+    /// Record `version`'s current name and checksum (`repair`, after a reviewed change).
+    pub fn set_checksum(&self, version: u64, name: &str, checksum: &str) -> Statement {
+        let mut stmt = sq::Query::update();
+        stmt.table(self.table.clone())
+            .value("name", name)
+            .value("checksum", checksum)
+            .and_where(sq::Expr::col("version").eq(version as i64));
+        self.build(&stmt)
+    }
+
     /// Forget `version` (its `down` ran).
     pub fn delete(&self, version: u64) -> Statement {
         let mut stmt = sq::Query::delete();

@@ -23,7 +23,7 @@ pub use error::{Error, Result};
 pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
 pub use runner::{
     DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, Down, DownTarget, Event,
-    MigrationStatus, Observer, Options, Quiet, Ran, Report, Runner, State, Status, Up, format_time,
-    human_duration,
+    MigrationStatus, Observer, Options, Quiet, Ran, Repaired, Report, Runner, State, Status, Up,
+    format_time, human_duration,
 };
 pub use url::{DatabaseUrl, UrlSource, resolve as resolve_url};

@@ -157,12 +157,30 @@ pub struct Up {
     pub single_transaction: bool,
     /// Return the SQL instead of running it.
     pub dry_run: bool,
+    /// Run even though an applied migration's code changed since it ran.
+    pub allow_changed: bool,
+    /// Run even though history holds migrations that are not in the code.
+    pub allow_missing: bool,
+    /// Apply pending migrations older than the newest applied one.
+    pub allow_out_of_order: bool,
     /// Run migrations even when lint finds operations in them unsafe on the backend and no
     /// `s.allow(..)` allows them.
     pub allow_unsafe: bool,
 }
 
 impl Up {
+    pub fn allow_changed(mut self, yes: bool) -> Self {
+        self.allow_changed = yes;
+        self
+    }
+    pub fn allow_missing(mut self, yes: bool) -> Self {
+        self.allow_missing = yes;
+        self
+    }
+    pub fn allow_out_of_order(mut self, yes: bool) -> Self {
+        self.allow_out_of_order = yes;
+        self
+    }
     pub fn allow_unsafe(mut self, yes: bool) -> Self {
         self.allow_unsafe = yes;
         self
@@ -213,6 +231,16 @@ impl Down {
     }
 }
 
+/// A migration whose recorded checksum `repair` replaced.
+#[derive(Debug, Clone)]
+pub struct Repaired {
+    pub id: MigrationId,
+    /// The checksum history had.
+    pub recorded: String,
+    /// The checksum of its code now, recorded instead.
+    pub current: String,
+}
+
 /// One migration that ran.
 #[derive(Debug, Clone)]
 pub struct Ran {
@@ -241,8 +269,12 @@ pub enum State {
     Partial,
     /// `down` stopped part-way.
     PartialDown,
-    /// In history, but this binary has no migration with that version.
+    /// In history, but this binary has no migration with that version: missing from the code.
     NotInBinary,
+    /// Applied, but what it does now differs from what ran: its checksum changed.
+    Changed,
+    /// Pending, but older than the newest applied migration (merged from another branch).
+    OutOfOrder,
 }
 
 impl State {
@@ -252,7 +284,9 @@ impl State {
             State::Pending => "pending",
             State::Partial => "partial",
             State::PartialDown => "partial_down",
-            State::NotInBinary => "not in binary",
+            State::NotInBinary => "missing",
+            State::Changed => "changed",
+            State::OutOfOrder => "out_of_order",
         }
     }
 }
@@ -265,6 +299,9 @@ pub struct MigrationStatus {
     pub state: State,
     /// Its history row, when it has one.
     pub row: Option<HistoryRow>,
+    /// The checksum of its code now, when it is applied and in the binary (it differs from the
+    /// row's when the state is `Changed`).
+    pub current_checksum: Option<String>,
 }
 
 /// Every migration, applied or not.
@@ -285,11 +322,10 @@ impl Status {
     pub fn count(&self, state: State) -> usize {
         self.migrations.iter().filter(|m| m.state == state).count()
     }
-    /// Whether everything is applied and nothing is half-applied.
+    /// Whether every migration is applied as it is in the code: nothing pending, half-applied,
+    /// changed, missing or out of order.
     pub fn is_up_to_date(&self) -> bool {
-        self.migrations
-            .iter()
-            .all(|m| matches!(m.state, State::Applied | State::NotInBinary))
+        self.migrations.iter().all(|m| m.state == State::Applied)
     }
 }
 
@@ -617,31 +653,47 @@ impl Runner {
     pub async fn status(&self) -> Result<Status, Error> {
         let history = self.history()?;
         let (exists, rows) = self.read_only(&history).await?;
+        let current = self.current_checksums(&rows);
+        let newest = rows.iter().map(|r| r.version).max();
+        let by_version: std::collections::BTreeMap<u64, &HistoryRow> =
+            rows.iter().map(|r| (r.version, r)).collect();
         let mut migrations: Vec<MigrationStatus> = self
             .versions()
             .map(|id| {
-                let row = rows.iter().find(|r| r.version == id.version).cloned();
-                let state = match row.as_ref().map(|r| r.status) {
+                let row = by_version.get(&id.version).map(|r| (*r).clone());
+                let current_checksum = current.get(&id.version).cloned();
+                let state = match row.as_ref() {
+                    None if newest.is_some_and(|n| id.version < n) => State::OutOfOrder,
                     None => State::Pending,
-                    Some(RowStatus::Applied) => State::Applied,
-                    Some(RowStatus::Partial) => State::Partial,
-                    Some(RowStatus::PartialDown) => State::PartialDown,
+                    Some(r) => match r.status {
+                        RowStatus::Applied
+                            if current_checksum.as_ref().is_some_and(|c| *c != r.checksum) =>
+                        {
+                            State::Changed
+                        }
+                        RowStatus::Applied => State::Applied,
+                        RowStatus::Partial => State::Partial,
+                        RowStatus::PartialDown => State::PartialDown,
+                    },
                 };
                 MigrationStatus {
                     version: id.version,
                     name: id.name.clone(),
                     state,
                     row,
+                    current_checksum,
                 }
             })
             .collect();
+        let known: BTreeSet<u64> = self.versions().map(|id| id.version).collect();
         for r in &rows {
-            if !self.versions().any(|id| id.version == r.version) {
+            if !known.contains(&r.version) {
                 migrations.push(MigrationStatus {
                     version: r.version,
                     name: r.name.clone(),
                     state: State::NotInBinary,
                     row: Some(r.clone()),
+                    current_checksum: None,
                 });
             }
         }
@@ -653,6 +705,145 @@ impl Runner {
             history_exists: exists,
             migrations,
         })
+    }
+
+    /// The checksums, as their code renders now, of the applied migrations that are in the
+    /// binary. Empty when the migrations do not render (running them says why).
+    fn current_checksums(&self, rows: &[HistoryRow]) -> std::collections::BTreeMap<u64, String> {
+        let known: BTreeSet<u64> = self.versions().map(|id| id.version).collect();
+        let versions: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.status == RowStatus::Applied && known.contains(&r.version))
+            .map(|r| r.version)
+            .collect();
+        if versions.is_empty() {
+            return Default::default();
+        }
+        self.catalog
+            .render_up(self.backend(), Some(&versions))
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| (m.id.version, history::checksum(m)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Refuse to run when history and the code disagree, unless `up` allows the case: an
+    /// applied migration whose code changed, an applied one missing from the code, a pending one
+    /// older than the newest applied (to run as `pending`).
+    fn check_history(&self, rows: &[HistoryRow], pending: &[u64], up: &Up) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        if !up.allow_changed {
+            let current = self.current_checksums(rows);
+            for r in rows {
+                if let Some(now) = current.get(&r.version).filter(|c| **c != r.checksum) {
+                    problems.push(format!(
+                        "changed: {} {} differs from what ran (history has checksum {}, its code now {now}); \
+                         undo the edit and write a new migration for the change, or, once the edit is reviewed \
+                         and the database matches it, run `repair` to record the new checksum \
+                         (`up --allow-changed` runs anyway)",
+                        r.version, r.name, r.checksum
+                    ));
+                }
+            }
+        }
+        if !up.allow_missing {
+            let known: BTreeSet<u64> = self.versions().map(|id| id.version).collect();
+            for r in rows.iter().filter(|r| !known.contains(&r.version)) {
+                problems.push(format!(
+                    "missing: {} {} is applied but not in the code; restore its file (a merge may have \
+                     lost it), or, if it was removed on purpose, run `up --allow-missing`",
+                    r.version, r.name
+                ));
+            }
+        }
+        if !up.allow_out_of_order
+            && let Some(newest) = rows.iter().max_by_key(|r| r.version)
+        {
+            for v in pending.iter().filter(|v| **v < newest.version) {
+                let name = self
+                    .versions()
+                    .find(|id| id.version == *v)
+                    .map(|id| id.name.as_str())
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "out of order: {v} {name} is pending but older than {} {}, the newest applied \
+                     (it probably comes from a branch merged late); give it a version newer than {} \
+                     (rename its file), or apply it as it is with `up --allow-out-of-order`",
+                    newest.version, newest.name, newest.version
+                ));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(Error::History {
+            count: problems.len(),
+            problems: problems
+                .iter()
+                .map(|p| format!("  {p}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        })
+    }
+
+    /// Record the current checksum (and name) of every applied migration whose code changed
+    /// since it ran, after a person reviewed the change: what `status` calls `changed` becomes
+    /// `applied`. Nothing else changes. Returns what it recorded.
+    pub async fn repair(&self) -> Result<Vec<Repaired>, Error> {
+        let history = self.history()?;
+        let mut conn = self.connect(Purpose::Migrate).await?;
+        let result = async {
+            let (exists, _) = self.read(&mut conn, &history).await?;
+            if !exists {
+                return Ok(Vec::new());
+            }
+            let lock = self.lock().await?;
+            let result = async {
+                let (_, rows) = self.read(&mut conn, &history).await?;
+                let current = self.current_checksums(&rows);
+                let mut repaired = Vec::new();
+                for r in &rows {
+                    let Some(id) = self.versions().find(|id| id.version == r.version) else {
+                        continue;
+                    };
+                    let Some(now) = current.get(&r.version) else {
+                        continue;
+                    };
+                    if *now != r.checksum || id.name != r.name {
+                        repaired.push(Repaired {
+                            id: id.clone(),
+                            recorded: r.checksum.clone(),
+                            current: now.clone(),
+                        });
+                    }
+                }
+                if repaired.is_empty() {
+                    return Ok(repaired);
+                }
+                let fail = |e: sqlx::Error| Error::Database {
+                    backend: self.backend(),
+                    action: format!("recording checksums in {}", history.table),
+                    reason: db_reason(&e),
+                };
+                conn.batch("BEGIN").await.map_err(fail)?;
+                for r in &repaired {
+                    let st = history.set_checksum(r.id.version, &r.id.name, &r.current);
+                    if let Err(e) = conn.execute(&st).await {
+                        let _ = conn.batch("ROLLBACK").await;
+                        return Err(fail(e));
+                    }
+                }
+                conn.batch("COMMIT").await.map_err(fail)?;
+                Ok(repaired)
+            }
+            .await;
+            release(lock, result).await
+        }
+        .await;
+        conn.close().await;
+        result
     }
 
     /// History, read without changing anything: an SQLite file is opened read-only, and a
@@ -682,6 +873,7 @@ impl Runner {
         if up.dry_run {
             let (exists, rows) = self.read_only(&history).await?;
             let versions = self.pending(&rows, up.to)?;
+            self.check_history(&rows, &versions, up)?;
             let rendered = self.render(Dir::Up, &versions)?;
             let script = self.script(Dir::Up, &rendered, up.single_transaction)?;
             let mut report = self.dry_run_report(&history, exists, &script);
@@ -709,12 +901,14 @@ impl Runner {
     async fn up_on(&self, conn: &mut Conn, history: &History, up: &Up) -> Result<Report, Error> {
         let (_, rows) = self.read(conn, history).await?;
         if !self.needs_lock(&rows, up.to) {
+            self.check_history(&rows, &[], up)?;
             return Ok(self.report(Vec::new()));
         }
         let lock = self.lock().await?;
         let result = async {
             let (_, rows) = self.read(conn, history).await?;
             let versions = self.pending(&rows, up.to)?;
+            self.check_history(&rows, &versions, up)?;
             if !up.allow_unsafe {
                 self.check_safety(&versions)?;
             }

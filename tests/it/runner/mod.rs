@@ -9,6 +9,7 @@
 //! - `cli`: the commands' output, JSON and exit codes;
 //! - `concurrency`: eight processes run `up` at once;
 //! - `failure`: a migration that fails half-way;
+//! - `integrity`: applied migrations changed or missing, pending ones out of order, `repair`;
 //! - `kill`: a runner killed with SIGKILL in the middle of a migration;
 //! - `bad_input`: malformed URLs, unreachable servers, wrong credentials, unknown versions;
 //! - `timeouts`: lock and statement timeouts, retries after a lock timeout, unsafe migrations
@@ -18,6 +19,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod failure;
+mod integrity;
 mod kill;
 mod scenarios;
 mod timeouts;

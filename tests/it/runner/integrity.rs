@@ -1,0 +1,264 @@
+//! History against the code: an applied migration edited afterwards (changed), deleted
+//! (missing), or a pending one older than the newest applied (out of order) is shown by
+//! `status`, refused by `up`, allowed by its flag; `repair` records a reviewed edit.
+
+use godwit::prelude::*;
+use godwit::runner::{Error, Runner, State, Up};
+use godwit_core::{Backend, MigrationId};
+
+use super::{history, on_every_backend, scratch};
+
+const V1: u64 = 20260401000100;
+const V2: u64 = 20260401000200;
+const V3: u64 = 20260401000300;
+
+struct CreateAccounts;
+impl Migration for CreateAccounts {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("accounts", |t| {
+            t.id();
+            t.string("name", 50);
+        });
+    }
+}
+
+/// `create_accounts` edited after it ran: the name is longer now.
+struct CreateAccountsEdited;
+impl Migration for CreateAccountsEdited {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("accounts", |t| {
+            t.id();
+            t.string("name", 80);
+        });
+    }
+}
+
+struct CreateTags;
+impl Migration for CreateTags {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("tags", |t| {
+            t.id();
+        });
+    }
+}
+
+struct CreateLabels;
+impl Migration for CreateLabels {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("labels", |t| {
+            t.id();
+        });
+    }
+}
+
+static ACCOUNTS: CreateAccounts = CreateAccounts;
+static ACCOUNTS_EDITED: CreateAccountsEdited = CreateAccountsEdited;
+static TAGS: CreateTags = CreateTags;
+static LABELS: CreateLabels = CreateLabels;
+
+fn runner(url: &str, migrations: &[(u64, &str, &'static dyn Migration)]) -> Runner {
+    let url = url.parse().unwrap_or_else(|e| panic!("{e}"));
+    let migrations: Vec<(MigrationId, &'static dyn Migration)> = migrations
+        .iter()
+        .map(|(version, name, m)| {
+            (
+                MigrationId {
+                    version: *version,
+                    name: name.to_string(),
+                },
+                *m,
+            )
+        })
+        .collect();
+    Runner::new(url, migrations)
+}
+
+async fn states(runner: &Runner) -> Vec<(u64, State)> {
+    let status = runner.status().await.unwrap();
+    status
+        .migrations
+        .iter()
+        .map(|m| (m.version, m.state))
+        .collect()
+}
+
+fn refused(error: Error, what: &str, fix: &str) {
+    let message = error.to_string();
+    assert!(
+        matches!(error, Error::History { count: 1, .. }),
+        "expected one history problem: {message}"
+    );
+    assert!(
+        message.contains(what) && message.contains(fix),
+        "the refusal must name `{what}` and the fix `{fix}`: {message}"
+    );
+}
+
+async fn an_edited_applied_migration_is_refused_until_repaired(backend: Backend) {
+    let mut db = scratch(backend, "changed").await;
+    let url = db.url();
+    runner(&url, &[(V1, "create_accounts", &ACCOUNTS)])
+        .up(&Up::default())
+        .await
+        .unwrap();
+
+    let edited = runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS_EDITED),
+            (V2, "create_tags", &TAGS),
+        ],
+    );
+    assert_eq!(
+        states(&edited).await,
+        vec![(V1, State::Changed), (V2, State::Pending)]
+    );
+    let status = edited.status().await.unwrap();
+    let row = status.migrations[0].row.clone().unwrap();
+    assert_ne!(Some(row.checksum), status.migrations[0].current_checksum);
+    assert!(!status.is_up_to_date());
+
+    let error = edited.up(&Up::default()).await.unwrap_err();
+    refused(error, "changed: 20260401000100 create_accounts", "`repair`");
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        vec![(V1, "applied".into())],
+        "nothing runs"
+    );
+    // A dry run refuses the same way.
+    let error = edited.up(&Up::default().dry_run(true)).await.unwrap_err();
+    refused(error, "changed:", "--allow-changed");
+
+    let repaired = edited.repair().await.unwrap();
+    assert_eq!(repaired.len(), 1);
+    assert_eq!(repaired[0].id.version, V1);
+    assert_eq!(
+        states(&edited).await,
+        vec![(V1, State::Applied), (V2, State::Pending)]
+    );
+    edited.up(&Up::default()).await.unwrap();
+    assert!(edited.status().await.unwrap().is_up_to_date());
+    assert!(
+        edited.repair().await.unwrap().is_empty(),
+        "nothing left to repair"
+    );
+
+    // `--allow-changed` runs over an edit without recording it.
+    let edited_again = runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS),
+            (V2, "create_tags", &TAGS),
+            (V3, "create_labels", &LABELS),
+        ],
+    );
+    edited_again
+        .up(&Up::default().allow_changed(true))
+        .await
+        .unwrap();
+    assert_eq!(states(&edited_again).await[0], (V1, State::Changed));
+    db.conn.close().await;
+}
+
+async fn a_deleted_applied_migration_is_refused(backend: Backend) {
+    let mut db = scratch(backend, "missing").await;
+    let url = db.url();
+    runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS),
+            (V2, "create_tags", &TAGS),
+        ],
+    )
+    .up(&Up::default())
+    .await
+    .unwrap();
+
+    let without = runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS),
+            (V3, "create_labels", &LABELS),
+        ],
+    );
+    assert_eq!(
+        states(&without).await,
+        vec![
+            (V1, State::Applied),
+            (V2, State::NotInBinary),
+            (V3, State::Pending)
+        ]
+    );
+    let error = without.up(&Up::default()).await.unwrap_err();
+    refused(
+        error,
+        "missing: 20260401000200 create_tags",
+        "--allow-missing",
+    );
+    without
+        .up(&Up::default().allow_missing(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        vec![
+            (V1, "applied".into()),
+            (V2, "applied".into()),
+            (V3, "applied".into())
+        ]
+    );
+    db.conn.close().await;
+}
+
+async fn an_out_of_order_migration_is_refused_then_allowed(backend: Backend) {
+    let db = scratch(backend, "out_of_order").await;
+    let url = db.url();
+    runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS),
+            (V3, "create_labels", &LABELS),
+        ],
+    )
+    .up(&Up::default())
+    .await
+    .unwrap();
+
+    // A branch merged late brings V2.
+    let merged = runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS),
+            (V2, "create_tags", &TAGS),
+            (V3, "create_labels", &LABELS),
+        ],
+    );
+    assert_eq!(
+        states(&merged).await,
+        vec![
+            (V1, State::Applied),
+            (V2, State::OutOfOrder),
+            (V3, State::Applied)
+        ]
+    );
+    let error = merged.up(&Up::default()).await.unwrap_err();
+    refused(
+        error,
+        "out of order: 20260401000200 create_tags",
+        "--allow-out-of-order",
+    );
+    let report = merged
+        .up(&Up::default().allow_out_of_order(true))
+        .await
+        .unwrap();
+    assert_eq!(report.ran.len(), 1);
+    assert_eq!(report.ran[0].id.version, V2);
+    assert!(merged.status().await.unwrap().is_up_to_date());
+    db.conn.close().await;
+}
+
+on_every_backend!(
+    an_edited_applied_migration_is_refused_until_repaired,
+    a_deleted_applied_migration_is_refused,
+    an_out_of_order_migration_is_refused_then_allowed,
+);
