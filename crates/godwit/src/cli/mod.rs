@@ -168,10 +168,15 @@ enum Command {
     Down(apply::DownArgs),
     /// Roll back the newest migrations and apply them again
     Redo(apply::RedoArgs),
-    /// Show every migration: applied (when, how long), pending or half-applied
+    /// Show every migration: applied (when, how long), pending or half-applied, and the reasons
+    /// of the lint findings it allows
     Status(status::StatusArgs),
     /// The deploy plan of the pending migrations: SQL, transaction mode, locks, lint findings,
     /// reversibility, additive or destructive
+    ///
+    /// Reads the database's history without changing it; with --all, plans every migration
+    /// without a database. Exits with 0 whatever it finds: `lint` is the gate for unsafe
+    /// operations.
     Plan(plan::PlanArgs),
     /// Drop every table and view of the database, then apply every migration
     Fresh(apply::FreshArgs),
