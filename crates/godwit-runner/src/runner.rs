@@ -270,7 +270,7 @@ pub enum State {
     /// `down` stopped part-way.
     PartialDown,
     /// In history, but this binary has no migration with that version: missing from the code.
-    NotInBinary,
+    Missing,
     /// Applied, but what it does now differs from what ran: its checksum changed.
     Changed,
     /// Pending, but older than the newest applied migration (merged from another branch).
@@ -284,7 +284,7 @@ impl State {
             State::Pending => "pending",
             State::Partial => "partial",
             State::PartialDown => "partial_down",
-            State::NotInBinary => "missing",
+            State::Missing => "missing",
             State::Changed => "changed",
             State::OutOfOrder => "out_of_order",
         }
@@ -691,7 +691,7 @@ impl Runner {
                 migrations.push(MigrationStatus {
                     version: r.version,
                     name: r.name.clone(),
-                    state: State::NotInBinary,
+                    state: State::Missing,
                     row: Some(r.clone()),
                     current_checksum: None,
                 });

@@ -2,7 +2,9 @@
 
 use godwit_core::Backend;
 
-use super::{ALL, V2, V3, V4, V5, applied, fixture, history, on_every_backend, run, scratch, text};
+use super::{
+    ALL, V2, V3, V4, V5, applied, exec, fixture, history, on_every_backend, run, scratch, text,
+};
 
 async fn status_check_and_json_tell_a_script_what_is_pending(backend: Backend) {
     let mut db = scratch(backend, "cli_status").await;
@@ -12,7 +14,7 @@ async fn status_check_and_json_tell_a_script_what_is_pending(backend: Backend) {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stderr),
-        "error: the database is not up to date: 5 pending, 0 half-applied; run `up`\n"
+        "error: the database is not up to date: 5 pending, 0 half-applied; run `up` (it says how to resolve each)\n"
     );
     let stdout = text(&out.stdout);
     assert!(stdout.contains("(not created yet)"), "{stdout}");
@@ -171,7 +173,72 @@ async fn plan_lists_what_up_would_run_and_waits_for_a_half_applied_migration(bac
     }
 }
 
+/// An applied migration edited afterwards and a pending one older than the newest applied:
+/// `status` shows both, `status --check` exits 3, `up` exits 6 naming each with its fix, and
+/// `repair` records the edit.
+async fn history_that_does_not_match_the_code_stops_up(backend: Backend) {
+    let mut db = scratch(backend, "cli_integrity").await;
+    let url = db.url();
+    let out = run(fixture(&url, &["up"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    exec(
+        &mut db.conn,
+        &format!("UPDATE godwit_migrations SET checksum = 'v1:edited' WHERE version = {V3}"),
+    )
+    .await;
+    exec(
+        &mut db.conn,
+        &format!("DELETE FROM godwit_migrations WHERE version = {V4}"),
+    )
+    .await;
+
+    let out = run(fixture(&url, &["status"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("its code changed since it ran")
+            && stdout.contains("history v1:edited; see `repair`")
+            && stdout.contains("older than the newest applied migration")
+            && stdout.ends_with(
+                "5 migrations: 3 applied, 0 pending, 1 out of order, 1 changed since applied\n"
+            ),
+        "{stdout}"
+    );
+    let out = run(fixture(&url, &["status", "--check"]));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+
+    let out = run(fixture(&url, &["up"]));
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("(2 problem(s))")
+            && stderr.contains("changed: 20260101000300 add_pages_to_books differs from what ran")
+            && stderr.contains("out of order: 20260101000400 seed_authors is pending but older than 20260101000500 create_reviews"),
+        "{stderr}"
+    );
+
+    let out = run(fixture(&url, &["repair"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("20260101000300 add_pages_to_books: checksum v1:")
+            && stdout.contains("recorded (was v1:edited)")
+            && stdout.contains("recorded the current checksum of 1 migration in"),
+        "{stdout}"
+    );
+    let out = run(fixture(&url, &["status", "--json"]));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (json["changed"].as_u64(), json["out_of_order"].as_u64()),
+        (Some(0), Some(1))
+    );
+    // The seed's rows are still in the table: applying it again would fail on them, which is
+    // what the refusal protects from.
+    db.conn.close().await;
+}
+
 on_every_backend!(
+    history_that_does_not_match_the_code_stops_up,
     status_check_and_json_tell_a_script_what_is_pending,
     fresh_refuses_without_yes,
     plan_lists_what_up_would_run_and_waits_for_a_half_applied_migration,

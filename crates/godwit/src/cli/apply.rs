@@ -27,6 +27,15 @@ pub(crate) struct UpArgs {
     /// Run migrations that `lint` finds unsafe on this backend and that no s.allow(..) allows
     #[arg(long)]
     allow_unsafe: bool,
+    /// Run even though an applied migration's code changed since it ran (see `repair`)
+    #[arg(long)]
+    allow_changed: bool,
+    /// Run even though history holds applied migrations that are not in the code
+    #[arg(long)]
+    allow_missing: bool,
+    /// Apply pending migrations older than the newest applied one
+    #[arg(long)]
+    allow_out_of_order: bool,
     #[command(flatten)]
     timeouts: TimeoutArgs,
     #[command(flatten)]
@@ -83,7 +92,10 @@ pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result
         .to(args.to)
         .single_transaction(args.single_transaction)
         .dry_run(args.dry_run)
-        .allow_unsafe(args.allow_unsafe);
+        .allow_unsafe(args.allow_unsafe)
+        .allow_changed(args.allow_changed)
+        .allow_missing(args.allow_missing)
+        .allow_out_of_order(args.allow_out_of_order);
     let report = db::block_on(runner.up(&up));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "up", &report?)
@@ -206,6 +218,56 @@ fn print(
         report.backend,
         db::duration(total)
     ));
+    out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RepairArgs {
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// `repair`: record the current checksum of every applied migration whose code changed.
+pub(crate) fn repair(
+    cx: &Context<'_>,
+    args: &RepairArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let terminal = Arc::new(Terminal::new(true));
+    let runner = db::runner(cx, &args.db, terminal)?;
+    let repaired = db::block_on(runner.repair())?;
+    let url = runner.url().redacted();
+    let text = if args.db.json {
+        let rows: Vec<_> = repaired
+            .iter()
+            .map(|r| {
+                json!({
+                    "version": r.id.version,
+                    "name": r.id.name,
+                    "recorded": r.recorded,
+                    "current": r.current,
+                })
+            })
+            .collect();
+        format!("{:#}\n", json!({ "database": url, "repaired": rows }))
+    } else if repaired.is_empty() {
+        format!("nothing to repair: every applied migration matches its code ({url})\n")
+    } else {
+        let mut text = String::new();
+        for r in &repaired {
+            text.push_str(&format!(
+                "{} {}: checksum {} recorded (was {})\n",
+                r.id.version, r.id.name, r.current, r.recorded
+            ));
+        }
+        text.push_str(&format!(
+            "recorded the current checksum of {} migration{} in {url}\n",
+            repaired.len(),
+            if repaired.len() == 1 { "" } else { "s" }
+        ));
+        text
+    };
     out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
     Ok(())
 }

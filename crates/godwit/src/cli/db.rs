@@ -19,6 +19,8 @@ pub(crate) const EXIT_PENDING: u8 = 3;
 pub(crate) const EXIT_LOCKED: u8 = 4;
 /// Exit code when `up` refused migrations that lint finds unsafe (as `lint` exits).
 pub(crate) const EXIT_UNSAFE: u8 = super::lint::UNSAFE;
+/// Exit code when history and the code disagree (changed, missing or out-of-order migrations).
+pub(crate) const EXIT_HISTORY: u8 = 6;
 /// Exit code after Ctrl-C.
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
@@ -162,6 +164,7 @@ fn failure(e: godwit_runner::Error) -> Failure {
     let code = match e {
         godwit_runner::Error::LockTimeout { .. } => EXIT_LOCKED,
         godwit_runner::Error::Unsafe { .. } => EXIT_UNSAFE,
+        godwit_runner::Error::History { .. } => EXIT_HISTORY,
         _ => 1,
     };
     Failure::Exit {

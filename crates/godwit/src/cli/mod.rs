@@ -4,9 +4,11 @@
 //! registrations, `DATABASE_URL`, the clock) as values, so it is tested without a process.
 //!
 //! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error,
-//! `3` `status --check` found a pending or half-applied migration, `4` another deploy held the
-//! migration lock past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, or `up`
-//! refused to run one, `130` interrupted by Ctrl-C. `plan` exits with `0` whatever it finds: it
+//! `3` `status --check` found a migration that is not applied as it is in the code (pending,
+//! half-applied, changed, missing or out of order), `4` another deploy held the migration lock
+//! past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, or `up` refused to run
+//! one, `6` `up` refused to run because history does not match the code (a changed, missing or
+//! out-of-order migration), `130` interrupted by Ctrl-C. `plan` exits with `0` whatever it finds: it
 //! reports, `lint` is the gate.
 //!
 //! **Invariant:** nothing here panics on user input; every error names the file or migration it
@@ -149,7 +151,8 @@ impl From<anyhow::Error> for Failure {
     about = "Database migrations: apply, roll back, inspect, print their SQL, write new ones",
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found pending or \
                   half-applied migrations,\n4 another deploy held the migration lock past --deploy-lock-timeout, \
-                  5 `lint` found an unsafe operation, or `up` refused to run one,\n130 interrupted (Ctrl-C).\n\
+                  5 `lint` found an unsafe operation, or `up` refused to run one,\n6 `up` refused to run: history \
+                  does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C).\n\
                   The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
                   (postgres://, mysql://, mariadb://, sqlite:);\n\
                   without any, it is the SQLite file dev.db in the migrations crate.",
@@ -180,6 +183,12 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Drop every table and view of the database, then apply every migration
     Fresh(apply::FreshArgs),
+    /// Record the current checksum of applied migrations whose code changed, after review
+    ///
+    /// `status` shows such migrations as `changed` and `up` refuses to run over them; once a
+    /// person has checked that the database matches the edited code, `repair` records the new
+    /// checksums. Nothing else changes.
+    Repair(apply::RepairArgs),
     /// Print the exact SQL of migrations for a backend, without connecting to a database
     Sql(sql::SqlArgs),
     /// Check migrations against the zero-downtime rules of a backend (exit code 5 when unsafe)
@@ -257,6 +266,7 @@ where
         Command::Status(args) => status::run(cx, &args, out)?,
         Command::Plan(args) => plan::run(cx, &args, out)?,
         Command::Fresh(args) => apply::fresh(cx, &args, out)?,
+        Command::Repair(args) => apply::repair(cx, &args, out)?,
         Command::Sql(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             sql::run(cx, &resolved, &args, out)?;

@@ -95,7 +95,7 @@ pub(crate) fn run(cx: &Context<'_>, args: &PlanArgs, out: &mut dyn Write) -> Res
         let pending: Vec<u64> = status
             .migrations
             .iter()
-            .filter(|m| m.state == State::Pending)
+            .filter(|m| matches!(m.state, State::Pending | State::OutOfOrder))
             .map(|m| m.version)
             .collect();
         let plans = if pending.is_empty() {
@@ -115,7 +115,7 @@ pub(crate) fn run(cx: &Context<'_>, args: &PlanArgs, out: &mut dyn Write) -> Res
         let total = status
             .migrations
             .iter()
-            .filter(|m| m.state != State::NotInBinary)
+            .filter(|m| m.state != State::Missing)
             .count();
         (target, plans, defaults, total)
     };

@@ -37,13 +37,20 @@ pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> R
     out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
     if args.check && !status.is_up_to_date() {
         let (pending, partial) = (
-            status.count(State::Pending),
+            status.count(State::Pending) + status.count(State::OutOfOrder),
             status.count(State::Partial) + status.count(State::PartialDown),
         );
+        let (changed, missing) = (status.count(State::Changed), status.count(State::Missing));
+        let mut what = format!("{pending} pending, {partial} half-applied");
+        if changed + missing > 0 {
+            what.push_str(&format!(
+                ", {changed} changed since applied, {missing} applied but missing from the code"
+            ));
+        }
         return Err(Failure::Exit {
             code: db::EXIT_PENDING,
             errors: vec![anyhow!(
-                "the database is not up to date: {pending} pending, {partial} half-applied; run `up`"
+                "the database is not up to date: {what}; run `up` (it says how to resolve each)"
             )],
         });
     }
@@ -84,7 +91,7 @@ fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_
         .map(|m| {
             let row = m.row.as_ref();
             let allowed: Option<Vec<_>> = match allowances {
-                Ok(findings) if m.state != State::NotInBinary => Some(
+                Ok(findings) if m.state != State::Missing => Some(
                     allowed_in(findings, m.version)
                         .map(|f| {
                             json!({
@@ -105,6 +112,7 @@ fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_
                 "applied_at": row.and_then(|r| r.applied_at.format(&Rfc3339).ok()),
                 "execution_ms": row.map(|r| r.execution_ms),
                 "checksum": row.map(|r| r.checksum.clone()),
+                "current_checksum": m.current_checksum,
                 "statement": row.and_then(|r| r.statement),
                 "error": row.and_then(|r| r.error.clone()),
                 "allowances": allowed,
@@ -120,6 +128,9 @@ fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_
         "applied": status.count(State::Applied),
         "pending": status.count(State::Pending),
         "half_applied": status.count(State::Partial) + status.count(State::PartialDown),
+        "out_of_order": status.count(State::OutOfOrder),
+        "changed": status.count(State::Changed),
+        "missing": status.count(State::Missing),
         "migrations": migrations,
         "allowances_error": allowances.as_ref().err(),
     })
@@ -155,7 +166,9 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
             State::Pending => ("pending", db::YELLOW),
             State::Partial => ("partial", db::RED),
             State::PartialDown => ("partial down", db::RED),
-            _ => ("not in binary", db::MAGENTA),
+            State::Changed => ("changed", db::RED),
+            State::OutOfOrder => ("out of order", db::YELLOW),
+            _ => ("missing", db::MAGENTA),
         };
         let state = db::paint(&format!("{label:<13}"), c, color);
         let (at, took) = match &m.row {
@@ -186,6 +199,21 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
                     .unwrap_or_default()
             ));
         }
+        match (m.state, &m.row, &m.current_checksum) {
+            (State::Changed, Some(r), Some(now)) => s.push_str(&format!(
+                "{:<14}  its code changed since it ran: checksum {now}, history {}; see `repair`\n",
+                "", r.checksum
+            )),
+            (State::Missing, ..) => s.push_str(&format!(
+                "{:<14}  applied, but no migration in the code has this version\n",
+                ""
+            )),
+            (State::OutOfOrder, ..) => s.push_str(&format!(
+                "{:<14}  older than the newest applied migration: `up` needs --allow-out-of-order\n",
+                ""
+            )),
+            _ => {}
+        }
         if let Ok(findings) = allowances {
             for f in allowed_in(findings, m.version) {
                 s.push_str(&format!("{:<14}  {}\n", "", super::plan::allowance_line(f)));
@@ -193,20 +221,27 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
         }
     }
     let half = status.count(State::Partial) + status.count(State::PartialDown);
+    let mut extra = String::new();
+    if half > 0 {
+        extra.push_str(&format!(
+            ", {half} half-applied (run `up` to see how to resolve it)"
+        ));
+    }
+    for (state, what) in [
+        (State::OutOfOrder, "out of order"),
+        (State::Changed, "changed since applied"),
+        (State::Missing, "applied but missing from the code"),
+    ] {
+        match status.count(state) {
+            0 => {}
+            n => extra.push_str(&format!(", {n} {what}")),
+        }
+    }
     s.push_str(&format!(
-        "{} migrations: {} applied, {} pending{}{}\n",
+        "{} migrations: {} applied, {} pending{extra}\n",
         status.migrations.len(),
         status.count(State::Applied),
         status.count(State::Pending),
-        if half > 0 {
-            format!(", {half} half-applied (run `up` to see how to resolve it)")
-        } else {
-            String::new()
-        },
-        match status.count(State::NotInBinary) {
-            0 => String::new(),
-            n => format!(", {n} applied but not in this binary"),
-        }
     ));
     if let Err(e) = allowances {
         s.push_str(&format!(
