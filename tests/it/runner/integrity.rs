@@ -185,7 +185,7 @@ async fn a_deleted_applied_migration_is_refused(backend: Backend) {
         states(&without).await,
         vec![
             (V1, State::Applied),
-            (V2, State::NotInBinary),
+            (V2, State::Missing),
             (V3, State::Pending)
         ]
     );
