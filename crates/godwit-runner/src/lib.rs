@@ -6,6 +6,8 @@
 //! - `connect`: one sqlx connection per purpose;
 //! - [`history`]: the history table;
 //! - [`lock`]: the migration lock;
+//! - [`introspect`]: a live database's schema ([`live_schema`]), and how it differs from the
+//!   schema model ([`diff`]);
 //! - [`runner`]: [`Runner`], with `status`, `up`, `down`, `redo` and `fresh`;
 //! - [`error`]: what can go wrong, [`Error`].
 //!
@@ -15,12 +17,14 @@
 mod connect;
 pub mod error;
 pub mod history;
+pub mod introspect;
 pub mod lock;
 pub mod runner;
 pub mod url;
 
 pub use error::{Error, Result};
 pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
+pub use introspect::{Difference, DifferenceKind, LiveSchema, Object, diff, live_schema};
 pub use runner::{
     DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, Down, DownTarget, Event,
     MigrationStatus, Observer, Options, Quiet, Ran, Repaired, Report, Runner, State, Status, Up,

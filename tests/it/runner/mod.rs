@@ -20,6 +20,7 @@ mod cli;
 mod concurrency;
 mod failure;
 mod integrity;
+mod introspect;
 mod kill;
 mod scenarios;
 mod timeouts;
