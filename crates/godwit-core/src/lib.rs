@@ -16,6 +16,7 @@ pub mod plan;
 pub mod render;
 pub mod reverse;
 pub mod schema;
+pub mod snapshot;
 pub mod types;
 
 pub use column::{AddableColumn, Column, ColumnDef};

@@ -3,7 +3,8 @@
 //! `godwit::main!()` calls [`main`]; everything below it takes its inputs (arguments,
 //! registrations, `DATABASE_URL`, the clock) as values, so it is tested without a process.
 //!
-//! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr), `2` a usage error,
+//! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr; also `schema --check`
+//! finding its file stale or missing), `2` a usage error,
 //! `3` `status --check` found a migration that is not applied as it is in the code (pending,
 //! half-applied, changed, missing or out of order), `4` another deploy held the migration lock
 //! past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, or `up` refused to run
@@ -20,6 +21,7 @@ mod lint;
 mod new;
 mod plan;
 mod registry;
+mod schema;
 mod sql;
 mod status;
 
@@ -152,7 +154,8 @@ impl From<anyhow::Error> for Failure {
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found pending or \
                   half-applied migrations,\n4 another deploy held the migration lock past --deploy-lock-timeout, \
                   5 `lint` found an unsafe operation, or `up` refused to run one,\n6 `up` refused to run: history \
-                  does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C).\n\
+                  does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C);\n\
+                  `schema --check` exits with 1 when its file is stale or missing.\n\
                   The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
                   (postgres://, mysql://, mariadb://, sqlite:);\n\
                   without any, it is the SQLite file dev.db in the migrations crate.",
@@ -195,6 +198,11 @@ enum Command {
     Lint(lint::LintArgs),
     /// Write a new migration file into src/migrations
     New(new::NewArgs),
+    /// Print the schema every migration builds, as SQL for a backend, without a database
+    ///
+    /// Deterministic: commit it (--output FILE) and let CI run `schema --check FILE`, which fails
+    /// with exit code 1 when the migrations no longer build what FILE says.
+    Schema(schema::SchemaArgs),
 }
 
 /// The binary's `main`: parse the arguments, run the command, print errors, return the exit
@@ -274,6 +282,10 @@ where
         Command::Lint(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             lint::run(cx, &resolved, &args, out)?;
+        }
+        Command::Schema(args) => {
+            let resolved = registry::load(cx).map_err(Failure::Errors)?;
+            schema::run(cx, &resolved, &args, out)?;
         }
         // `new` needs no registry: it must work even while another migration is broken.
         Command::New(args) => new::run(cx, &args, out)?,
