@@ -146,6 +146,12 @@ pub enum Error {
     )]
     History { count: usize, problems: String },
 
+    #[error(
+        "baseline is for a database godwit has not migrated yet, but {table} has {rows} row(s): \
+         use `up` to apply what is pending"
+    )]
+    Baseline { table: String, rows: usize },
+
     /// Pending migrations hold operations that lint finds unsafe on this backend and that no
     /// `s.allow(..)` allows (nothing ran).
     #[error(

@@ -21,6 +21,7 @@ pub mod introspect;
 pub mod lock;
 pub mod runner;
 pub mod url;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
@@ -31,3 +32,4 @@ pub use runner::{
     format_time, human_duration,
 };
 pub use url::{DatabaseUrl, UrlSource, resolve as resolve_url};
+pub use verify::{RoundTripFailure, Verified};

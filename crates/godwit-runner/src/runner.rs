@@ -490,6 +490,66 @@ impl Runner {
         self
     }
 
+    /// Every migration of the runner, recorded.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The same migrations and options on another database, unobserved.
+    pub(crate) fn on(&self, url: DatabaseUrl) -> Runner {
+        Runner {
+            url,
+            catalog: self.catalog.clone(),
+            options: self.options.clone(),
+            observer: Arc::new(Quiet),
+            mariadb: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Record `migrations` as applied without running them (`baseline`), under the lock, in one
+    /// transaction; refused when history has rows already.
+    pub(crate) async fn record_applied(
+        &self,
+        migrations: &[RenderedMigration],
+        at: OffsetDateTime,
+    ) -> Result<Vec<MigrationId>, Error> {
+        let history = self.history()?;
+        let mut conn = self.connect(Purpose::Migrate).await?;
+        let result = async {
+            let lock = self.lock().await?;
+            let result = async {
+                let (_, rows) = self.read(&mut conn, &history).await?;
+                if !rows.is_empty() {
+                    return Err(Error::Baseline {
+                        table: history.table.clone(),
+                        rows: rows.len(),
+                    });
+                }
+                history.create(&mut conn).await?;
+                let fail = |e: sqlx::Error| Error::Database {
+                    backend: self.backend(),
+                    action: format!("recording the baseline in {}", history.table),
+                    reason: db_reason(&e),
+                };
+                conn.batch("BEGIN").await.map_err(fail)?;
+                for m in migrations {
+                    let st = history.insert(m, RowStatus::Applied, at, 0);
+                    if let Err(e) = conn.execute(&st).await {
+                        let _ = conn.batch("ROLLBACK").await;
+                        return Err(fail(e));
+                    }
+                }
+                conn.batch("COMMIT").await.map_err(fail)?;
+                Ok(migrations.iter().map(|m| m.id.clone()).collect())
+            }
+            .await;
+            release(lock, result).await
+        }
+        .await;
+        conn.close().await;
+        result
+    }
+
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
     }

@@ -183,6 +183,40 @@ impl DatabaseUrl {
         Some(file.to_path_buf())
     }
 
+    /// The same server and credentials with database `name` (PostgreSQL, MySQL), or the SQLite
+    /// file `name` in the system's temporary directory: a scratch database.
+    pub(crate) fn scratch(&self, name: &str) -> Result<DatabaseUrl, Error> {
+        let url = match self.backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                format!("sqlite://{}?mode=rwc", path.display())
+            }
+            _ => {
+                let scheme_end = self.url.find("://").map_or(0, |i| i + 3);
+                let rest = &self.url[scheme_end..];
+                let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+                let after = &rest[host_end..];
+                let query = after.find('?').map_or("", |i| &after[i..]);
+                if query.contains("dbname=") {
+                    return Err(Error::InvalidUrl {
+                        url: format!(" (`{}`)", self.redacted),
+                        source_name: self.source.to_string(),
+                        reason:
+                            "a scratch database next to it needs the database name in the URL's \
+                                 path (postgres://user@host/app_db), not in `dbname=`"
+                                .to_string(),
+                    });
+                }
+                format!(
+                    "{}{}/{name}{query}",
+                    &self.url[..scheme_end],
+                    &rest[..host_end]
+                )
+            }
+        };
+        DatabaseUrl::parse(&url, self.source.clone())
+    }
+
     /// The URL as written, for connecting. Crate-private: nothing else may see the password.
     pub(crate) fn expose(&self) -> String {
         match self.backend {

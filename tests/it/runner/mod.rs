@@ -24,6 +24,7 @@ mod introspect;
 mod kill;
 mod scenarios;
 mod timeouts;
+mod verify;
 
 use std::process::{Command, Output};
 
