@@ -799,3 +799,18 @@ fn schema_for_sqlite() {
     "#]],
     );
 }
+
+#[test]
+fn the_committed_migrations_sum_matches_the_migrations() {
+    let out = migrate(&["check"]);
+    assert!(
+        out.status.success(),
+        "{}\nrewrite it with `cargo run -p migrations-example -- check --write` after review",
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.ends_with("migrations.sum` matches the 6 migrations in the code\n"),
+        "{stdout}"
+    );
+}

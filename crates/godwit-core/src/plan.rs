@@ -68,6 +68,18 @@ impl Catalog {
         &self.entries
     }
 
+    /// The migrations older than `version`.
+    pub(crate) fn before(&self, version: u64) -> Catalog {
+        Catalog {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| e.id.version < version)
+                .cloned()
+                .collect(),
+        }
+    }
+
     fn position(&self, version: u64) -> Result<usize, Error> {
         self.entries
             .iter()

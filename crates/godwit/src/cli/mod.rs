@@ -4,7 +4,8 @@
 //! registrations, `DATABASE_URL`, the clock) as values, so it is tested without a process.
 //!
 //! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr; also `schema --check`
-//! finding its file stale or missing), `2` a usage error,
+//! finding its file stale or missing, and `check` finding `migrations.sum` missing, unreadable,
+//! stale or without one linear order), `2` a usage error,
 //! `3` `status --check` found a migration that is not applied as it is in the code (pending,
 //! half-applied, changed, missing or out of order), `4` another deploy held the migration lock
 //! past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, or `up` refused to run
@@ -16,6 +17,7 @@
 //! concerns and says how to fix it.
 
 mod apply;
+mod check;
 mod db;
 mod lint;
 mod new;
@@ -53,6 +55,12 @@ impl Project {
     /// `<manifest_dir>/src/migrations`.
     pub fn migrations_dir(&self) -> std::path::PathBuf {
         Path::new(self.manifest_dir).join("src").join("migrations")
+    }
+
+    /// `<manifest_dir>/migrations.sum`: the manifest `check` compares with the code and `new`
+    /// updates.
+    pub fn manifest_file(&self) -> std::path::PathBuf {
+        Path::new(self.manifest_dir).join(crate::manifest::FILE_NAME)
     }
 
     /// The database used when `DATABASE_URL` is not set: the SQLite file `dev.db` in the
@@ -155,7 +163,7 @@ impl From<anyhow::Error> for Failure {
                   half-applied migrations,\n4 another deploy held the migration lock past --deploy-lock-timeout, \
                   5 `lint` found an unsafe operation, or `up` refused to run one,\n6 `up` refused to run: history \
                   does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C);\n\
-                  `schema --check` exits with 1 when its file is stale or missing.\n\
+                  `schema --check` and `check` exit with 1 when their file is stale or missing.\n\
                   The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
                   (postgres://, mysql://, mariadb://, sqlite:);\n\
                   without any, it is the SQLite file dev.db in the migrations crate.",
@@ -203,6 +211,13 @@ enum Command {
     /// Deterministic: commit it (--output FILE) and let CI run `schema --check FILE`, which fails
     /// with exit code 1 when the migrations no longer build what FILE says.
     Schema(schema::SchemaArgs),
+    /// Check that migrations.sum matches the migrations in the code (exit code 1 when not)
+    ///
+    /// migrations.sum lists every migration with a checksum of what it does, so that two
+    /// branches that each add a migration conflict in git instead of merging silently. `check`
+    /// fails when it is missing, stale, or its versions are out of order (a bad merge); `check
+    /// --write` rewrites it from the code. No database is needed.
+    Check(check::CheckArgs),
 }
 
 /// The binary's `main`: parse the arguments, run the command, print errors, return the exit
@@ -286,6 +301,10 @@ where
         Command::Schema(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             schema::run(cx, &resolved, &args, out)?;
+        }
+        Command::Check(args) => {
+            let resolved = registry::load(cx).map_err(Failure::Errors)?;
+            check::run(cx, &resolved, &args, out)?;
         }
         // `new` needs no registry: it must work even while another migration is broken.
         Command::New(args) => new::run(cx, &args, out)?,

@@ -1,4 +1,5 @@
-//! `new "<description>"`: write `src/migrations/m<UTC timestamp>_<snake>.rs` from a template.
+//! `new "<description>"`: write `src/migrations/m<UTC timestamp>_<snake>.rs` from a template,
+//! then add its line to the manifest `migrations.sum`.
 
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -11,6 +12,8 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::Context;
+use crate::manifest::{self, ManifestLine};
+use crate::{Catalog, MigrationId};
 
 #[derive(Debug, Args)]
 pub(crate) struct NewArgs {
@@ -26,7 +29,62 @@ pub(crate) fn run(cx: &Context<'_>, args: &NewArgs, out: &mut dyn Write) -> anyh
         cx.display(&path.display().to_string()),
         names.struct_name
     )?;
+    let note = update_manifest(cx, &path).with_context(|| {
+        format!(
+            "{} was written, but the manifest was not updated",
+            cx.display(&path.display().to_string())
+        )
+    })?;
+    writeln!(out, "{note}")?;
     Ok(())
+}
+
+/// Rewrite the manifest with every compiled migration and a line for the new one (whose
+/// template records nothing). `new` must work while another migration is broken: then the
+/// other lines come from the manifest as it is, and a project without one is left without one.
+fn update_manifest(cx: &Context<'_>, new_file: &Path) -> anyhow::Result<String> {
+    let file = cx.project.manifest_file();
+    let shown = cx.display(&file.display().to_string());
+    let id = MigrationId::from_file(&new_file.display().to_string())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut lines: Vec<ManifestLine> = match super::registry::load(cx) {
+        Ok(resolved) => {
+            Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration))).manifest_lines()
+        }
+        Err(_) => {
+            let text = match fs::read_to_string(&file) {
+                Ok(text) => text,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return Ok(format!(
+                        "note: `{shown}` was not written, since the other migrations do not load; \
+                         run `check --write` once they build, and commit it"
+                    ));
+                }
+                Err(e) => return Err(e).with_context(|| format!("cannot read `{shown}`")),
+            };
+            match manifest::parse(&text) {
+                Ok(m) => m.lines,
+                Err(e) => {
+                    return Ok(format!(
+                        "note: `{shown}` was not updated: {e}; run `check --write` once the \
+                         migrations build, and commit it"
+                    ));
+                }
+            }
+        }
+    };
+    // Last, as it is the newest; were the clock behind the newest migration, `check` says so.
+    lines.retain(|l| l.version != id.version);
+    lines.push(ManifestLine {
+        version: id.version,
+        name: id.name,
+        checksum: manifest::empty_checksum(),
+    });
+    super::schema::write_file(&file, &manifest::write(&lines))
+        .with_context(|| format!("cannot write `{shown}`"))?;
+    Ok(format!(
+        "updated `{shown}`; once the migration is written, run `check --write` and commit both"
+    ))
 }
 
 /// The file and type names a description gives.

@@ -5,7 +5,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::prelude::*;
-use crate::{MigrationId, RenderedMigration, Statement};
+use crate::{ManifestLine, MigrationId, RenderedMigration, Statement};
 
 struct CreateUsers;
 impl Migration for CreateUsers {
@@ -410,6 +410,7 @@ fn new_writes_a_template_named_after_the_description_and_time() {
         &["new", "Add tags to posts"],
         expect![[r#"
             created src/migrations/m20261122_103005_add_tags_to_posts.rs (struct AddTagsToPosts); the next build picks it up
+            updated `migrations.sum`; once the migration is written, run `check --write` and commit both
         "#]],
     );
     let written = std::fs::read_to_string(
@@ -932,4 +933,281 @@ fn first_difference_names_the_line_and_the_end_of_a_file() {
         (2, "(end of file)".to_string(), "b".to_string())
     );
     assert_eq!(first_difference("a\n", "a").0, 1);
+}
+
+/// A temporary directory that is also the current directory of `cx`, so that messages show
+/// paths relative to it.
+fn in_tmp<'a>(cx: &Context<'a>) -> (tempfile::TempDir, Context<'a>, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cx = cx.clone();
+    cx.cwd = Some(tmp.path().to_path_buf());
+    let file = tmp.path().join("migrations.sum");
+    let file = file.to_str().unwrap().to_string();
+    (tmp, cx, file)
+}
+
+#[test]
+fn check_writes_the_manifest_and_passes_on_it() {
+    let regs = blog();
+    let (_tmp, cx, file) = in_tmp(&cx(&PROJECT, &regs));
+    check(
+        &cx,
+        &["check", "--file", &file],
+        expect![[r#"
+            error: `migrations.sum` does not exist: run `check --write` to write it, and commit it with the migrations
+        "#]],
+    );
+    check(
+        &cx,
+        &["check", "--write", "--file", &file],
+        expect![[r#"
+        wrote `migrations.sum` (3 migrations)
+    "#]],
+    );
+    expect![[r#"
+        sum v1:b99a8bcf064b31638c65b2bc40172a53f21439f1941ef44b2a577e2af3e600a6
+        20261120090000 create_users v1:8903fc892a5b1fcafd617a970034c839f2910ae794ed98bdafe300067b717fe0
+        20261120090500 create_posts v1:3835b3a1874769d931d2e0e0a25b409386d650272086c504ea411daccae4e43e
+        20261121080000 add_views v1:49595e081ebb94c71b170e3d74ca31ff3915d996c4732a6b8e93035730fb830d
+    "#]]
+    .assert_eq(&std::fs::read_to_string(&file).unwrap());
+    check(
+        &cx,
+        &["check", "--file", &file],
+        expect![[r#"
+        `migrations.sum` matches the 3 migrations in the code
+    "#]],
+    );
+    // The default file is in the migrations crate's directory.
+    check(
+        &cx,
+        &["check"],
+        expect![[r#"
+        error: `/work/blog/migrations.sum` does not exist: run `check --write` to write it, and commit it with the migrations
+    "#]],
+    );
+}
+
+#[test]
+fn check_fails_as_stale_naming_each_edited_added_or_removed_migration() {
+    let regs = blog();
+    let (_tmp, cx, file) = in_tmp(&cx(&PROJECT, &regs));
+    run_str(&cx, &["check", "--write", "--file", &file]);
+    let written = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    // add_views edited (its checksum changed), create_posts removed, a line for a migration
+    // the code does not have, all under a `sum` line that matches the edited lines.
+    let views = format!("20261121080000 add_views v1:{}", "0".repeat(64));
+    let mut edited: Vec<ManifestLine> = [lines[1], &views, "20261125000000 gone v1:"]
+        .iter()
+        .map(|l| {
+            let mut p = l.split(' ');
+            ManifestLine {
+                version: p.next().unwrap().parse().unwrap(),
+                name: p.next().unwrap().to_string(),
+                checksum: p.next().unwrap().to_string(),
+            }
+        })
+        .collect();
+    edited[2].checksum = crate::manifest::empty_checksum();
+    std::fs::write(&file, crate::manifest::write(&edited)).unwrap();
+    check(
+        &cx,
+        &["check", "--file", &file],
+        expect![[r#"
+        error: `migrations.sum` is stale:
+          20261120090500 create_posts: added to the code, not in the file
+          20261121080000 add_views: edited: what it does is not what the file records
+          20261125000000 gone: removed from the code, still in the file
+        review these changes (a migration that is already deployed should not change), then run `check --write` to rewrite it and commit it
+    "#]],
+    );
+}
+
+struct AddTags;
+impl Migration for AddTags {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("tags", |t| {
+            t.id();
+        });
+    }
+}
+
+struct AddBio;
+impl Migration for AddBio {
+    fn up(&self, s: &mut Schema) {
+        s.add_column("users", Column::text("bio").nullable());
+    }
+}
+
+const TWO_BRANCHES: &[(&str, &str, &dyn Migration)] = &[
+    ("m20261122_090000_add_tags", "AddTags", &AddTags),
+    ("m20261123_090000_add_bio", "AddBio", &AddBio),
+];
+
+#[test]
+fn check_fails_when_a_git_conflict_was_resolved_by_keeping_both_sides() {
+    // The blog's manifest on main; branch A adds add_tags, branch B add_bio. Each branch's
+    // manifest has its own `sum` line and its own last line, so merging B after A conflicts.
+    let project = blog_with(TWO_BRANCHES);
+    let regs = registrations_with(TWO_BRANCHES);
+    let (_tmp, cx, file) = in_tmp(&cx(&project, &regs));
+    run_str(&cx, &["check", "--write", "--file", &file]);
+    let merged = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = merged.lines().collect();
+    let branch_a = crate::manifest::parse(&merged.replace(&format!("{}\n", lines[5]), ""))
+        .unwrap()
+        .lines;
+    // Both migration lines kept, in order, but the `sum` line is branch A's.
+    let resolved = format!(
+        "sum {}\n{}\n",
+        crate::manifest::sum_of(&branch_a),
+        lines[1..].join("\n")
+    );
+    std::fs::write(&file, &resolved).unwrap();
+    check(
+        &cx,
+        &["check", "--file", &file],
+        expect![[r#"
+        error: `migrations.sum` is stale:
+          the `sum` line does not match the lines below it: they were edited by hand, or a git conflict in the file was resolved by hand
+        review these changes (a migration that is already deployed should not change), then run `check --write` to rewrite it and commit it
+    "#]],
+    );
+
+    // Left with the conflict markers in.
+    let markers = format!(
+        "<<<<<<< HEAD\nsum {}\n=======\n{}\n>>>>>>> add-bio\n{}\n",
+        crate::manifest::sum_of(&branch_a),
+        lines[0],
+        lines[1..].join("\n")
+    );
+    std::fs::write(&file, markers).unwrap();
+    check(
+        &cx,
+        &["check", "--file", &file],
+        expect![[r#"
+            error: `migrations.sum`: line 1 is a git conflict marker (`<<<<<<< HEAD`): the merge of this file is unfinished; make sure the migration merged last has the newest version (rename its file if not), then run `check --write`, which rewrites this file from the code
+        "#]],
+    );
+}
+
+#[test]
+fn check_fails_when_the_lines_have_no_linear_order() {
+    let project = blog_with(TWO_BRANCHES);
+    let regs = registrations_with(TWO_BRANCHES);
+    let (_tmp, cx, file) = in_tmp(&cx(&project, &regs));
+    run_str(&cx, &["check", "--write", "--file", &file]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines = crate::manifest::parse(&text).unwrap().lines;
+    // Branch B's migration (older) merged after branch A's: kept last, out of order.
+    lines.swap(3, 4);
+    std::fs::write(&file, crate::manifest::write(&lines)).unwrap();
+    check(
+        &cx,
+        &["check", "--file", &file],
+        expect![[r#"
+        error: `migrations.sum` does not give the migrations one linear order: 20261122090000 add_tags comes after the newer 20261123090000 add_bio; two branches each added a migration: give the migration merged later a version newer than every other (rename its file to `m<YYYYMMDD_HHMMSS>_<name>.rs` with the current time), then run `check --write`
+    "#]],
+    );
+    // The same migration twice.
+    lines.swap(3, 4);
+    lines.push(lines[4].clone());
+    std::fs::write(&file, crate::manifest::write(&lines)).unwrap();
+    check(
+        &cx,
+        &["check", "--file", &file],
+        expect![[r#"
+        error: `migrations.sum` does not give the migrations one linear order: version 20261123090000 appears 2 times (add_bio, add_bio); two branches each added a migration: give the migration merged later a version newer than every other (rename its file to `m<YYYYMMDD_HHMMSS>_<name>.rs` with the current time), then run `check --write`
+    "#]],
+    );
+}
+
+#[test]
+fn new_adds_the_new_migration_to_the_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir: &'static str = String::leak(tmp.path().to_str().unwrap().to_string());
+    let files: Vec<&'static str> = FILES
+        .iter()
+        .map(|f| &*String::leak(f.replace(DIR, dir)))
+        .collect();
+    let project = Project {
+        name: "blog-migrations",
+        manifest_dir: dir,
+        files: Vec::leak(files.clone()),
+    };
+    let regs: Vec<Registration> = blog()
+        .into_iter()
+        .map(|r| Registration {
+            file: String::leak(r.file.replace(DIR, dir)),
+            ..r
+        })
+        .collect();
+    let mut cx = cx(&project, &regs);
+    cx.cwd = Some(tmp.path().to_path_buf());
+    check(
+        &cx,
+        &["new", "Add tags"],
+        expect![[r#"
+        created src/migrations/m20261122_103005_add_tags.rs (struct AddTags); the next build picks it up
+        updated `migrations.sum`; once the migration is written, run `check --write` and commit both
+    "#]],
+    );
+    let manifest = std::fs::read_to_string(tmp.path().join("migrations.sum")).unwrap();
+    let parsed = crate::manifest::parse(&manifest).unwrap();
+    assert!(parsed.sum_matches());
+    let versions: Vec<String> = parsed
+        .lines
+        .iter()
+        .map(|l| format!("{} {}", l.version, l.name))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            "20261120090000 create_users",
+            "20261120090500 create_posts",
+            "20261121080000 add_views",
+            "20261122103005 add_tags",
+        ]
+    );
+    assert_eq!(parsed.lines[3].checksum, crate::manifest::empty_checksum());
+
+    // A file that registers nothing: the registrations do not load, so the other lines come
+    // from the manifest as it is.
+    let unregistered: &'static str = String::leak(format!(
+        "{dir}/src/migrations/m20261121_090000_unregistered.rs"
+    ));
+    let project = Project {
+        files: Vec::leak([files.as_slice(), &[unregistered]].concat()),
+        ..project
+    };
+    let mut cx = super::tests::cx(&project, &regs);
+    cx.cwd = Some(tmp.path().to_path_buf());
+    cx.now = datetime!(2026-11-22 10:31:00 UTC);
+    check(
+        &cx,
+        &["new", "Add bio"],
+        expect![[r#"
+        created src/migrations/m20261122_103100_add_bio.rs (struct AddBio); the next build picks it up
+        updated `migrations.sum`; once the migration is written, run `check --write` and commit both
+    "#]],
+    );
+    let after = std::fs::read_to_string(tmp.path().join("migrations.sum")).unwrap();
+    let parsed_after = crate::manifest::parse(&after).unwrap();
+    assert!(parsed_after.sum_matches());
+    assert_eq!(parsed_after.lines[..4], parsed.lines[..]);
+    assert_eq!(parsed_after.lines[4].name, "add_bio");
+
+    // And without a manifest, nothing is written.
+    std::fs::remove_file(tmp.path().join("migrations.sum")).unwrap();
+    cx.now = datetime!(2026-11-22 10:32:00 UTC);
+    check(
+        &cx,
+        &["new", "Add avatar"],
+        expect![[r#"
+        created src/migrations/m20261122_103200_add_avatar.rs (struct AddAvatar); the next build picks it up
+        note: `migrations.sum` was not written, since the other migrations do not load; run `check --write` once they build, and commit it
+    "#]],
+    );
+    assert!(!tmp.path().join("migrations.sum").exists());
 }

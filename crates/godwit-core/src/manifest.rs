@@ -1,0 +1,579 @@
+//! The manifest `migrations.sum`: one line per migration, in version order, with a checksum of
+//! what it does, under a `sum` line that hashes every line below it.
+//!
+//! It is committed beside the migrations, so that two branches that each add a migration change
+//! the same lines and conflict in git, instead of merging silently into a history whose order
+//! nobody chose.
+//!
+//! ```text
+//! sum v1:<sha256 of every following line, each with its newline>
+//! 20261120090000 create_tags v1:<sha256 of the migration's up SQL on every backend>
+//! ```
+//!
+//! A migration's checksum is the SHA-256 of its `up` statements (values written inline, one per
+//! line) on PostgreSQL, MySQL/MariaDB and SQLite, in that order, each backend's block preceded by
+//! a line with the backend's name (`postgres`, `mysql`, `sqlite`). Where a backend cannot render
+//! the migration, the error's text takes the place of the statements, so one backend that cannot
+//! render a migration never stops the manifest from being written.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::plan::{Catalog, RenderedMigration};
+use crate::types::Backend;
+
+/// The manifest's file name, in the migrations crate's directory.
+pub const FILE_NAME: &str = "migrations.sum";
+
+/// One migration's line: `<version> <name> v1:<checksum>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestLine {
+    pub version: u64,
+    pub name: String,
+    /// `v1:` and 64 lowercase hex digits.
+    pub checksum: String,
+}
+
+impl fmt::Display for ManifestLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.version, self.name, self.checksum)
+    }
+}
+
+/// A manifest as read from its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// The `sum` line's checksum, as written.
+    pub sum: String,
+    /// The migration lines, in the file's order.
+    pub lines: Vec<ManifestLine>,
+}
+
+impl Manifest {
+    /// Whether the `sum` line is the checksum of the lines below it. It is not after a hand edit,
+    /// or after a git conflict resolved by hand.
+    pub fn sum_matches(&self) -> bool {
+        self.sum == sum_of(&self.lines)
+    }
+
+    /// Pairs of neighbouring lines whose versions do not strictly increase (the second is not
+    /// newer than the first): a merge that kept both branches' migrations in an order of its own.
+    pub fn out_of_order(&self) -> Vec<(&ManifestLine, &ManifestLine)> {
+        self.lines
+            .windows(2)
+            .filter(|w| w[1].version <= w[0].version)
+            .map(|w| (&w[0], &w[1]))
+            .collect()
+    }
+
+    /// Versions that appear on more than one line.
+    pub fn duplicate_versions(&self) -> Vec<u64> {
+        let mut seen = BTreeSet::new();
+        let mut dup = BTreeSet::new();
+        for l in &self.lines {
+            if !seen.insert(l.version) {
+                dup.insert(l.version);
+            }
+        }
+        dup.into_iter().collect()
+    }
+}
+
+/// Why a manifest cannot be read. `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    #[error("it is empty: its first line must be `sum v1:<sha256>`")]
+    Empty,
+    #[error(
+        "line {line} is a git conflict marker (`{text}`): the merge of this file is unfinished; \
+         make sure the migration merged last has the newest version (rename its file if not), then \
+         run `check --write`, which rewrites this file from the code"
+    )]
+    ConflictMarker { line: usize, text: String },
+    #[error("line {line} (`{text}`) is not {expected}")]
+    Malformed {
+        line: usize,
+        text: String,
+        expected: &'static str,
+    },
+}
+
+/// Read a manifest's text. Lines may end in `\n` or `\r\n`; nothing else is tolerated, so that
+/// what the file says is never guessed.
+pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(ManifestError::Empty);
+    }
+    let mut sum = None;
+    let mut lines = Vec::new();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = i + 1;
+        let l = raw.strip_suffix('\r').unwrap_or(raw);
+        if ["<<<<<<<", "=======", ">>>>>>>", "|||||||"]
+            .iter()
+            .any(|m| l.starts_with(m))
+        {
+            return Err(ManifestError::ConflictMarker {
+                line,
+                text: l.to_string(),
+            });
+        }
+        let malformed = |expected| ManifestError::Malformed {
+            line,
+            text: l.to_string(),
+            expected,
+        };
+        if i == 0 {
+            let s = l
+                .strip_prefix("sum ")
+                .filter(|s| is_checksum(s))
+                .ok_or_else(|| malformed("`sum v1:<sha256 in 64 lowercase hex digits>`"))?;
+            sum = Some(s.to_string());
+            continue;
+        }
+        let expected = "`<version> <name> v1:<sha256>`, such as \
+                        `20261120090000 create_tags v1:<64 lowercase hex digits>`";
+        let mut parts = l.split(' ');
+        let (Some(version), Some(name), Some(checksum), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed(expected));
+        };
+        let version_ok = version.len() == 14 && version.bytes().all(|b| b.is_ascii_digit());
+        let name_ok = name.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        match version.parse::<u64>() {
+            Ok(v) if version_ok && name_ok && is_checksum(checksum) => lines.push(ManifestLine {
+                version: v,
+                name: name.to_string(),
+                checksum: checksum.to_string(),
+            }),
+            _ => return Err(malformed(expected)),
+        }
+    }
+    Ok(Manifest {
+        sum: sum.unwrap_or_default(),
+        lines,
+    })
+}
+
+fn is_checksum(s: &str) -> bool {
+    s.strip_prefix("v1:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// The manifest's text for `lines` (in the order given): the `sum` line, then one line each.
+pub fn write(lines: &[ManifestLine]) -> String {
+    let mut out = format!("sum {}\n", sum_of(lines));
+    for l in lines {
+        out.push_str(&l.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// `v1:` and the SHA-256 of `lines`, each written with its newline.
+pub fn sum_of(lines: &[ManifestLine]) -> String {
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(&l.to_string());
+        text.push('\n');
+    }
+    v1(text.as_bytes())
+}
+
+/// A migration's checksum from what it renders to on each backend, in [`Backend::ALL`]'s
+/// order: its statements' previews, or the text of the error that stopped it.
+pub fn migration_checksum<'a>(
+    renderings: impl IntoIterator<Item = (Backend, Result<Vec<&'a str>, String>)>,
+) -> String {
+    let mut text = String::new();
+    for (backend, rendered) in renderings {
+        text.push_str(backend.as_str());
+        text.push('\n');
+        match rendered {
+            Ok(statements) => {
+                for s in statements {
+                    text.push_str(s);
+                    text.push('\n');
+                }
+            }
+            Err(e) => {
+                text.push_str("error: ");
+                text.push_str(&e);
+                text.push('\n');
+            }
+        }
+    }
+    v1(text.as_bytes())
+}
+
+/// The checksum of a migration that records nothing, such as the one `new` writes.
+pub fn empty_checksum() -> String {
+    migration_checksum(Backend::ALL.map(|b| (b, Ok(Vec::new()))))
+}
+
+impl Catalog {
+    /// Every migration's manifest line, in version order.
+    pub fn manifest_lines(&self) -> Vec<ManifestLine> {
+        let per_backend = Backend::ALL.map(|b| (b, self.render_each_up(b)));
+        self.entries()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ManifestLine {
+                version: e.id.version,
+                name: e.id.name.clone(),
+                checksum: migration_checksum(per_backend.iter().map(|(b, rendered)| {
+                    let r = match &rendered[i] {
+                        Ok(m) => Ok(m.statements.iter().map(|s| s.preview.as_str()).collect()),
+                        Err(e) => Err(e.clone()),
+                    };
+                    (*b, r)
+                })),
+            })
+            .collect()
+    }
+
+    /// The manifest's text (see the [module](self)).
+    pub fn manifest(&self) -> String {
+        write(&self.manifest_lines())
+    }
+
+    /// Each migration's `up` on `backend`, or the text of the error that stops it. One
+    /// migration that cannot render leaves the others rendered; one that does not fit the
+    /// schema gives its error to every later migration too, since they build on it.
+    fn render_each_up(&self, backend: Backend) -> Vec<Result<RenderedMigration, String>> {
+        let versions: Vec<u64> = self.entries().iter().map(|e| e.id.version).collect();
+        let mut out: Vec<Result<RenderedMigration, String>> = Vec::with_capacity(versions.len());
+        let mut remaining: &[u64] = &versions;
+        while !remaining.is_empty() {
+            let e = match self.render_up(backend, Some(remaining)) {
+                Ok(rendered) => {
+                    out.extend(rendered.into_iter().map(Ok));
+                    break;
+                }
+                Err(e) => e,
+            };
+            let failed = e.migration.version;
+            // Those before the failure rendered; render them again without what follows.
+            let ok: Vec<u64> = remaining.iter().copied().filter(|v| *v < failed).collect();
+            if !ok.is_empty() {
+                match self.before(failed).render_up(backend, Some(&ok)) {
+                    Ok(rendered) => out.extend(rendered.into_iter().map(Ok)),
+                    Err(e) => out.extend(ok.iter().map(|_| Err(e.to_string()))),
+                }
+            }
+            let rest = &remaining[ok.len()..];
+            if rest.first() == Some(&failed) {
+                // This migration cannot be rendered; the others are rendered without it.
+                out.push(Err(e.to_string()));
+                remaining = &rest[1..];
+            } else {
+                // An earlier migration does not fit the schema: nothing after it renders.
+                out.extend(rest.iter().map(|_| Err(e.to_string())));
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// `v1:` and the SHA-256 of `data` in lowercase hex.
+fn v1(data: &[u8]) -> String {
+    let mut out = String::with_capacity(67);
+    out.push_str("v1:");
+    for b in sha256(data) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// SHA-256 (FIPS 180-4). Written here, a few dozen lines, so that the core crate keeps to its two
+/// dependencies; it is checked against the standard's test vectors below.
+fn sha256(data: &[u8]) -> [u8; 32] {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    let mut message = data.to_vec();
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    message.push(0x80);
+    while message.len() % 64 != 56 {
+        message.push(0);
+    }
+    message.extend_from_slice(&bit_len.to_be_bytes());
+    for block in message.chunks_exact(64) {
+        let mut w = [0u32; 64];
+        for (i, word) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for i in 0..64 {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(K[i])
+                .wrapping_add(w[i]);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            hh = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 32];
+    for (i, word) in h.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+
+    use super::*;
+    use crate::migration::{Migration, MigrationId};
+    use crate::prelude::*;
+
+    #[test]
+    fn sha256_matches_the_standard_test_vectors() {
+        let hex = |d: &[u8]| v1(d)[3..].to_string();
+        assert_eq!(
+            hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+        assert_eq!(
+            hex(&[b'a'; 1_000_000]),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        );
+        // 55, 56 and 64 bytes: the padding's edge cases.
+        assert_eq!(
+            hex(&[b'a'; 55]),
+            "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"
+        );
+        assert_eq!(
+            hex(&[b'a'; 56]),
+            "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"
+        );
+        assert_eq!(
+            hex(&[b'a'; 64]),
+            "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"
+        );
+    }
+
+    struct Tags;
+    impl Migration for Tags {
+        fn up(&self, s: &mut Schema) {
+            s.create_table("tags", |t| {
+                t.id();
+                t.string("name", 50);
+            });
+        }
+    }
+
+    struct PgOnly;
+    impl Migration for PgOnly {
+        fn up(&self, s: &mut Schema) {
+            s.sql_per_backend(PerBackend {
+                postgres: Some("CREATE EXTENSION citext"),
+                ..Default::default()
+            });
+        }
+    }
+
+    struct Nothing;
+    impl Migration for Nothing {
+        fn up(&self, _: &mut Schema) {}
+    }
+
+    fn catalog() -> Catalog {
+        Catalog::new([
+            (
+                MigrationId::from_file("m20261120_090000_create_tags.rs").unwrap(),
+                &Tags as &dyn Migration,
+            ),
+            (
+                MigrationId::from_file("m20261121_090000_citext.rs").unwrap(),
+                &PgOnly as &dyn Migration,
+            ),
+            (
+                MigrationId::from_file("m20261122_090000_nothing.rs").unwrap(),
+                &Nothing as &dyn Migration,
+            ),
+        ])
+    }
+
+    #[test]
+    fn manifest_hashes_each_migration_on_every_backend_even_when_one_cannot_render_it() {
+        let text = catalog().manifest();
+        expect![[r#"
+            sum v1:4613f57e9be986fe59b160b7c5d10074bbd1631d6e5b15a6f2582ad872dc4940
+            20261120090000 create_tags v1:2452b6c3d0fefd708f32c9379bf545fd84d0e436bfef8b3e0d5096e2471d4921
+            20261121090000 citext v1:f5b6377307c0b71c9d0747e16027d92554359bf132b41e03350fa0732ccbc9eb
+            20261122090000 nothing v1:c737fd5b483e53d954f09090e236fcdd785f014648686fa6da971e0860440ce2
+        "#]]
+        .assert_eq(&text);
+        let parsed = parse(&text).unwrap();
+        assert!(parsed.sum_matches());
+        assert_eq!(parsed.lines, catalog().manifest_lines());
+        // A migration that records nothing hashes like the one `new` writes.
+        assert_eq!(parsed.lines[2].checksum, empty_checksum());
+        // The checksum is the documented text's: each backend's name, then its statements or
+        // the error that stopped it.
+        let c = catalog();
+        let mysql = c
+            .render_up(Backend::MySql, Some(&[20261121090000]))
+            .unwrap_err();
+        assert!(
+            mysql.to_string().contains("no text for this backend"),
+            "{mysql}"
+        );
+        let sqlite = c
+            .render_up(Backend::Sqlite, Some(&[20261121090000]))
+            .unwrap_err();
+        let text = format!(
+            "postgres\nCREATE EXTENSION citext\nmysql\nerror: {mysql}\nsqlite\nerror: {sqlite}\n"
+        );
+        assert_eq!(parsed.lines[1].checksum, v1(text.as_bytes()));
+    }
+
+    struct Broken;
+    impl Migration for Broken {
+        fn up(&self, s: &mut Schema) {
+            s.add_column("missing", Column::text("note").nullable());
+        }
+    }
+
+    #[test]
+    fn a_migration_that_does_not_fit_the_schema_leaves_the_earlier_ones_hashed_as_usual() {
+        let id = |f: &str| MigrationId::from_file(f).unwrap();
+        let with_broken = Catalog::new([
+            (
+                id("m20261120_090000_create_tags.rs"),
+                &Tags as &dyn Migration,
+            ),
+            (id("m20261121_000000_broken.rs"), &Broken as &dyn Migration),
+            (id("m20261121_090000_citext.rs"), &PgOnly as &dyn Migration),
+            (
+                id("m20261122_090000_nothing.rs"),
+                &Nothing as &dyn Migration,
+            ),
+        ])
+        .manifest_lines();
+        let good = catalog().manifest_lines();
+        assert_eq!(with_broken.len(), 4);
+        assert_eq!(with_broken[0], good[0]);
+        // The error text of the broken migration, then of the migrations that build on it.
+        assert_ne!(with_broken[1].checksum, empty_checksum());
+        assert_ne!(with_broken[2].checksum, good[1].checksum);
+        assert_ne!(with_broken[3].checksum, empty_checksum());
+        assert_eq!(with_broken[2].checksum, with_broken[3].checksum);
+    }
+
+    #[test]
+    fn parse_reads_what_write_writes_and_names_bad_lines() {
+        let lines = catalog().manifest_lines();
+        let text = write(&lines);
+        assert_eq!(parse(&text).unwrap().lines, lines);
+        assert_eq!(
+            parse(&text.replace('\n', "\r\n")).unwrap().lines,
+            lines,
+            "CRLF line ends"
+        );
+        assert_eq!(parse(""), Err(ManifestError::Empty));
+        let err = |t: &str| parse(t).unwrap_err().to_string();
+        assert_eq!(
+            err("sum v1:abc\n"),
+            "line 1 (`sum v1:abc`) is not `sum v1:<sha256 in 64 lowercase hex digits>`"
+        );
+        let sum = format!("sum {}\n", sum_of(&[]));
+        assert_eq!(
+            err(&format!("{sum}20261120090000 create_tags\n")),
+            "line 2 (`20261120090000 create_tags`) is not `<version> <name> v1:<sha256>`, such as \
+             `20261120090000 create_tags v1:<64 lowercase hex digits>`"
+        );
+        assert!(err(&format!("{sum}2026112009000 x {}\n", empty_checksum())).starts_with("line 2"));
+        assert!(
+            err(&format!("{sum}20261120090000 Tags {}\n", empty_checksum())).starts_with("line 2")
+        );
+        assert_eq!(
+            err(&format!("{sum}<<<<<<< HEAD\n")),
+            "line 2 is a git conflict marker (`<<<<<<< HEAD`): the merge of this file is unfinished; \
+             make sure the migration merged last has the newest version (rename its file if not), \
+             then run `check --write`, which rewrites this file from the code"
+        );
+        // An empty manifest (no migrations) is one line.
+        assert_eq!(parse(&write(&[])).unwrap().lines, []);
+    }
+
+    #[test]
+    fn order_duplicates_and_sum_are_checked_separately() {
+        let mut lines = catalog().manifest_lines();
+        lines.swap(0, 1);
+        lines.push(lines[0].clone());
+        let m = parse(&write(&lines)).unwrap();
+        assert!(m.sum_matches());
+        let pairs: Vec<(u64, u64)> = m
+            .out_of_order()
+            .iter()
+            .map(|(a, b)| (a.version, b.version))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (20261121090000, 20261120090000),
+                (20261122090000, 20261121090000)
+            ]
+        );
+        assert_eq!(m.duplicate_versions(), [20261121090000]);
+        let edited = write(&lines).replacen("citext", "citext2", 1);
+        assert!(!parse(&edited).unwrap().sum_matches());
+    }
+}
