@@ -814,3 +814,51 @@ fn the_committed_migrations_sum_matches_the_migrations() {
         "{stdout}"
     );
 }
+
+/// The database URLs of the test servers, as `.ci/run` sets them.
+fn server_urls() -> [String; 2] {
+    [
+        std::env::var("GODWIT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string()),
+        std::env::var("GODWIT_TEST_MYSQL_URL")
+            .unwrap_or_else(|_| "mysql://godwit:godwit@127.0.0.1:3306/test".to_string()),
+    ]
+}
+
+#[test]
+fn verify_walks_every_rollback_of_the_example_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}/blog.db?mode=rwc", dir.path().display());
+    let [postgres, mysql] = server_urls();
+    for url in [sqlite, postgres, mysql] {
+        let out = migrate(&["verify", "--database-url", &url]);
+        assert!(
+            out.status.success(),
+            "verify on {url}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).starts_with("every rollback restores the schema: 6 migration(s)"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn schema_live_finds_no_drift_after_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/blog.db?mode=rwc", dir.path().display());
+    let out = migrate(&["up", "--database-url", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = migrate(&["schema", "--live", "--database-url", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(
+            "has exactly the schema its migrations build (applied through 20261115090500 add_last_login_at_to_users)"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -26,6 +26,7 @@ mod registry;
 mod schema;
 mod sql;
 mod status;
+mod verify;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -218,6 +219,19 @@ enum Command {
     /// fails when it is missing, stale, or its versions are out of order (a bad merge); `check
     /// --write` rewrites it from the code. No database is needed.
     Check(check::CheckArgs),
+    /// Apply every migration to a scratch database on the same server, then roll each back and
+    /// apply it again, checking the schema by introspection after each step
+    ///
+    /// The scratch database (a temporary file for SQLite) is dropped afterwards, also on
+    /// failure. Reports the first migration whose round trip does not restore the schema, with
+    /// the differences (exit code 1).
+    Verify(verify::VerifyArgs),
+    /// Mark migrations up to a version as applied without running them, to adopt an existing
+    /// database
+    ///
+    /// First checks that the database's schema is the one those migrations build (unless
+    /// --force); refused when history already has rows.
+    Baseline(verify::BaselineArgs),
 }
 
 /// The binary's `main`: parse the arguments, run the command, print errors, return the exit
@@ -298,10 +312,13 @@ where
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             lint::run(cx, &resolved, &args, out)?;
         }
+        Command::Schema(args) if args.live => verify::drift(cx, &args.db, out)?,
         Command::Schema(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             schema::run(cx, &resolved, &args, out)?;
         }
+        Command::Verify(args) => verify::verify(cx, &args, out)?,
+        Command::Baseline(args) => verify::baseline(cx, &args, out)?,
         Command::Check(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             check::run(cx, &resolved, &args, out)?;

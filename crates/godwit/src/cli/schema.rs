@@ -22,6 +22,12 @@ pub(crate) struct SchemaArgs {
     /// Write the snapshot to FILE instead of printing it
     #[arg(long, short, value_name = "FILE")]
     output: Option<String>,
+    /// Compare the connected database with the schema its applied migrations build, and list
+    /// every difference (exit code 1 when there is one)
+    #[arg(long, conflicts_with_all = ["check", "output", "backend"])]
+    pub(crate) live: bool,
+    #[command(flatten)]
+    pub(crate) db: super::db::DbArgs,
 }
 
 pub(crate) fn run(
