@@ -68,6 +68,22 @@ pub enum Event<'a> {
         direction: &'static str,
         elapsed: Duration,
     },
+    /// A batched task (a backfill, `copy_rows`, a table of `copy`) committed a batch: `done`
+    /// rows so far of about `total` (when known), `elapsed` since this run of it began, of
+    /// which `done_before` rows were done by an earlier, interrupted run.
+    Batch {
+        task: &'a str,
+        done: u64,
+        done_before: u64,
+        total: Option<u64>,
+        elapsed: Duration,
+    },
+    /// A batched task finished: `done` rows in all, `elapsed` in this run.
+    BatchDone {
+        task: &'a str,
+        done: u64,
+        elapsed: Duration,
+    },
 }
 
 /// Watches a [`Runner`]. Every method has a default that does nothing.

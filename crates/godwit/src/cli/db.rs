@@ -184,7 +184,22 @@ pub(crate) struct Terminal {
     bar: Option<ProgressBar>,
     /// Migrations of one run from which the bar shows.
     threshold: usize,
+    /// Whether stderr is a terminal and progress is wanted.
+    tty: bool,
+    quiet: bool,
+    /// The batched task in progress: its bar on a terminal, or when its last log line was.
+    batch: std::sync::Mutex<Option<BatchProgress>>,
 }
+
+#[derive(Debug)]
+struct BatchProgress {
+    task: String,
+    bar: Option<ProgressBar>,
+    logged: std::time::Instant,
+}
+
+/// Without a terminal, a batched task logs a line this often.
+const BATCH_LOG_EVERY: Duration = Duration::from_secs(5);
 
 impl Terminal {
     /// A progress bar on stderr when it is a terminal (hidden otherwise, or with `quiet`).
@@ -199,7 +214,84 @@ impl Terminal {
             );
             bar
         });
-        Terminal { bar, threshold: 5 }
+        Terminal {
+            bar,
+            threshold: 5,
+            tty,
+            quiet,
+            batch: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A batched task's progress: a bar with rows, rate and ETA on a terminal, otherwise a log
+    /// line every few seconds.
+    fn batch(
+        &self,
+        task: &str,
+        done: u64,
+        done_before: u64,
+        total: Option<u64>,
+        elapsed: Duration,
+    ) {
+        if self.quiet {
+            return;
+        }
+        let mut current = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_none_or(|c| c.task != task) {
+            if let Some(old) = current.take().and_then(|c| c.bar) {
+                old.finish_and_clear();
+            }
+            let bar = self.tty.then(|| {
+                let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} {msg} [{bar:30}] {human_pos}/{human_len} rows, {per_sec}, ETA {eta}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar.set_message(task.to_string());
+                bar.set_position(done_before);
+                bar.reset_eta();
+                bar
+            });
+            if let Some(main) = &self.bar {
+                main.set_draw_target(ProgressDrawTarget::hidden());
+            }
+            *current = Some(BatchProgress {
+                task: task.to_string(),
+                bar,
+                logged: std::time::Instant::now(),
+            });
+        }
+        let Some(c) = current.as_mut() else { return };
+        match &c.bar {
+            Some(bar) => {
+                if let Some(total) = total {
+                    bar.set_length(total.max(done));
+                }
+                bar.set_position(done);
+            }
+            None if c.logged.elapsed() >= BATCH_LOG_EVERY => {
+                c.logged = std::time::Instant::now();
+                eprintln!("{}", batch_line(task, done, done_before, total, elapsed));
+            }
+            None => {}
+        }
+    }
+
+    fn batch_done(&self, task: &str, done: u64, elapsed: Duration) {
+        if self.quiet {
+            return;
+        }
+        let mut current = self.batch.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(bar) = current.take().and_then(|c| c.bar) {
+            bar.finish_and_clear();
+        }
+        eprintln!(
+            "{task}: {done} rows done in {}",
+            duration(elapsed.as_millis())
+        );
     }
 
     fn say(&self, message: &str) {
@@ -257,9 +349,55 @@ impl Observer for Terminal {
                     bar.inc(1);
                 }
             }
+            Event::Batch {
+                task,
+                done,
+                done_before,
+                total,
+                elapsed,
+            } => self.batch(task, *done, *done_before, *total, *elapsed),
+            Event::BatchDone {
+                task,
+                done,
+                elapsed,
+            } => self.batch_done(task, *done, *elapsed),
             _ => {}
         }
     }
+}
+
+/// A batched task's log line: rows done, rate in this run, and time left when the total is known.
+pub(crate) fn batch_line(
+    task: &str,
+    done: u64,
+    done_before: u64,
+    total: Option<u64>,
+    elapsed: Duration,
+) -> String {
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        (done.saturating_sub(done_before)) as f64 / secs
+    } else {
+        0.0
+    };
+    let mut line = format!("{task}: {done}");
+    if let Some(total) = total {
+        let total = total.max(done);
+        let pct = if total == 0 {
+            100.0
+        } else {
+            done as f64 * 100.0 / total as f64
+        };
+        line.push_str(&format!("/{total} rows ({pct:.0}%)"));
+        line.push_str(&format!(", {rate:.0} rows/s"));
+        if rate > 0.0 {
+            let left = Duration::from_secs_f64((total - done) as f64 / rate);
+            line.push_str(&format!(", about {} left", duration(left.as_millis())));
+        }
+    } else {
+        line.push_str(&format!(" rows, {rate:.0} rows/s"));
+    }
+    line
 }
 
 /// `ms` as `12 ms` or `3.4 s`.
