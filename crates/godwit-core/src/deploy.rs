@@ -45,7 +45,8 @@ impl ChangeKind {
             | Op::DropCheck { .. }
             | Op::DropUnique { .. }
             | Op::ValidateConstraint { .. }
-            | Op::Insert(_) => ChangeKind::Additive,
+            | Op::Insert(_)
+            | Op::CopyRows(_) => ChangeKind::Additive,
             Op::DropTable { .. }
             | Op::RenameTable { .. }
             | Op::DropColumn { .. }
@@ -58,8 +59,9 @@ impl ChangeKind {
             | Op::AddCheck { .. }
             | Op::AddUnique { .. }
             | Op::Update(_)
+            | Op::Backfill(_)
             | Op::Delete(_) => ChangeKind::Destructive,
-            Op::Sql(_) => ChangeKind::Unknown,
+            Op::Sql(_) | Op::Run(_) => ChangeKind::Unknown,
         }
     }
 }
@@ -114,6 +116,12 @@ fn locks(
                 Op::Update(u) => vec![format!("row locks on {}", u.table)],
                 Op::Delete(d) => vec![format!("row locks on {}", d.table)],
                 Op::Sql(_) => vec!["unknown (raw SQL)".into()],
+                Op::Run(_) => vec!["unknown (Rust code)".into()],
+                Op::Backfill(b) => vec![format!("row locks on {}, one batch at a time", b.table)],
+                Op::CopyRows(c) => vec![format!(
+                    "row locks on {}, one batch at a time; {} is read",
+                    c.to, c.from
+                )],
                 Op::ValidateConstraint { .. } => vec![],
                 Op::CreateTable(t) => {
                     let mut out = vec![format!("metadata lock on {} (new, empty)", t.name)];
@@ -220,6 +228,18 @@ fn locks(
         Op::Update(u) => vec![on("ROW EXCLUSIVE", &u.table)],
         Op::Delete(d) => vec![on("ROW EXCLUSIVE", &d.table)],
         Op::Sql(_) => vec!["unknown (raw SQL)".into()],
+        Op::Run(_) => vec!["unknown (Rust code)".into()],
+        Op::Backfill(b) => vec![format!(
+            "ROW EXCLUSIVE on {}, one batch at a time, outside the schema transaction",
+            b.table
+        )],
+        Op::CopyRows(c) => vec![
+            format!(
+                "ROW EXCLUSIVE on {}, one batch at a time, outside the schema transaction",
+                c.to
+            ),
+            on("ACCESS SHARE", &c.from),
+        ],
         _ => crate::lint::op_table(op)
             .map(|t| vec![on(AX, t)])
             .unwrap_or_default(),

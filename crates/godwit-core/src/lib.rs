@@ -6,6 +6,7 @@
 //! operation into SQL for PostgreSQL, MySQL/MariaDB or SQLite.
 
 pub mod column;
+pub mod data;
 pub mod deploy;
 pub mod error;
 pub mod lint;
@@ -21,6 +22,7 @@ pub mod snapshot;
 pub mod types;
 
 pub use column::{AddableColumn, Column, ColumnDef};
+pub use data::{Backfill, Batched, Code, CopyRows, DataStep, RunCode};
 pub use deploy::{ChangeKind, MigrationPlan, PlanStep};
 pub use error::{Error, ErrorKind, ModelError, RegistryError, RenderError};
 pub use lint::{Allowance, Finding, Rule};

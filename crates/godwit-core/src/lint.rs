@@ -530,7 +530,9 @@ pub(crate) fn op_table(op: &Op) -> Option<&str> {
         Op::Insert(i) => &i.table,
         Op::Update(u) => &u.table,
         Op::Delete(d) => &d.table,
-        Op::Sql(_) => return None,
+        Op::Backfill(b) => &b.table,
+        Op::CopyRows(c) => &c.to,
+        Op::Sql(_) | Op::Run(_) => return None,
     })
 }
 

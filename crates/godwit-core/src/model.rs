@@ -710,9 +710,85 @@ impl SchemaModel {
             Op::Delete(d) => {
                 self.table(&d.table)?;
             }
+            Op::Run(r) => {
+                if r.name.trim().is_empty() {
+                    return Err(invalid(
+                        "`run` has an empty name: name the step, as `sql` and `--dry-run` show it"
+                            .to_string(),
+                    ));
+                }
+            }
+            Op::Backfill(b) => {
+                let t = self.table(&b.table)?;
+                if b.sets.is_empty() {
+                    return Err(invalid(format!(
+                        "backfill of `{}` sets nothing: add `.set(column, value)`",
+                        b.table
+                    )));
+                }
+                for (c, _) in &b.sets {
+                    Self::check_column(t, c)?;
+                    if t.primary_key.contains(c) {
+                        return Err(invalid(format!(
+                            "backfill of `{}` sets `{c}`, a column of the primary key it walks: change keys with `update(..)`",
+                            b.table
+                        )));
+                    }
+                }
+                batched_key(t, "backfill", b.batching.size)?;
+            }
+            Op::CopyRows(c) => {
+                let from = self.table(&c.from)?;
+                batched_key(from, "copy_rows", c.batching.size)?;
+                let to = self.table(&c.to)?;
+                if c.from == c.to {
+                    return Err(invalid(format!(
+                        "copy_rows copies `{}` into itself: name another target table",
+                        c.from
+                    )));
+                }
+                for (col, _) in &c.columns {
+                    Self::check_column(to, col)?;
+                }
+                if let Some((col, _)) = c
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .find(|(i, (a, _))| c.columns[..*i].iter().any(|(b, _)| a == b))
+                    .map(|(_, x)| x)
+                {
+                    return Err(invalid(format!(
+                        "copy_rows into `{}` fills `{col}` twice: give each target column once",
+                        c.to
+                    )));
+                }
+                if c.columns.is_empty() && crate::data::shared_columns(from, to).is_empty() {
+                    return Err(invalid(format!(
+                        "copy_rows from `{}` into `{}` has no column in common: map them with `.map(to, from)`",
+                        c.from, c.to
+                    )));
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// A batched step walks `t` by its primary key, `size` rows at a time.
+fn batched_key(t: &TableDef, what: &str, size: u32) -> Result<(), ModelError> {
+    if t.primary_key.is_empty() {
+        return Err(invalid(format!(
+            "{what} walks `{}` by its primary key, and it has none: add one, or use `update(..)`/`sql(..)`",
+            t.name
+        )));
+    }
+    if size == 0 {
+        return Err(invalid(format!(
+            "{what} of `{}` has a batch size of 0: give it at least 1 row",
+            t.name
+        )));
+    }
+    Ok(())
 }
 
 fn unknown_name<'a>(

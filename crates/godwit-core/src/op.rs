@@ -356,6 +356,12 @@ pub enum Op {
     Insert(Insert),
     Update(Update),
     Delete(Delete),
+    /// Rust code, run in the migration's transaction.
+    Run(crate::data::RunCode),
+    /// A batched `UPDATE`, run outside the schema transaction.
+    Backfill(crate::data::Backfill),
+    /// A batched `INSERT .. SELECT`, run outside the schema transaction.
+    CopyRows(crate::data::CopyRows),
 }
 
 impl Op {
@@ -419,11 +425,27 @@ impl Op {
             Op::Insert(i) => format!("insert(\"{}\")", i.table),
             Op::Update(u) => format!("update(\"{}\")", u.table),
             Op::Delete(d) => format!("delete(\"{}\")", d.table),
+            Op::Run(r) => format!("run(\"{}\")", r.name),
+            Op::Backfill(b) => format!("backfill(\"{}\")", b.table),
+            Op::CopyRows(c) => format!("copy_rows(\"{}\", \"{}\")", c.from, c.to),
         }
     }
 
     /// Whether the operation changes data rather than the schema.
     pub fn is_data(&self) -> bool {
-        matches!(self, Op::Insert(_) | Op::Update(_) | Op::Delete(_))
+        matches!(
+            self,
+            Op::Insert(_)
+                | Op::Update(_)
+                | Op::Delete(_)
+                | Op::Run(_)
+                | Op::Backfill(_)
+                | Op::CopyRows(_)
+        )
+    }
+
+    /// Whether the operation runs in batches outside the migration's schema transaction.
+    pub fn is_batched(&self) -> bool {
+        matches!(self, Op::Backfill(_) | Op::CopyRows(_))
     }
 }

@@ -212,7 +212,33 @@ impl Catalog {
         let mut model = before.clone();
         let mut inverse = Vec::new();
         let mut warnings = Vec::new();
+        // Tables and columns this migration adds: rolling back drops them, and with them
+        // whatever a backfill or copy wrote there.
+        let mut created: Vec<&str> = Vec::new();
+        let mut added: Vec<(&str, &str)> = Vec::new();
         for (i, op) in entry.up.ops.iter().enumerate() {
+            match op {
+                Op::CreateTable(t) => created.push(&t.name),
+                Op::AddColumn { table, column } => added.push((table, &column.name)),
+                _ => {}
+            }
+            let undone_by_rollback = match op {
+                Op::Backfill(b) => b.sets.iter().all(|(c, _)| {
+                    created.contains(&b.table.as_str())
+                        || added.contains(&(b.table.as_str(), c.as_str()))
+                }),
+                Op::CopyRows(c) => created.contains(&c.to.as_str()),
+                _ => false,
+            };
+            if undone_by_rollback {
+                model.apply(op).map_err(|e| Error {
+                    migration: entry.id.clone(),
+                    direction: "up",
+                    operation: Some((i, op.describe())),
+                    kind: e.into(),
+                })?;
+                continue;
+            }
             let reversed =
                 reverse::inverse(&model, op).map_err(|kind| err(Some((i, op.describe())), kind))?;
             warnings.extend(reversed.warnings);

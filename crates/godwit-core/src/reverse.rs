@@ -278,6 +278,14 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
             op,
             "give it one with `.down(\"...\")`, or write `down` by hand",
         )),
+        Op::Run(_) => Err(no_inverse(
+            op,
+            "Rust code cannot be run backwards: write `down` by hand (it may `run` Rust code too), or mark the migration `irreversible(\"why\")`",
+        )),
+        Op::Backfill(_) | Op::CopyRows(_) => Err(no_inverse(
+            op,
+            "it changes rows that were there before this migration, which a rollback cannot bring back: write `down` by hand, or mark the migration `irreversible(\"why\")` (a backfill of columns the migration adds, or a copy into a table it creates, needs no undoing)",
+        )),
         Op::Insert(_) | Op::Update(_) | Op::Delete(_) => Err(no_inverse(
             op,
             "data changes cannot be derived backwards: write `down` by hand, or mark the migration `irreversible(\"why\")`",

@@ -475,6 +475,60 @@ impl Schema {
         }
     }
 
+    // ----- data migrations ----------------------------------------------------------------
+
+    /// Backfill rows in batches walked by primary key, each batch its own short transaction
+    /// outside the migration's schema transaction, resumed where it stopped if interrupted:
+    /// `s.backfill("users").set("email_lower", Func::lower(Expr::col("email")))`.
+    ///
+    /// Its `down` derives to nothing when every column it sets is added by this migration
+    /// (rolling back drops them); otherwise write `down`, or mark the migration irreversible.
+    pub fn backfill(&mut self, table: impl Into<String>) -> &mut crate::data::Backfill {
+        let backfill = crate::data::Backfill {
+            table: table.into(),
+            sets: Vec::new(),
+            filter: None,
+            batching: crate::data::Batching::default(),
+        };
+        match self.push(Op::Backfill(backfill)) {
+            Op::Backfill(b) => b,
+            _ => unreachable!("pushed a Backfill"),
+        }
+    }
+
+    /// Copy rows of `from` into `to` (`INSERT INTO to .. SELECT .. FROM from`), batched and
+    /// resumable like [`backfill`](Self::backfill). Without `.map`/`.columns`/`.set` it copies
+    /// every column the two tables share by name.
+    ///
+    /// Its `down` derives to nothing when this migration creates `to` (rolling back drops it).
+    pub fn copy_rows(
+        &mut self,
+        from: impl Into<String>,
+        to: impl Into<String>,
+    ) -> &mut crate::data::CopyRows {
+        let copy = crate::data::CopyRows {
+            from: from.into(),
+            to: to.into(),
+            columns: Vec::new(),
+            filter: None,
+            batching: crate::data::Batching::default(),
+        };
+        match self.push(Op::CopyRows(copy)) {
+            Op::CopyRows(c) => c,
+            _ => unreachable!("pushed a CopyRows"),
+        }
+    }
+
+    /// Record a step of Rust code, type-erased. Migrations call `run` (from `godwit::prelude`),
+    /// which knows the function's type and passes it here.
+    #[doc(hidden)]
+    pub fn run_code(&mut self, name: impl Into<String>, code: crate::data::Code) {
+        self.push(Op::Run(crate::data::RunCode {
+            name: name.into(),
+            code,
+        }));
+    }
+
     // ----- reversibility ------------------------------------------------------------------
 
     /// Mark the migration as impossible to roll back, saying why.

@@ -206,6 +206,39 @@ impl Conn {
         result
     }
 
+    /// Run one statement with its values and say how many rows it changed.
+    pub(crate) async fn execute_rows(&mut self, st: &Statement) -> Result<u64, sqlx::Error> {
+        let sql = AssertSqlSafe(st.sql.clone());
+        let values = SqlxValues(st.values.clone());
+        self.start_clock();
+        let result = match self {
+            Conn::Postgres(c) => sqlx::query_with(sql, values)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()),
+            Conn::MySql(c) => sqlx::query_with(sql, values)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()),
+            Conn::Sqlite(c, _) => sqlx::query_with(sql, values)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()),
+        };
+        self.stop_clock();
+        result
+    }
+
+    /// The single integer a statement with bound values returns.
+    pub(crate) async fn scalar_i64_with(&mut self, st: &Statement) -> Result<i64, sqlx::Error> {
+        let sql = AssertSqlSafe(st.sql.clone());
+        let values = SqlxValues(st.values.clone());
+        self.start_clock();
+        let result = on_conn!(self, c => sqlx::query_scalar_with::<_, i64, _>(sql, values).fetch_one(&mut *c).await);
+        self.stop_clock();
+        result
+    }
+
     /// Run SQL without values.
     pub(crate) async fn batch(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         let sql = AssertSqlSafe(sql.to_string());

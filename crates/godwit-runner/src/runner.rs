@@ -1314,6 +1314,7 @@ impl Runner {
                 sql: sql.to_string(),
                 values: sea_query::Values(Vec::new()),
                 preview: sql.to_string(),
+                data: None,
             })
         };
         let version = |m: usize| script.migrations[m].id.version;

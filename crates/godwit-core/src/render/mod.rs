@@ -27,6 +27,8 @@ pub struct Statement {
     pub values: sq::Values,
     /// The statement with values written inline, for previews.
     pub preview: String,
+    /// Not SQL but Rust code or a batched step: `sql` and `preview` then only describe it.
+    pub data: Option<crate::data::DataStep>,
 }
 
 impl Statement {
@@ -36,6 +38,7 @@ impl Statement {
             preview: sql.clone(),
             sql,
             values: sq::Values(Vec::new()),
+            data: None,
         }
     }
 }
@@ -91,6 +94,7 @@ pub fn query(backend: Backend, stmt: &impl QueryStatementWriter) -> Statement {
         sql,
         values,
         preview,
+        data: None,
     }
 }
 
@@ -566,7 +570,9 @@ pub fn render_op(
 ) -> Result<RenderedOp, RenderError> {
     // Every path below avoids the statements sea-query panics on; should one be missed, it
     // becomes an error naming the operation rather than a crash.
-    std::panic::catch_unwind(|| render_op_inner(backend, before, after, op)).unwrap_or_else(|panic| {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        render_op_inner(backend, before, after, op)
+    })).unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -834,6 +840,54 @@ fn render_op_inner(
                 warnings: Vec::new(),
             });
         }
+        Op::Run(r) => {
+            let text = crate::data::code_preview(&r.name);
+            return Ok(RenderedOp {
+                statements: vec![Statement {
+                    sql: text.clone(),
+                    values: sq::Values(Vec::new()),
+                    preview: text,
+                    data: Some(crate::data::DataStep::Code(r.clone())),
+                }],
+                foreign_keys_off: false,
+                warnings: Vec::new(),
+            });
+        }
+        Op::Backfill(b) => {
+            let t = table_before(&b.table);
+            return Ok(batched(
+                backend,
+                &t,
+                format!("backfill(\"{}\")", b.table),
+                b.filter.clone(),
+                crate::data::BatchAction::Update {
+                    sets: b.sets.clone(),
+                },
+                b.batching,
+            ));
+        }
+        Op::CopyRows(c) => {
+            let from = table_before(&c.from);
+            let columns = if c.columns.is_empty() {
+                crate::data::shared_columns(&from, &table_before(&c.to))
+                    .into_iter()
+                    .map(|n| (n.clone(), sq::Expr::col(sq::Alias::new(n))))
+                    .collect()
+            } else {
+                c.columns.clone()
+            };
+            return Ok(batched(
+                backend,
+                &from,
+                format!("copy_rows(\"{}\", \"{}\")", c.from, c.to),
+                c.filter.clone(),
+                crate::data::BatchAction::Insert {
+                    into: c.to.clone(),
+                    columns,
+                },
+                c.batching,
+            ));
+        }
         Op::Delete(d) => {
             let mut stmt = sq::Query::delete();
             stmt.from_table(d.table.clone());
@@ -848,6 +902,48 @@ fn render_op_inner(
         }
     };
     Ok(RenderedOp::ddl(statements))
+}
+
+/// A batched step over table `t` (as it stands before the step), walked by its primary key.
+fn batched(
+    backend: Backend,
+    t: &TableDef,
+    label: String,
+    filter: Option<sq::Expr>,
+    action: crate::data::BatchAction,
+    batching: crate::data::Batching,
+) -> RenderedOp {
+    let step = crate::data::Batched {
+        label,
+        backend,
+        table: t.name.clone(),
+        key: t.primary_key.clone(),
+        key_types: t
+            .primary_key
+            .iter()
+            .map(|k| {
+                t.column(k)
+                    .map(|c| c.ty.clone())
+                    .unwrap_or(ColumnType::BigInt)
+            })
+            .collect(),
+        filter,
+        action,
+        batching,
+    };
+    // Building one batch here renders every expression once: one this backend cannot express
+    // fails now, naming the operation, rather than half-way through the run.
+    let preview = step.preview();
+    RenderedOp {
+        statements: vec![Statement {
+            sql: preview.clone(),
+            values: sq::Values(Vec::new()),
+            preview,
+            data: Some(crate::data::DataStep::Batched(step)),
+        }],
+        foreign_keys_off: false,
+        warnings: Vec::new(),
+    }
 }
 
 /// `NOT VALID` after a constraint added on PostgreSQL; the other backends have no such state.

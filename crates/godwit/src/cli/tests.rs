@@ -322,11 +322,13 @@ fn write_migration_ends_statements_and_prints_notes() {
                 sql: "CREATE INDEX CONCURRENTLY \"idx\" ON \"posts\" (\"title\")".into(),
                 values: sea_query::Values(Vec::new()),
                 preview: "CREATE INDEX CONCURRENTLY \"idx\" ON \"posts\" (\"title\")".into(),
+                data: None,
             },
             Statement {
                 sql: "INSERT INTO \"tags\" (\"name\") VALUES ($1)".into(),
                 values: sea_query::Values(vec!["rust".into()]),
                 preview: "INSERT INTO \"tags\" (\"name\") VALUES ('rust');\n".into(),
+                data: None,
             },
         ],
         transactional: false,
