@@ -169,6 +169,51 @@ pub enum Error {
     /// The migrations do not validate or render for this backend (nothing ran).
     #[error("{0}; nothing was run")]
     Render(#[from] godwit_core::Error),
+
+    /// `copy`: the source and the target do not have the same migrations applied (nothing was
+    /// copied).
+    #[error(
+        "cannot copy from {from} to {to}: they must have the same migrations applied, and {problems}"
+    )]
+    CopyVersions {
+        /// Both redacted.
+        from: String,
+        to: String,
+        /// What differs and how to fix it.
+        problems: String,
+    },
+
+    /// `copy` refused a table before copying anything into it.
+    #[error("cannot copy table `{table}`: {reason}")]
+    CopyRefused {
+        table: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+
+    /// `copy` stopped in the middle of a table: the batches before it are committed and
+    /// recorded, and running the same copy again continues after them.
+    #[error("copying table `{table}` stopped {at}: {reason}\n  {outcome}")]
+    CopyStopped {
+        table: String,
+        /// `at the rows after key (5)`, `while reading the source`, ...
+        at: String,
+        reason: String,
+        /// What was kept and what to do next.
+        outcome: String,
+    },
+
+    /// `copy` finished, but the tables' row counts differ between the source and the target.
+    #[error(
+        "the copy does not match its source: {count} table(s) have different row counts:\n{tables}\n  \
+         rows were written to the source (or the target) while it was copied; stop the writes, \
+         empty these tables in the target (`fresh`, then `up`, empties them all) and copy again"
+    )]
+    CopyCounts {
+        count: usize,
+        /// One line per table: `  books: 3 in the source, 2 in the target`.
+        tables: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

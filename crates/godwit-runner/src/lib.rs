@@ -15,14 +15,17 @@
 //! `fresh` statements here; nothing else writes SQL. A password never appears in a message.
 
 mod connect;
+pub mod copy;
 pub mod error;
 pub mod history;
 pub mod introspect;
 pub mod lock;
 pub mod runner;
 pub mod url;
+mod values;
 pub mod verify;
 
+pub use copy::{Copied, CopiedTable, CopyOptions};
 pub use error::{Error, Result};
 pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
 pub use introspect::{Difference, DifferenceKind, LiveSchema, Object, diff, live_schema};

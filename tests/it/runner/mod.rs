@@ -8,6 +8,8 @@
 //! - `scenarios`: up, down, redo, `--to`, status, dry runs, `--single-transaction`, fresh;
 //! - `cli`: the commands' output, JSON and exit codes;
 //! - `concurrency`: eight processes run `up` at once;
+//! - `copy`: `copy` between each pair of backends: every column type, foreign-key order,
+//!   resuming, refusals, the row-count check, the command line;
 //! - `failure`: a migration that fails half-way;
 //! - `integrity`: applied migrations changed or missing, pending ones out of order, `repair`;
 //! - `kill`: a runner killed with SIGKILL in the middle of a migration;
@@ -18,6 +20,7 @@
 mod bad_input;
 mod cli;
 mod concurrency;
+mod copy;
 mod failure;
 mod integrity;
 mod introspect;

@@ -1,0 +1,1091 @@
+//! Rows as [`sea_query::Value`]s: what `copy` and data migrations read from a database, decoded
+//! either by the column types of the schema model (*typed*) or by what the database says each
+//! column is (*untyped*, for the rows of arbitrary queries).
+//!
+//! **Typed** decoding gives every [`ColumnType`] one value shape, whatever the backend, so that
+//! a value read from one backend and written to another is the same value:
+//!
+//! | type | value | PostgreSQL | MySQL/MariaDB | SQLite holds |
+//! |---|---|---|---|---|
+//! | `SmallInt`, `Integer`, `BigInt` | `SmallInt`, `Int`, `BigInt` | int2/4/8 | smallint, int, bigint | INTEGER |
+//! | `String(n)`, `Text` | `String` | varchar, text | varchar, text | TEXT |
+//! | `Boolean` | `Bool` | bool | tinyint(1) | INTEGER 0/1 (also TEXT `true`/`false`) |
+//! | `Float`, `Double` | `Float`, `Double` | real, double precision | float, double | REAL (INTEGER when whole) |
+//! | `Decimal(p, s)` | `BigDecimal` | numeric | decimal | INTEGER, REAL or TEXT: NUMERIC affinity |
+//! | `Date`, `Time` | `TimeDate`, `TimeTime` | date, time | date, time | TEXT `2026-11-20`, `09:00:00.5` |
+//! | `Timestamp` | `TimeDateTime` | timestamp | datetime | TEXT `2026-11-20 09:00:00.5` (or unix seconds) |
+//! | `TimestampTz` | `TimeDateTimeWithTimeZone`, in UTC | timestamptz | timestamp (UTC session) | TEXT RFC 3339 (or unix seconds) |
+//! | `Uuid` | `Uuid` | uuid | binary(16) | BLOB of 16 bytes (also TEXT, hyphenated or not) |
+//! | `Json` | `Json` | jsonb | json (MariaDB: longtext) | TEXT |
+//! | `Binary` | `Bytes` | bytea | blob | BLOB |
+//!
+//! SQLite's column holds whatever storage class was written: typed decoding accepts each form a
+//! value of the type can take there (the table's right column), and writing a value back
+//! through [`sea_query_sqlx`] stores the form its encoder chooses (a uuid as 16 bytes, a
+//! timestamp as text).
+//!
+//! **Decimals** are `Value::BigDecimal` (sea-query's, sqlx's and sea-query-sqlx's `bigdecimal`
+//! features): an arbitrary-precision number, so `DECIMAL(38, 10)` and wider round-trip exactly,
+//! which `rust_decimal` (28 digits) cannot, and which stays a number for every encoder
+//! (PostgreSQL's binary `numeric`, MySQL's decimal text), unlike text that would need a cast in
+//! every statement that binds it. SQLite has no decimal type: its `decimal(p, s)` column has
+//! NUMERIC affinity, which turns the text of a decimal into a REAL (15 significant digits) or an
+//! INTEGER; see [`sqlite_changes`] for the values it cannot keep.
+//!
+//! **Untyped** decoding goes by `TypeInfo::name()`: PostgreSQL's and MySQL's types map to the
+//! value of the same width (`INT4` to `Int`, `TINYINT UNSIGNED` to `TinyUnsigned`, `NUMERIC`
+//! to `BigDecimal`, ...); SQLite's by the column's declared type when it is `BOOLEAN`, `DATE`,
+//! `TIME` or `DATETIME`, else by each value's storage class. A type with no value shape
+//! (PostgreSQL `inet`, `interval`, arrays, ...) is an error that says to cast it to text.
+
+use godwit_core::{Backend, ColumnType, Statement};
+use sea_query::Value;
+use sea_query::value::prelude::{BigDecimal, Json, Uuid, serde_json};
+use sea_query_sqlx::SqlxValues;
+use sqlx::error::BoxDynError;
+use sqlx::mysql::{MySql, MySqlRow, MySqlValueRef};
+use sqlx::postgres::{PgRow, PgValueRef, Postgres};
+use sqlx::sqlite::{Sqlite, SqliteRow, SqliteValueRef};
+use sqlx::{
+    AssertSqlSafe, Column, Decode, Executor, Row, SqlSafeStr, Statement as _, TypeInfo, ValueRef,
+};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use crate::connect::Conn;
+
+/// Column names and rows.
+pub(crate) type Rows = (Vec<String>, Vec<Vec<Value>>);
+
+/// Run `st` (binding its values) and return its column names and every row's values, decoded
+/// by `types` (one per column, the schema model's) when given, else by the types the database
+/// reports.
+pub(crate) async fn fetch_values(
+    conn: &mut Conn,
+    st: &Statement,
+    types: Option<&[ColumnType]>,
+) -> Result<Rows, sqlx::Error> {
+    let types: Option<Vec<Option<ColumnType>>> =
+        types.map(|t| t.iter().cloned().map(Some).collect());
+    fetch_rows(conn, st.sql.clone(), st.values.clone(), types.as_deref()).await
+}
+
+/// Run `sql` with `values` bound; each column is decoded by its type in `types` when it has
+/// one (`Some`), else by the type the database reports for it (also for every column when
+/// `types` is `None`).
+pub(crate) async fn fetch_rows(
+    conn: &mut Conn,
+    sql: String,
+    values: sea_query::Values,
+    types: Option<&[Option<ColumnType>]>,
+) -> Result<Rows, sqlx::Error> {
+    let values = SqlxValues(values);
+    let ty = |i: usize| types.and_then(|t| t.get(i)).and_then(Option::as_ref);
+    macro_rules! run {
+        ($c:expr, $typed:ident, $untyped:ident) => {{
+            let rows = sqlx::query_with(AssertSqlSafe(sql.clone()), values)
+                .fetch_all(&mut *$c)
+                .await?;
+            let names = match rows.first() {
+                Some(r) => names_of(r.columns()),
+                None => names_of(
+                    (&mut *$c)
+                        .prepare(AssertSqlSafe(sql).into_sql_str())
+                        .await?
+                        .columns(),
+                ),
+            };
+            check_types(&names, types)?;
+            let rows = decode_rows(&rows, &names, |row, i| match ty(i) {
+                Some(t) => $typed(row, i, t),
+                None => $untyped(row, i),
+            })?;
+            Ok((names, rows))
+        }};
+    }
+    match conn {
+        Conn::Postgres(c) => run!(c, postgres_typed, postgres_untyped),
+        Conn::MySql(c) => run!(c, mysql_typed, mysql_untyped),
+        Conn::Sqlite(c, _) => run!(c, sqlite_typed, sqlite_untyped),
+    }
+}
+
+fn names_of<C: Column>(columns: &[C]) -> Vec<String> {
+    columns.iter().map(|c| c.name().to_string()).collect()
+}
+
+fn check_types<T>(names: &[String], types: Option<&[T]>) -> Result<(), sqlx::Error> {
+    match types {
+        Some(t) if t.len() != names.len() => Err(sqlx::Error::Protocol(format!(
+            "the query returns {} column(s) ({}) but {} type(s) were given to decode them",
+            names.len(),
+            names.join(", "),
+            t.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Decode every value of `rows` with `decode`; an error names the column.
+fn decode_rows<R>(
+    rows: &[R],
+    names: &[String],
+    decode: impl Fn(&R, usize) -> Result<Value, BoxDynError>,
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut values = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let value = decode(row, i).map_err(|source| sqlx::Error::ColumnDecode {
+                index: format!("`{name}`"),
+                source,
+            })?;
+            values.push(value);
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+/// The NULL of `ty`'s value shape.
+pub(crate) fn null_of(ty: &ColumnType) -> Value {
+    match ty {
+        ColumnType::SmallInt => Value::SmallInt(None),
+        ColumnType::Integer => Value::Int(None),
+        ColumnType::BigInt => Value::BigInt(None),
+        ColumnType::String(_) | ColumnType::Text => Value::String(None),
+        ColumnType::Boolean => Value::Bool(None),
+        ColumnType::Float => Value::Float(None),
+        ColumnType::Double => Value::Double(None),
+        ColumnType::Decimal(..) => Value::BigDecimal(None),
+        ColumnType::Date => Value::TimeDate(None),
+        ColumnType::Time => Value::TimeTime(None),
+        ColumnType::Timestamp => Value::TimeDateTime(None),
+        ColumnType::TimestampTz => Value::TimeDateTimeWithTimeZone(None),
+        ColumnType::Uuid => Value::Uuid(None),
+        ColumnType::Json => Value::Json(None),
+        ColumnType::Binary => Value::Bytes(None),
+    }
+}
+
+/// Whether `v` is a NULL, of whatever shape.
+pub(crate) fn is_null(v: &Value) -> bool {
+    match v {
+        Value::Bool(x) => x.is_none(),
+        Value::TinyInt(x) => x.is_none(),
+        Value::SmallInt(x) => x.is_none(),
+        Value::Int(x) => x.is_none(),
+        Value::BigInt(x) => x.is_none(),
+        Value::TinyUnsigned(x) => x.is_none(),
+        Value::SmallUnsigned(x) => x.is_none(),
+        Value::Unsigned(x) => x.is_none(),
+        Value::BigUnsigned(x) => x.is_none(),
+        Value::Float(x) => x.is_none(),
+        Value::Double(x) => x.is_none(),
+        Value::String(x) => x.is_none(),
+        Value::Char(x) => x.is_none(),
+        Value::Bytes(x) => x.is_none(),
+        Value::Json(x) => x.is_none(),
+        Value::TimeDate(x) => x.is_none(),
+        Value::TimeTime(x) => x.is_none(),
+        Value::TimeDateTime(x) => x.is_none(),
+        Value::TimeDateTimeWithTimeZone(x) => x.is_none(),
+        Value::Uuid(x) => x.is_none(),
+        Value::BigDecimal(x) => x.is_none(),
+        _ => false,
+    }
+}
+
+/// `t` in UTC: every `TimestampTz` value is, so that values compare and print alike.
+fn utc(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(UtcOffset::UTC)
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+fn postgres_untyped(row: &PgRow, i: usize) -> Result<Value, BoxDynError> {
+    let raw = row.try_get_raw(i)?;
+    let name = raw.type_info().name().to_string();
+    postgres_value(raw, &name)
+}
+
+fn postgres_value(raw: PgValueRef<'_>, name: &str) -> Result<Value, BoxDynError> {
+    fn get<'r, T: Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<Option<T>, BoxDynError> {
+        if raw.is_null() {
+            return Ok(None);
+        }
+        T::decode(raw).map(Some)
+    }
+    Ok(match name {
+        "BOOL" => Value::Bool(get(raw)?),
+        "\"CHAR\"" => Value::TinyInt(get(raw)?),
+        "INT2" => Value::SmallInt(get(raw)?),
+        "INT4" => Value::Int(get(raw)?),
+        "INT8" => Value::BigInt(get(raw)?),
+        "OID" => Value::Unsigned(get::<sqlx::postgres::types::Oid>(raw)?.map(|o| o.0)),
+        "FLOAT4" => Value::Float(get(raw)?),
+        "FLOAT8" => Value::Double(get(raw)?),
+        "NUMERIC" => Value::BigDecimal(get::<BigDecimal>(raw)?.map(Box::new)),
+        "TEXT" | "VARCHAR" | "CHAR" | "NAME" | "UNKNOWN" | "CITEXT" => Value::String(get(raw)?),
+        "UUID" => Value::Uuid(get(raw)?),
+        "JSON" | "JSONB" => Value::Json(get::<Json>(raw)?.map(Box::new)),
+        "BYTEA" => Value::Bytes(get(raw)?),
+        "DATE" => Value::TimeDate(get(raw)?),
+        "TIME" => Value::TimeTime(get(raw)?),
+        "TIMESTAMP" => Value::TimeDateTime(get(raw)?),
+        "TIMESTAMPTZ" => Value::TimeDateTimeWithTimeZone(get(raw)?.map(utc)),
+        "VOID" => Value::String(None),
+        other => {
+            return Err(format!(
+                "godwit reads no values of PostgreSQL type {other}: cast the column to text in the \
+                 query (`column::text`)"
+            )
+            .into());
+        }
+    })
+}
+
+fn postgres_typed(row: &PgRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDynError> {
+    let value = postgres_untyped(row, i)?;
+    coerce(value, ty)
+}
+
+// ---------------------------------------------------------------------------------------------
+// MySQL / MariaDB
+
+fn mysql_untyped(row: &MySqlRow, i: usize) -> Result<Value, BoxDynError> {
+    let raw = row.try_get_raw(i)?;
+    let name = raw.type_info().name().to_string();
+    mysql_value(raw, &name)
+}
+
+fn mysql_value(raw: MySqlValueRef<'_>, name: &str) -> Result<Value, BoxDynError> {
+    fn get<'r, T: Decode<'r, MySql>>(raw: MySqlValueRef<'r>) -> Result<Option<T>, BoxDynError> {
+        if raw.is_null() {
+            return Ok(None);
+        }
+        T::decode(raw).map(Some)
+    }
+    Ok(match name {
+        "BOOLEAN" => Value::Bool(get(raw)?),
+        "TINYINT" => Value::TinyInt(get(raw)?),
+        "SMALLINT" => Value::SmallInt(get(raw)?),
+        "INT" | "MEDIUMINT" => Value::Int(get(raw)?),
+        "BIGINT" => Value::BigInt(get(raw)?),
+        "TINYINT UNSIGNED" => Value::TinyUnsigned(get(raw)?),
+        "SMALLINT UNSIGNED" | "YEAR" => Value::SmallUnsigned(get(raw)?),
+        "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => Value::Unsigned(get(raw)?),
+        "BIGINT UNSIGNED" => Value::BigUnsigned(get(raw)?),
+        "FLOAT" => Value::Float(get(raw)?),
+        "DOUBLE" => Value::Double(get(raw)?),
+        "DECIMAL" => Value::BigDecimal(get::<BigDecimal>(raw)?.map(Box::new)),
+        "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET" => {
+            Value::String(get(raw)?)
+        }
+        "JSON" => match get::<String>(raw)? {
+            None => Value::Json(None),
+            Some(text) => Value::Json(Some(Box::new(serde_json::from_str(&text)?))),
+        },
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT"
+        | "GEOMETRY" => Value::Bytes(get(raw)?),
+        "DATE" => Value::TimeDate(get(raw)?),
+        "TIME" => Value::TimeTime(get(raw)?),
+        "DATETIME" => Value::TimeDateTime(get(raw)?),
+        // A `timestamp` is read in the session's time zone, which sqlx sets to UTC.
+        "TIMESTAMP" => Value::TimeDateTimeWithTimeZone(get(raw)?.map(utc)),
+        "NULL" => Value::String(None),
+        other => {
+            return Err(format!(
+                "godwit reads no values of MySQL type {other}: cast the column to a string in the \
+                 query (`CAST(column AS CHAR)`)"
+            )
+            .into());
+        }
+    })
+}
+
+fn mysql_typed(row: &MySqlRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDynError> {
+    let value = mysql_untyped(row, i)?;
+    coerce(value, ty)
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite
+
+/// SQLite's storage classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    Null,
+    Integer,
+    Real,
+    Text,
+    Blob,
+}
+
+fn storage(raw: &SqliteValueRef<'_>) -> Storage {
+    if raw.is_null() {
+        return Storage::Null;
+    }
+    match raw.type_info().name() {
+        "INTEGER" | "BOOLEAN" => Storage::Integer,
+        "REAL" => Storage::Real,
+        "BLOB" => Storage::Blob,
+        _ => Storage::Text,
+    }
+}
+
+/// Decode a SQLite value as `T`.
+fn lite<'r, T: Decode<'r, Sqlite>>(raw: SqliteValueRef<'r>) -> Result<T, BoxDynError> {
+    T::decode(raw)
+}
+
+fn sqlite_untyped(row: &SqliteRow, i: usize) -> Result<Value, BoxDynError> {
+    let declared = row.column(i).type_info().name().to_string();
+    let raw = row.try_get_raw(i)?;
+    let class = storage(&raw);
+    // The declared type, for the storage classes a value of it takes; a value that does not
+    // read as that type is returned as it is stored.
+    let typed = match (declared.as_str(), class) {
+        ("BOOLEAN", Storage::Integer | Storage::Null) => Some(ColumnType::Boolean),
+        ("DATE", Storage::Text | Storage::Null) => Some(ColumnType::Date),
+        ("TIME", Storage::Text | Storage::Null) => Some(ColumnType::Time),
+        ("DATETIME", Storage::Text | Storage::Integer | Storage::Null) => {
+            Some(ColumnType::Timestamp)
+        }
+        _ => None,
+    };
+    if let Some(ty) = typed {
+        if class == Storage::Null {
+            return Ok(null_of(&ty));
+        }
+        if let Ok(v) = sqlite_value(row.try_get_raw(i)?, class, &ty) {
+            return Ok(v);
+        }
+    }
+    Ok(match class {
+        Storage::Null => match declared.as_str() {
+            "INTEGER" => Value::BigInt(None),
+            "REAL" => Value::Double(None),
+            "BLOB" => Value::Bytes(None),
+            _ => Value::String(None),
+        },
+        Storage::Integer => Value::BigInt(Some(lite::<i64>(raw)?)),
+        Storage::Real => Value::Double(Some(lite::<f64>(raw)?)),
+        Storage::Text => Value::String(Some(lite::<String>(raw)?)),
+        Storage::Blob => Value::Bytes(Some(lite::<Vec<u8>>(raw)?)),
+    })
+}
+
+fn sqlite_typed(row: &SqliteRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDynError> {
+    let raw = row.try_get_raw(i)?;
+    let class = storage(&raw);
+    if class == Storage::Null {
+        return Ok(null_of(ty));
+    }
+    sqlite_value(raw, class, ty)
+}
+
+/// A non-NULL SQLite value of storage class `class` as a value of `ty`.
+fn sqlite_value(
+    raw: SqliteValueRef<'_>,
+    class: Storage,
+    ty: &ColumnType,
+) -> Result<Value, BoxDynError> {
+    let unexpected = |what: &str| -> BoxDynError {
+        format!("SQLite holds {what} where a {} is expected", ty.describe()).into()
+    };
+    let class_name = match class {
+        Storage::Null => "NULL",
+        Storage::Integer => "an INTEGER",
+        Storage::Real => "a REAL",
+        Storage::Text => "a TEXT",
+        Storage::Blob => "a BLOB",
+    };
+    Ok(match ty {
+        ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => {
+            let n = match class {
+                Storage::Integer => lite::<i64>(raw)?,
+                Storage::Real => {
+                    let f = lite::<f64>(raw)?;
+                    whole(f).ok_or_else(|| unexpected(&format!("the fraction {f}")))?
+                }
+                Storage::Text => {
+                    let s = lite::<String>(raw)?;
+                    s.trim()
+                        .parse()
+                        .map_err(|_| unexpected(&format!("the text {s:?}")))?
+                }
+                _ => return Err(unexpected(class_name)),
+            };
+            coerce(Value::BigInt(Some(n)), ty)?
+        }
+        ColumnType::String(_) | ColumnType::Text => match class {
+            Storage::Text => Value::String(Some(lite::<String>(raw)?)),
+            Storage::Integer => Value::String(Some(lite::<i64>(raw)?.to_string())),
+            Storage::Real => Value::String(Some(lite::<f64>(raw)?.to_string())),
+            _ => Value::String(Some(
+                String::from_utf8(lite::<Vec<u8>>(raw)?)
+                    .map_err(|_| unexpected("a BLOB that is not UTF-8 text"))?,
+            )),
+        },
+        ColumnType::Boolean => match class {
+            Storage::Integer => match lite::<i64>(raw)? {
+                0 => Value::Bool(Some(false)),
+                1 => Value::Bool(Some(true)),
+                n => return Err(unexpected(&format!("the integer {n}"))),
+            },
+            Storage::Text => match lite::<String>(raw)?.to_ascii_lowercase().as_str() {
+                "true" | "t" | "1" => Value::Bool(Some(true)),
+                "false" | "f" | "0" => Value::Bool(Some(false)),
+                other => return Err(unexpected(&format!("the text {other:?}"))),
+            },
+            _ => return Err(unexpected(class_name)),
+        },
+        ColumnType::Float | ColumnType::Double => {
+            let f = match class {
+                Storage::Integer | Storage::Real => lite::<f64>(raw)?,
+                Storage::Text => {
+                    let s = lite::<String>(raw)?;
+                    s.trim()
+                        .parse()
+                        .map_err(|_| unexpected(&format!("the text {s:?}")))?
+                }
+                _ => return Err(unexpected(class_name)),
+            };
+            coerce(Value::Double(Some(f)), ty)?
+        }
+        ColumnType::Decimal(_, scale) => {
+            let d = match class {
+                Storage::Integer => BigDecimal::from(lite::<i64>(raw)?),
+                Storage::Real => {
+                    let f = lite::<f64>(raw)?;
+                    decimal_of_f64(f).ok_or_else(|| unexpected(&format!("the REAL {f}")))?
+                }
+                Storage::Text => {
+                    let s = lite::<String>(raw)?;
+                    parse_decimal(&s).ok_or_else(|| unexpected(&format!("the text {s:?}")))?
+                }
+                _ => return Err(unexpected(class_name)),
+            };
+            Value::BigDecimal(Some(Box::new(with_scale(d, *scale))))
+        }
+        ColumnType::Date => Value::TimeDate(Some(lite::<Date>(raw)?)),
+        ColumnType::Time => Value::TimeTime(Some(lite::<Time>(raw)?)),
+        ColumnType::Timestamp => Value::TimeDateTime(Some(lite::<PrimitiveDateTime>(raw)?)),
+        ColumnType::TimestampTz => {
+            Value::TimeDateTimeWithTimeZone(Some(utc(lite::<OffsetDateTime>(raw)?)))
+        }
+        ColumnType::Uuid => match class {
+            Storage::Blob => Value::Uuid(Some(
+                Uuid::from_slice(&lite::<Vec<u8>>(raw)?)
+                    .map_err(|_| unexpected("a BLOB that is not 16 bytes long"))?,
+            )),
+            Storage::Text => {
+                let s = lite::<String>(raw)?;
+                Value::Uuid(Some(
+                    Uuid::try_parse(s.trim())
+                        .map_err(|_| unexpected(&format!("the text {s:?}")))?,
+                ))
+            }
+            _ => return Err(unexpected(class_name)),
+        },
+        ColumnType::Json => {
+            let text = match class {
+                Storage::Text => lite::<String>(raw)?,
+                Storage::Integer => lite::<i64>(raw)?.to_string(),
+                Storage::Real => lite::<f64>(raw)?.to_string(),
+                _ => return Err(unexpected(class_name)),
+            };
+            Value::Json(Some(Box::new(serde_json::from_str(&text).map_err(
+                |e| unexpected(&format!("text that is not JSON ({e})")),
+            )?)))
+        }
+        ColumnType::Binary => match class {
+            Storage::Blob => Value::Bytes(Some(lite::<Vec<u8>>(raw)?)),
+            Storage::Text => Value::Bytes(Some(lite::<String>(raw)?.into_bytes())),
+            _ => return Err(unexpected(class_name)),
+        },
+    })
+}
+
+/// `f` when it is a whole number an `i64` holds.
+fn whole(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f))
+        .then_some(f as i64)
+}
+
+/// The decimal `f` stands for: the shortest decimal that reads back as `f`, which is the text
+/// SQLite was given whenever it had 15 significant digits or fewer.
+fn decimal_of_f64(f: f64) -> Option<BigDecimal> {
+    if !f.is_finite() {
+        return None;
+    }
+    // Rust prints the shortest round-tripping digits, without an exponent.
+    parse_decimal(&format!("{f}"))
+}
+
+/// A decimal from text (`-12.50`, `1e-3`), without any rounding.
+pub(crate) fn parse_decimal(s: &str) -> Option<BigDecimal> {
+    let s = s.trim();
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `d` written with `scale` decimals when that loses nothing (`12.5` in a `decimal(10, 2)` is
+/// `12.50`, as MySQL returns it; sqlx reads PostgreSQL's `numeric` in groups of four digits,
+/// `12.5000` there); otherwise as it is.
+fn with_scale(d: BigDecimal, scale: u32) -> BigDecimal {
+    let scale = i64::from(scale);
+    if d.fractional_digit_count() == scale {
+        return d;
+    }
+    let scaled = d.with_scale(scale);
+    if scaled == d { scaled } else { d }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coercion
+
+/// `v` as the value shape of `ty`, when that changes nothing: an integer of another width that
+/// fits, MySQL's `binary(16)` as a uuid, MariaDB's JSON text as JSON, ...
+pub(crate) fn coerce(v: Value, ty: &ColumnType) -> Result<Value, BoxDynError> {
+    if is_null(&v) {
+        return Ok(null_of(ty));
+    }
+    let mismatch =
+        |v: &Value| -> BoxDynError { format!("{} is not a {}", describe(v), ty.describe()).into() };
+    Ok(match ty {
+        ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt => {
+            let n: i128 = match &v {
+                Value::TinyInt(Some(n)) => i128::from(*n),
+                Value::SmallInt(Some(n)) => i128::from(*n),
+                Value::Int(Some(n)) => i128::from(*n),
+                Value::BigInt(Some(n)) => i128::from(*n),
+                Value::TinyUnsigned(Some(n)) => i128::from(*n),
+                Value::SmallUnsigned(Some(n)) => i128::from(*n),
+                Value::Unsigned(Some(n)) => i128::from(*n),
+                Value::BigUnsigned(Some(n)) => i128::from(*n),
+                Value::Bool(Some(b)) => i128::from(*b),
+                _ => return Err(mismatch(&v)),
+            };
+            let out_of_range = || -> BoxDynError {
+                format!("{n} is out of the range of a {}", ty.describe()).into()
+            };
+            match ty {
+                ColumnType::SmallInt => {
+                    Value::SmallInt(Some(i16::try_from(n).map_err(|_| out_of_range())?))
+                }
+                ColumnType::Integer => {
+                    Value::Int(Some(i32::try_from(n).map_err(|_| out_of_range())?))
+                }
+                _ => Value::BigInt(Some(i64::try_from(n).map_err(|_| out_of_range())?)),
+            }
+        }
+        ColumnType::String(_) | ColumnType::Text => match v {
+            Value::String(_) => v,
+            Value::Char(Some(c)) => Value::String(Some(c.to_string())),
+            Value::Json(Some(j)) => Value::String(Some(j.to_string())),
+            Value::Bytes(Some(b)) => Value::String(Some(
+                String::from_utf8(b)
+                    .map_err(|_| "bytes that are not UTF-8 text are not a string")?,
+            )),
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Boolean => match v {
+            Value::Bool(_) => v,
+            Value::TinyInt(Some(n @ (0 | 1))) => Value::Bool(Some(n == 1)),
+            Value::SmallInt(Some(n @ (0 | 1))) => Value::Bool(Some(n == 1)),
+            Value::Int(Some(n @ (0 | 1))) => Value::Bool(Some(n == 1)),
+            Value::BigInt(Some(n @ (0 | 1))) => Value::Bool(Some(n == 1)),
+            Value::TinyUnsigned(Some(n @ (0 | 1))) => Value::Bool(Some(n == 1)),
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Float => match v {
+            Value::Float(_) => v,
+            Value::Double(Some(f)) if f64::from(f as f32) == f || f.is_nan() => {
+                Value::Float(Some(f as f32))
+            }
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Double => match v {
+            Value::Double(_) => v,
+            Value::Float(Some(f)) => Value::Double(Some(f64::from(f))),
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Decimal(_, scale) => {
+            let d = match &v {
+                Value::BigDecimal(Some(d)) => (**d).clone(),
+                Value::TinyInt(Some(n)) => BigDecimal::from(*n),
+                Value::SmallInt(Some(n)) => BigDecimal::from(*n),
+                Value::Int(Some(n)) => BigDecimal::from(*n),
+                Value::BigInt(Some(n)) => BigDecimal::from(*n),
+                Value::String(Some(s)) => parse_decimal(s).ok_or_else(|| mismatch(&v))?,
+                Value::Double(Some(f)) => decimal_of_f64(*f).ok_or_else(|| mismatch(&v))?,
+                _ => return Err(mismatch(&v)),
+            };
+            Value::BigDecimal(Some(Box::new(with_scale(d, *scale))))
+        }
+        ColumnType::Date => match v {
+            Value::TimeDate(_) => v,
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Time => match v {
+            Value::TimeTime(_) => v,
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Timestamp => match v {
+            Value::TimeDateTime(_) => v,
+            Value::TimeDateTimeWithTimeZone(Some(t)) => {
+                let t = utc(t);
+                Value::TimeDateTime(Some(PrimitiveDateTime::new(t.date(), t.time())))
+            }
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::TimestampTz => match v {
+            Value::TimeDateTimeWithTimeZone(Some(t)) => {
+                Value::TimeDateTimeWithTimeZone(Some(utc(t)))
+            }
+            Value::TimeDateTime(Some(t)) => Value::TimeDateTimeWithTimeZone(Some(t.assume_utc())),
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Uuid => match v {
+            Value::Uuid(_) => v,
+            Value::Bytes(Some(b)) => Value::Uuid(Some(
+                Uuid::from_slice(&b).map_err(|_| "bytes that are not 16 long are not a uuid")?,
+            )),
+            Value::String(Some(s)) => Value::Uuid(Some(
+                Uuid::try_parse(s.trim()).map_err(|_| format!("the text {s:?} is not a uuid"))?,
+            )),
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Json => match v {
+            Value::Json(_) => v,
+            Value::String(Some(s)) => Value::Json(Some(Box::new(
+                serde_json::from_str(&s).map_err(|e| format!("the text is not JSON: {e}"))?,
+            ))),
+            Value::Bytes(Some(b)) => Value::Json(Some(Box::new(
+                serde_json::from_slice(&b).map_err(|e| format!("the bytes are not JSON: {e}"))?,
+            ))),
+            other => return Err(mismatch(&other)),
+        },
+        ColumnType::Binary => match v {
+            Value::Bytes(_) => v,
+            Value::String(Some(s)) => Value::Bytes(Some(s.into_bytes())),
+            other => return Err(mismatch(&other)),
+        },
+    })
+}
+
+/// `the integer 5`, `the text "x"`: a value in a message.
+pub(crate) fn describe(v: &Value) -> String {
+    let shown = match v {
+        Value::String(Some(s)) => {
+            let short: String = s.chars().take(40).collect();
+            let more = if short.len() < s.len() { "..." } else { "" };
+            return format!("the text {short:?}{more}");
+        }
+        Value::Bytes(Some(b)) => return format!("{} byte(s)", b.len()),
+        Value::Json(Some(j)) => {
+            let text = j.to_string();
+            let short: String = text.chars().take(40).collect();
+            return format!("the JSON {short}");
+        }
+        Value::BigDecimal(Some(d)) => return format!("the decimal {}", d.to_plain_string()),
+        other => format!("{other:?}"),
+    };
+    // `BigInt(Some(5))` -> `the value 5`.
+    let inner = shown
+        .split_once("(Some(")
+        .map(|(_, rest)| rest.trim_end_matches(')').to_string())
+        .unwrap_or(shown);
+    format!("the value {inner}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a target cannot keep
+
+/// Why `backend` would store `v` (a value of `ty`) as something else, or `None` when it keeps
+/// it as it is.
+///
+/// - SQLite: a decimal column has NUMERIC affinity, so a decimal becomes an INTEGER or a REAL,
+///   which keeps 15 to 17 significant digits: a decimal that does not read back the same is
+///   changed.
+/// - MySQL/MariaDB: godwit's `datetime`, `timestamp` and `time` columns keep whole seconds, so
+///   fractional seconds are lost; a float (`float`, single precision) keeps what an `f32` does.
+pub(crate) fn target_changes(backend: Backend, ty: &ColumnType, v: &Value) -> Option<String> {
+    match backend {
+        Backend::Sqlite => sqlite_changes(ty, v),
+        Backend::MySql => mysql_changes(ty, v),
+        Backend::Postgres => None,
+    }
+}
+
+/// What SQLite's NUMERIC affinity does to a decimal (see [`target_changes`]).
+pub(crate) fn sqlite_changes(ty: &ColumnType, v: &Value) -> Option<String> {
+    let (ColumnType::Decimal(..), Value::BigDecimal(Some(d))) = (ty, v) else {
+        return None;
+    };
+    // SQLite keeps a whole number that fits an i64 as an INTEGER, exactly.
+    if d.is_integer() && d.digits() <= 18 {
+        return None;
+    }
+    let text = d.to_plain_string();
+    let back = text.parse::<f64>().ok().and_then(decimal_of_f64);
+    match back {
+        Some(b) if b == **d => None,
+        Some(b) => Some(format!(
+            "SQLite would store the decimal {text} as {}: its decimal columns keep about 15 \
+             significant digits",
+            b.to_plain_string()
+        )),
+        None => Some(format!(
+            "SQLite cannot store the decimal {text} as a number"
+        )),
+    }
+}
+
+fn mysql_changes(ty: &ColumnType, v: &Value) -> Option<String> {
+    let nanos = match (ty, v) {
+        (ColumnType::Timestamp, Value::TimeDateTime(Some(t))) => t.nanosecond(),
+        (ColumnType::TimestampTz, Value::TimeDateTimeWithTimeZone(Some(t))) => t.nanosecond(),
+        (ColumnType::Time, Value::TimeTime(Some(t))) => t.nanosecond(),
+        _ => return None,
+    };
+    (nanos != 0).then(|| {
+        format!(
+            "MySQL/MariaDB would drop the fractional seconds of {}: godwit's {} columns there keep \
+             whole seconds",
+            describe(v),
+            ty.describe()
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing values
+
+/// `v` as a value the target's encoder writes as it is: a decimal becomes its plain text on
+/// MySQL/MariaDB and SQLite (the server converts it exactly; sqlx would write `1E-10` for
+/// some), everything else is unchanged.
+pub(crate) fn for_target(backend: Backend, v: Value) -> Value {
+    match (backend, v) {
+        (Backend::MySql | Backend::Sqlite, Value::BigDecimal(d)) => {
+            Value::String(d.map(|d| d.to_plain_string()))
+        }
+        (_, v) => v,
+    }
+}
+
+/// Append `v` to `out` in PostgreSQL's `COPY ... FROM STDIN` text format (`\N` for NULL,
+/// backslash escapes, bytea as `\\x` and hex, timestamps with their nanoseconds, in UTC).
+pub(crate) fn copy_text(out: &mut String, v: &Value) -> Result<(), String> {
+    use std::fmt::Write as _;
+    if is_null(v) {
+        out.push_str("\\N");
+        return Ok(());
+    }
+    let float = |out: &mut String, f: f64| {
+        if f.is_nan() {
+            out.push_str("NaN");
+        } else if f.is_infinite() {
+            out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+        } else {
+            let _ = write!(out, "{f}");
+        }
+    };
+    match v {
+        Value::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
+        Value::TinyInt(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::SmallInt(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Int(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::BigInt(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::TinyUnsigned(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::SmallUnsigned(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Unsigned(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::BigUnsigned(Some(n)) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Float(Some(f)) => float(out, f64::from(*f)),
+        Value::Double(Some(f)) => float(out, *f),
+        Value::String(Some(text)) => escape_copy(out, text),
+        Value::Char(Some(c)) => escape_copy(out, c.encode_utf8(&mut [0; 4])),
+        Value::Json(Some(j)) => escape_copy(out, &j.to_string()),
+        Value::Bytes(Some(bytes)) => {
+            out.reserve(3 + 2 * bytes.len());
+            out.push_str("\\\\x");
+            for b in bytes {
+                let _ = write!(out, "{b:02x}");
+            }
+        }
+        Value::Uuid(Some(u)) => {
+            let _ = write!(out, "{}", u.hyphenated());
+        }
+        Value::BigDecimal(Some(d)) => {
+            let _ = d.write_plain_string(out);
+        }
+        Value::TimeDate(Some(d)) => write_date(out, *d),
+        Value::TimeTime(Some(t)) => write_time(out, *t),
+        Value::TimeDateTime(Some(t)) => {
+            write_date(out, t.date());
+            out.push(' ');
+            write_time(out, t.time());
+        }
+        Value::TimeDateTimeWithTimeZone(Some(t)) => {
+            let t = utc(*t);
+            write_date(out, t.date());
+            out.push(' ');
+            write_time(out, t.time());
+            out.push_str("+00");
+        }
+        other => return Err(format!("{} cannot be written by COPY", describe(other))),
+    }
+    Ok(())
+}
+
+fn escape_copy(out: &mut String, text: &str) {
+    out.reserve(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn write_date(out: &mut String, d: Date) {
+    use std::fmt::Write as _;
+    let (year, bc) = match d.year() {
+        y if y <= 0 => (1 - y, " BC"),
+        y => (y, ""),
+    };
+    let _ = write!(out, "{year:04}-{:02}-{:02}", u8::from(d.month()), d.day());
+    out.push_str(bc);
+}
+
+fn write_time(out: &mut String, t: Time) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    if t.nanosecond() != 0 {
+        let _ = write!(out, ".{:09}", t.nanosecond());
+    }
+}
+
+/// A key value as JSON, tagged with its shape so that it comes back as the same value (the same
+/// SQLite storage class too): `["i64", 5]`, `["text", "a"]`, `["bytes", "00ff"]`, ...
+pub(crate) fn key_to_json(v: &Value) -> Option<Json> {
+    use serde_json::json;
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let fmt = |r: Result<String, time::error::Format>| r.ok();
+    use time::format_description::well_known::Rfc3339;
+    Some(match v {
+        Value::Bool(Some(b)) => json!(["bool", b]),
+        Value::TinyInt(Some(n)) => json!(["i64", n]),
+        Value::SmallInt(Some(n)) => json!(["i64", n]),
+        Value::Int(Some(n)) => json!(["i64", n]),
+        Value::BigInt(Some(n)) => json!(["i64", n]),
+        Value::TinyUnsigned(Some(n)) => json!(["u64", n]),
+        Value::SmallUnsigned(Some(n)) => json!(["u64", n]),
+        Value::Unsigned(Some(n)) => json!(["u64", n]),
+        Value::BigUnsigned(Some(n)) => json!(["u64", n]),
+        Value::Float(Some(f)) => json!(["f32", f]),
+        Value::Double(Some(f)) => json!(["f64", f]),
+        Value::String(Some(s)) => json!(["text", s]),
+        Value::Char(Some(c)) => json!(["text", c.to_string()]),
+        Value::Bytes(Some(b)) => json!(["bytes", hex(b)]),
+        Value::Uuid(Some(u)) => json!(["uuid", u.hyphenated().to_string()]),
+        Value::BigDecimal(Some(d)) => json!(["decimal", d.to_plain_string()]),
+        Value::TimeDate(Some(d)) => json!(["date", d.to_julian_day()]),
+        Value::TimeTime(Some(t)) => {
+            json!(["time", (t.hour(), t.minute(), t.second(), t.nanosecond())])
+        }
+        Value::TimeDateTime(Some(t)) => json!(["datetime", fmt(t.assume_utc().format(&Rfc3339))?]),
+        Value::TimeDateTimeWithTimeZone(Some(t)) => {
+            json!(["datetimetz", fmt(utc(*t).format(&Rfc3339))?])
+        }
+        Value::Json(Some(j)) => json!(["json", j]),
+        _ => return None,
+    })
+}
+
+/// The value [`key_to_json`] wrote.
+pub(crate) fn key_from_json(j: &Json) -> Option<Value> {
+    use time::format_description::well_known::Rfc3339;
+    let pair = j.as_array().filter(|a| a.len() == 2)?;
+    let (tag, v) = (pair[0].as_str()?, &pair[1]);
+    Some(match tag {
+        "bool" => Value::Bool(Some(v.as_bool()?)),
+        "i64" => Value::BigInt(Some(v.as_i64()?)),
+        "u64" => Value::BigUnsigned(Some(v.as_u64()?)),
+        "f32" => Value::Float(Some(v.as_f64()? as f32)),
+        "f64" => Value::Double(Some(v.as_f64()?)),
+        "text" => Value::String(Some(v.as_str()?.to_string())),
+        "bytes" => {
+            let s = v.as_str()?;
+            let bytes: Option<Vec<u8>> = (0..s.len())
+                .step_by(2)
+                .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect();
+            Value::Bytes(Some(bytes?))
+        }
+        "uuid" => Value::Uuid(Some(Uuid::try_parse(v.as_str()?).ok()?)),
+        "decimal" => Value::BigDecimal(Some(Box::new(parse_decimal(v.as_str()?)?))),
+        "date" => Value::TimeDate(Some(
+            Date::from_julian_day(i32::try_from(v.as_i64()?).ok()?).ok()?,
+        )),
+        "time" => {
+            let t = v.as_array().filter(|a| a.len() == 4)?;
+            let part = |i: usize| t[i].as_u64().and_then(|n| u8::try_from(n).ok());
+            let nanos = u32::try_from(t[3].as_u64()?).ok()?;
+            Value::TimeTime(Some(
+                Time::from_hms_nano(part(0)?, part(1)?, part(2)?, nanos).ok()?,
+            ))
+        }
+        "datetime" => {
+            let t = OffsetDateTime::parse(v.as_str()?, &Rfc3339).ok()?;
+            Value::TimeDateTime(Some(PrimitiveDateTime::new(t.date(), t.time())))
+        }
+        "datetimetz" => Value::TimeDateTimeWithTimeZone(Some(
+            OffsetDateTime::parse(v.as_str()?, &Rfc3339).ok()?,
+        )),
+        "json" => Value::Json(Some(Box::new(v.clone()))),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_parse_without_rounding() {
+        let d = parse_decimal("1234567890123456789012345678.1234567890").unwrap();
+        assert_eq!(
+            d.to_plain_string(),
+            "1234567890123456789012345678.1234567890"
+        );
+        assert_eq!(
+            parse_decimal("-0.0000000001").unwrap().to_plain_string(),
+            "-0.0000000001"
+        );
+        assert!(parse_decimal("12 apples").is_none());
+        assert!(parse_decimal("").is_none());
+        assert!(parse_decimal("NaN").is_none());
+    }
+
+    #[test]
+    fn a_real_reads_back_as_the_decimal_sqlite_was_given() {
+        for text in ["0.1", "12.5", "-0.0000000001", "123456789012.345", "1e20"] {
+            let f: f64 = text.parse().unwrap();
+            let d = decimal_of_f64(f).unwrap();
+            assert_eq!(d, parse_decimal(text).unwrap(), "{text}");
+        }
+        assert_eq!(
+            with_scale(decimal_of_f64(12.5).unwrap(), 2).to_plain_string(),
+            "12.50"
+        );
+    }
+
+    #[test]
+    fn sqlite_cannot_keep_long_decimals() {
+        let ty = ColumnType::Decimal(38, 10);
+        let keep = |s: &str| Value::BigDecimal(Some(Box::new(parse_decimal(s).unwrap())));
+        assert_eq!(sqlite_changes(&ty, &keep("12.5000000000")), None);
+        assert_eq!(sqlite_changes(&ty, &keep("-922337203685477580")), None);
+        assert_eq!(sqlite_changes(&ty, &keep("99999999999999.9")), None);
+        let changed = sqlite_changes(&ty, &keep("1234567890123456789.0123456789")).unwrap();
+        assert!(changed.contains("15 significant digits"), "{changed}");
+    }
+
+    #[test]
+    fn coercion_keeps_values_and_refuses_what_does_not_fit() {
+        assert_eq!(
+            coerce(Value::BigInt(Some(7)), &ColumnType::SmallInt).unwrap(),
+            Value::SmallInt(Some(7))
+        );
+        let err = coerce(Value::BigInt(Some(70_000)), &ColumnType::SmallInt).unwrap_err();
+        assert_eq!(err.to_string(), "70000 is out of the range of a smallint");
+        assert_eq!(
+            coerce(Value::Bytes(Some(vec![0; 16])), &ColumnType::Uuid).unwrap(),
+            Value::Uuid(Some(Uuid::nil()))
+        );
+        assert_eq!(
+            coerce(Value::String(Some("{\"a\":[1]}".into())), &ColumnType::Json).unwrap(),
+            Value::Json(Some(Box::new(serde_json::json!({"a": [1]}))))
+        );
+        assert_eq!(
+            coerce(Value::Int(None), &ColumnType::Text).unwrap(),
+            Value::String(None)
+        );
+        let err = coerce(Value::String(Some("x".into())), &ColumnType::Date).unwrap_err();
+        assert_eq!(err.to_string(), "the text \"x\" is not a date");
+    }
+
+    #[test]
+    fn copy_text_escapes_and_formats() {
+        let mut out = String::new();
+        let t = time::macros::datetime!(2026-11-20 09:00:00.000123 +02:00);
+        for v in [
+            Value::String(Some("a\tb\\c\nd".into())),
+            Value::Bytes(Some(vec![0, 255])),
+            Value::Int(None),
+            Value::TimeDateTimeWithTimeZone(Some(t)),
+            Value::TimeDate(Some(time::macros::date!(-0044 - 03 - 15))),
+            Value::Double(Some(f64::NEG_INFINITY)),
+            Value::BigDecimal(Some(Box::new(parse_decimal("-1e-10").unwrap()))),
+        ] {
+            copy_text(&mut out, &v).unwrap();
+            out.push('|');
+        }
+        assert_eq!(
+            out,
+            "a\\tb\\\\c\\nd|\\\\x00ff|\\N|2026-11-20 07:00:00.000123000+00|0045-03-15 BC|-Infinity|-0.0000000001|"
+        );
+    }
+
+    #[test]
+    fn keys_come_back_from_json_as_the_same_values() {
+        let values = [
+            Value::BigInt(Some(-5)),
+            Value::String(Some("clé".into())),
+            Value::Bytes(Some(vec![0, 1, 254])),
+            Value::Uuid(Some(Uuid::from_u128(0x1234))),
+            Value::BigDecimal(Some(Box::new(parse_decimal("12.50").unwrap()))),
+            Value::TimeDate(Some(time::macros::date!(2026 - 11 - 20))),
+            Value::TimeTime(Some(time::macros::time!(23:59:59.999999))),
+            Value::TimeDateTime(Some(time::macros::datetime!(2026-11-20 09:00:00.5))),
+            Value::TimeDateTimeWithTimeZone(Some(
+                time::macros::datetime!(2026-11-20 09:00:00.5 UTC),
+            )),
+            Value::Bool(Some(true)),
+        ];
+        for v in values {
+            let j = key_to_json(&v).unwrap();
+            let text = j.to_string();
+            let back = key_from_json(&serde_json::from_str(&text).unwrap()).unwrap();
+            assert_eq!(back, v, "{text}");
+        }
+    }
+}
