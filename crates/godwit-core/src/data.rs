@@ -165,7 +165,7 @@ pub enum DataStep {
     /// Rust code, run in the migration's transaction.
     Code(RunCode),
     /// A batched backfill or copy, run outside the schema transaction.
-    Batched(Batched),
+    Batched(Box<Batched>),
 }
 
 /// What each batch of a batched step does.

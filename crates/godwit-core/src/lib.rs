@@ -49,6 +49,6 @@ pub mod prelude {
         self, Cascade, NoAction, Restrict, SetDefault, SetNull,
     };
     pub use crate::types::{Algorithm, CurrentTimestamp, Lock, Sql};
-    pub use sea_query::{Expr, ExprTrait, Value};
+    pub use sea_query::{Expr, ExprTrait, Func, Value};
     pub use std::time::Duration;
 }

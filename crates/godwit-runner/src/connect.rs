@@ -178,6 +178,14 @@ impl Conn {
     }
 
     /// Start the SQLite statement clock, before a statement; `stop` after it.
+    pub(crate) fn start_statement_clock(&self) {
+        self.start_clock();
+    }
+
+    pub(crate) fn stop_statement_clock(&self) {
+        self.stop_clock();
+    }
+
     fn start_clock(&self) {
         if let Conn::Sqlite(_, deadline) = self {
             let mut d = deadline.lock().unwrap_or_else(|e| e.into_inner());

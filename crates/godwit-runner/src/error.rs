@@ -127,6 +127,12 @@ pub enum Error {
     NotTransactional { id: MigrationId },
 
     #[error(
+        "--single-transaction cannot include migration {id}: its backfill or copy_rows runs batch by batch, \
+         each batch in its own transaction; apply the migrations before it with `up --single-transaction --to VERSION`, then run `up`"
+    )]
+    Batched { id: MigrationId },
+
+    #[error(
         "an in-memory SQLite database lives only as long as one connection: point the URL at a file, \
          such as sqlite:dev.db?mode=rwc"
     )]
@@ -231,7 +237,7 @@ pub(crate) fn db_reason(e: &sqlx::Error) -> String {
 
 /// What a statement ran out of time for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Timeout {
+pub enum Timeout {
     /// It waited for a lock longer than the lock timeout (SQLite: the busy timeout).
     Lock,
     /// It ran longer than the statement timeout.

@@ -14,8 +14,10 @@
 //! **Invariant:** SQL comes only from godwit-core's renderer and from the history, lock and
 //! `fresh` statements here; nothing else writes SQL. A password never appears in a message.
 
+mod batch;
 mod connect;
 pub mod copy;
+pub mod data;
 pub mod error;
 pub mod history;
 pub mod introspect;
@@ -26,6 +28,7 @@ mod values;
 pub mod verify;
 
 pub use copy::{Copied, CopiedTable, CopyOptions};
+pub use data::{BoxError, BoxFuture, DataError, Db, Row, RunCode};
 pub use error::{Error, Result};
 pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
 pub use introspect::{Difference, DifferenceKind, LiveSchema, Object, diff, live_schema};

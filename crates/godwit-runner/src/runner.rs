@@ -14,16 +14,22 @@
 //!   first, its statement number updated before each statement, `applied` at the end. A failure
 //!   leaves history saying where it stopped, and the next run refuses to go on until a person
 //!   has resolved it.
+//! - **in parts** (a migration with batched steps, `backfill` and `copy_rows`): a `partial`
+//!   history row first; each batched step outside any transaction, batch by batch, each batch
+//!   committed with its progress (see [`crate::batch`]); the statements between them in one
+//!   transaction each where the backend has transactional DDL. A run that stops in such a
+//!   migration (killed, timed out, failed) is resumed by the next `up` at the start of the part
+//!   it stopped in, and a batched step after its last committed batch.
 //!
 //! A dry run prints the same script as SQL instead of running it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use godwit_core::{
-    Backend, Catalog, Migration, MigrationId, RenderedMigration, Statement, Timeouts,
+    Backend, Catalog, DataStep, Migration, MigrationId, RenderedMigration, Statement, Timeouts,
 };
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -432,6 +438,10 @@ enum Step {
     RecordStart {
         m: usize,
     },
+    /// A migration with batched steps starts afresh: forget the progress of an earlier run.
+    ResetProgress {
+        m: usize,
+    },
     /// Statement by statement: history says statement `i` is next.
     Progress {
         m: usize,
@@ -471,6 +481,33 @@ struct Script<'a> {
     migrations: &'a [RenderedMigration],
     /// One unit per transaction (or per statement-by-statement migration).
     units: Vec<Unit>,
+    /// Per migration: whether it has batched steps, and so runs in parts (see `script`).
+    segmented: Vec<bool>,
+    /// Per migration: the statement (1-based) it resumes at, when an earlier run stopped in it.
+    resume: Vec<Option<usize>>,
+    /// Per migration: when it started, once it has (a migration in parts spans several units).
+    begun: std::sync::Mutex<Vec<Option<Instant>>>,
+}
+
+impl Script<'_> {
+    /// When migration `m` started, and whether that is now.
+    fn begin(&self, m: usize) -> (Instant, bool) {
+        let mut begun = self.begun.lock().unwrap_or_else(|e| e.into_inner());
+        match begun.get_mut(m) {
+            Some(Some(t)) => (*t, false),
+            Some(slot) => (*slot.insert(Instant::now()), true),
+            None => (Instant::now(), true),
+        }
+    }
+}
+
+/// Whether a migration has batched steps (`backfill`, `copy_rows`).
+fn has_batched(m: &RenderedMigration) -> bool {
+    m.statements.iter().any(is_batched)
+}
+
+fn is_batched(st: &Statement) -> bool {
+    matches!(st.data, Some(DataStep::Batched(_)))
 }
 
 struct Unit {
@@ -578,6 +615,11 @@ impl Runner {
         self.url.backend()
     }
 
+    /// The progress table of batched steps, named after the history table.
+    fn progress(&self) -> crate::batch::Progress {
+        crate::batch::Progress::new(&self.options.history_table, self.backend())
+    }
+
     fn history(&self) -> Result<History, Error> {
         history::check_table_name(&self.options.history_table)?;
         if self.backend() == Backend::Sqlite && self.url.sqlite_file().is_none() {
@@ -636,7 +678,19 @@ impl Runner {
 
     /// What the next run must do by hand before anything else can run.
     fn check_half_applied(&self, rows: &[HistoryRow]) -> Result<(), Error> {
-        match rows.iter().find(|r| r.status != RowStatus::Applied) {
+        self.check_half_applied_but(rows, &BTreeMap::new())
+    }
+
+    /// [`check_half_applied`](Self::check_half_applied), except for the migrations `up` resumes.
+    fn check_half_applied_but(
+        &self,
+        rows: &[HistoryRow],
+        resumed: &BTreeMap<u64, usize>,
+    ) -> Result<(), Error> {
+        match rows
+            .iter()
+            .find(|r| r.status != RowStatus::Applied && !resumed.contains_key(&r.version))
+        {
             None => Ok(()),
             Some(r) => Err(Error::HalfApplied {
                 id: MigrationId {
@@ -679,10 +733,42 @@ impl Runner {
         }
     }
 
-    /// The versions `up` would apply, oldest first.
-    fn pending(&self, rows: &[HistoryRow], to: Option<u64>) -> Result<Vec<u64>, Error> {
-        self.check_half_applied(rows)?;
-        Ok(self.pending_unchecked(rows, to))
+    /// The versions `up` would apply, oldest first, and where it resumes those an earlier run
+    /// stopped in: a migration that runs in parts (it has batched steps) resumes at the start
+    /// of the part it stopped in, where that part ran in a transaction or is a batched step.
+    fn pending_resumed(
+        &self,
+        rows: &[HistoryRow],
+        to: Option<u64>,
+    ) -> Result<(Vec<u64>, BTreeMap<u64, usize>), Error> {
+        let mut resumed = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.status == RowStatus::Partial) {
+            if to.is_some_and(|to| r.version > to)
+                || !self.versions().any(|id| id.version == r.version)
+            {
+                continue;
+            }
+            let Ok(rendered) = self.catalog.render_up(self.backend(), Some(&[r.version])) else {
+                continue;
+            };
+            let Some(rm) = rendered.first() else { continue };
+            let at = r.statement.unwrap_or(1);
+            // Where it stopped, nothing of the part it stopped in stayed applied: a part in a
+            // transaction, a batched step (its batches commit with their progress), or, on
+            // MySQL, Rust code (in a transaction of its own there).
+            let resumable = at >= 1
+                && at <= rm.statements.len()
+                && ((has_batched(rm) && self.backend() != Backend::MySql)
+                    || rm.statements[at - 1].data.is_some());
+            if resumable {
+                resumed.insert(r.version, at);
+            }
+        }
+        self.check_half_applied_but(rows, &resumed)?;
+        let mut versions: Vec<u64> = resumed.keys().copied().collect();
+        versions.extend(self.pending_unchecked(rows, to));
+        versions.sort_unstable();
+        Ok((versions, resumed))
     }
 
     /// Whether history, read without the lock, may need work under it: a `partial` row may be
@@ -948,10 +1034,10 @@ impl Runner {
         }
         if up.dry_run {
             let (exists, rows) = self.read_only(&history).await?;
-            let versions = self.pending(&rows, up.to)?;
+            let (versions, resumed) = self.pending_resumed(&rows, up.to)?;
             self.check_history(&rows, &versions, up)?;
             let rendered = self.render(Dir::Up, &versions)?;
-            let script = self.script(Dir::Up, &rendered, up.single_transaction)?;
+            let script = self.script(Dir::Up, &rendered, up.single_transaction, &resumed)?;
             let mut report = self.dry_run_report(&history, exists, &script);
             if !up.allow_unsafe
                 && let Err(Error::Unsafe { count, .. }) = self.check_safety(&versions)
@@ -986,12 +1072,12 @@ impl Runner {
         let lock = self.lock().await?;
         let result = async {
             let (_, rows) = self.read(conn, history).await?;
-            let versions = self.pending(&rows, up.to)?;
+            let (versions, resumed) = self.pending_resumed(&rows, up.to)?;
             self.check_history(&rows, &versions, up)?;
             if !up.allow_unsafe {
                 self.check_safety(&versions)?;
             }
-            self.apply(conn, history, Dir::Up, &versions, up.single_transaction)
+            self.apply_resumed(conn, history, &versions, up.single_transaction, &resumed)
                 .await
         }
         .await;
@@ -1033,7 +1119,7 @@ impl Runner {
             let (exists, rows) = self.read_only(&history).await?;
             let versions = self.to_roll_back(&rows, down.target)?;
             let rendered = self.render(Dir::Down, &versions)?;
-            let script = self.script(Dir::Down, &rendered, false)?;
+            let script = self.script(Dir::Down, &rendered, false, &BTreeMap::new())?;
             return Ok(self.dry_run_report(&history, exists, &script));
         }
         let mut conn = self.connect(Purpose::Migrate).await?;
@@ -1203,7 +1289,13 @@ impl Runner {
         dir: Dir,
         migrations: &'a [RenderedMigration],
         single: bool,
+        resume: &BTreeMap<u64, usize>,
     ) -> Result<Script<'a>, Error> {
+        let segmented: Vec<bool> = migrations.iter().map(has_batched).collect();
+        let resume: Vec<Option<usize>> = migrations
+            .iter()
+            .map(|m| resume.get(&m.id.version).copied())
+            .collect();
         let backend = self.backend();
         let sqlite = backend == Backend::Sqlite;
         let transactional = |m: &RenderedMigration| m.transactional && backend != Backend::MySql;
@@ -1220,6 +1312,9 @@ impl Runner {
         if single && !migrations.is_empty() {
             if let Some(m) = migrations.iter().find(|m| !transactional(m)) {
                 return Err(Error::NotTransactional { id: m.id.clone() });
+            }
+            if let Some(m) = migrations.iter().find(|m| has_batched(m)) {
+                return Err(Error::Batched { id: m.id.clone() });
             }
             let fk_off = sqlite && migrations.iter().any(|m| m.foreign_keys_off);
             let mut steps = Vec::new();
@@ -1258,6 +1353,10 @@ impl Runner {
             for (m, rm) in migrations.iter().enumerate() {
                 let mut steps = Vec::new();
                 set_timeouts(&mut steps, m);
+                if segmented[m] {
+                    units.extend(self.segments(rm, m, steps, resume[m], transactional(rm)));
+                    continue;
+                }
                 if transactional(rm) {
                     let fk_off = sqlite && rm.foreign_keys_off;
                     if fk_off {
@@ -1296,7 +1395,86 @@ impl Runner {
             dir,
             migrations,
             units,
+            begun: std::sync::Mutex::new(vec![None; migrations.len()]),
+            segmented,
+            resume,
         })
+    }
+
+    /// The units of migration `m`, which has batched steps, run in parts from statement
+    /// `resume` (from the start when `None`): the `partial` history row first; each batched
+    /// step on its own, outside any transaction (its batches commit one by one); and, where the
+    /// backend has transactional DDL, the statements between batched steps in one transaction
+    /// each that also moves history's statement past them. An interrupted run so resumes at the
+    /// start of the part it stopped in. Without transactional DDL (MySQL), statement by
+    /// statement as any migration there.
+    fn segments(
+        &self,
+        rm: &RenderedMigration,
+        m: usize,
+        mut first: Vec<Step>,
+        resume: Option<usize>,
+        transactional: bool,
+    ) -> Vec<Unit> {
+        let sqlite = self.backend() == Backend::Sqlite;
+        let n = rm.statements.len();
+        let start = resume.unwrap_or(1);
+        if resume.is_none() {
+            first.push(Step::RecordStart { m });
+            first.push(Step::ResetProgress { m });
+        }
+        let mut units = vec![Unit {
+            transactional: false,
+            single: false,
+            steps: first,
+        }];
+        // After statements up to `last`: history moves on, or the migration is done.
+        let next = |last: usize| {
+            if last == n {
+                Step::Record { m }
+            } else {
+                Step::Progress { m, i: last + 1 }
+            }
+        };
+        let mut i = start;
+        while i <= n {
+            if is_batched(&rm.statements[i - 1]) || !transactional {
+                units.push(Unit {
+                    transactional: false,
+                    single: false,
+                    steps: vec![Step::Statement { m, i }, next(i)],
+                });
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < n && !is_batched(&rm.statements[j]) {
+                j += 1;
+            }
+            // Statements i..=j run in one transaction.
+            let fk_off = sqlite && rm.foreign_keys_off;
+            let mut steps = Vec::new();
+            if fk_off {
+                steps.push(Step::ForeignKeysOff);
+            }
+            steps.push(Step::Begin);
+            steps.extend((i..=j).map(|i| Step::Statement { m, i }));
+            if fk_off {
+                steps.push(Step::ForeignKeyCheck { m });
+            }
+            steps.push(next(j));
+            steps.push(Step::Commit);
+            if fk_off {
+                steps.push(Step::ForeignKeysOn);
+            }
+            units.push(Unit {
+                transactional: true,
+                single: false,
+                steps,
+            });
+            i = j + 1;
+        }
+        units
     }
 
     /// The SQL of a step other than a migration statement; `at` and `ms` are the history row's.
@@ -1339,6 +1517,9 @@ impl Runner {
             (Step::RecordStart { m }, Dir::Up) => {
                 Some(history.insert(&script.migrations[m], RowStatus::Partial, at, 0))
             }
+            (Step::ResetProgress { m }, dir) => {
+                Some(self.progress().reset(version(m), dir.as_str()))
+            }
             (Step::RecordStart { m }, Dir::Down) => {
                 Some(history.progress(version(m), RowStatus::PartialDown, Some(1), None))
             }
@@ -1349,7 +1530,8 @@ impl Runner {
                 Some(history.progress(version(m), RowStatus::PartialDown, Some(i), None))
             }
             (Step::Record { m }, Dir::Up) => {
-                if self.unit_of(script, m).is_some_and(|u| u.transactional) {
+                if !script.segmented[m] && self.unit_of(script, m).is_some_and(|u| u.transactional)
+                {
                     Some(history.insert(&script.migrations[m], RowStatus::Applied, at, ms(m)))
                 } else {
                     Some(history.finish(version(m), at, ms(m)))
@@ -1432,7 +1614,23 @@ impl Runner {
                         "\n-- {} {} ({})",
                         rm.id.version, rm.id.name, rm.direction
                     );
-                    if !unit.transactional {
+                    if script.segmented[m] {
+                        let _ = writeln!(
+                            out,
+                            "-- in parts: each batched step outside any transaction, batch by batch, {}",
+                            if self.backend() == Backend::MySql {
+                                "the other statements one by one, each committed as it runs"
+                            } else {
+                                "the statements between them in one transaction each"
+                            }
+                        );
+                        if let Some(at) = script.resume[m] {
+                            let _ = writeln!(
+                                out,
+                                "-- resumed at statement {at}, where an earlier run stopped"
+                            );
+                        }
+                    } else if !unit.transactional {
                         let _ =
                             writeln!(out, "-- statement by statement, each committed as it runs");
                     }
@@ -1470,13 +1668,49 @@ impl Runner {
         versions: &[u64],
         single: bool,
     ) -> Result<Vec<Ran>, Error> {
+        self.apply_script(conn, history, dir, versions, single, &BTreeMap::new())
+            .await
+    }
+
+    /// Apply `versions`, resuming those in `resumed` at their statement.
+    async fn apply_resumed(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        versions: &[u64],
+        single: bool,
+        resumed: &BTreeMap<u64, usize>,
+    ) -> Result<Vec<Ran>, Error> {
+        self.apply_script(conn, history, Dir::Up, versions, single, resumed)
+            .await
+    }
+
+    async fn apply_script(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        dir: Dir,
+        versions: &[u64],
+        single: bool,
+        resumed: &BTreeMap<u64, usize>,
+    ) -> Result<Vec<Ran>, Error> {
         let rendered = self.render(dir, versions)?;
-        let script = self.script(dir, &rendered, single)?;
+        let script = self.script(dir, &rendered, single, resumed)?;
         if rendered.is_empty() {
             return Ok(Vec::new());
         }
         if dir == Dir::Up {
             history.create(conn).await?;
+        }
+        if script.segmented.iter().any(|s| *s) {
+            let progress = self.progress();
+            conn.batch(&progress.create_sql())
+                .await
+                .map_err(|e| Error::Database {
+                    backend: self.backend(),
+                    action: format!("creating the progress table {}", progress.table),
+                    reason: db_reason(&e),
+                })?;
         }
         self.detect_flavor(conn).await;
         self.observer.event(&Event::Plan {
@@ -1612,11 +1846,14 @@ impl Runner {
             if let Some(m) = step_migration(step)
                 && current.is_none_or(|(c, _)| c != m)
             {
-                self.observer.event(&Event::Started {
-                    id: &script.migrations[m].id,
-                    direction,
-                });
-                current = Some((m, Instant::now()));
+                let (started, now) = script.begin(m);
+                if now {
+                    self.observer.event(&Event::Started {
+                        id: &script.migrations[m].id,
+                        direction,
+                    });
+                }
+                current = Some((m, started));
             }
             let elapsed = elapsed_since(current);
             // A migration whose statements bind no values goes to the server in one round trip,
@@ -1677,31 +1914,26 @@ impl Runner {
             match step {
                 Step::Statement { m, i } => {
                     let st = &script.migrations[m].statements[i - 1];
-                    if let Err(e) = conn.execute(st).await {
-                        if timeout_kind(&e) == Some(Timeout::Lock) {
+                    if let Err(e) = self.run_statement(conn, script, (m, i), st).await {
+                        if e.timeout == Some(Timeout::Lock) {
                             if unit.transactional && tries.left() {
                                 abort(conn, in_tx, fk_off).await;
                                 return Err(Failed::Retry {
                                     m,
-                                    reason: db_reason(&e),
+                                    reason: e.reason,
                                 });
                             }
                             // Outside a transaction a statement that timed out waiting for its
                             // lock did nothing, and is tried again in place; except a
-                            // `CONCURRENTLY` index, which can leave an invalid index behind.
+                            // `CONCURRENTLY` index, which can leave an invalid index behind. A
+                            // batched step resumes after its last committed batch.
                             if !unit.transactional
                                 && spent < tries.retries
                                 && !st.sql.contains("CONCURRENTLY")
                             {
                                 spent += 1;
-                                self.pause_before_retry(
-                                    script,
-                                    m,
-                                    spent,
-                                    tries.retries,
-                                    &db_reason(&e),
-                                )
-                                .await;
+                                self.pause_before_retry(script, m, spent, tries.retries, &e.reason)
+                                    .await;
                                 k -= 1;
                                 continue;
                             }
@@ -1815,6 +2047,80 @@ impl Runner {
         Ok(())
     }
 
+    /// Run statement `i` of migration `m`: SQL, Rust code, or a batched step.
+    async fn run_statement(
+        &self,
+        conn: &mut Conn,
+        script: &Script<'_>,
+        (m, i): (usize, usize),
+        st: &Statement,
+    ) -> Result<(), StepFailure> {
+        match &st.data {
+            None => conn.execute(st).await.map_err(|e| StepFailure::from(&e)),
+            Some(DataStep::Code(code)) => {
+                let failed = |reason: String, timeout| StepFailure {
+                    reason: format!("Rust code \"{}\" failed: {reason}", code.name),
+                    timeout,
+                    batch_done: None,
+                };
+                // MySQL/MariaDB run a migration statement by statement (their DDL commits
+                // implicitly): the code gets a transaction of its own there, so that a failure
+                // leaves none of its changes and the next `up` can run it again.
+                let own_tx = self.backend() == Backend::MySql;
+                if own_tx {
+                    conn.batch("BEGIN")
+                        .await
+                        .map_err(|e| StepFailure::from(&e))?;
+                }
+                match crate::data::call(&code.code, conn).await {
+                    Ok(()) if own_tx => conn
+                        .batch("COMMIT")
+                        .await
+                        .map_err(|e| StepFailure::from(&e)),
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        if own_tx {
+                            let _ = conn.batch("ROLLBACK").await;
+                        }
+                        let (reason, timeout) = crate::data::describe(&e);
+                        Err(failed(reason, timeout))
+                    }
+                }
+            }
+            Some(DataStep::Batched(step)) => {
+                let rm = &script.migrations[m];
+                let run = crate::batch::Run {
+                    progress: &self.progress(),
+                    observer: self.observer.as_ref(),
+                    lock_retries: self
+                        .timeouts_of(rm)
+                        .lock_retries
+                        .unwrap_or(DEFAULT_LOCK_RETRIES),
+                    retry_backoff: self.options.retry_backoff,
+                };
+                let id = crate::batch::StepId {
+                    version: rm.id.version,
+                    direction: script.dir.as_str(),
+                    statement: i,
+                };
+                run.run(conn, id, step)
+                    .await
+                    .map(drop)
+                    .map_err(|e| StepFailure {
+                        reason: format!(
+                            "{} stopped after {} {}: {}",
+                            step.label,
+                            e.done,
+                            crate::batch::what_it_does(step),
+                            e.reason
+                        ),
+                        timeout: e.timeout,
+                        batch_done: Some(e.done),
+                    })
+            }
+        }
+    }
+
     /// After `step`: a migration is done when its history row is written, or, in one
     /// transaction for all, when its savepoint is released (its row is written at the end).
     fn finish_step(
@@ -1880,7 +2186,7 @@ impl Runner {
                                 script,
                                 unit,
                                 (m, i + 1),
-                                e,
+                                StepFailure::from(&e),
                                 (true, fk),
                                 tries.attempt + 1,
                             )
@@ -1913,15 +2219,72 @@ impl Runner {
         script: &Script<'_>,
         unit: &Unit,
         (m, i): (usize, usize),
-        e: sqlx::Error,
+        e: StepFailure,
         (in_tx, fk_off): (bool, bool),
         tries: u32,
     ) -> Error {
         let rm = &script.migrations[m];
-        let reason = db_reason(&e);
+        let reason = e.reason.clone();
         let backend = self.backend();
         let dir = script.dir;
-        let outcome = if unit.transactional {
+        let status = match dir {
+            Dir::Up => RowStatus::Partial,
+            Dir::Down => RowStatus::PartialDown,
+        };
+        // Record where a migration that runs in parts stopped, and say so.
+        let record_at =
+            |at: usize| history.progress(rm.id.version, status, Some(at), Some(&reason));
+        let outcome = if let Some(done) = e.batch_done {
+            let recorded = match conn.execute(&record_at(i)).await {
+                Ok(()) => format!("history records it as {} at statement {i}", status.as_str()),
+                Err(e2) => format!(
+                    "history still says statement {i} was running (recording the error failed: {})",
+                    db_reason(&e2)
+                ),
+            };
+            let label = match &rm.statements[i - 1].data {
+                Some(DataStep::Batched(b)) => b.label.clone(),
+                _ => "the step".to_string(),
+            };
+            format!(
+                "{done} row(s) were done in batches that stay committed, their progress kept in {}; \
+                 {recorded}; fix the cause and run `{}` again: {label} resumes after its last committed batch",
+                self.progress().table,
+                dir.as_str()
+            )
+        } else if unit.transactional && script.segmented[m] && !unit.single {
+            abort(conn, in_tx, fk_off).await;
+            let first = unit
+                .steps
+                .iter()
+                .find_map(|s| match s {
+                    Step::Statement { i, .. } => Some(*i),
+                    _ => None,
+                })
+                .unwrap_or(i);
+            let undo = if first == 1 && dir == Dir::Up {
+                history.delete(rm.id.version)
+            } else {
+                record_at(first)
+            };
+            match (conn.execute(&undo).await, first) {
+                (Ok(()), 1) if dir == Dir::Up => {
+                    "it was rolled back: nothing of it is applied; fix it and run `up` again"
+                        .to_string()
+                }
+                (Ok(()), _) => format!(
+                    "statements {first} to {i} were rolled back; statements 1 to {} ran before, in parts around its batched steps, \
+                     and stay committed; history records it as {} at statement {first}; fix the cause and run `{}` again: it resumes at statement {first}",
+                    first - 1,
+                    status.as_str(),
+                    dir.as_str()
+                ),
+                (Err(e2), _) => format!(
+                    "statements {first} to {i} were rolled back, but history could not record where it stopped ({}); run `status`",
+                    db_reason(&e2)
+                ),
+            }
+        } else if unit.transactional {
             abort(conn, in_tx, fk_off).await;
             match (unit.single, dir) {
                 (true, _) => "the whole run was rolled back (--single-transaction): no migration of it is applied; fix it and run again".to_string(),
@@ -1945,12 +2308,7 @@ impl Runner {
                 ),
             }
         } else {
-            let status = match dir {
-                Dir::Up => RowStatus::Partial,
-                Dir::Down => RowStatus::PartialDown,
-            };
-            let record = history.progress(rm.id.version, status, Some(i), Some(&reason));
-            let recorded = match conn.execute(&record).await {
+            let recorded = match conn.execute(&record_at(i)).await {
                 Ok(()) => format!("history records it as {} at statement {i}", status.as_str()),
                 Err(e2) => format!(
                     "history still says statement {i} was running (recording the error failed: {})",
@@ -1974,7 +2332,7 @@ impl Runner {
         } else {
             sql
         };
-        let outcome = match timeout_kind(&e) {
+        let outcome = match e.timeout {
             Some(kind) => format!("{outcome}\n  {}", self.timeout_hint(rm, kind, tries)),
             None => outcome,
         };
@@ -1991,12 +2349,33 @@ impl Runner {
     }
 }
 
+/// Why a statement, Rust code or batched step failed.
+#[derive(Debug)]
+struct StepFailure {
+    /// The database's error, or the code's.
+    reason: String,
+    timeout: Option<Timeout>,
+    /// A batched step: the rows it had done, in batches that stay committed.
+    batch_done: Option<u64>,
+}
+
+impl From<&sqlx::Error> for StepFailure {
+    fn from(e: &sqlx::Error) -> Self {
+        StepFailure {
+            reason: db_reason(e),
+            timeout: timeout_kind(e),
+            batch_done: None,
+        }
+    }
+}
+
 /// The migration a step belongs to, if it belongs to one.
 fn step_migration(step: Step) -> Option<usize> {
     match step {
         Step::Timeouts { m }
         | Step::Statement { m, .. }
         | Step::RecordStart { m }
+        | Step::ResetProgress { m }
         | Step::Progress { m, .. }
         | Step::Record { m }
         | Step::Start { m }
@@ -2010,7 +2389,10 @@ fn step_migration(step: Step) -> Option<usize> {
 fn batchable(script: &Script<'_>, rest: &[Step], m: usize) -> Option<usize> {
     let rm = &script.migrations[m];
     let len = rm.statements.len() + 1;
-    let all_plain = rm.statements.iter().all(|st| st.values.0.is_empty());
+    let all_plain = rm
+        .statements
+        .iter()
+        .all(|st| st.values.0.is_empty() && st.data.is_none());
     let shaped = rest.get(rm.statements.len()) == Some(&Step::Done { m })
         && rest[..rm.statements.len()]
             .iter()
@@ -2051,10 +2433,7 @@ enum Failed {
 
 /// The migration of a unit that runs one migration.
 fn unit_migration(unit: &Unit) -> Option<usize> {
-    unit.steps.iter().find_map(|s| match *s {
-        Step::Record { m } => Some(m),
-        _ => None,
-    })
+    unit.steps.iter().find_map(|s| step_migration(*s))
 }
 
 /// Release the lock after `result`: the result's error wins over a failure to release (the

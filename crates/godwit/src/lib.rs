@@ -43,6 +43,14 @@
 
 pub use godwit_core::*;
 
+/// Everything a migration file needs: `use godwit::prelude::*;`. The DSL, and for Rust code in
+/// migrations, `run` with its connection ([`Db`](godwit_runner::Db)) and sea-query's `Query`.
+pub mod prelude {
+    pub use godwit_core::prelude::*;
+    pub use godwit_runner::data::{BoxError, Db, Row, RunCode};
+    pub use sea_query::{Alias, Order, Query};
+}
+
 /// Applying migrations to a database: [`Runner`] and what goes with it.
 pub use godwit_runner as runner;
 pub use godwit_runner::{DatabaseUrl, Runner};

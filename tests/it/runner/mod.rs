@@ -10,6 +10,7 @@
 //! - `concurrency`: eight processes run `up` at once;
 //! - `copy`: `copy` between each pair of backends: every column type, foreign-key order,
 //!   resuming, refusals, the row-count check, the command line;
+//! - `data`: Rust code in migrations, backfills interrupted and resumed, `copy_rows`;
 //! - `failure`: a migration that fails half-way;
 //! - `integrity`: applied migrations changed or missing, pending ones out of order, `repair`;
 //! - `kill`: a runner killed with SIGKILL in the middle of a migration;
@@ -21,6 +22,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod copy;
+mod data;
 mod failure;
 mod integrity;
 mod introspect;

@@ -939,7 +939,7 @@ fn batched(
             sql: preview.clone(),
             values: sq::Values(Vec::new()),
             preview,
-            data: Some(crate::data::DataStep::Batched(step)),
+            data: Some(crate::data::DataStep::Batched(Box::new(step))),
         }],
         foreign_keys_off: false,
         warnings: Vec::new(),
