@@ -46,6 +46,7 @@ impl ChangeKind {
             | Op::DropUnique { .. }
             | Op::ValidateConstraint { .. }
             | Op::Insert(_)
+            | Op::Backfill(_)
             | Op::CopyRows(_) => ChangeKind::Additive,
             Op::DropTable { .. }
             | Op::RenameTable { .. }
@@ -59,7 +60,6 @@ impl ChangeKind {
             | Op::AddCheck { .. }
             | Op::AddUnique { .. }
             | Op::Update(_)
-            | Op::Backfill(_)
             | Op::Delete(_) => ChangeKind::Destructive,
             Op::Sql(_) | Op::Run(_) => ChangeKind::Unknown,
         }
@@ -84,6 +84,9 @@ pub struct MigrationPlan {
     pub id: MigrationId,
     /// False when it runs outside a transaction (a `concurrently()` index).
     pub transactional: bool,
+    /// It has batched steps (`backfill`, `copy_rows`): it runs in parts, each batched step
+    /// outside any transaction.
+    pub in_parts: bool,
     pub steps: Vec<PlanStep>,
     /// Lint findings, allowed ones with their reason.
     pub findings: Vec<Finding>,
@@ -310,6 +313,7 @@ impl Catalog {
                 id: entry.id.clone(),
                 // MySQL/MariaDB commit each DDL statement as it runs.
                 transactional: migration.transactional && backend != Backend::MySql,
+                in_parts: entry.up.ops.iter().any(Op::is_batched),
                 steps,
                 findings: findings
                     .iter()

@@ -371,12 +371,12 @@ impl Run<'_> {
             return Ok(position.done);
         }
         let done_before = position.done;
-        let started = Instant::now();
         // The rows left, for the bar's length and ETA: one count, before the first batch.
         let left = conn
             .scalar_i64_with(&step.count(position.last_key.as_deref()))
             .await
             .map_err(|e| BatchError::db(&e, position.done))?;
+        let started = Instant::now();
         let total = position.done + u64::try_from(left).unwrap_or(0);
         let begin = if conn.backend() == Backend::Sqlite {
             "BEGIN IMMEDIATE"

@@ -247,7 +247,8 @@ pub async fn live_schema(url: &DatabaseUrl, history_table: &str) -> Result<LiveS
     Ok(schema)
 }
 
-/// Read the schema on `conn` with catalog queries, leaving out `history_table`.
+/// Read the schema on `conn` with catalog queries, leaving out `history_table` and godwit's
+/// progress tables.
 pub(crate) async fn introspect(
     conn: &mut Conn,
     history_table: &str,
@@ -257,7 +258,10 @@ pub(crate) async fn introspect(
         Conn::MySql(c) => mysql(c).await?,
         Conn::Sqlite(c, _) => sqlite(c).await?,
     };
+    // godwit's own bookkeeping: history, the progress of batched steps, and of `copy`.
     tables.remove(history_table);
+    tables.remove(&crate::batch::Progress::new(history_table, conn.backend()).table);
+    tables.remove(crate::copy::PROGRESS_TABLE);
     Ok(LiveSchema { tables })
 }
 

@@ -196,6 +196,9 @@ struct BatchProgress {
     task: String,
     bar: Option<ProgressBar>,
     logged: std::time::Instant,
+    /// When the last batch committed, since the task began; the longest time between two.
+    last: Duration,
+    longest: Duration,
 }
 
 /// Without a terminal, a batched task logs a line this often.
@@ -262,9 +265,13 @@ impl Terminal {
                 task: task.to_string(),
                 bar,
                 logged: std::time::Instant::now(),
+                last: Duration::ZERO,
+                longest: Duration::ZERO,
             });
         }
         let Some(c) = current.as_mut() else { return };
+        c.longest = c.longest.max(elapsed.saturating_sub(c.last));
+        c.last = elapsed;
         match &c.bar {
             Some(bar) => {
                 if let Some(total) = total {
@@ -285,11 +292,17 @@ impl Terminal {
             return;
         }
         let mut current = self.batch.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(bar) = current.take().and_then(|c| c.bar) {
-            bar.finish_and_clear();
-        }
+        let longest = match current.take() {
+            Some(c) if c.task == task => {
+                if let Some(bar) = c.bar {
+                    bar.finish_and_clear();
+                }
+                format!(" (longest batch {} ms)", c.longest.as_millis())
+            }
+            _ => String::new(),
+        };
         eprintln!(
-            "{task}: {done} rows done in {}",
+            "{task}: {done} rows done in {}{longest}",
             duration(elapsed.as_millis())
         );
     }

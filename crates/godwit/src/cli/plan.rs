@@ -168,7 +168,9 @@ fn migration_text(cx: &Context<'_>, s: &mut String, plan: &MigrationPlan, defaul
     let color = cx.color;
     s.push_str(&db::paint(&plan.id.to_string(), 1, color));
     s.push('\n');
-    s.push_str(if plan.transactional {
+    s.push_str(if plan.in_parts {
+        "  transaction: in parts (each batched step outside any transaction, batch by batch)\n"
+    } else if plan.transactional {
         "  transaction: yes\n"
     } else {
         "  transaction: no (runs statement by statement)\n"
@@ -184,7 +186,11 @@ fn migration_text(cx: &Context<'_>, s: &mut String, plan: &MigrationPlan, defaul
             db::RED,
             color,
         ),
-        ChangeKind::Unknown => db::paint("unknown (raw SQL: review it)", db::YELLOW, color),
+        ChangeKind::Unknown => db::paint(
+            "unknown (raw SQL or Rust code: review it)",
+            db::YELLOW,
+            color,
+        ),
     };
     s.push_str(&format!("  change: {change}\n"));
     match irreversible_reason(cx, plan) {
@@ -442,7 +448,7 @@ fn order_hint(plans: &[MigrationPlan]) -> String {
     };
     if !unknown.is_empty() {
         hint.push_str(&format!(
-            "; review the raw SQL of {} to decide where {} go{}",
+            "; review the raw SQL or Rust code of {} to decide where {} go{}",
             unknown.join(", "),
             if unknown.len() == 1 { "it" } else { "they" },
             if unknown.len() == 1 { "es" } else { "" }
@@ -503,6 +509,7 @@ fn to_json(
                 "version": p.id.version,
                 "name": p.id.name,
                 "transactional": p.transactional,
+                "in_parts": p.in_parts,
                 "change": p.change.as_str(),
                 "reversible": p.reversible.is_ok(),
                 "irreversible_reason": irreversible_reason(cx, p),
