@@ -1,7 +1,9 @@
 //! Rust code in migrations: `s.run(name, code)`, and the connection the code gets, [`Db`].
 //!
 //! ```
-//! use godwit::prelude::*;
+//! use godwit_core::prelude::*; // in a migrations crate: `use godwit::prelude::*;`
+//! use godwit_runner::RunCode;
+//! use sea_query::Query;
 //!
 //! struct LowercaseEmails;
 //! impl Migration for LowercaseEmails {

@@ -11,8 +11,9 @@
 //! - [`runner`]: [`Runner`], with `status`, `up`, `down`, `redo` and `fresh`;
 //! - [`error`]: what can go wrong, [`Error`].
 //!
-//! **Invariant:** SQL comes only from godwit-core's renderer and from the history, lock and
-//! `fresh` statements here; nothing else writes SQL. A password never appears in a message.
+//! **Invariant:** SQL comes only from godwit-core's renderer and from the history, progress,
+//! lock and `fresh` statements here; nothing else writes SQL. A password never appears in a
+//! message.
 
 mod batch;
 mod connect;
