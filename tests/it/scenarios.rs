@@ -5,6 +5,7 @@
 //! (`live/`) run the same scenario on real databases and compare the schema they leave with
 //! the schema model.
 
+use godwit::prelude::{Query, RunCode};
 use godwit_core::prelude::*;
 use godwit_core::{Backend, Catalog, Migration, MigrationId, SchemaModel};
 
@@ -58,6 +59,11 @@ macro_rules! all_scenarios {
             insert_rows,
             insert_every_type,
             update_rows,
+            backfill_rows,
+            backfill_existing_column,
+            copy_rows_mapped,
+            run_rust_code,
+            run_rust_code_with_down,
             delete_rows,
             irreversible,
             drop_column_with_check,
@@ -837,6 +843,126 @@ pub fn update_rows() -> Scenario {
         sql: "SELECT COUNT(*) FROM posts WHERE status = 'draft' AND views = 4",
         after_up: 1,
         after_down: None,
+    }])
+}
+
+// Data steps: Rust code (`run`), batched backfills and copies. The live tests run their schema
+// statements only (data steps are the runner's, tested on every backend in `runner/data.rs`),
+// so the probes below hold whether or not the data steps ran.
+
+/// A column added and filled in batches. Rolling back drops the column, and with it what the
+/// backfill wrote: the derived `down` is the drop alone.
+pub fn backfill_rows() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column("posts", Column::string("slug", 200).nullable());
+            s.backfill("posts")
+                .set("slug", Func::lower(col("title")))
+                .filter(col("slug").is_null())
+                .batch_size(500);
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// A backfill of a column that was there before the migration: the old values are gone, so
+/// `down` cannot be derived.
+pub fn backfill_existing_column() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.backfill("posts")
+                .set("status", Func::upper(col("status")))
+                .set("views", col("views").add(1))
+                .pause(Duration::from_millis(50));
+        }),
+    )
+    .irreversible()
+    .probes(POSTS_KEPT)
+}
+
+/// A table created and filled from another, columns mapped and transformed; rolling back drops
+/// the table with its copied rows.
+pub fn copy_rows_mapped() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_table("archived_posts", |t| {
+                t.id();
+                t.string("headline", 200);
+                t.string("status", 20).nullable();
+            });
+            s.copy_rows("posts", "archived_posts")
+                .map("id", "id")
+                .map("headline", "title")
+                .set("status", Func::lower(col("status")))
+                .filter(col("status").eq("archived").or(col("views").lt(5)))
+                .batch_size(1000);
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// Rust code with no `down`: it cannot be derived.
+pub fn run_rust_code() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.run("touch posts", |db| {
+                Box::pin(async move {
+                    let touch = Query::update()
+                        .table("posts")
+                        .value("views", col("views").add(1))
+                        .to_owned();
+                    db.execute(&touch).await?;
+                    Ok(())
+                })
+            });
+        }),
+    )
+    .irreversible()
+    .probes(POSTS_KEPT)
+}
+
+/// Rust code beside a schema change, undone by Rust code in a hand-written `down`.
+pub fn run_rust_code_with_down() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up_down(
+            |s| {
+                s.add_column("posts", Column::boolean("pinned").default(false));
+                s.run("add a pinned welcome post", |db| {
+                    Box::pin(async move {
+                        let insert = Query::insert()
+                            .into_table("posts")
+                            .columns(["user_id", "title", "pinned"])
+                            .values_panic([1i64.into(), "Welcome".into(), true.into()])
+                            .to_owned();
+                        db.execute(&insert).await?;
+                        Ok(())
+                    })
+                });
+            },
+            |s| {
+                s.run("remove the welcome post", |db| {
+                    Box::pin(async move {
+                        let delete = Query::delete()
+                            .from_table("posts")
+                            .and_where(col("pinned").eq(true))
+                            .to_owned();
+                        db.execute(&delete).await?;
+                        Ok(())
+                    })
+                });
+                s.drop_column("posts", "pinned");
+            },
+        ),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE title <> 'Welcome'",
+        after_up: 2,
+        after_down: Some(2),
     }])
 }
 

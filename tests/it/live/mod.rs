@@ -6,6 +6,10 @@
 //! back to what it was, and applies `up` once more. Irreversible migrations must fail to render
 //! `down` with a typed error, and a migration a backend cannot express must fail to render
 //! `up` there, before anything runs.
+//!
+//! The statements are run by a small executor of its own ([`db::Conn::apply`]), a schema-only
+//! oracle: it skips data steps (Rust code, batched backfills and copies), which the runner runs
+//! and `runner/data.rs` tests.
 
 pub(crate) mod db;
 mod introspect;
