@@ -25,7 +25,8 @@ struct Cli {
 enum Task {
     /// Build the migrations-example binary and run it with these arguments (try `migrate --help`)
     Migrate(migrate::Args),
-    /// Measure 1,000 migrations: compile time, and applying them against psql, sqlite3 and mysql
+    /// Measure 1,000 migrations (compile time, applying them against psql, sqlite3 and mysql) and
+    /// `copy` (rows per second from SQLite to PostgreSQL)
     Bench(bench::Args),
 }
 

@@ -659,7 +659,7 @@ impl Copier<'_> {
         if self.target_backend() == Backend::MySql {
             // A key of 0 is copied as 0, not replaced by the next AUTO_INCREMENT value.
             dst.batch(
-                "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
+                "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')",
             )
             .await
             .map_err(|e| self.target_failed("setting the session's sql_mode", &e))?;

@@ -895,6 +895,83 @@ async fn the_cli_copies_and_prints_a_summary(from: Backend, to: Backend) {
     );
 }
 
+/// A `copy` process killed with SIGKILL between batches: the target holds exactly the batches
+/// its progress row counts, and the same command run again finishes the copy without
+/// duplicates.
+#[tokio::test]
+async fn a_killed_copy_resumes_where_it_stopped() {
+    use super::{fixture, run};
+    let (from, to) = (Backend::Sqlite, Backend::Postgres);
+    let mut source = scratch(from, "copy_kill_src").await;
+    let mut target = scratch(to, "copy_kill_dst").await;
+    for db in [&source, &target] {
+        let out = run(fixture(&db.url(), &["up"]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    exec(
+        &mut source.conn,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+         INSERT INTO books (author_id, title, pages) SELECT 1 + i % 2, 'book ' || i, i FROM n",
+    )
+    .await;
+    let (from_url, to_url) = (source.url(), target.url());
+    let copy = |batch: &str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fixture-migrations"));
+        c.args(["copy", "--from", &from_url, "--to", &to_url])
+            .args(["--tables", "books", "--batch-size", batch])
+            .env_remove("DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+
+    let mut child = copy("1").spawn().unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the copy ended before it could be killed"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the copy never got going"
+        );
+        if scalar(&mut target.conn, "SELECT count(*) FROM books").await >= 100 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    assert_eq!(child.wait().unwrap().code(), None, "killed by a signal");
+
+    let copied = scalar(&mut target.conn, "SELECT count(*) FROM books").await;
+    assert!(
+        (100..3000).contains(&copied),
+        "{copied} rows copied before the kill"
+    );
+    assert_eq!(
+        scalar(
+            &mut target.conn,
+            "SELECT rows_done FROM godwit_copy_progress WHERE table_name = 'books'"
+        )
+        .await,
+        copied,
+        "the progress row counts exactly the committed batches"
+    );
+
+    let out = run(copy("500"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fixture_rows = |url: String| async move {
+        let (_, rows) = super::runner(&url).table_rows("books").await.unwrap();
+        show(&rows)
+    };
+    let copied_rows = fixture_rows(target.url()).await;
+    assert_eq!(copied_rows.len(), 3000);
+    assert_eq!(copied_rows, fixture_rows(source.url()).await);
+    assert!(!table_exists(&mut target.conn, "godwit_copy_progress").await);
+}
+
 /// `text` with runs of spaces after `ms` (the padding before a note) made two.
 fn squeeze(text: &str) -> String {
     match text.split_once(" ms ") {

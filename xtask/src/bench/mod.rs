@@ -1,8 +1,10 @@
-//! `cargo xtask bench [compile|apply]`: how long 1,000 migrations take to compile, and to apply
-//! (godwit against each database's own client). Results and method: `docs/benchmarks.md`.
+//! `cargo xtask bench [compile|apply|copy]`: how long 1,000 migrations take to compile, and to apply
+//! (godwit against each database's own client); how fast `copy` moves rows from SQLite to
+//! PostgreSQL. Results and method: `docs/benchmarks.md`.
 
 mod apply;
 mod compile;
+mod copy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
@@ -10,7 +12,9 @@ pub enum What {
     Compile,
     /// Applying the migrations to fresh PostgreSQL, SQLite and MariaDB databases
     Apply,
-    /// Both
+    /// `copy` of 1,000,000 rows from SQLite to PostgreSQL, in rows per second
+    Copy,
+    /// All of them
     All,
 }
 
@@ -25,6 +29,9 @@ pub struct Args {
     /// How many times each measurement is taken (the median is reported)
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// How many rows `bench copy` copies
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: usize,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -33,6 +40,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if matches!(args.what, What::Apply | What::All) {
         apply::run(args)?;
+    }
+    if matches!(args.what, What::Copy | What::All) {
+        copy::run(args)?;
     }
     Ok(())
 }
