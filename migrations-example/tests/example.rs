@@ -276,7 +276,7 @@ fn plan_all_for_postgres() {
               #2 backfill("posts")
                 locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
                 -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
-                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > (:last_id) AND "id" <= (:upto_id) AND "slug" IS NULL;
+                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001' AND "slug" IS NULL;
 
             8 migrations: 7 additive, 0 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 0 irreversible
             order: apply them before deploying the code that uses them; review the raw SQL or Rust code of 20261120090000 to decide where it goes
@@ -360,7 +360,7 @@ fn plan_all_for_mysql() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 run("trim and lowercase user emails")
                 locks: unknown (Rust code)
-                -- run "trim and lowercase user emails" (Rust code, in the migration's transaction);
+                -- run "trim and lowercase user emails" (Rust code, in a transaction of its own);
 
             20261120091000 add_slug_to_posts
               transaction: in parts (each batched step outside any transaction, batch by batch)
@@ -373,7 +373,7 @@ fn plan_all_for_mysql() {
               #2 backfill("posts")
                 locks: row locks on posts, one batch at a time
                 -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
-                UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `id` > (:last_id) AND `id` <= (:upto_id) AND `slug` IS NULL;
+                UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `id` > :last_id AND `id` <= :upto_id AND `slug` IS NULL;
 
             8 migrations: 7 additive, 0 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 0 irreversible
             order: apply them before deploying the code that uses them; review the raw SQL or Rust code of 20261120090000 to decide where it goes
@@ -647,7 +647,7 @@ fn plan_all_for_postgres_as_json() {
                       ],
                       "operation": "backfill(\"posts\")",
                       "sql": [
-                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > (:last_id) AND \"id\" <= (:upto_id) AND \"slug\" IS NULL"
+                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > E'\\001last_id\\001' AND \"id\" <= E'\\001upto_id\\001' AND \"slug\" IS NULL"
                       ],
                       "step": 2
                     }
@@ -733,7 +733,7 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
           #2 backfill("posts")
             locks: the database write lock
             -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
-            UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > (:last_id) AND "id" <= (:upto_id) AND "slug" IS NULL;
+            UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
 
         4 migrations: 3 additive, 0 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 0 irreversible
         order: apply them before deploying the code that uses them; review the raw SQL or Rust code of 20261120090000 to decide where it goes

@@ -1284,21 +1284,25 @@ fn backfill_rows() {
     check(
         scenarios::backfill_rows(),
         expect![[r#"
-        up
-          postgres, sqlite
-            ALTER TABLE "posts" ADD COLUMN "slug" varchar(200) NULL;
-            -- backfill("posts"): in batches of 500 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-            UPDATE "posts" SET "slug" = LOWER("title") WHERE "id" > (:last_id) AND "id" <= (:upto_id) AND "slug" IS NULL;
-          mysql
-            ALTER TABLE `posts` ADD COLUMN `slug` varchar(200) NULL;
-            -- backfill("posts"): in batches of 500 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-            UPDATE `posts` SET `slug` = LOWER(`title`) WHERE `id` > (:last_id) AND `id` <= (:upto_id) AND `slug` IS NULL;
-        down
-          postgres, sqlite
-            ALTER TABLE "posts" DROP COLUMN "slug";
-          mysql
-            ALTER TABLE `posts` DROP COLUMN `slug`;
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ADD COLUMN "slug" varchar(200) NULL;
+                -- backfill("posts"): in batches of 500 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                UPDATE "posts" SET "slug" = LOWER("title") WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001' AND "slug" IS NULL;
+              mysql
+                ALTER TABLE `posts` ADD COLUMN `slug` varchar(200) NULL;
+                -- backfill("posts"): in batches of 500 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                UPDATE `posts` SET `slug` = LOWER(`title`) WHERE `id` > :last_id AND `id` <= :upto_id AND `slug` IS NULL;
+              sqlite
+                ALTER TABLE "posts" ADD COLUMN "slug" varchar(200) NULL;
+                -- backfill("posts"): in batches of 500 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                UPDATE "posts" SET "slug" = LOWER("title") WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
+            down
+              postgres, sqlite
+                ALTER TABLE "posts" DROP COLUMN "slug";
+              mysql
+                ALTER TABLE `posts` DROP COLUMN `slug`;
+        "#]],
     );
 }
 
@@ -1307,17 +1311,20 @@ fn backfill_existing_column() {
     check(
         scenarios::backfill_existing_column(),
         expect![[r#"
-        up
-          postgres, sqlite
-            -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's, pausing 50 ms after each; resumed where it stopped if interrupted
-            UPDATE "posts" SET "status" = UPPER("status"), "views" = "views" + 1 WHERE "id" > (:last_id) AND "id" <= (:upto_id);
-          mysql
-            -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's, pausing 50 ms after each; resumed where it stopped if interrupted
-            UPDATE `posts` SET `status` = UPPER(`status`), `views` = `views` + 1 WHERE `id` > (:last_id) AND `id` <= (:upto_id);
-        down
-          postgres, mysql, sqlite
-            error: migration 3 under_test (down), operation #1 backfill("posts"): cannot be rolled back: `backfill("posts")` has no inverse; it changes rows that were there before this migration, which a rollback cannot bring back: write `down` by hand, or mark the migration `irreversible("why")` (a backfill of columns the migration adds, or a copy into a table it creates, needs no undoing)
-    "#]],
+            up
+              postgres
+                -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's, pausing 50 ms after each; resumed where it stopped if interrupted
+                UPDATE "posts" SET "status" = UPPER("status"), "views" = "views" + 1 WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001';
+              mysql
+                -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's, pausing 50 ms after each; resumed where it stopped if interrupted
+                UPDATE `posts` SET `status` = UPPER(`status`), `views` = `views` + 1 WHERE `id` > :last_id AND `id` <= :upto_id;
+              sqlite
+                -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's, pausing 50 ms after each; resumed where it stopped if interrupted
+                UPDATE "posts" SET "status" = UPPER("status"), "views" = "views" + 1 WHERE "id" > :last_id AND "id" <= :upto_id;
+            down
+              postgres, mysql, sqlite
+                error: migration 3 under_test (down), operation #1 backfill("posts"): cannot be rolled back: `backfill("posts")` has no inverse; it changes rows that were there before this migration, which a rollback cannot bring back: write `down` by hand, or mark the migration `irreversible("why")` (a backfill of columns the migration adds, or a copy into a table it creates, needs no undoing)
+        "#]],
     );
 }
 
@@ -1326,25 +1333,27 @@ fn copy_rows_mapped() {
     check(
         scenarios::copy_rows_mapped(),
         expect![[r#"
-        up
-          postgres
-            CREATE TABLE "archived_posts" ( "id" bigint GENERATED BY DEFAULT AS IDENTITY NOT NULL PRIMARY KEY, "headline" varchar(200) NOT NULL, "status" varchar(20) NULL );
-            -- copy_rows("posts", "archived_posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-            INSERT INTO "archived_posts" ("id", "headline", "status") SELECT "id", "title", LOWER("status") FROM "posts" WHERE "id" > (:last_id) AND "id" <= (:upto_id) AND ("status" = 'archived' OR "views" < 5);
-          mysql
-            CREATE TABLE `archived_posts` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `headline` varchar(200) NOT NULL, `status` varchar(20) NULL );
-            -- copy_rows("posts", "archived_posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-            INSERT INTO `archived_posts` (`id`, `headline`, `status`) SELECT `id`, `title`, LOWER(`status`) FROM `posts` WHERE `id` > (:last_id) AND `id` <= (:upto_id) AND (`status` = 'archived' OR `views` < 5);
-          sqlite
-            CREATE TABLE "archived_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "headline" varchar(200) NOT NULL, "status" varchar(20) NULL );
-            -- copy_rows("posts", "archived_posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-            INSERT INTO "archived_posts" ("id", "headline", "status") SELECT "id", "title", LOWER("status") FROM "posts" WHERE "id" > (:last_id) AND "id" <= (:upto_id) AND ("status" = 'archived' OR "views" < 5);
-        down
-          postgres, sqlite
-            DROP TABLE "archived_posts";
-          mysql
-            DROP TABLE `archived_posts`;
-    "#]],
+            up
+              postgres
+                CREATE TABLE "archived_posts" ( "id" bigint GENERATED BY DEFAULT AS IDENTITY NOT NULL PRIMARY KEY, "headline" varchar(200) NOT NULL, "status" varchar(20) NULL );
+                -- copy_rows("posts", "archived_posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                INSERT INTO "archived_posts" ("id", "headline", "status") SELECT "id", "title", LOWER("status") FROM "posts" WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001' AND ("status" = 'archived' OR "views" < 5);
+                -- with the last batch:
+                SELECT setval(pg_get_serial_sequence('"archived_posts"', 'id'), COALESCE(MAX("id"), 0) + 1, false) FROM "archived_posts";
+              mysql
+                CREATE TABLE `archived_posts` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `headline` varchar(200) NOT NULL, `status` varchar(20) NULL );
+                -- copy_rows("posts", "archived_posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                INSERT INTO `archived_posts` (`id`, `headline`, `status`) SELECT `id`, `title`, LOWER(`status`) FROM `posts` WHERE `id` > :last_id AND `id` <= :upto_id AND (`status` = 'archived' OR `views` < 5);
+              sqlite
+                CREATE TABLE "archived_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "headline" varchar(200) NOT NULL, "status" varchar(20) NULL );
+                -- copy_rows("posts", "archived_posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                INSERT INTO "archived_posts" ("id", "headline", "status") SELECT "id", "title", LOWER("status") FROM "posts" WHERE "id" > :last_id AND "id" <= :upto_id AND ("status" = 'archived' OR "views" < 5);
+            down
+              postgres, sqlite
+                DROP TABLE "archived_posts";
+              mysql
+                DROP TABLE `archived_posts`;
+        "#]],
     );
 }
 
@@ -1353,13 +1362,15 @@ fn run_rust_code() {
     check(
         scenarios::run_rust_code(),
         expect![[r#"
-        up
-          postgres, mysql, sqlite
-            -- run "touch posts" (Rust code, in the migration's transaction);
-        down
-          postgres, mysql, sqlite
-            error: migration 3 under_test (down), operation #1 run("touch posts"): cannot be rolled back: `run("touch posts")` has no inverse; Rust code cannot be run backwards: write `down` by hand (it may `run` Rust code too), or mark the migration `irreversible("why")`
-    "#]],
+            up
+              postgres, sqlite
+                -- run "touch posts" (Rust code, in the migration's transaction);
+              mysql
+                -- run "touch posts" (Rust code, in a transaction of its own);
+            down
+              postgres, mysql, sqlite
+                error: migration 3 under_test (down), operation #1 run("touch posts"): cannot be rolled back: `run("touch posts")` has no inverse; Rust code cannot be run backwards: write `down` by hand (it may `run` Rust code too), or mark the migration `irreversible("why")`
+        "#]],
     );
 }
 
@@ -1368,24 +1379,24 @@ fn run_rust_code_with_down() {
     check(
         scenarios::run_rust_code_with_down(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ADD COLUMN "pinned" bool NOT NULL DEFAULT FALSE;
-            -- run "add a pinned welcome post" (Rust code, in the migration's transaction);
-          mysql
-            ALTER TABLE `posts` ADD COLUMN `pinned` bool NOT NULL DEFAULT FALSE;
-            -- run "add a pinned welcome post" (Rust code, in the migration's transaction);
-          sqlite
-            ALTER TABLE "posts" ADD COLUMN "pinned" boolean NOT NULL DEFAULT FALSE;
-            -- run "add a pinned welcome post" (Rust code, in the migration's transaction);
-        down
-          postgres, sqlite
-            -- run "remove the welcome post" (Rust code, in the migration's transaction);
-            ALTER TABLE "posts" DROP COLUMN "pinned";
-          mysql
-            -- run "remove the welcome post" (Rust code, in the migration's transaction);
-            ALTER TABLE `posts` DROP COLUMN `pinned`;
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ADD COLUMN "pinned" bool NOT NULL DEFAULT FALSE;
+                -- run "add a pinned welcome post" (Rust code, in the migration's transaction);
+              mysql
+                ALTER TABLE `posts` ADD COLUMN `pinned` bool NOT NULL DEFAULT FALSE;
+                -- run "add a pinned welcome post" (Rust code, in a transaction of its own);
+              sqlite
+                ALTER TABLE "posts" ADD COLUMN "pinned" boolean NOT NULL DEFAULT FALSE;
+                -- run "add a pinned welcome post" (Rust code, in the migration's transaction);
+            down
+              postgres, sqlite
+                -- run "remove the welcome post" (Rust code, in the migration's transaction);
+                ALTER TABLE "posts" DROP COLUMN "pinned";
+              mysql
+                -- run "remove the welcome post" (Rust code, in a transaction of its own);
+                ALTER TABLE `posts` DROP COLUMN `pinned`;
+        "#]],
     );
 }
 

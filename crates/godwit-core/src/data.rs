@@ -195,6 +195,9 @@ pub struct Batched {
     pub filter: Option<Expr>,
     pub action: BatchAction,
     pub batching: Batching,
+    /// Run in the last batch's transaction: PostgreSQL moves the target's identity sequence
+    /// past the keys `copy_rows` copied into it.
+    pub finish: Option<Statement>,
 }
 
 impl Batched {
@@ -305,16 +308,24 @@ impl Batched {
     /// with the key range as placeholders.
     pub fn preview(&self) -> String {
         let key = self.key.join(", ");
-        let marker = |name: &str| {
-            let names: Vec<String> = self.key.iter().map(|k| format!(":{name}_{k}")).collect();
-            match names.as_slice() {
-                [one] => Expr::cust(one.clone()),
-                many => Expr::cust(format!("({})", many.join(", "))),
-            }
+        // Placeholder values, written as `:last_id` and `:upto_id` once rendered.
+        let marker = |name: &str| -> Vec<Value> {
+            self.key
+                .iter()
+                .map(|k| Value::String(Some(format!("\u{1}{name}_{k}\u{1}"))))
+                .collect()
         };
-        let one = self
-            .batch_in(self.range(Some(marker("last")), Some(marker("upto"))))
-            .preview;
+        let (last, upto) = (marker("last"), marker("upto"));
+        let mut one = self.batch(Some(&last), Some(&upto)).preview;
+        for v in last.iter().chain(&upto) {
+            if let Value::String(Some(m)) = v {
+                one = one.replace(&format!("'{m}'"), &format!(":{}", m.trim_matches('\u{1}')));
+            }
+        }
+        if let Some(finish) = &self.finish {
+            one.push_str(";\n-- with the last batch:\n");
+            one.push_str(&finish.preview);
+        }
         let pause = if self.batching.pause.is_zero() {
             String::new()
         } else {
@@ -332,8 +343,13 @@ impl Batched {
 }
 
 /// What `sql` and `--dry-run` show for Rust code: its name, not SQL that cannot be known.
-pub fn code_preview(name: &str) -> String {
-    format!("-- run \"{name}\" (Rust code, in the migration's transaction)")
+pub fn code_preview(backend: Backend, name: &str) -> String {
+    let tx = match backend {
+        // MySQL/MariaDB commit DDL as it runs: the code gets a transaction of its own.
+        Backend::MySql => "in a transaction of its own",
+        _ => "in the migration's transaction",
+    };
+    format!("-- run \"{name}\" (Rust code, {tx})")
 }
 
 /// The columns of `to` that `from` has too, in `to`'s order: what `copy_rows` copies when it

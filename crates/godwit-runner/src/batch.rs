@@ -447,6 +447,11 @@ impl Run<'_> {
                 done: position.done + changed,
                 finished: upto.is_none(),
             };
+            if next.finished
+                && let Some(finish) = &step.finish
+            {
+                conn.execute(finish).await?;
+            }
             conn.execute(&self.progress.advance(step_id, &next)).await?;
             conn.batch("COMMIT").await?;
             Ok((upto, changed))

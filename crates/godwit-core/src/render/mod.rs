@@ -841,7 +841,7 @@ fn render_op_inner(
             });
         }
         Op::Run(r) => {
-            let text = crate::data::code_preview(&r.name);
+            let text = crate::data::code_preview(backend, &r.name);
             return Ok(RenderedOp {
                 statements: vec![Statement {
                     sql: text.clone(),
@@ -864,17 +864,36 @@ fn render_op_inner(
                     sets: b.sets.clone(),
                 },
                 b.batching,
+                None,
             ));
         }
         Op::CopyRows(c) => {
             let from = table_before(&c.from);
-            let columns = if c.columns.is_empty() {
-                crate::data::shared_columns(&from, &table_before(&c.to))
+            let to = table_before(&c.to);
+            let columns: Vec<(String, sq::Expr)> = if c.columns.is_empty() {
+                crate::data::shared_columns(&from, &to)
                     .into_iter()
                     .map(|n| (n.clone(), sq::Expr::col(sq::Alias::new(n))))
                     .collect()
             } else {
                 c.columns.clone()
+            };
+            // PostgreSQL: explicit values in an identity column leave its sequence behind;
+            // the last batch moves it past the largest key, as MySQL and SQLite do themselves.
+            let identity = to
+                .columns
+                .iter()
+                .find(|col| col.auto_increment && columns.iter().any(|(n, _)| *n == col.name));
+            let finish = match (backend, identity) {
+                (Backend::Postgres, Some(col)) => Some(Statement::ddl(format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
+                     COALESCE(MAX({q_column}), 0) + 1, false) FROM {q_table}",
+                    table = quote(backend, &c.to).replace('\'', "''"),
+                    column = col.name.replace('\'', "''"),
+                    q_column = quote(backend, &col.name),
+                    q_table = quote(backend, &c.to),
+                ))),
+                _ => None,
             };
             return Ok(batched(
                 backend,
@@ -886,6 +905,7 @@ fn render_op_inner(
                     columns,
                 },
                 c.batching,
+                finish,
             ));
         }
         Op::Delete(d) => {
@@ -912,6 +932,7 @@ fn batched(
     filter: Option<sq::Expr>,
     action: crate::data::BatchAction,
     batching: crate::data::Batching,
+    finish: Option<Statement>,
 ) -> RenderedOp {
     let step = crate::data::Batched {
         label,
@@ -930,6 +951,7 @@ fn batched(
         filter,
         action,
         batching,
+        finish,
     };
     // Building one batch here renders every expression once: one this backend cannot express
     // fails now, naming the operation, rather than half-way through the run.

@@ -646,58 +646,59 @@ fn plan_all_json() {
     check_json(
         &json["migrations"][4],
         expect![[r#"
-        {
-          "change": "destructive",
-          "findings": [
-            {
-              "allowed": true,
-              "operation": "drop_column(\"posts\", \"title\")",
-              "reason": "nothing reads titles since release 41",
-              "risk": "code that still reads `posts.title` fails as soon as it is gone, and its values are lost",
-              "rule": "drop-column",
-              "safe": "// 1. deploy code that no longer uses `posts.title`\n// 2. then, in a later migration:\ns.drop_column(\"posts\", \"title\");\ns.allow(Rule::DropColumn, \"unused since release N\");",
-              "step": 1
-            },
-            {
-              "allowed": false,
-              "operation": "drop_column(\"posts\", \"title\")",
-              "reason": null,
-              "risk": "without ALGORITHM and LOCK, MySQL may copy the table or block writes without saying so",
-              "rule": "mysql-online-ddl",
-              "safe": "// MySQL then refuses, rather than locking, when it cannot do it online:\ns.mysql_online(Algorithm::Inplace, Lock::None);",
-              "step": 1
-            }
-          ],
-          "irreversible_reason": null,
-          "name": "drop_title",
-          "reversible": true,
-          "steps": [
             {
               "change": "destructive",
-              "locks": [
-                "metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)"
+              "findings": [
+                {
+                  "allowed": true,
+                  "operation": "drop_column(\"posts\", \"title\")",
+                  "reason": "nothing reads titles since release 41",
+                  "risk": "code that still reads `posts.title` fails as soon as it is gone, and its values are lost",
+                  "rule": "drop-column",
+                  "safe": "// 1. deploy code that no longer uses `posts.title`\n// 2. then, in a later migration:\ns.drop_column(\"posts\", \"title\");\ns.allow(Rule::DropColumn, \"unused since release N\");",
+                  "step": 1
+                },
+                {
+                  "allowed": false,
+                  "operation": "drop_column(\"posts\", \"title\")",
+                  "reason": null,
+                  "risk": "without ALGORITHM and LOCK, MySQL may copy the table or block writes without saying so",
+                  "rule": "mysql-online-ddl",
+                  "safe": "// MySQL then refuses, rather than locking, when it cannot do it online:\ns.mysql_online(Algorithm::Inplace, Lock::None);",
+                  "step": 1
+                }
               ],
-              "operation": "drop_column(\"posts\", \"title\")",
-              "sql": [
-                "ALTER TABLE `posts` DROP COLUMN `title`"
+              "in_parts": false,
+              "irreversible_reason": null,
+              "name": "drop_title",
+              "reversible": true,
+              "steps": [
+                {
+                  "change": "destructive",
+                  "locks": [
+                    "metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)"
+                  ],
+                  "operation": "drop_column(\"posts\", \"title\")",
+                  "sql": [
+                    "ALTER TABLE `posts` DROP COLUMN `title`"
+                  ],
+                  "step": 1
+                }
               ],
-              "step": 1
+              "timeouts": {
+                "lock_ms": 2000,
+                "lock_retries": 1,
+                "set_by_migration": [
+                  "lock",
+                  "lock_retries"
+                ],
+                "statement_ms": 3600000
+              },
+              "transactional": false,
+              "version": 20261123000000,
+              "warnings": []
             }
-          ],
-          "timeouts": {
-            "lock_ms": 2000,
-            "lock_retries": 1,
-            "set_by_migration": [
-              "lock",
-              "lock_retries"
-            ],
-            "statement_ms": 3600000
-          },
-          "transactional": false,
-          "version": 20261123000000,
-          "warnings": []
-        }
-    "#]],
+        "#]],
     );
     check_json(
         &json["summary"],
