@@ -252,13 +252,13 @@ fn run_ok(c: &mut Command) -> anyhow::Result<()> {
 }
 
 /// Run `c`; its wall time.
-fn timed(c: &mut Command) -> anyhow::Result<Duration> {
+pub(super) fn timed(c: &mut Command) -> anyhow::Result<Duration> {
     let start = Instant::now();
     run_ok(c)?;
     Ok(start.elapsed())
 }
 
-fn psql(url: &str, command: &str) -> anyhow::Result<()> {
+pub(super) fn psql(url: &str, command: &str) -> anyhow::Result<()> {
     run_ok(
         Command::new("psql")
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", command])
@@ -281,7 +281,7 @@ fn count(url: &str) -> anyhow::Result<usize> {
 }
 
 /// `url` naming database `db`.
-fn with_database(url: &str, db: &str) -> String {
+pub(super) fn with_database(url: &str, db: &str) -> String {
     let authority = url.find("://").map_or(0, |i| i + 3);
     let end = url[authority..]
         .find('?')

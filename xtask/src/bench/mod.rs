@@ -1,8 +1,10 @@
-//! `cargo xtask bench [compile|apply|copy]`: how long 1,000 migrations take to compile, and to apply
-//! (godwit against each database's own client); how fast `copy` moves rows from SQLite to
+//! `cargo xtask bench [compile|apply|backfill|copy]`: how long 1,000 migrations take to compile, and
+//! to apply (godwit against each database's own client); how a `backfill` of 1,000,000 rows compares
+//! with one `UPDATE` on PostgreSQL; how fast `copy` moves rows from SQLite to
 //! PostgreSQL. Results and method: `docs/benchmarks.md`.
 
 mod apply;
+mod backfill;
 mod compile;
 mod copy;
 
@@ -12,6 +14,8 @@ pub enum What {
     Compile,
     /// Applying the migrations to fresh PostgreSQL, SQLite and MariaDB databases
     Apply,
+    /// `backfill` of 1,000,000 rows on PostgreSQL against one `UPDATE`, and its longest batch
+    Backfill,
     /// `copy` of 1,000,000 rows from SQLite to PostgreSQL, in rows per second
     Copy,
     /// All of them
@@ -29,7 +33,7 @@ pub struct Args {
     /// How many times each measurement is taken (the median is reported)
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// How many rows `bench copy` copies
+    /// How many rows `bench backfill` updates and `bench copy` copies
     #[arg(long, default_value_t = 1_000_000)]
     rows: usize,
 }
@@ -40,6 +44,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if matches!(args.what, What::Apply | What::All) {
         apply::run(args)?;
+    }
+    if matches!(args.what, What::Backfill | What::All) {
+        backfill::run(args)?;
     }
     if matches!(args.what, What::Copy | What::All) {
         copy::run(args)?;
