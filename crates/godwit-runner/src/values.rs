@@ -34,8 +34,10 @@
 //!
 //! **Untyped** decoding goes by `TypeInfo::name()`: PostgreSQL's and MySQL's types map to the
 //! value of the same width (`INT4` to `Int`, `TINYINT UNSIGNED` to `TinyUnsigned`, `NUMERIC`
-//! to `BigDecimal`, ...); SQLite's by the column's declared type when it is `BOOLEAN`, `DATE`,
-//! `TIME` or `DATETIME`, else by each value's storage class. A type with no value shape
+//! to `BigDecimal`, a MySQL blob type to `Bytes` in the `binary` character set and to `String`
+//! in any other, ...); SQLite's by the column's declared type when it is `BOOLEAN`, `DATE`,
+//! `TIME` or `DATETIME`, else by each value's storage class (a NULL by the declared type's
+//! affinity). A type with no value shape
 //! (PostgreSQL `inet`, `interval`, arrays, ...) is an error that says to cast it to text.
 
 use godwit_core::{Backend, ColumnType, Statement};
@@ -255,11 +257,21 @@ fn postgres_typed(row: &PgRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDy
 
 fn mysql_untyped(row: &MySqlRow, i: usize) -> Result<Value, BoxDynError> {
     let raw = row.try_get_raw(i)?;
-    let name = raw.type_info().name().to_string();
-    mysql_value(raw, &name)
+    let (name, text) = {
+        let info = raw.type_info();
+        // Text in a binary collation (`utf8mb4_bin`, MariaDB's json) is reported as a blob;
+        // only the `binary` character set holds bytes.
+        (
+            info.name().to_string(),
+            <str as sqlx::Type<MySql>>::compatible(&info),
+        )
+    };
+    mysql_value(raw, &name, text)
 }
 
-fn mysql_value(raw: MySqlValueRef<'_>, name: &str) -> Result<Value, BoxDynError> {
+/// A MySQL value of the type called `name`; `text`: a string type in a character set other
+/// than `binary`.
+fn mysql_value(raw: MySqlValueRef<'_>, name: &str, text: bool) -> Result<Value, BoxDynError> {
     fn get<'r, T: Decode<'r, MySql>>(raw: MySqlValueRef<'r>) -> Result<Option<T>, BoxDynError> {
         if raw.is_null() {
             return Ok(None);
@@ -286,6 +298,9 @@ fn mysql_value(raw: MySqlValueRef<'_>, name: &str) -> Result<Value, BoxDynError>
             None => Value::Json(None),
             Some(text) => Value::Json(Some(Box::new(serde_json::from_str(&text)?))),
         },
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" if text => {
+            Value::String(get(raw)?)
+        }
         "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT"
         | "GEOMETRY" => Value::Bytes(get(raw)?),
         "DATE" => Value::TimeDate(get(raw)?),

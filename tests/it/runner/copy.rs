@@ -15,7 +15,7 @@ use sea_query::value::prelude::{BigDecimal, Uuid, serde_json};
 use sea_query_sqlx::SqlxValues;
 use sqlx::AssertSqlSafe;
 
-use super::{exec, scalar, scratch, table_exists, text};
+use super::{exec, on_every_backend, scalar, scratch, table_exists, text};
 use crate::live::db::{Conn, Scratch};
 
 const V1: u64 = 20260601000100;
@@ -126,6 +126,9 @@ async fn insert(
     columns: &[&str],
     rows: &[Vec<Value>],
 ) {
+    if rows.is_empty() {
+        return;
+    }
     let mut stmt = sea_query::Query::insert();
     stmt.into_table(table.to_string())
         .columns(columns.iter().map(|c| c.to_string()));
@@ -960,8 +963,21 @@ async fn a_killed_copy_resumes_where_it_stopped() {
         "the progress row counts exactly the committed batches"
     );
 
-    let out = run(copy("500"));
+    let mut again = copy("500");
+    again.arg("--json").stdout(std::process::Stdio::piped());
+    let out = run(again);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let books = &json["tables"][0];
+    assert_eq!(books["table"], "books");
+    assert_eq!(books["copied_before"].as_i64(), Some(copied));
+    assert_eq!(books["copied"].as_i64(), Some(3000 - copied));
+    assert_eq!(
+        (books["source_rows"].as_u64(), books["target_rows"].as_u64()),
+        (Some(3000), Some(3000))
+    );
+    assert_eq!(books["sequences"][0], "public.books_id_seq");
+    assert_eq!(json["copied"].as_i64(), Some(3000 - copied));
     let fixture_rows = |url: String| async move {
         let (_, rows) = super::runner(&url).table_rows("books").await.unwrap();
         show(&rows)
@@ -971,6 +987,219 @@ async fn a_killed_copy_resumes_where_it_stopped() {
     assert_eq!(copied_rows, fixture_rows(source.url()).await);
     assert!(!table_exists(&mut target.conn, "godwit_copy_progress").await);
 }
+
+/// On PostgreSQL, turning the checks off for a table that references itself needs a
+/// superuser: without one its rows go in key order with the checks on, which fails on a row
+/// whose parent comes in a later batch, with a message that says what would work.
+#[tokio::test]
+async fn a_self_reference_needs_a_superuser_on_postgres() {
+    let mut source = migrated(Backend::Sqlite, "copy_role_src").await;
+    let mut target = scratch(Backend::Postgres, "copy_role_dst").await;
+    fill_library(&mut source, Backend::Sqlite, 0).await;
+    let db = target.name().to_string();
+    let role = format!("{db}_owner");
+    exec(&mut target.conn, &format!("CREATE ROLE \"{role}\" LOGIN")).await;
+    exec(
+        &mut target.conn,
+        &format!(
+            "ALTER DATABASE \"{db}\" OWNER TO \"{role}\"; ALTER SCHEMA public OWNER TO \"{role}\""
+        ),
+    )
+    .await;
+    // The server's URL with the role as its user, and no password (the test server trusts
+    // local connections).
+    let url = target.url();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let as_owner = format!("{scheme}://{role}@{host}");
+    runner(&as_owner).up(&Up::default()).await.unwrap();
+
+    let err = runner(&source.url())
+        .copy_to(
+            &as_owner.parse().unwrap(),
+            &CopyOptions::default()
+                .batch_size(2)
+                .tables(Some(vec!["categories".into()])),
+        )
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "copying table `categories` stopped at its first rows: insert or update on table"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "(`categories` references itself or is in a cycle of foreign keys, so its rows cannot be \
+             copied in an order that satisfies them, and turning PostgreSQL's checks off for the copy \
+             was refused: permission denied to set parameter \"session_replication_role\""
+        ),
+        "{message}"
+    );
+    assert!(message.contains("copy as a superuser"), "{message}");
+    assert_eq!(
+        scalar(&mut target.conn, "SELECT count(*) FROM categories").await,
+        0
+    );
+
+    // As the superuser, the same copy goes through (resuming the one that stopped).
+    runner(&source.url())
+        .copy_to(
+            &target.url().parse().unwrap(),
+            &CopyOptions::default()
+                .batch_size(2)
+                .tables(Some(vec!["categories".into()])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows_of(&target, "categories").await,
+        rows_of(&source, "categories").await
+    );
+    let admin_url = url.replace(&format!("/{db}"), "/postgres");
+    drop(target);
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::raw_sql(AssertSqlSafe(format!("DROP ROLE \"{role}\"")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+/// What [`ReadEverything`] read, by backend.
+static READ: Mutex<Vec<(Backend, Vec<Vec<Value>>)>> = Mutex::new(Vec::new());
+
+/// Reads `everything` with `db.fetch_all`, whose values are decoded by the types the database
+/// reports (no schema model): what a migration's Rust code sees.
+struct ReadEverything;
+impl Migration for ReadEverything {
+    fn up(&self, s: &mut Schema) {
+        use godwit::runner::RunCode;
+        s.run("read everything", |db| {
+            Box::pin(async move {
+                let select = sea_query::Query::select()
+                    .columns(COLUMNS)
+                    .from("everything")
+                    .order_by("id", sea_query::Order::Asc)
+                    .to_owned();
+                let rows = db.fetch_all(&select).await?;
+                let values = rows
+                    .iter()
+                    .map(|r| COLUMNS.iter().map(|c| r.value(c).cloned()).collect())
+                    .collect::<Result<Vec<Vec<Value>>, _>>()?;
+                READ.lock().unwrap().push((db.backend(), values));
+                Ok(())
+            })
+        });
+    }
+    fn down(&self, s: &mut Schema) {
+        s.sql("SELECT 1");
+    }
+}
+
+static READ_EVERYTHING: ReadEverything = ReadEverything;
+
+/// The value shape of each column read without the schema model: PostgreSQL's and MySQL's
+/// types map to values of the same width; SQLite's by storage class, except a column declared
+/// `boolean`.
+async fn untyped_rows_follow_the_database_types(backend: Backend) {
+    let mut db = migrated(backend, "copy_untyped").await;
+    let rows = edge_rows(backend != Backend::MySql, backend != Backend::Sqlite);
+    insert(&mut db, backend, "everything", &COLUMNS, &rows).await;
+    let id = |version: u64, name: &str| MigrationId {
+        version,
+        name: name.to_string(),
+    };
+    let migrations: Vec<(MigrationId, &'static dyn Migration)> = vec![
+        (id(V1, "create_everything"), &EVERYTHING),
+        (id(V2, "create_library"), &LIBRARY),
+        (id(V2 + 100, "read_everything"), &READ_EVERYTHING),
+    ];
+    Runner::new(db.url().parse().unwrap(), migrations)
+        .up(&Up::default())
+        .await
+        .unwrap();
+    let read = READ.lock().unwrap().clone();
+    let (_, values) = read.iter().find(|(b, _)| *b == backend).unwrap();
+    let shapes = |row: &[Value]| -> Vec<String> {
+        row.iter()
+            .map(|v| format!("{v:?}").split('(').next().unwrap().to_string())
+            .collect()
+    };
+    let expected: [&str; 17] = match backend {
+        Backend::Postgres => [
+            "BigInt",
+            "SmallInt",
+            "Int",
+            "BigInt",
+            "String",
+            "String",
+            "Bool",
+            "Float",
+            "Double",
+            "BigDecimal",
+            "TimeDate",
+            "TimeTime",
+            "TimeDateTime",
+            "TimeDateTimeWithTimeZone",
+            "Uuid",
+            "Json",
+            "Bytes",
+        ],
+        // MariaDB's json is longtext; a uuid is binary(16).
+        Backend::MySql => [
+            "BigInt",
+            "SmallInt",
+            "Int",
+            "BigInt",
+            "String",
+            "String",
+            "Bool",
+            "Float",
+            "Double",
+            "BigDecimal",
+            "TimeDate",
+            "TimeTime",
+            "TimeDateTime",
+            "TimeDateTimeWithTimeZone",
+            "Bytes",
+            "String",
+            "Bytes",
+        ],
+        // Integers, REALs (a decimal too), TEXT (dates and times too) and BLOBs (a uuid).
+        Backend::Sqlite => [
+            "BigInt", "BigInt", "BigInt", "BigInt", "String", "String", "Bool", "Double", "Double",
+            "Double", "String", "String", "String", "String", "Bytes", "String", "Bytes",
+        ],
+    };
+    assert_eq!(shapes(&values[0]), expected);
+    // A NULL has the shape of its column's type; SQLite's, of the declared type's affinity.
+    let nulls = match backend {
+        Backend::Sqlite => vec![
+            "BigInt", "BigInt", "BigInt", "String", "String", "Bool", "Double", "Double", "String",
+            "String", "String", "String", "String", "String", "String", "Bytes",
+        ],
+        _ => expected[1..].to_vec(),
+    };
+    assert_eq!(shapes(&values[2])[1..], nulls);
+    assert!(
+        values[2][1..]
+            .iter()
+            .all(|v| format!("{v:?}").ends_with("(None)"))
+    );
+    assert_eq!(values[0][4], rows[0][4], "unicode text");
+    assert_eq!(values[1][8], rows[1][8], "a double");
+    if backend != Backend::Postgres {
+        assert_eq!(
+            values[0][14],
+            Value::Bytes(Some(Uuid::max().as_bytes().to_vec()))
+        );
+    }
+}
+
+on_every_backend!(untyped_rows_follow_the_database_types);
 
 /// `text` with runs of spaces after `ms` (the padding before a note) made two.
 fn squeeze(text: &str) -> String {
