@@ -45,8 +45,9 @@
 //!   (rows written to either while copying) is an error naming each table and both counts. The
 //!   progress rows are deleted once the counts match.
 //!
-//! The SQL here is built with sea-query, except `COPY`, the progress table's `CREATE TABLE`
-//! and the per-backend session settings, which have no sea-query form.
+//! The SQL here is built with sea-query, except what has no sea-query form: `COPY`, the
+//! progress table's `CREATE TABLE` and the query for whether it exists, the per-backend session
+//! settings, and PostgreSQL's `setval`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
