@@ -12,8 +12,8 @@
 //! - [`error`]: what can go wrong, [`Error`].
 //!
 //! **Invariant:** SQL comes only from godwit-core's renderer and from the history, progress,
-//! lock and `fresh` statements here; nothing else writes SQL. A password never appears in a
-//! message.
+//! lock, `fresh` and `copy` statements here (`copy.rs` lists its own); nothing else writes SQL.
+//! A password never appears in a message.
 
 mod batch;
 mod connect;
