@@ -269,62 +269,17 @@ fn hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The key of the row `st` returns, if it returns one, typed by the key's columns.
+/// The key of the row `st` returns, if it returns one, decoded by the key's column types as
+/// `copy` decodes values (so it binds back as the same value).
 async fn fetch_key(
     conn: &mut Conn,
     st: &Statement,
     types: &[ColumnType],
 ) -> Result<Option<Vec<Value>>, sqlx::Error> {
-    let sql = sqlx::AssertSqlSafe(st.sql.clone());
-    let values = sea_query_sqlx::SqlxValues(st.values.clone());
-    macro_rules! decode {
-        ($row:expr, $backend:expr) => {{
-            let row = $row;
-            let mut key = Vec::with_capacity(types.len());
-            for (i, ty) in types.iter().enumerate() {
-                key.push(match (ty, $backend) {
-                    (ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt, _) => {
-                        Value::BigInt(Some(
-                            row.try_get::<i64, _>(i)
-                                .or_else(|_| row.try_get::<i32, _>(i).map(i64::from))?,
-                        ))
-                    }
-                    (ColumnType::Uuid, Backend::Postgres) => {
-                        Value::Uuid(Some(row.try_get::<sqlx::types::Uuid, _>(i)?))
-                    }
-                    (ColumnType::Uuid | ColumnType::Binary, Backend::MySql) => {
-                        Value::Bytes(Some(row.try_get::<Vec<u8>, _>(i)?))
-                    }
-                    (ColumnType::Binary, _) => Value::Bytes(Some(row.try_get::<Vec<u8>, _>(i)?)),
-                    _ => match row.try_get::<String, _>(i) {
-                        Ok(s) => Value::String(Some(s)),
-                        Err(_) => Value::Bytes(Some(row.try_get::<Vec<u8>, _>(i)?)),
-                    },
-                });
-            }
-            key
-        }};
-    }
     conn.start_statement_clock();
-    let result = match conn {
-        Conn::Postgres(c) => match sqlx::query_with(sql, values).fetch_optional(&mut *c).await {
-            Ok(Some(row)) => Ok(Some(decode!(row, Backend::Postgres))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        },
-        Conn::MySql(c) => match sqlx::query_with(sql, values).fetch_optional(&mut *c).await {
-            Ok(Some(row)) => Ok(Some(decode!(row, Backend::MySql))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        },
-        Conn::Sqlite(c, _) => match sqlx::query_with(sql, values).fetch_optional(&mut *c).await {
-            Ok(Some(row)) => Ok(Some(decode!(row, Backend::Sqlite))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        },
-    };
+    let result = crate::values::fetch_values(conn, st, Some(types)).await;
     conn.stop_statement_clock();
-    result
+    Ok(result?.1.into_iter().next())
 }
 
 /// How a batched step runs: the settings of the run around it.

@@ -14,8 +14,6 @@
 //! The throughput ratio is the `UPDATE`'s time over the backfill's (target at least 0.8).
 
 use std::fmt::Write as _;
-use std::fs;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -77,7 +75,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     let root = crate::workspace_root();
     let dir = root.join("target").join(PACKAGE);
-    write_crate(&root, &dir)?;
+    super::write_migrations_crate(
+        &root,
+        &dir,
+        "backfill",
+        PACKAGE,
+        &[
+            ("m20260101_000000_create_events.rs", CREATE),
+            ("m20260101_000100_backfill_doubled.rs", BACKFILL),
+        ],
+    )?;
     eprintln!("building the migrations binary in release mode (not measured) ...");
     cargo(&dir, &["build", "--release"])?;
     let bin = dir.join("target/release").join(PACKAGE);
@@ -184,53 +191,6 @@ fn count(url: &str, condition: &str) -> anyhow::Result<usize> {
     text.trim()
         .parse()
         .with_context(|| format!("psql printed `{text}` for the count"))
-}
-
-/// Write the crate; keep `target/` so its dependencies stay built between runs.
-fn write_crate(root: &Path, dir: &Path) -> anyhow::Result<()> {
-    let path = |p: &str| root.join(p).display().to_string();
-    let files: [(&str, String); 7] = [
-        (
-            "Cargo.toml",
-            format!(
-                "# Written by `cargo xtask bench backfill`: a throwaway crate of two migrations.\n\
-                 [workspace]\n\n\
-                 [package]\nname = \"{PACKAGE}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-                 [dependencies]\ngodwit = {{ path = {:?} }}\n\n\
-                 [build-dependencies]\ngodwit-build = {{ path = {:?} }}\n",
-                path("crates/godwit"),
-                path("crates/godwit-build"),
-            ),
-        ),
-        (
-            "build.rs",
-            "fn main() {\n    godwit_build::discover();\n}\n".into(),
-        ),
-        ("src/lib.rs", "godwit::migrations!();\n".into()),
-        ("src/main.rs", "godwit::main!();\n".into()),
-        (
-            "src/migrations/m20260101_000000_create_events.rs",
-            CREATE.into(),
-        ),
-        (
-            "src/migrations/m20260101_000100_backfill_doubled.rs",
-            BACKFILL.into(),
-        ),
-        (
-            "Cargo.lock",
-            fs::read_to_string(root.join("Cargo.lock"))
-                .context("cannot read the workspace's Cargo.lock")?,
-        ),
-    ];
-    for (name, content) in files {
-        let file = dir.join(name);
-        if fs::read_to_string(&file).is_ok_and(|old| old == content) {
-            continue;
-        }
-        fs::create_dir_all(file.parent().unwrap_or(dir))?;
-        fs::write(&file, content).with_context(|| format!("cannot write `{}`", file.display()))?;
-    }
-    Ok(())
 }
 
 /// The results, with what they ran on, ready for `docs/benchmarks.md`.

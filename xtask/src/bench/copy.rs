@@ -70,7 +70,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let root = crate::workspace_root();
     let dir = root.join("target").join("godwit-bench-copy");
-    write_crate(&root, &dir)?;
+    super::write_migrations_crate(
+        &root,
+        &dir,
+        "copy",
+        PACKAGE,
+        &[("m20260101_000000_create_events.rs", MIGRATION)],
+    )?;
     eprintln!("building the migrations binary in release mode (not measured) ...");
     cargo(&dir, &["build", "--release"])?;
     let bin = dir.join("target/release").join(PACKAGE);
@@ -179,50 +185,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     )?;
     let _ = fs::remove_file(&csv);
     println!("{}", report(args, &mut godwit, &mut pipeline));
-    Ok(())
-}
-
-/// Write the crate; keep `target/` so its dependencies stay built between runs.
-fn write_crate(root: &Path, dir: &Path) -> anyhow::Result<()> {
-    let path = |p: &str| root.join(p).display().to_string();
-    let files: [(&str, String); 6] = [
-        (
-            "Cargo.toml",
-            format!(
-                "# Written by `cargo xtask bench copy`: a throwaway crate of one migration.\n\
-                 [workspace]\n\n\
-                 [package]\nname = \"{PACKAGE}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-                 [dependencies]\ngodwit = {{ path = {:?} }}\n\n\
-                 [build-dependencies]\ngodwit-build = {{ path = {:?} }}\n",
-                path("crates/godwit"),
-                path("crates/godwit-build"),
-            ),
-        ),
-        (
-            "build.rs",
-            "fn main() {\n    godwit_build::discover();\n}\n".into(),
-        ),
-        ("src/lib.rs", "godwit::migrations!();\n".into()),
-        ("src/main.rs", "godwit::main!();\n".into()),
-        (
-            "src/migrations/m20260101_000000_create_events.rs",
-            MIGRATION.into(),
-        ),
-        // The same dependency versions as the workspace, without a registry lookup.
-        (
-            "Cargo.lock",
-            fs::read_to_string(root.join("Cargo.lock"))
-                .context("cannot read the workspace's Cargo.lock")?,
-        ),
-    ];
-    for (name, content) in files {
-        let file = dir.join(name);
-        if fs::read_to_string(&file).is_ok_and(|old| old == content) {
-            continue;
-        }
-        fs::create_dir_all(file.parent().unwrap_or(dir))?;
-        fs::write(&file, content).with_context(|| format!("cannot write `{}`", file.display()))?;
-    }
     Ok(())
 }
 

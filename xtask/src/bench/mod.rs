@@ -54,6 +54,61 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Write a throwaway migrations crate into `dir` for the bench task `task`: `package` with the
+/// migration files `migrations` (file name, source). `target/` is kept, so its dependencies
+/// stay built between runs; unchanged files are not rewritten.
+fn write_migrations_crate(
+    root: &std::path::Path,
+    dir: &std::path::Path,
+    task: &str,
+    package: &str,
+    migrations: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let path = |p: &str| root.join(p).display().to_string();
+    let mut files: Vec<(String, String)> = vec![
+        (
+            "Cargo.toml".into(),
+            format!(
+                "# Written by `cargo xtask bench {task}`: a throwaway crate of migrations.\n\
+                 [workspace]\n\n\
+                 [package]\nname = \"{package}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+                 [dependencies]\ngodwit = {{ path = {:?} }}\n\n\
+                 [build-dependencies]\ngodwit-build = {{ path = {:?} }}\n",
+                path("crates/godwit"),
+                path("crates/godwit-build"),
+            ),
+        ),
+        (
+            "build.rs".into(),
+            "fn main() {\n    godwit_build::discover();\n}\n".into(),
+        ),
+        ("src/lib.rs".into(), "godwit::migrations!();\n".into()),
+        ("src/main.rs".into(), "godwit::main!();\n".into()),
+        // The same dependency versions as the workspace, without a registry lookup.
+        (
+            "Cargo.lock".into(),
+            std::fs::read_to_string(root.join("Cargo.lock"))
+                .context("cannot read the workspace's Cargo.lock")?,
+        ),
+    ];
+    files.extend(
+        migrations
+            .iter()
+            .map(|(name, source)| (format!("src/migrations/{name}"), source.to_string())),
+    );
+    for (name, content) in files {
+        let file = dir.join(&name);
+        if std::fs::read_to_string(&file).is_ok_and(|old| old == content) {
+            continue;
+        }
+        std::fs::create_dir_all(file.parent().unwrap_or(dir))?;
+        std::fs::write(&file, content)
+            .with_context(|| format!("cannot write `{}`", file.display()))?;
+    }
+    Ok(())
+}
+
 /// `AMD EPYC ..., 2 cores`.
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
