@@ -10,3 +10,19 @@
 //! the SQLite file `migrations-example/dev.db`.
 
 godwit::migrations!();
+
+/// The Rust code blocks of the README and the guide (`docs/`), compiled and run as doctests by
+/// `cargo test --doc`, so that no example in the documentation can stop compiling unnoticed.
+#[cfg(doctest)]
+pub mod docs {
+    #[doc = include_str!("../../README.md")]
+    pub mod readme {}
+    #[doc = include_str!("../../docs/getting-started.md")]
+    pub mod getting_started {}
+    #[doc = include_str!("../../docs/workflows.md")]
+    pub mod workflows {}
+    #[doc = include_str!("../../docs/moving-data.md")]
+    pub mod moving_data {}
+    #[doc = include_str!("../../docs/coming-from.md")]
+    pub mod coming_from {}
+}
