@@ -1155,6 +1155,22 @@ fn describe_fk(
     )
 }
 
+/// The history tables of other migration tools, which a database adopted with `baseline` may
+/// still hold: a difference only when the migrations create a table of that name.
+pub const OTHER_TOOLS_HISTORY: &[&str] = &[
+    "_sqlx_migrations",           // sqlx migrate
+    "seaql_migrations",           // sea-orm-migration
+    "__diesel_schema_migrations", // diesel
+    "refinery_schema_history",    // refinery
+    "schema_migrations",          // Rails, golang-migrate
+    "ar_internal_metadata",       // Rails
+    "django_migrations",          // Django
+    "flyway_schema_history",      // Flyway
+    "databasechangelog",          // Liquibase
+    "databasechangeloglock",      // Liquibase
+    "atlas_schema_revisions",     // Atlas
+];
+
 /// Compare what the migrations say (`model`) with what the database has (`live`) on `backend`.
 ///
 /// Differences come sorted by table, then table, column, primary key, index, foreign key and
@@ -1183,6 +1199,8 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
                 push(&mut out, Object::Table, DifferenceKind::Missing, None, None);
                 continue;
             }
+            // Another migration tool's history, left from before godwit managed the database.
+            (None, Some(_)) if OTHER_TOOLS_HISTORY.contains(&name.as_str()) => continue,
             (None, Some(_)) => {
                 push(
                     &mut out,
