@@ -1,0 +1,136 @@
+//! The `godwit` command, installed with `cargo install --path crates/godwit-cli`.
+//!
+//! `godwit init` turns a cargo project into one that has migrations: it adds a migrations crate,
+//! an `xtask` crate whose `migrate` task builds and runs the migrations binary, and the
+//! `cargo xtask` alias. Everything after that goes through `cargo xtask migrate <command>`, the
+//! migrations crate's own binary.
+//!
+//! [`command`] is the whole command-line interface, for a generated command reference; [`init`]
+//! holds the logic, which plans every file before writing any.
+
+pub mod init;
+mod templates;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser, Subcommand};
+
+const ABOUT: &str = "Set up godwit database migrations in a cargo workspace";
+
+const LONG_ABOUT: &str = "Set up godwit database migrations in a cargo workspace.
+
+`godwit init` adds a migrations crate, an xtask crate and the `cargo xtask` alias to the cargo \
+project around the current directory. From then on, migrations are written and run with \
+`cargo xtask migrate <command>`: `new \"create users\"`, `up`, `status`, `down`, and the other \
+commands listed by `cargo xtask migrate --help`.";
+
+const AFTER_HELP: &str = "Exit codes: 0 success, 1 error, 2 usage error.";
+
+/// The `godwit` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "godwit",
+    bin_name = "godwit",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(InitArgs),
+}
+
+/// Add a migrations crate, an xtask crate and the `cargo xtask` alias to this cargo workspace
+///
+/// Run it in a cargo workspace, or in a single package, which becomes the root of a workspace (a
+/// `[workspace]` table is added to its Cargo.toml). The workspace is found by walking up from the
+/// current directory, as cargo does. It creates:
+///
+///   <name>/                  the migrations crate: Cargo.toml, build.rs, src/main.rs, src/lib.rs,
+///                            src/migrations/ (one file per migration), migrations.sum
+///   xtask/                   `cargo xtask migrate <args>` builds and runs the migrations binary
+///   .cargo/config.toml       the alias `xtask = "run --package xtask --"`
+///
+/// and adds both crates to the workspace members. It overwrites nothing: when any of these
+/// exists (or the alias is set to something else), it says which and writes no file at all.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP, verbatim_doc_comment)]
+struct InitArgs {
+    /// Look for the cargo project from this directory instead of the current one
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The migrations crate's package name, also its directory at the workspace root
+    #[arg(long, value_name = "NAME", default_value = init::DEFAULT_NAME)]
+    name: String,
+    /// The godwit source tree to depend on: a godwit checkout, or its `crates` directory
+    /// [default: the tree this `godwit` was built from, while it exists]
+    #[arg(long, value_name = "DIR")]
+    godwit_path: Option<PathBuf>,
+    /// Print what would be created and changed, and write nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// The whole command-line interface, as clap sees it (for the generated command reference).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Run `godwit` with the process's arguments; the exit code is 0, 1 (error) or 2 (usage).
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// Run `godwit` with `args` (the first is the program name).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let result = match cli.command {
+        Command::Init(args) => run_init(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_init(args: InitArgs) -> anyhow::Result<()> {
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => std::env::current_dir()
+            .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?,
+    };
+    let plan = init::plan(&init::Options {
+        dir,
+        name: args.name,
+        godwit_path: args.godwit_path,
+    })?;
+    if args.dry_run {
+        print!("{}", plan.summary(true));
+        return Ok(());
+    }
+    plan.write()?;
+    print!("{}", plan.summary(false));
+    Ok(())
+}
