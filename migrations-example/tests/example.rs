@@ -41,25 +41,42 @@ fn every_file_in_src_migrations_registers_exactly_once() {
 fn every_migration_renders_up_and_down_on_every_backend() {
     let resolved = godwit::resolve(&godwit::registrations()).unwrap();
     let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
+    // Deleted comments cannot come back: that one `down` is refused, with its reason.
+    let irreversible = 20261121090000;
+    let reversible: Vec<u64> = resolved
+        .iter()
+        .map(|(id, _)| id.version)
+        .filter(|&v| v != irreversible)
+        .collect();
     for backend in Backend::ALL {
         let up = catalog.render_up(backend, None).unwrap();
-        let down = catalog.render_down(backend, None).unwrap();
+        let down = catalog.render_down(backend, Some(&reversible)).unwrap();
         assert_eq!(
             (up.len(), down.len()),
-            (resolved.len(), resolved.len()),
+            (resolved.len(), resolved.len() - 1),
             "{backend}"
         );
-        // Cleaned-up e-mail addresses stay clean: that one `down` is empty on purpose.
-        for m in up
-            .iter()
-            .chain(&down)
-            .filter(|m| !(m.direction == "down" && m.id.name == "normalize_user_emails"))
-        {
-            assert!(
-                !m.statements.is_empty(),
-                "{backend}: {} {} renders nothing",
+        let refused = catalog
+            .render_down(backend, Some(&[irreversible]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("it is marked irreversible (\"deleted comments cannot be recreated"),
+            "{refused}"
+        );
+        for m in up.iter().chain(&down) {
+            // Empty on purpose: cleaned-up e-mail addresses stay clean, and only PostgreSQL
+            // has a `VALIDATE CONSTRAINT` (the others checked the rows when it was added).
+            let empty = (m.direction == "down" && m.id.name == "normalize_user_emails")
+                || (m.id.name == "validate_slugs_on_posts"
+                    && (m.direction == "down" || backend != Backend::Postgres));
+            assert_eq!(
+                m.statements.is_empty(),
+                empty,
+                "{backend}: {} {} renders {} statement(s)",
                 m.id,
-                m.direction
+                m.direction,
+                m.statements.len()
             );
         }
     }
@@ -85,6 +102,11 @@ fn sql_prints_every_migration_with_a_header_and_exits_0() {
             "-- 20261115090500 add_last_login_at_to_users (up)",
             "-- 20261120090000 normalize_user_emails (up)",
             "-- 20261120091000 add_slug_to_posts (up)",
+            "-- 20261121090000 delete_empty_comments (up)",
+            "-- 20261121100000 check_slugs_on_posts (up)",
+            "-- 20261121100500 validate_slugs_on_posts (up)",
+            "-- 20261121101000 require_slugs_on_posts (up)",
+            "-- 20261121101500 index_posts_by_slug (up)",
         ]
     );
     assert!(
@@ -142,14 +164,22 @@ fn up_status_and_down_all_on_an_sqlite_file() {
     let out = run(&["up"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("applied 8 migrations on SQLite"),
+        text(&out.stdout).contains("applied 13 migrations on SQLite"),
         "{}",
         text(&out.stdout)
     );
     let out = run(&["status", "--check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).ends_with("8 migrations: 8 applied, 0 pending\n"));
+    assert!(text(&out.stdout).ends_with("13 migrations: 13 applied, 0 pending\n"));
+    // Rolling back stops short of `delete_empty_comments`, which cannot be undone.
     let out = run(&["down", "--all"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("delete_empty_comments (down): cannot be rolled back"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["down", "--to", "20261121090000"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run(&["status", "--check"]);
     assert_eq!(out.status.code(), Some(3));
@@ -157,7 +187,8 @@ fn up_status_and_down_all_on_an_sqlite_file() {
 
 #[test]
 fn the_example_passes_lint_on_every_backend() {
-    for backend in ["postgres", "mysql", "sqlite"] {
+    // Each backend allows one operation, with the reason written in the migration.
+    for (backend, allowed) in [("postgres", 1), ("mysql", 1), ("sqlite", 0)] {
         let out = migrate(&["lint", "--backend", backend]);
         assert!(
             out.status.success(),
@@ -165,8 +196,9 @@ fn the_example_passes_lint_on_every_backend() {
             text(&out.stdout),
             text(&out.stderr)
         );
+        let summary = format!("0 unsafe, {allowed} allowed, in 13 migration(s)");
         assert!(
-            text(&out.stdout).starts_with("0 unsafe, 0 allowed, in 8 migration(s)"),
+            text(&out.stdout).contains(&summary),
             "{backend}: {}",
             text(&out.stdout)
         );
@@ -192,7 +224,7 @@ fn plan_all_for_postgres() {
     check(
         &["plan", "--all", "--backend", "postgres"],
         expect![[r#"
-            deploy plan for PostgreSQL, every migration (no database): 8 migrations
+            deploy plan for PostgreSQL, every migration (no database): 13 migrations
 
             20261001090000 create_users
               transaction: yes
@@ -278,8 +310,61 @@ fn plan_all_for_postgres() {
                 -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
                 UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001' AND "slug" IS NULL;
 
-            8 migrations: 7 additive, 0 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 0 irreversible
-            order: apply them before deploying the code that uses them; review the raw SQL or Rust code of 20261120090000 to decide where it goes
+            20261121090000 delete_empty_comments
+              transaction: yes
+              change: destructive (deploy after the code stops using what it removes)
+              reversible: no: it is marked irreversible ("deleted comments cannot be recreated; restore them from the backup taken before the deploy"); roll back no further than the migration after it
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 delete("comments")
+                locks: ROW EXCLUSIVE on comments
+                DELETE FROM "comments" WHERE TRIM("body") = '';
+
+            20261121100000 check_slugs_on_posts
+              transaction: in parts (each batched step outside any transaction, batch by batch)
+              change: destructive (deploy after the code stops using what it removes)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 backfill("posts")
+                locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
+                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001' AND "slug" IS NULL;
+              #2 add_check("posts", "ck_posts_slug_not_null")
+                locks: ACCESS EXCLUSIVE on posts
+                ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) NOT VALID;
+
+            20261121100500 validate_slugs_on_posts
+              transaction: yes
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 validate_constraint("posts", "ck_posts_slug_not_null")
+                locks: SHARE UPDATE EXCLUSIVE on posts
+                ALTER TABLE "posts" VALIDATE CONSTRAINT "ck_posts_slug_not_null";
+
+            20261121101000 require_slugs_on_posts
+              transaction: yes
+              change: destructive (deploy after the code stops using what it removes)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 set_not_null("posts", "slug")
+                locks: ACCESS EXCLUSIVE on posts
+                ALTER TABLE "posts" ALTER COLUMN "slug" SET NOT NULL;
+              #2 drop_check("posts", "ck_posts_slug_not_null")
+                locks: ACCESS EXCLUSIVE on posts
+                ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_slug_not_null";
+              allowed[set-not-null] #1 set_not_null("posts", "slug"): the validated check ck_posts_slug_not_null proves it: PostgreSQL 12+ does not scan
+
+            20261121101500 index_posts_by_slug
+              transaction: no (runs statement by statement)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 add_index("posts", ["slug"]) named "idx_posts_slug"
+                locks: SHARE UPDATE EXCLUSIVE on posts
+                CREATE INDEX CONCURRENTLY "idx_posts_slug" ON "posts" ("slug");
+
+            13 migrations: 9 additive, 3 destructive, 1 unknown; 0 unsafe findings, 1 allowed; 1 irreversible
+            order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
         "#]],
     );
 }
@@ -289,7 +374,7 @@ fn plan_all_for_mysql() {
     check(
         &["plan", "--all", "--backend", "mysql"],
         expect![[r#"
-            deploy plan for MySQL/MariaDB, every migration (no database): 8 migrations
+            deploy plan for MySQL/MariaDB, every migration (no database): 13 migrations
 
             20261001090000 create_users
               transaction: no (runs statement by statement)
@@ -375,8 +460,59 @@ fn plan_all_for_mysql() {
                 -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
                 UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `id` > :last_id AND `id` <= :upto_id AND `slug` IS NULL;
 
-            8 migrations: 7 additive, 0 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 0 irreversible
-            order: apply them before deploying the code that uses them; review the raw SQL or Rust code of 20261120090000 to decide where it goes
+            20261121090000 delete_empty_comments
+              transaction: no (runs statement by statement)
+              change: destructive (deploy after the code stops using what it removes)
+              reversible: no: it is marked irreversible ("deleted comments cannot be recreated; restore them from the backup taken before the deploy"); roll back no further than the migration after it
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 delete("comments")
+                locks: row locks on comments
+                DELETE FROM `comments` WHERE TRIM(`body`) = '';
+
+            20261121100000 check_slugs_on_posts
+              transaction: in parts (each batched step outside any transaction, batch by batch)
+              change: destructive (deploy after the code stops using what it removes)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 backfill("posts")
+                locks: row locks on posts, one batch at a time
+                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+                UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `id` > :last_id AND `id` <= :upto_id AND `slug` IS NULL;
+              #2 add_check("posts", "ck_posts_slug_not_null")
+                locks: metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)
+                ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_slug_not_null` CHECK (slug IS NOT NULL);
+              allowed[mysql-online-ddl] #2 add_check("posts", "ck_posts_slug_not_null"): MySQL/MariaDB add a check only by copying the table; the blog's posts copy in seconds
+
+            20261121100500 validate_slugs_on_posts
+              transaction: no (runs statement by statement)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 validate_constraint("posts", "ck_posts_slug_not_null")
+
+            20261121101000 require_slugs_on_posts
+              transaction: no (runs statement by statement)
+              change: destructive (deploy after the code stops using what it removes)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 set_not_null("posts", "slug")
+                locks: metadata lock on posts (ALGORITHM=INPLACE, LOCK=NONE: MySQL refuses the statement rather than copy the table or lock it harder)
+                ALTER TABLE `posts` MODIFY COLUMN `slug` varchar(255) NOT NULL, ALGORITHM=INPLACE, LOCK=NONE;
+              #2 drop_check("posts", "ck_posts_slug_not_null")
+                locks: metadata lock on posts (ALGORITHM=INPLACE, LOCK=NONE: MySQL refuses the statement rather than copy the table or lock it harder)
+                ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_slug_not_null`, ALGORITHM=INPLACE, LOCK=NONE;
+
+            20261121101500 index_posts_by_slug
+              transaction: no (runs statement by statement)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 add_index("posts", ["slug"]) named "idx_posts_slug"
+                locks: metadata lock on posts (ALGORITHM=INPLACE, LOCK=NONE: MySQL refuses the statement rather than copy the table or lock it harder)
+                CREATE INDEX `idx_posts_slug` ON `posts` (`slug`) ALGORITHM=INPLACE LOCK=NONE;
+
+            13 migrations: 9 additive, 3 destructive, 1 unknown; 0 unsafe findings, 1 allowed; 1 irreversible
+            order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
         "#]],
     );
 }
@@ -661,15 +797,197 @@ fn plan_all_for_postgres_as_json() {
                   "transactional": true,
                   "version": 20261120091000,
                   "warnings": []
+                },
+                {
+                  "change": "destructive",
+                  "findings": [],
+                  "in_parts": false,
+                  "irreversible_reason": "it is marked irreversible (\"deleted comments cannot be recreated; restore them from the backup taken before the deploy\"); roll back no further than the migration after it",
+                  "name": "delete_empty_comments",
+                  "reversible": false,
+                  "steps": [
+                    {
+                      "change": "destructive",
+                      "locks": [
+                        "ROW EXCLUSIVE on comments"
+                      ],
+                      "operation": "delete(\"comments\")",
+                      "sql": [
+                        "DELETE FROM \"comments\" WHERE TRIM(\"body\") = ''"
+                      ],
+                      "step": 1
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261121090000,
+                  "warnings": []
+                },
+                {
+                  "change": "destructive",
+                  "findings": [],
+                  "in_parts": true,
+                  "irreversible_reason": null,
+                  "name": "check_slugs_on_posts",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "additive",
+                      "locks": [
+                        "ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction"
+                      ],
+                      "operation": "backfill(\"posts\")",
+                      "sql": [
+                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > E'\\001last_id\\001' AND \"id\" <= E'\\001upto_id\\001' AND \"slug\" IS NULL"
+                      ],
+                      "step": 1
+                    },
+                    {
+                      "change": "destructive",
+                      "locks": [
+                        "ACCESS EXCLUSIVE on posts"
+                      ],
+                      "operation": "add_check(\"posts\", \"ck_posts_slug_not_null\")",
+                      "sql": [
+                        "ALTER TABLE \"posts\" ADD CONSTRAINT \"ck_posts_slug_not_null\" CHECK (slug IS NOT NULL) NOT VALID"
+                      ],
+                      "step": 2
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261121100000,
+                  "warnings": []
+                },
+                {
+                  "change": "additive",
+                  "findings": [],
+                  "in_parts": false,
+                  "irreversible_reason": null,
+                  "name": "validate_slugs_on_posts",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "additive",
+                      "locks": [
+                        "SHARE UPDATE EXCLUSIVE on posts"
+                      ],
+                      "operation": "validate_constraint(\"posts\", \"ck_posts_slug_not_null\")",
+                      "sql": [
+                        "ALTER TABLE \"posts\" VALIDATE CONSTRAINT \"ck_posts_slug_not_null\""
+                      ],
+                      "step": 1
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261121100500,
+                  "warnings": []
+                },
+                {
+                  "change": "destructive",
+                  "findings": [
+                    {
+                      "allowed": true,
+                      "operation": "set_not_null(\"posts\", \"slug\")",
+                      "reason": "the validated check ck_posts_slug_not_null proves it: PostgreSQL 12+ does not scan",
+                      "risk": "`SET NOT NULL` scans all of `posts` while holding an exclusive lock",
+                      "rule": "set-not-null",
+                      "safe": "// migration 1:\ns.add_check(\"posts\", \"ck_posts_slug_not_null\", \"slug IS NOT NULL\").not_valid();\n// migration 2:\ns.validate_constraint(\"posts\", \"ck_posts_slug_not_null\");\n// migration 3 (PostgreSQL 12+ uses the valid check instead of scanning):\ns.set_not_null(\"posts\", \"slug\");\ns.drop_check(\"posts\", \"ck_posts_slug_not_null\");",
+                      "step": 1
+                    }
+                  ],
+                  "in_parts": false,
+                  "irreversible_reason": null,
+                  "name": "require_slugs_on_posts",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "destructive",
+                      "locks": [
+                        "ACCESS EXCLUSIVE on posts"
+                      ],
+                      "operation": "set_not_null(\"posts\", \"slug\")",
+                      "sql": [
+                        "ALTER TABLE \"posts\" ALTER COLUMN \"slug\" SET NOT NULL"
+                      ],
+                      "step": 1
+                    },
+                    {
+                      "change": "additive",
+                      "locks": [
+                        "ACCESS EXCLUSIVE on posts"
+                      ],
+                      "operation": "drop_check(\"posts\", \"ck_posts_slug_not_null\")",
+                      "sql": [
+                        "ALTER TABLE \"posts\" DROP CONSTRAINT \"ck_posts_slug_not_null\""
+                      ],
+                      "step": 2
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261121101000,
+                  "warnings": []
+                },
+                {
+                  "change": "additive",
+                  "findings": [],
+                  "in_parts": false,
+                  "irreversible_reason": null,
+                  "name": "index_posts_by_slug",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "additive",
+                      "locks": [
+                        "SHARE UPDATE EXCLUSIVE on posts"
+                      ],
+                      "operation": "add_index(\"posts\", [\"slug\"]) named \"idx_posts_slug\"",
+                      "sql": [
+                        "CREATE INDEX CONCURRENTLY \"idx_posts_slug\" ON \"posts\" (\"slug\")"
+                      ],
+                      "step": 1
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": false,
+                  "version": 20261121101500,
+                  "warnings": []
                 }
               ],
               "summary": {
-                "additive": 7,
-                "allowed": 0,
-                "destructive": 0,
-                "irreversible": 0,
-                "migrations": 8,
-                "order": "apply them before deploying the code that uses them; review the raw SQL or Rust code of 20261120090000 to decide where it goes",
+                "additive": 9,
+                "allowed": 1,
+                "destructive": 3,
+                "irreversible": 1,
+                "migrations": 13,
+                "order": "apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes",
                 "unknown": 1,
                 "unsafe": 0
               }
@@ -693,7 +1011,7 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout).replace(&dir.path().display().to_string(), "<dir>");
     expect![[r#"
-        deploy plan for SQLite at sqlite://<dir>/blog.db?mode=rwc: 4 pending migrations
+        deploy plan for SQLite at sqlite://<dir>/blog.db?mode=rwc: 9 pending migrations
 
         20261115090000 add_views_to_posts
           transaction: yes
@@ -735,8 +1053,82 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
             -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
             UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
 
-        4 migrations: 3 additive, 0 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 0 irreversible
-        order: apply them before deploying the code that uses them; review the raw SQL or Rust code of 20261120090000 to decide where it goes
+        20261121090000 delete_empty_comments
+          transaction: yes
+          change: destructive (deploy after the code stops using what it removes)
+          reversible: no: it is marked irreversible ("deleted comments cannot be recreated; restore them from the backup taken before the deploy"); roll back no further than the migration after it
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 delete("comments")
+            locks: the database write lock
+            DELETE FROM "comments" WHERE TRIM("body") = '';
+
+        20261121100000 check_slugs_on_posts
+          transaction: in parts (each batched step outside any transaction, batch by batch)
+          change: destructive (deploy after the code stops using what it removes)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 backfill("posts")
+            locks: the database write lock
+            -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
+            UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
+          #2 add_check("posts", "ck_posts_slug_not_null")
+            locks: the database write lock
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NOT NULL, "published_at" timestamp_with_timezone_text NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "views" integer NOT NULL DEFAULT 0, "slug" varchar(255) NULL, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT, CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) );
+            INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug") SELECT "id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug" FROM "posts";
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+            CREATE INDEX "idx_posts_published_at" ON "posts" ("published_at");
+          warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+
+        20261121100500 validate_slugs_on_posts
+          transaction: yes
+          change: additive (deploy before the code that uses it)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 validate_constraint("posts", "ck_posts_slug_not_null")
+            locks: the database write lock
+
+        20261121101000 require_slugs_on_posts
+          transaction: yes
+          change: destructive (deploy after the code stops using what it removes)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 set_not_null("posts", "slug")
+            locks: the database write lock
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NOT NULL, "published_at" timestamp_with_timezone_text NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "views" integer NOT NULL DEFAULT 0, "slug" varchar(255) NOT NULL, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT, CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) );
+            INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug") SELECT "id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug" FROM "posts";
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+            CREATE INDEX "idx_posts_published_at" ON "posts" ("published_at");
+          #2 drop_check("posts", "ck_posts_slug_not_null")
+            locks: the database write lock
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NOT NULL, "published_at" timestamp_with_timezone_text NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "views" integer NOT NULL DEFAULT 0, "slug" varchar(255) NOT NULL, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT );
+            INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug") SELECT "id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug" FROM "posts";
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+            CREATE INDEX "idx_posts_published_at" ON "posts" ("published_at");
+          warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+
+        20261121101500 index_posts_by_slug
+          transaction: yes
+          change: additive (deploy before the code that uses it)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 add_index("posts", ["slug"]) named "idx_posts_slug"
+            locks: the database write lock
+            CREATE INDEX "idx_posts_slug" ON "posts" ("slug");
+
+        9 migrations: 5 additive, 3 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 1 irreversible
+        order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
     "#]].assert_eq(&stdout);
 
     let out = run(&["up"]);
@@ -826,7 +1218,7 @@ fn schema_for_mysql() {
     check(
         &["schema", "--backend", "mysql"],
         expect![[r#"
-            -- schema after 20261120091000 add_slug_to_posts (8 migrations), MySQL/MariaDB; generated by `schema`, do not edit
+            -- schema after 20261121101500 index_posts_by_slug (13 migrations), MySQL/MariaDB; generated by `schema`, do not edit
 
             CREATE TABLE `comments` (
               `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT,
@@ -855,10 +1247,11 @@ fn schema_for_mysql() {
               `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
               `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
               `views` int NOT NULL DEFAULT 0,
-              `slug` varchar(255) NULL
+              `slug` varchar(255) NOT NULL
             );
             CREATE INDEX `idx_posts_author_id` ON `posts` (`author_id`);
             CREATE INDEX `idx_posts_published_at` ON `posts` (`published_at`);
+            CREATE INDEX `idx_posts_slug` ON `posts` (`slug`);
 
             CREATE TABLE `tags` (
               `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT,
@@ -892,7 +1285,7 @@ fn schema_for_sqlite() {
     check(
         &["schema", "--backend", "sqlite"],
         expect![[r#"
-            -- schema after 20261120091000 add_slug_to_posts (8 migrations), SQLite; generated by `schema`, do not edit
+            -- schema after 20261121101500 index_posts_by_slug (13 migrations), SQLite; generated by `schema`, do not edit
 
             CREATE TABLE "comments" (
               "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -925,11 +1318,12 @@ fn schema_for_sqlite() {
               "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP,
               "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP,
               "views" integer NOT NULL DEFAULT 0,
-              "slug" varchar(255) NULL,
+              "slug" varchar(255) NOT NULL,
               FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT
             );
             CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
             CREATE INDEX "idx_posts_published_at" ON "posts" ("published_at");
+            CREATE INDEX "idx_posts_slug" ON "posts" ("slug");
 
             CREATE TABLE "tags" (
               "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -962,7 +1356,7 @@ fn the_committed_migrations_sum_matches_the_migrations() {
     );
     let stdout = text(&out.stdout);
     assert!(
-        stdout.ends_with("migrations.sum` matches the 8 migrations in the code\n"),
+        stdout.ends_with("migrations.sum` matches the 13 migrations in the code\n"),
         "{stdout}"
     );
 }
@@ -991,7 +1385,7 @@ fn verify_walks_every_rollback_of_the_example_on_every_backend() {
             text(&out.stderr)
         );
         assert!(
-            text(&out.stdout).starts_with("every rollback restores the schema: 8 migration(s)"),
+            text(&out.stdout).starts_with("every rollback restores the schema: 4 migration(s)"),
             "{}",
             text(&out.stdout)
         );
@@ -1008,7 +1402,7 @@ fn schema_live_finds_no_drift_after_up() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains(
-            "has exactly the schema its migrations build (applied through 20261120091000 add_slug_to_posts)"
+            "has exactly the schema its migrations build (applied through 20261121101500 index_posts_by_slug)"
         ),
         "{}",
         text(&out.stdout)
