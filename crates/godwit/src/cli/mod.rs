@@ -5,7 +5,7 @@
 //!
 //! Exit codes: `0` success, `1` an error (printed as `error: ...` on stderr; also `schema --check`
 //! finding its file stale or missing, and `check` finding `migrations.sum` missing, unreadable,
-//! stale or without one linear order), `2` a usage error,
+//! stale or without one linear order), `2` a usage error (also `fresh` without `--yes`),
 //! `3` `status --check` found a migration that is not applied as it is in the code (pending,
 //! half-applied, changed, missing or out of order), `4` another deploy held the migration lock
 //! past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, or `up` refused to run
@@ -161,8 +161,9 @@ impl From<anyhow::Error> for Failure {
 #[derive(Debug, Parser)]
 #[command(
     about = "Database migrations: apply, roll back, inspect, print their SQL, write new ones",
-    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found pending or \
-                  half-applied migrations,\n4 another deploy held the migration lock past --deploy-lock-timeout, \
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found a migration \
+                  pending, half-applied, changed or missing,\n4 another deploy held the migration lock \
+                  past --deploy-lock-timeout, \
                   5 `lint` found an unsafe operation, or `up` refused to run one,\n6 `up` refused to run: history \
                   does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C);\n\
                   `schema --check` and `check` exit with 1 when their file is stale or missing.\n\
@@ -240,6 +241,12 @@ enum Command {
     /// sequences are set past the copied keys and every table's rows are counted in both
     /// (exit code 1 when they differ).
     Copy(copy::CopyArgs),
+}
+
+/// The migrations binary's command line as a clap [`Command`](clap::Command), for tools that
+/// document or complete it. Its name is godwit's; [`run`] names it after the migrations crate.
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// The binary's `main`: parse the arguments, run the command, print errors, return the exit

@@ -17,7 +17,9 @@ use crate::{Backend, Catalog, Finding};
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// Exit with code 3 when a migration is pending or half-applied (for CI and start-up checks)
+    /// Exit with code 3 when a migration is not applied as it is in the code: pending,
+    /// half-applied, changed since applied, or applied but missing from the code (for CI and
+    /// start-up checks)
     #[arg(long)]
     check: bool,
     #[command(flatten)]
