@@ -4,6 +4,8 @@
 //! - `snapshots`: the SQL each scenario renders on PostgreSQL, MySQL/MariaDB and SQLite.
 //! - `live`: the same scenarios run on real databases, the resulting schema compared with the
 //!   schema model, and every reversible migration rolled back and checked.
+//! - `guide`: `docs/writing-migrations.md` and `docs/safety-rules.md`, generated from the
+//!   scenarios and from lint fragments compiled here, and checked to be current.
 //! - `runner`: applying and rolling back the fixture's migrations (`tests/src/migrations`) with
 //!   the runner, in-process and as processes: history, lock, transactions, failures, the CLI.
 //!
@@ -14,6 +16,7 @@
 
 #[macro_use]
 mod scenarios;
+mod guide;
 mod live;
 mod runner;
 mod snapshots;

@@ -20,6 +20,7 @@ macro_rules! all_scenarios {
             create_table_unique_check_index,
             create_table_references,
             create_table_composite_primary_key,
+            create_table_named_keys,
             drop_table,
             rename_table,
             add_column_nullable,
@@ -46,6 +47,7 @@ macro_rules! all_scenarios {
             drop_index,
             rename_index,
             add_foreign_key,
+            add_foreign_key_to_other_column,
             drop_foreign_key,
             drop_foreign_key_without_index,
             add_check,
@@ -62,6 +64,7 @@ macro_rules! all_scenarios {
             backfill_rows,
             backfill_existing_column,
             copy_rows_mapped,
+            copy_rows_shared_columns,
             run_rust_code,
             run_rust_code_with_down,
             delete_rows,
@@ -70,6 +73,8 @@ macro_rules! all_scenarios {
             rebuild_table_under_view,
             add_constraints_not_valid_then_validate,
             mysql_online_ddl,
+            migration_timeouts,
+            allow_rule,
         }
     };
 }
@@ -211,7 +216,7 @@ impl Scenario {
 // ----- shared setup -------------------------------------------------------------------------
 
 /// `users` and `posts` (which references `users`).
-const BLOG: Step = Step::up(|s| {
+pub(crate) const BLOG: Step = Step::up(|s| {
     s.create_table("users", |t| {
         t.id();
         t.string("email", 100).unique();
@@ -230,7 +235,7 @@ const BLOG: Step = Step::up(|s| {
 });
 
 /// Two users with one post each (ids 1 and 2).
-const BLOG_ROWS: Step = Step::up(|s| {
+pub(crate) const BLOG_ROWS: Step = Step::up(|s| {
     s.insert("users", ["email", "name"])
         .values(["ada@example.com", "Ada"])
         .values(["grace@example.com", "Grace"]);
@@ -263,7 +268,7 @@ const COMMENTS: Step = Step::up(|s| {
     });
 });
 
-const BLOG_WITH_ROWS: &[Step] = &[BLOG, BLOG_ROWS];
+pub(crate) const BLOG_WITH_ROWS: &[Step] = &[BLOG, BLOG_ROWS];
 
 /// The posts survive (SQLite rebuilds copy the rows).
 const POSTS_KEPT: &[Probe] = &[Probe {
@@ -410,6 +415,32 @@ pub fn create_table_composite_primary_key() -> Scenario {
                 t.references("posts").on_delete(Cascade);
                 t.references("tags").on_delete(Cascade);
                 t.primary_key(["post_id", "tag_id"]);
+            });
+        }),
+    )
+}
+
+/// `accounts`, keyed by a UUID, with a unique `code`.
+const ACCOUNTS: Step = Step::up(|s| {
+    s.create_table("accounts", |t| {
+        t.uuid("id").primary_key();
+        t.string("code", 20).unique();
+    });
+});
+
+/// Keys and indexes named by hand, a reference to a key that is not a `bigint`, and a column
+/// built with `Column`.
+pub fn create_table_named_keys() -> Scenario {
+    Scenario::new(
+        &[ACCOUNTS],
+        Step::up(|s| {
+            s.create_table("invoices", |t| {
+                t.id();
+                t.references("accounts")
+                    .of_type(ColumnType::Uuid)
+                    .name("fk_invoice_account")
+                    .index_name("idx_invoice_account");
+                t.column(Column::of("total", ColumnType::Decimal(12, 2)).default(0));
             });
         }),
     )
@@ -653,7 +684,7 @@ pub fn rename_index() -> Scenario {
 // ----- constraints --------------------------------------------------------------------------
 
 /// `comments.post_id` without a foreign key or an index, and one comment.
-const LOOSE_COMMENTS: Step = Step::up(|s| {
+pub(crate) const LOOSE_COMMENTS: Step = Step::up(|s| {
     s.create_table("comments", |t| {
         t.id();
         t.big_integer("post_id");
@@ -677,6 +708,24 @@ pub fn add_foreign_key() -> Scenario {
         after_up: 1,
         after_down: Some(1),
     }])
+}
+
+/// A named foreign key to a unique column other than `id`.
+pub fn add_foreign_key_to_other_column() -> Scenario {
+    const INVOICES: Step = Step::up(|s| {
+        s.create_table("invoices", |t| {
+            t.id();
+            t.string("account_code", 20);
+        });
+    });
+    Scenario::new(
+        &[ACCOUNTS, INVOICES],
+        Step::up(|s| {
+            s.add_foreign_key("invoices", ["account_code"], "accounts")
+                .ref_columns(["code"])
+                .name("fk_invoice_account_code");
+        }),
+    )
 }
 
 pub fn drop_foreign_key() -> Scenario {
@@ -899,6 +948,30 @@ pub fn copy_rows_mapped() -> Scenario {
                 .set("status", Func::lower(col("status")))
                 .filter(col("status").eq("archived").or(col("views").lt(5)))
                 .batch_size(1000);
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// Rows copied into new tables: every column the two tables share, or the columns named.
+pub fn copy_rows_shared_columns() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_table("posts_archive", |t| {
+                t.id();
+                t.big_integer("user_id");
+                t.string("title", 200);
+                t.text("body").nullable();
+            });
+            s.copy_rows("posts", "posts_archive");
+            s.create_table("users_archive", |t| {
+                t.id();
+                t.string("email", 100);
+            });
+            s.copy_rows("users", "users_archive")
+                .columns(["id", "email"])
+                .pause(Duration::from_millis(20));
         }),
     )
     .probes(POSTS_KEPT)
@@ -1183,6 +1256,35 @@ pub fn mysql_online_ddl() -> Scenario {
             s.add_column("posts", Column::text("summary").nullable());
             s.add_index("posts", ["status"]);
             s.mysql_online(Algorithm::Inplace, Lock::None);
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// A migration's own lock and statement timeouts and lock retries, instead of the runner's.
+pub fn migration_timeouts() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_index("posts", ["status", "views"]);
+            s.lock_timeout(Duration::from_secs(2));
+            s.statement_timeout(Duration::from_secs(4 * 60 * 60));
+            s.lock_retries(10);
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// An operation a lint rule flags, allowed with a written reason.
+pub fn allow_rule() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.drop_column("posts", "body");
+            s.allow(
+                Rule::DropColumn,
+                "nothing reads posts.body since release 41",
+            );
         }),
     )
     .probes(POSTS_KEPT)
