@@ -308,18 +308,19 @@ impl Batched {
     /// with the key range as placeholders.
     pub fn preview(&self) -> String {
         let key = self.key.join(", ");
-        // Placeholder values, written as `:last_id` and `:upto_id` once rendered.
+        // Placeholder values, written as `:last_id` and `:upto_id` once rendered. Plain ASCII,
+        // so that no backend escapes them (PostgreSQL writes control characters as `E'\001'`).
         let marker = |name: &str| -> Vec<Value> {
             self.key
                 .iter()
-                .map(|k| Value::String(Some(format!("\u{1}{name}_{k}\u{1}"))))
+                .map(|k| Value::String(Some(format!("@@{name}_{k}@@"))))
                 .collect()
         };
         let (last, upto) = (marker("last"), marker("upto"));
         let mut one = self.batch(Some(&last), Some(&upto)).preview;
         for v in last.iter().chain(&upto) {
             if let Value::String(Some(m)) = v {
-                one = one.replace(&format!("'{m}'"), &format!(":{}", m.trim_matches('\u{1}')));
+                one = one.replace(&format!("'{m}'"), &format!(":{}", m.trim_matches('@')));
             }
         }
         if let Some(finish) = &self.finish {
