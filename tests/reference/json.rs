@@ -237,7 +237,7 @@ pub fn examples() -> Vec<Example> {
     example(
         "schema",
         args,
-        "With the first four migrations applied and nothing changed by hand (without `--live`, `schema` prints SQL and ignores `--json`)",
+        "With the first four migrations applied and nothing changed by hand (without `--live`, `schema` prints SQL, and `--json` is a usage error)",
         Fields::Own(DRIFT),
         json,
     );

@@ -36,6 +36,15 @@ pub(crate) fn run(
     args: &SchemaArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    if args.db.json {
+        return Err(Failure::Exit {
+            code: 2,
+            errors: vec![anyhow!(
+                "`schema --json` needs `--live`: the schema snapshot is SQL; `schema --live --json` \
+                 lists the differences between the database and its migrations as JSON"
+            )],
+        });
+    }
     let backend: Backend = match args.backend {
         Some(b) => b.into(),
         None => super::sql::default_backend(cx)?,

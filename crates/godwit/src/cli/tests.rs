@@ -882,6 +882,15 @@ fn schema_prints_the_model_as_sql_and_checks_a_file() {
     "#]],
     );
 
+    // The snapshot is SQL: `--json` belongs to `--live`.
+    check(
+        &cx,
+        &["schema", "--backend", "sqlite", "--json"],
+        expect![[r#"
+            error (2): `schema --json` needs `--live`: the schema snapshot is SQL; `schema --live --json` lists the differences between the database and its migrations as JSON
+        "#]],
+    );
+
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("schema.sql");
     let file = file.to_str().unwrap();
