@@ -101,7 +101,9 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         }
     }
     for (package, at) in member_packages(&root, &members) {
-        if package == name || package == XTASK {
+        // A member in the directory `init` would create is reported as that directory.
+        let reported = at == root.join(&package);
+        if (package == name || package == XTASK) && !reported {
             conflicts.push(format!(
                 "the workspace already has a package named `{package}`, in `{}`",
                 show(&root, &at, true)
@@ -292,12 +294,6 @@ impl Plan {
             if dry_run { "Would set up" } else { "Set up" },
             self.root.display()
         );
-        let width = self
-            .changes
-            .iter()
-            .map(|c| slashes(&c.path).len())
-            .max()
-            .unwrap_or(0);
         for change in &self.changes {
             let path = slashes(&change.path);
             match &change.update {
@@ -305,7 +301,7 @@ impl Plan {
                     let _ = writeln!(out, "  {create:<12} {path}");
                 }
                 Some(what) => {
-                    let _ = writeln!(out, "  {update:<12} {path:<width$}  ({what})");
+                    let _ = writeln!(out, "  {update:<12} {path} ({what})");
                 }
             }
         }

@@ -1,0 +1,424 @@
+//! `godwit init` in fresh cargo projects, run as a user runs it: the built `godwit` binary, then
+//! the first migration through `cargo xtask migrate` (new, up, status, down, status) on the
+//! default SQLite database, and every way `init` refuses, which must leave every file as it was.
+//!
+//! The nested builds reuse this workspace's artifacts: the project gets a copy of its
+//! `Cargo.lock`, and cargo's build directory (where dependencies are compiled) is this
+//! workspace's, while the project's own binaries go to a target directory of its own.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The godwit workspace.
+fn godwit_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    fs::canonicalize(&root).unwrap_or(root)
+}
+
+fn godwit(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_godwit"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the godwit binary runs")
+}
+
+/// `cargo <args>` in `project`, with the environment of a developer who has no `DATABASE_URL`.
+fn cargo(project: &Path, args: &[&str]) -> Output {
+    let build_dir = std::env::var_os("CARGO_BUILD_BUILD_DIR")
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| godwit_root().join("target"));
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(project)
+        .args(args)
+        .env("CARGO_BUILD_BUILD_DIR", build_dir)
+        .env("CARGO_TARGET_DIR", project.join("target"))
+        .env("CARGO_PROFILE_DEV_DEBUG", "line-tables-only")
+        .env("CARGO_TERM_COLOR", "never")
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("cargo runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Fail with everything the command printed unless it exited with `code`; its stdout.
+#[track_caller]
+fn expect_code(what: &str, output: &Output, code: i32) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{what}: exit code\n--- stdout\n{}\n--- stderr\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn write(path: &Path, content: &str) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, content).unwrap();
+}
+
+/// A cargo workspace with one package, `app`.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("Cargo.toml"),
+        "[workspace]\nresolver = \"3\"\nmembers = [\"app\"]\n",
+    );
+    write(
+        &dir.path().join("app/Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
+    write(&dir.path().join("app/src/main.rs"), "fn main() {}\n");
+    fs::copy(
+        godwit_root().join("Cargo.lock"),
+        dir.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Every file under `dir` (but `target`) and its content.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(root).unwrap().to_path_buf();
+            if relative == Path::new("target") {
+                continue;
+            }
+            if path.is_dir() {
+                out.insert(relative, Vec::new());
+                walk(root, &path, out);
+            } else {
+                out.insert(relative, fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The tables of an SQLite file, opened read-only.
+fn tables(file: &Path) -> Vec<String> {
+    use sqlx::Connection as _;
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(file)
+        .read_only(true);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+            let names: Vec<(String,)> = sqlx::query_as(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.unwrap();
+            names.into_iter().map(|(n,)| n).collect()
+        })
+}
+
+/// The line of `status` output about `name`.
+#[track_caller]
+fn status_line(status: &str, name: &str) -> String {
+    status
+        .lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no line for {name} in:\n{status}"))
+        .to_owned()
+}
+
+#[test]
+fn init_then_the_first_migration_up_and_down() {
+    let project = workspace();
+    let root = project.path();
+
+    let out = expect_code("init", &godwit(root, &["init"]), 0);
+    for line in [
+        "created      migrations/Cargo.toml",
+        "created      migrations/build.rs",
+        "created      migrations/src/main.rs",
+        "created      migrations/src/lib.rs",
+        "created      migrations/migrations.sum",
+        "created      xtask/Cargo.toml",
+        "created      xtask/src/main.rs",
+        "created      .cargo/config.toml",
+        "updated      Cargo.toml (workspace members migrations, xtask added)",
+        "cargo xtask migrate new \"create users\"",
+        "cargo xtask migrate up",
+    ] {
+        assert!(out.contains(line), "`{line}` in:\n{out}");
+    }
+    assert_eq!(
+        fs::read_to_string(root.join("Cargo.toml")).unwrap(),
+        "[workspace]\nresolver = \"3\"\nmembers = [\"app\", \"migrations\", \"xtask\"]\n"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("migrations/src/main.rs")).unwrap(),
+        "godwit::main!();\n"
+    );
+    assert!(root.join("migrations/src/migrations").is_dir());
+    let config = fs::read_to_string(root.join(".cargo/config.toml")).unwrap();
+    assert!(
+        config.contains("xtask = \"run --package xtask --\""),
+        "{config}"
+    );
+
+    // The first migration.
+    let out = expect_code(
+        "migrate new",
+        &cargo(root, &["xtask", "migrate", "new", "create users"]),
+        0,
+    );
+    assert!(out.contains("(struct CreateUsers)"), "{out}");
+    let dir = root.join("migrations/src/migrations");
+    let files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with('m') && name.ends_with("_create_users.rs"),
+        "{name}"
+    );
+    assert!(
+        out.contains(&format!("created migrations/src/migrations/{name}")),
+        "{out}"
+    );
+    let template = fs::read_to_string(file).unwrap();
+    let placeholder = "        let _ = s;\n";
+    assert!(template.contains(placeholder), "{template}");
+    let migration = template.replace(
+        placeholder,
+        r#"        s.create_table("users", |t| {
+            t.id();
+            t.string("email", 255).unique();
+            t.timestamps();
+        });
+"#,
+    );
+    fs::write(file, migration).unwrap();
+
+    let db = root.join("migrations/dev.db");
+    assert!(!db.exists());
+    let out = expect_code("migrate up", &cargo(root, &["xtask", "migrate", "up"]), 0);
+    assert!(out.contains("create_users"), "{out}");
+    assert!(out.contains("applied 1 migration"), "{out}");
+    assert_eq!(tables(&db), ["godwit_migrations", "users"]);
+
+    let out = expect_code(
+        "migrate status",
+        &cargo(root, &["xtask", "migrate", "status"]),
+        0,
+    );
+    assert!(
+        status_line(&out, "create_users").contains("applied"),
+        "{out}"
+    );
+
+    let out = expect_code(
+        "migrate down",
+        &cargo(root, &["xtask", "migrate", "down"]),
+        0,
+    );
+    assert!(out.contains("rolled back 1 migration"), "{out}");
+    assert_eq!(tables(&db), ["godwit_migrations"]);
+
+    let out = expect_code(
+        "migrate status",
+        &cargo(root, &["xtask", "migrate", "status"]),
+        0,
+    );
+    assert!(
+        status_line(&out, "create_users").contains("pending"),
+        "{out}"
+    );
+    // The binary's exit code comes through the xtask: 3 when something is pending.
+    expect_code(
+        "migrate status --check",
+        &cargo(root, &["xtask", "migrate", "status", "--check"]),
+        3,
+    );
+
+    // A second `init` names what is there and changes nothing.
+    let before = snapshot(root);
+    let output = godwit(root, &["init"]);
+    expect_code("init again", &output, 1);
+    let err = text(&output.stderr);
+    for conflict in ["`migrations/` exists", "`xtask/` exists", "writes nothing"] {
+        assert!(err.contains(conflict), "`{conflict}` in:\n{err}");
+    }
+    assert_eq!(snapshot(root), before);
+}
+
+#[test]
+fn a_single_package_becomes_a_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n",
+    );
+    write(&root.join("src/main.rs"), "fn main() {}\n");
+    write(
+        &root.join(".cargo/config.toml"),
+        "# Mine.\n[build]\njobs = 1\n",
+    );
+
+    // From a subdirectory: the project is found by walking up.
+    let out = expect_code(
+        "init",
+        &godwit(&root.join("src"), &["init", "--name", "db"]),
+        0,
+    );
+    assert!(out.contains("created      db/Cargo.toml"), "{out}");
+    assert!(
+        out.contains("updated      .cargo/config.toml (alias `xtask` added)"),
+        "{out}"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("Cargo.toml")).unwrap(),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\n\
+         [workspace]\nmembers = [\"db\", \"xtask\"]\n"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join(".cargo/config.toml")).unwrap(),
+        "# Mine.\n[build]\njobs = 1\n\n[alias]\nxtask = \"run --package xtask --\"\n"
+    );
+    let xtask = fs::read_to_string(root.join("xtask/src/main.rs")).unwrap();
+    assert!(
+        xtask.contains("const MIGRATIONS: &str = \"db\";"),
+        "{xtask}"
+    );
+
+    // Cargo sees the three packages (without resolving dependencies).
+    let metadata = expect_code(
+        "cargo metadata",
+        &cargo(
+            root,
+            &[
+                "metadata",
+                "--no-deps",
+                "--format-version",
+                "1",
+                "--offline",
+            ],
+        ),
+        0,
+    );
+    for package in ["\"name\":\"app\"", "\"name\":\"db\"", "\"name\":\"xtask\""] {
+        assert!(metadata.contains(package), "{package} in {metadata}");
+    }
+}
+
+#[test]
+fn refusals_write_nothing() {
+    // An `xtask` alias that runs something else, and an `xtask` directory.
+    let project = workspace();
+    let root = project.path();
+    write(
+        &root.join(".cargo/config.toml"),
+        "[alias]\nxtask = \"run --package tools --\"\n",
+    );
+    write(&root.join("xtask/README"), "mine\n");
+    let before = snapshot(root);
+    let output = godwit(root, &["init"]);
+    expect_code("init", &output, 1);
+    let err = text(&output.stderr);
+    for conflict in [
+        "`xtask/` exists",
+        "`.cargo/config.toml` already has an alias `xtask = \"run --package tools --\"`",
+    ] {
+        assert!(err.contains(conflict), "`{conflict}` in:\n{err}");
+    }
+    assert!(!err.contains("migrations/"), "{err}");
+    assert_eq!(snapshot(root), before);
+
+    // A dry run says what it would do.
+    let project = workspace();
+    let root = project.path();
+    let before = snapshot(root);
+    let out = expect_code("dry run", &godwit(root, &["init", "--dry-run"]), 0);
+    assert!(out.contains("would create migrations/Cargo.toml"), "{out}");
+    assert!(out.contains("Nothing was written."), "{out}");
+    assert_eq!(snapshot(root), before);
+
+    // Bad input: an error (1) that says what to do, or a usage error (2).
+    let empty = tempfile::tempdir().unwrap();
+    let cases: [(&Path, &[&str], i32, &str); 6] = [
+        (empty.path(), &["init"], 1, "no Cargo.toml in"),
+        (
+            root,
+            &["init", "--godwit-path", "/nonexistent/godwit"],
+            1,
+            "pass the directory of a godwit checkout",
+        ),
+        (
+            root,
+            &["init", "--godwit-path", empty.path().to_str().unwrap()],
+            1,
+            "is not a godwit source tree",
+        ),
+        (
+            root,
+            &["init", "--name", "2db"],
+            1,
+            "cannot be the migrations crate's name",
+        ),
+        (root, &["init", "--bogus"], 2, "--bogus"),
+        (root, &[], 2, "Usage: godwit <COMMAND>"),
+    ];
+    for (dir, args, code, message) in cases {
+        let output = godwit(dir, args);
+        expect_code(&format!("godwit {args:?}"), &output, code);
+        let err = text(&output.stderr);
+        assert!(
+            err.contains(message),
+            "godwit {args:?}: `{message}` in:\n{err}"
+        );
+    }
+    assert_eq!(snapshot(root), before);
+
+    // A godwit checkout given as its root, its crates directory or a crate: all the same.
+    let godwit_root = godwit_root();
+    for path in [
+        godwit_root.clone(),
+        godwit_root.join("crates"),
+        godwit_root.join("crates/godwit"),
+    ] {
+        let out = expect_code(
+            "dry run with --godwit-path",
+            &godwit(
+                root,
+                &["init", "--dry-run", "--godwit-path", path.to_str().unwrap()],
+            ),
+            0,
+        );
+        let crates = godwit_root.join("crates");
+        assert!(
+            out.contains(&format!("godwit comes from {}", crates.display())),
+            "{out}"
+        );
+    }
+
+    let out = expect_code("help", &godwit(root, &["--help"]), 0);
+    assert!(out.contains("init"), "{out}");
+}
