@@ -308,7 +308,7 @@ fn plan_all_for_postgres() {
               #2 backfill("posts")
                 locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
                 -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
-                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001' AND "slug" IS NULL;
+                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
 
             20261121090000 delete_empty_comments
               transaction: yes
@@ -327,7 +327,7 @@ fn plan_all_for_postgres() {
               #1 backfill("posts")
                 locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
                 -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > E'\001last_id\001' AND "id" <= E'\001upto_id\001' AND "slug" IS NULL;
+                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
               #2 add_check("posts", "ck_posts_slug_not_null")
                 locks: ACCESS EXCLUSIVE on posts
                 ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) NOT VALID;
@@ -783,7 +783,7 @@ fn plan_all_for_postgres_as_json() {
                       ],
                       "operation": "backfill(\"posts\")",
                       "sql": [
-                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > E'\\001last_id\\001' AND \"id\" <= E'\\001upto_id\\001' AND \"slug\" IS NULL"
+                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > :last_id AND \"id\" <= :upto_id AND \"slug\" IS NULL"
                       ],
                       "step": 2
                     }
@@ -843,7 +843,7 @@ fn plan_all_for_postgres_as_json() {
                       ],
                       "operation": "backfill(\"posts\")",
                       "sql": [
-                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > E'\\001last_id\\001' AND \"id\" <= E'\\001upto_id\\001' AND \"slug\" IS NULL"
+                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > :last_id AND \"id\" <= :upto_id AND \"slug\" IS NULL"
                       ],
                       "step": 1
                     },
