@@ -607,12 +607,12 @@ const VERIFY: &[(&str, &str)] = &[
         "the versions rolled back and applied again, newest first",
     ),
     (
-        "stopped_at",
-        "the migration the walk stopped at because it cannot be rolled back, else `null`",
+        "skipped",
+        "the migrations that cannot be rolled back, newest first: the walk went on below each in a scratch database built again up to the migration before it",
     ),
-    ("stopped_at.version", "its version"),
-    ("stopped_at.name", "its name"),
-    ("stopped_at.reason", "why it cannot be rolled back"),
+    ("skipped[].version", "its version"),
+    ("skipped[].name", "its name"),
+    ("skipped[].reason", "why it cannot be rolled back"),
     (
         "migration",
         "on a failure: the migration whose round trip did not restore the schema",

@@ -172,9 +172,10 @@ pub enum Error {
         findings: String,
     },
 
-    /// The migrations do not validate or render for this backend (nothing ran).
+    /// The migrations do not validate or render for this backend (nothing ran). Not a
+    /// `#[source]`: the message already holds the core error, which `{:#}` would print twice.
     #[error("{0}; nothing was run")]
-    Render(#[from] godwit_core::Error),
+    Render(godwit_core::Error),
 
     /// `copy`: the source and the target do not have the same migrations applied (nothing was
     /// copied).
@@ -274,5 +275,11 @@ pub(crate) fn timeout_kind(e: &sqlx::Error) -> Option<Timeout> {
         Some("55P03") => Some(Timeout::Lock),
         Some("57014") if d.message().contains("statement timeout") => Some(Timeout::Statement),
         _ => None,
+    }
+}
+
+impl From<godwit_core::Error> for Error {
+    fn from(e: godwit_core::Error) -> Self {
+        Error::Render(e)
     }
 }

@@ -20,8 +20,9 @@ pub struct Verified {
     pub backend: Backend,
     /// The migrations whose `down` then `up` restored the schema, newest first.
     pub round_trips: Vec<MigrationId>,
-    /// The newest migration that cannot be rolled back, where the walk stopped, and why.
-    pub stopped_at: Option<(MigrationId, String)>,
+    /// The migrations that cannot be rolled back, newest first, and why. The walk goes on below
+    /// each one in a scratch database built again up to the migration before it.
+    pub skipped: Vec<(MigrationId, String)>,
 }
 
 /// A round trip that did not restore the schema.
@@ -68,7 +69,8 @@ impl Runner {
     /// SQLite), then walk back from the newest: each `down` must leave the schema of the
     /// migrations before it, and `up` again the schema after it, compared by introspecting the
     /// scratch database against the model. The scratch database is dropped afterwards, also on
-    /// failure. Stops at the first migration that cannot be rolled back.
+    /// failure. A migration that cannot be rolled back is skipped: the scratch database is built
+    /// again up to the migration before it, and the walk goes on from there.
     pub async fn verify(&self) -> Result<Result<Verified, RoundTripFailure>, Error> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -80,14 +82,18 @@ impl Runner {
         );
         let scratch_url = self.url().scratch(&name)?;
         self.create_scratch(&name).await?;
-        let result = self.walk(scratch_url.clone()).await;
+        let result = self.walk(&name, scratch_url.clone()).await;
         let dropped = self.drop_scratch(&name, &scratch_url).await;
         let value = result?;
         dropped?;
         Ok(value)
     }
 
-    async fn walk(&self, url: DatabaseUrl) -> Result<Result<Verified, RoundTripFailure>, Error> {
+    async fn walk(
+        &self,
+        name: &str,
+        url: DatabaseUrl,
+    ) -> Result<Result<Verified, RoundTripFailure>, Error> {
         let backend = url.backend();
         let scratch = self.on(url.clone());
         let everything = Up::default().allow_unsafe(true).allow_out_of_order(true);
@@ -117,15 +123,21 @@ impl Runner {
             }
         };
         let mut round_trips = Vec::new();
+        let mut skipped = Vec::new();
         for (i, id) in ids.iter().enumerate().rev() {
             match scratch.down(&Down::new(DownTarget::Steps(1))).await {
                 Ok(_) => {}
                 Err(Error::Render(e)) => {
-                    return Ok(Ok(Verified {
-                        backend,
-                        round_trips,
-                        stopped_at: Some((id.clone(), e.kind.to_string())),
-                    }));
+                    skipped.push((id.clone(), e.kind.to_string()));
+                    // Build the scratch database again up to the migration before it, and go on.
+                    if i > 0 {
+                        self.drop_scratch(name, &url).await?;
+                        self.create_scratch(name).await?;
+                        scratch
+                            .up(&everything.clone().to(Some(ids[i - 1].version)))
+                            .await?;
+                    }
+                    continue;
                 }
                 Err(e) => return Err(e),
             }
@@ -147,7 +159,7 @@ impl Runner {
         Ok(Ok(Verified {
             backend,
             round_trips,
-            stopped_at: None,
+            skipped,
         }))
     }
 

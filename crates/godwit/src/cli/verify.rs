@@ -56,7 +56,7 @@ pub(crate) fn verify(
                         "backend": verified.backend.as_str(),
                         "database": url,
                         "round_trips": verified.round_trips.iter().map(|id| id.version).collect::<Vec<_>>(),
-                        "stopped_at": verified.stopped_at.as_ref().map(|(id, why)| json!({"version": id.version, "name": id.name, "reason": why})),
+                        "skipped": verified.skipped.iter().map(|(id, why)| json!({"version": id.version, "name": id.name, "reason": why})).collect::<Vec<_>>(),
                     })
                 )
             } else {
@@ -65,9 +65,9 @@ pub(crate) fn verify(
                     verified.round_trips.len(),
                     verified.backend
                 );
-                if let Some((id, why)) = &verified.stopped_at {
+                for (id, why) in &verified.skipped {
                     text.push_str(&format!(
-                        "stopped at {id}: it {why}; the migrations before it were not walked back\n"
+                        "skipped {id}: it {why}; the migrations before it were walked back in a scratch database built again up to them\n"
                     ));
                 }
                 text
