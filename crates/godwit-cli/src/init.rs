@@ -682,6 +682,9 @@ fn relative(base: &Path, path: &Path) -> PathBuf {
 /// directory).
 fn show(root: &Path, path: &Path, dir: bool) -> String {
     let mut shown = slashes(&relative(root, path));
+    if shown.is_empty() {
+        shown.push('.');
+    }
     if dir && !shown.ends_with('/') {
         shown.push('/');
     }

@@ -70,8 +70,10 @@ struct InitArgs {
     /// The migrations crate's package name, also its directory at the workspace root
     #[arg(long, value_name = "NAME", default_value = init::DEFAULT_NAME)]
     name: String,
-    /// The godwit source tree to depend on: a godwit checkout, or its `crates` directory
-    /// [default: the tree this `godwit` was built from, while it exists]
+    /// The godwit source tree to depend on: a godwit checkout, its `crates` directory, or
+    /// `crates/godwit`
+    ///
+    /// [default: the checkout this `godwit` was built from, while it exists]
     #[arg(long, value_name = "DIR")]
     godwit_path: Option<PathBuf>,
     /// Print what would be created and changed, and write nothing
