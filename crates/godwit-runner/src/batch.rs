@@ -26,7 +26,7 @@ use sqlx::Row as _;
 
 use crate::connect::Conn;
 use crate::error::{Timeout, db_reason, timeout_kind};
-use crate::runner::{Event, Observer};
+use crate::event::{Event, Observer};
 
 /// The progress table of one database.
 #[derive(Debug, Clone)]

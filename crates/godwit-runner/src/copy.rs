@@ -61,8 +61,10 @@ use sqlx::AssertSqlSafe;
 
 use crate::connect::{Conn, Purpose, connect, on_conn};
 use crate::error::{Error, db_reason};
+use crate::event::{Event, Observer, Quiet};
 use crate::lock;
-use crate::runner::{Event, Observer, Quiet, Runner, State, Status};
+use crate::runner::Runner;
+use crate::status::{State, Status};
 use crate::url::DatabaseUrl;
 use crate::values::{self, key_from_json, key_to_json};
 
@@ -212,123 +214,118 @@ struct Batch {
     last_key: Vec<Value>,
 }
 
-impl Runner {
-    /// Copy every table's rows (or `options.tables`') from this runner's database into `to`,
-    /// which must have the same migrations applied: in foreign-key order, in batches walked by
-    /// key, each batch one transaction on the target, resuming where an earlier run stopped;
-    /// then PostgreSQL sequences are set past the copied keys, and the tables' row counts are
-    /// compared. See the [module](crate::copy) for the details.
-    pub async fn copy_to(&self, to: &DatabaseUrl, options: &CopyOptions) -> Result<Copied, Error> {
-        let started = Instant::now();
-        let target = self.on(to.clone());
-        let source_status = self.status().await?;
-        let target_status = target.status().await?;
-        let version = same_migrations(self, &source_status, &target_status)?;
-        let model = self.catalog().model(Some(version.version))?;
-        let plans = plan(&model, options.tables.as_deref(), &version)?;
+/// [`Runner::copy_to`].
+pub(crate) async fn copy_to(
+    runner: &Runner,
+    to: &DatabaseUrl,
+    options: &CopyOptions,
+) -> Result<Copied, Error> {
+    let started = Instant::now();
+    let target = runner.on(to.clone());
+    let source_status = runner.status().await?;
+    let target_status = target.status().await?;
+    let version = same_migrations(runner, &source_status, &target_status)?;
+    let model = runner.catalog().model(Some(version.version))?;
+    let plans = plan(&model, options.tables.as_deref(), &version)?;
 
-        let opts = self.options();
-        let mut src = connect(
-            self.url(),
-            Purpose::ReadOnly,
-            opts.connect_timeout,
-            opts.deploy_lock_timeout,
-        )
-        .await?;
-        let mut dst = match connect(
+    let opts = runner.options();
+    let mut src = connect(
+        runner.url(),
+        Purpose::ReadOnly,
+        opts.connect_timeout,
+        opts.deploy_lock_timeout,
+    )
+    .await?;
+    let mut dst = match connect(
+        to,
+        Purpose::Migrate,
+        opts.connect_timeout,
+        opts.deploy_lock_timeout,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            src.close().await;
+            return Err(e);
+        }
+    };
+    let result = async {
+        let held = lock::acquire(
             to,
-            Purpose::Migrate,
-            opts.connect_timeout,
+            &opts.history_table,
             opts.deploy_lock_timeout,
-        )
-        .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                src.close().await;
-                return Err(e);
-            }
-        };
-        let result = async {
-            let held = lock::acquire(
-                to,
-                &opts.history_table,
-                opts.deploy_lock_timeout,
-                opts.connect_timeout,
-                &*options.observer,
-            )
-            .await?;
-            let copier = Copier {
-                from: self.url(),
-                to,
-                options,
-            };
-            let result = copier.run(&mut src, &mut dst, &plans).await;
-            let released = held.release().await;
-            let tables = result?;
-            released?;
-            Ok::<_, Error>(tables)
-        }
-        .await;
-        src.close().await;
-        dst.close().await;
-        Ok(Copied {
-            from: self.url().redacted().to_string(),
-            to: to.redacted().to_string(),
-            version,
-            tables: result?,
-            elapsed: started.elapsed(),
-        })
-    }
-}
-
-impl Runner {
-    /// Every row of `table`, in key order, as `copy` reads it: each value typed by its column
-    /// in the schema model at the newest migration applied to the database (see `values.rs`
-    /// for the value each column type gives). Read-only. Returns the column names and the rows.
-    pub async fn table_rows(&self, table: &str) -> Result<(Vec<String>, Vec<Vec<Value>>), Error> {
-        let status = self.status().await?;
-        let version = same_migrations(self, &status, &status)?;
-        let model = self.catalog().model(Some(version.version))?;
-        let plans = plan(&model, Some(&[table.to_string()]), &version)?;
-        let Some(p) = plans.first() else {
-            return Ok((Vec::new(), Vec::new()));
-        };
-        let opts = self.options();
-        let mut conn = connect(
-            self.url(),
-            Purpose::ReadOnly,
             opts.connect_timeout,
-            opts.deploy_lock_timeout,
+            &*options.observer,
         )
         .await?;
-        let defaults = CopyOptions::default();
-        let reader = Copier {
-            from: self.url(),
-            to: self.url(),
-            options: &defaults,
+        let copier = Copier {
+            from: runner.url(),
+            to,
+            options,
         };
-        let result = async {
-            let mut rows = Vec::new();
-            let mut after: Option<Vec<Value>> = None;
-            loop {
-                let batch = reader
-                    .read_batch(&mut conn, p, after.as_deref(), DEFAULT_BATCH_SIZE)
-                    .await?;
-                let n = batch.rows.len();
-                rows.extend(batch.rows);
-                if n < DEFAULT_BATCH_SIZE as usize {
-                    return Ok((p.columns.clone(), rows));
-                }
-                after = Some(batch.last_key);
-            }
-        }
-        .await;
-        conn.close().await;
-        result
+        let result = copier.run(&mut src, &mut dst, &plans).await;
+        let released = held.release().await;
+        let tables = result?;
+        released?;
+        Ok::<_, Error>(tables)
     }
+    .await;
+    src.close().await;
+    dst.close().await;
+    Ok(Copied {
+        from: runner.url().redacted().to_string(),
+        to: to.redacted().to_string(),
+        version,
+        tables: result?,
+        elapsed: started.elapsed(),
+    })
 }
-
+/// [`Runner::table_rows`].
+pub(crate) async fn table_rows(
+    runner: &Runner,
+    table: &str,
+) -> Result<(Vec<String>, Vec<Vec<Value>>), Error> {
+    let status = runner.status().await?;
+    let version = same_migrations(runner, &status, &status)?;
+    let model = runner.catalog().model(Some(version.version))?;
+    let plans = plan(&model, Some(&[table.to_string()]), &version)?;
+    let Some(p) = plans.first() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let opts = runner.options();
+    let mut conn = connect(
+        runner.url(),
+        Purpose::ReadOnly,
+        opts.connect_timeout,
+        opts.deploy_lock_timeout,
+    )
+    .await?;
+    let defaults = CopyOptions::default();
+    let reader = Copier {
+        from: runner.url(),
+        to: runner.url(),
+        options: &defaults,
+    };
+    let result = async {
+        let mut rows = Vec::new();
+        let mut after: Option<Vec<Value>> = None;
+        loop {
+            let batch = reader
+                .read_batch(&mut conn, p, after.as_deref(), DEFAULT_BATCH_SIZE)
+                .await?;
+            let n = batch.rows.len();
+            rows.extend(batch.rows);
+            if n < DEFAULT_BATCH_SIZE as usize {
+                return Ok((p.columns.clone(), rows));
+            }
+            after = Some(batch.last_key);
+        }
+    }
+    .await;
+    conn.close().await;
+    result
+}
 /// The newest migration applied to both, when both have the same ones applied, none of them
 /// half-applied, and every older migration of the code applied too.
 fn same_migrations(

@@ -8,7 +8,17 @@
 //! - [`lock`]: the migration lock;
 //! - [`introspect`]: a live database's schema ([`live_schema`]), and how it differs from the
 //!   schema model ([`diff`]);
-//! - [`runner`]: [`Runner`], with `status`, `up`, `down`, `redo` and `fresh`;
+//! - [`event`]: what the runner tells an [`Observer`] ([`Event`]), at the bottom: every file may
+//!   report through it, and it imports none of them;
+//! - [`options`]: the runner's settings and the requests of `up` and `down`; [`report`]: what a
+//!   command did; [`status`]: where every migration stands;
+//! - [`runner`]: [`Runner`], the public face: `status`, `up`, `down`, `redo`, `fresh`, `repair`,
+//!   `copy_to`, `verify`, `drift`, `baseline`;
+//! - `checks`: what is refused before anything runs (history against the code, unsafe
+//!   operations);
+//! - `script`: what will run, compiled without a connection, and the dry run that prints it;
+//!   `execute` runs it, `failure` says what a failed step left;
+//! - `fresh`: what `fresh` drops;
 //! - [`error`]: what can go wrong, [`Error`].
 //!
 //! **Invariant:** SQL comes only from godwit-core's renderer and from the history, progress,
@@ -16,14 +26,23 @@
 //! A password never appears in a message.
 
 mod batch;
+mod checks;
 mod connect;
 pub mod copy;
 pub mod data;
 pub mod error;
+pub mod event;
+mod execute;
+mod failure;
+mod fresh;
 pub mod history;
 pub mod introspect;
 pub mod lock;
+pub mod options;
+pub mod report;
 pub mod runner;
+mod script;
+pub mod status;
 pub mod url;
 mod values;
 pub mod verify;
@@ -31,12 +50,15 @@ pub mod verify;
 pub use copy::{Copied, CopiedTable, CopyOptions};
 pub use data::{BoxError, BoxFuture, DataError, Db, Row, RunCode};
 pub use error::{Error, Result};
+pub use event::{Event, Observer, Quiet, format_time, human_duration};
 pub use history::{DEFAULT_TABLE, HistoryRow, RowStatus, checksum};
 pub use introspect::{Difference, DifferenceKind, LiveSchema, Object, diff, live_schema};
-pub use runner::{
-    DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, Down, DownTarget, Event,
-    MigrationStatus, Observer, Options, Quiet, Ran, Repaired, Report, Runner, State, Status, Up,
-    format_time, human_duration,
+pub use options::{
+    DEFAULT_LOCK_RETRIES, DEFAULT_LOCK_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, Down, DownTarget,
+    Options, Up,
 };
+pub use report::{Ran, Repaired, Report};
+pub use runner::Runner;
+pub use status::{MigrationStatus, State, Status};
 pub use url::{DatabaseUrl, UrlSource, resolve as resolve_url};
 pub use verify::{RoundTripFailure, Verified};

@@ -25,7 +25,7 @@ use godwit_core::Backend;
 
 use crate::connect::{Conn, Purpose, connect, whoami};
 use crate::error::{Error, db_reason};
-use crate::runner::{Event, Observer};
+use crate::event::{Event, Observer};
 use crate::url::DatabaseUrl;
 
 /// A held migration lock.
@@ -180,7 +180,7 @@ pub(crate) async fn acquire(
                             file,
                             "{}, since {}",
                             whoami(),
-                            crate::runner::format_time(time::OffsetDateTime::now_utc())
+                            crate::event::format_time(time::OffsetDateTime::now_utc())
                         );
                         return Ok(Lock::Sqlite { _file: file });
                     }
@@ -262,7 +262,7 @@ pub async fn hold(
         history_table,
         timeout,
         Duration::from_secs(10),
-        &crate::runner::Quiet,
+        &crate::event::Quiet,
     )
     .await
     .map(HeldLock)
@@ -305,6 +305,15 @@ impl Lock {
             }
         }
     }
+}
+
+/// Release the lock after `result`: the result's error wins over a failure to release (the
+/// connection closes either way, which releases the lock too).
+pub(crate) async fn release<T>(lock: Lock, result: Result<T, Error>) -> Result<T, Error> {
+    let released = lock.release().await;
+    let value = result?;
+    released?;
+    Ok(value)
 }
 
 #[cfg(test)]

@@ -1,0 +1,34 @@
+//! What a command did: the migrations that ran ([`Report`], [`Ran`]), and what `repair`
+//! recorded ([`Repaired`]).
+
+use std::time::Duration;
+
+use godwit_core::{Backend, MigrationId};
+
+/// A migration whose recorded checksum `repair` replaced.
+#[derive(Debug, Clone)]
+pub struct Repaired {
+    pub id: MigrationId,
+    /// The checksum history had.
+    pub recorded: String,
+    /// The checksum of its code now, recorded instead.
+    pub current: String,
+}
+
+/// One migration that ran.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub id: MigrationId,
+    pub direction: &'static str,
+    pub elapsed: Duration,
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub backend: Backend,
+    /// The migrations that ran, in order.
+    pub ran: Vec<Ran>,
+    /// For a dry run: the exact SQL that would run, history writes included.
+    pub sql: Option<String>,
+}
