@@ -1,0 +1,381 @@
+//! [`diff`]: a live schema against the schema model, one [`Difference`] per thing a person can act
+//! on.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use godwit_core::{Backend, ColumnDef, DefaultValue, ReferentialAction, SchemaModel, SqlExpr};
+use sea_query::Expr;
+
+use super::types::{catalog_type, normalize_type};
+use super::{Difference, DifferenceKind, LiveColumn, LiveSchema, Object};
+
+/// How `backend` spells a referential action left unspecified, and the others.
+fn action_name(backend: Backend, action: Option<ReferentialAction>) -> &'static str {
+    match action {
+        None if backend == Backend::MySql => "RESTRICT",
+        None => "NO ACTION",
+        Some(ReferentialAction::Cascade) => "CASCADE",
+        Some(ReferentialAction::SetNull) => "SET NULL",
+        Some(ReferentialAction::SetDefault) => "SET DEFAULT",
+        Some(ReferentialAction::Restrict) => "RESTRICT",
+        Some(ReferentialAction::NoAction) => "NO ACTION",
+    }
+}
+
+/// A column as both sides are compared: type text, nullability, default, auto-increment.
+#[derive(Debug, PartialEq)]
+struct ColumnShape {
+    ty: String,
+    nullable: bool,
+    has_default: bool,
+    auto_increment: bool,
+}
+
+/// `integer NOT NULL DEFAULT 0`, the same way for both sides.
+fn describe_column(ty: &str, nullable: bool, default: Option<&str>, auto: bool) -> String {
+    let mut s = ty.to_string();
+    s.push_str(if nullable { " NULL" } else { " NOT NULL" });
+    if let Some(d) = default {
+        s.push_str(" DEFAULT ");
+        s.push_str(d);
+    }
+    if auto {
+        s.push_str(" auto-increment");
+    }
+    s
+}
+
+fn default_sql(backend: Backend, default: &DefaultValue) -> String {
+    match default {
+        DefaultValue::Value(v) => SqlExpr::from(Expr::val(v.clone())).sql(backend),
+        DefaultValue::Expr(e) => e.sql(backend),
+    }
+}
+
+fn model_column(backend: Backend, c: &ColumnDef, in_pk: bool) -> (ColumnShape, String) {
+    let ty = catalog_type(backend, &c.ty);
+    let nullable = c.nullable && !in_pk;
+    let default = c.default.as_ref().map(|d| default_sql(backend, d));
+    let text = describe_column(&ty, nullable, default.as_deref(), c.auto_increment);
+    let shape = ColumnShape {
+        ty,
+        nullable,
+        has_default: default.is_some(),
+        auto_increment: c.auto_increment,
+    };
+    (shape, text)
+}
+
+fn live_column(c: &LiveColumn) -> (ColumnShape, String) {
+    let ty = normalize_type(&c.ty);
+    let text = describe_column(&ty, c.nullable, c.default.as_deref(), c.auto_increment);
+    let shape = ColumnShape {
+        ty,
+        nullable: c.nullable,
+        has_default: c.default.is_some(),
+        auto_increment: c.auto_increment,
+    };
+    (shape, text)
+}
+
+/// An index or unique constraint as both sides are compared.
+#[derive(Debug, PartialEq)]
+struct IndexShape {
+    columns: Vec<String>,
+    unique: bool,
+    partial: bool,
+}
+
+fn describe_index(unique: bool, columns: &[String], predicate: Option<&str>) -> String {
+    let mut s = format!(
+        "{}({})",
+        if unique { "UNIQUE " } else { "" },
+        columns.join(", ")
+    );
+    if let Some(p) = predicate {
+        s.push_str(" WHERE ");
+        s.push_str(p);
+    }
+    s
+}
+
+fn describe_fk(
+    columns: &[String],
+    table: &str,
+    ref_columns: &[String],
+    d: &str,
+    u: &str,
+) -> String {
+    format!(
+        "({}) REFERENCES {table} ({}) ON DELETE {d} ON UPDATE {u}",
+        columns.join(", "),
+        ref_columns.join(", ")
+    )
+}
+
+/// The history tables of other migration tools, which a database adopted with `baseline` may
+/// still hold: a difference only when the migrations create a table of that name.
+pub const OTHER_TOOLS_HISTORY: &[&str] = &[
+    "_sqlx_migrations",           // sqlx migrate
+    "seaql_migrations",           // sea-orm-migration
+    "__diesel_schema_migrations", // diesel
+    "refinery_schema_history",    // refinery
+    "schema_migrations",          // Rails, golang-migrate
+    "ar_internal_metadata",       // Rails
+    "django_migrations",          // Django
+    "flyway_schema_history",      // Flyway
+    "databasechangelog",          // Liquibase
+    "databasechangeloglock",      // Liquibase
+    "atlas_schema_revisions",     // Atlas
+];
+
+/// Compare what the migrations say (`model`) with what the database has (`live`) on `backend`.
+///
+/// Differences come sorted by table, then table, column, primary key, index, foreign key and
+/// check, each by name. An empty list means the database matches the migrations, within what
+/// the [module documentation](self) says is compared.
+pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Difference> {
+    let mut out = BTreeSet::new();
+    let names: BTreeSet<&String> = model.tables.keys().chain(live.tables.keys()).collect();
+    for name in names {
+        let push = |out: &mut BTreeSet<Difference>,
+                    object: Object,
+                    kind: DifferenceKind,
+                    expected: Option<String>,
+                    found: Option<String>| {
+            out.insert(Difference {
+                table: name.clone(),
+                object,
+                kind,
+                expected,
+                found,
+            });
+        };
+        let (m, l) = match (model.tables.get(name), live.tables.get(name)) {
+            (Some(m), Some(l)) => (m, l),
+            (Some(_), None) => {
+                push(&mut out, Object::Table, DifferenceKind::Missing, None, None);
+                continue;
+            }
+            // Another migration tool's history, left from before godwit managed the database.
+            (None, Some(_)) if OTHER_TOOLS_HISTORY.contains(&name.as_str()) => continue,
+            (None, Some(_)) => {
+                push(
+                    &mut out,
+                    Object::Table,
+                    DifferenceKind::Unexpected,
+                    None,
+                    None,
+                );
+                continue;
+            }
+            (None, None) => continue,
+        };
+
+        // Columns.
+        for c in &m.columns {
+            let (expected, expected_text) =
+                model_column(backend, c, m.primary_key.contains(&c.name));
+            match l.column(&c.name) {
+                None => push(
+                    &mut out,
+                    Object::Column(c.name.clone()),
+                    DifferenceKind::Missing,
+                    Some(expected_text),
+                    None,
+                ),
+                Some(lc) => {
+                    let (found, found_text) = live_column(lc);
+                    if found != expected {
+                        push(
+                            &mut out,
+                            Object::Column(c.name.clone()),
+                            DifferenceKind::Changed,
+                            Some(expected_text),
+                            Some(found_text),
+                        );
+                    }
+                }
+            }
+        }
+        for lc in &l.columns {
+            if m.column(&lc.name).is_none() {
+                push(
+                    &mut out,
+                    Object::Column(lc.name.clone()),
+                    DifferenceKind::Unexpected,
+                    None,
+                    Some(live_column(lc).1),
+                );
+            }
+        }
+
+        // Primary key.
+        if m.primary_key != l.primary_key {
+            let show = |k: &[String]| {
+                if k.is_empty() {
+                    "none".to_string()
+                } else {
+                    format!("({})", k.join(", "))
+                }
+            };
+            push(
+                &mut out,
+                Object::PrimaryKey,
+                DifferenceKind::Changed,
+                Some(show(&m.primary_key)),
+                Some(show(&l.primary_key)),
+            );
+        }
+
+        // Indexes and unique constraints, by name.
+        let mut expected_indexes: BTreeMap<&str, (IndexShape, String)> = BTreeMap::new();
+        for i in &m.indexes {
+            let predicate = i.predicate.as_ref().map(|p| p.sql(backend));
+            expected_indexes.insert(
+                &i.name,
+                (
+                    IndexShape {
+                        columns: i.columns.clone(),
+                        unique: i.is_unique,
+                        partial: predicate.is_some(),
+                    },
+                    describe_index(i.is_unique, &i.columns, predicate.as_deref()),
+                ),
+            );
+        }
+        for u in &m.uniques {
+            expected_indexes.insert(
+                &u.name,
+                (
+                    IndexShape {
+                        columns: u.columns.clone(),
+                        unique: true,
+                        partial: false,
+                    },
+                    describe_index(true, &u.columns, None),
+                ),
+            );
+        }
+        let mut found_indexes: BTreeMap<&str, (IndexShape, String)> = BTreeMap::new();
+        for i in &l.indexes {
+            let mut text = describe_index(i.unique, &i.columns, i.predicate.as_deref());
+            if !i.valid {
+                text.push_str(" (invalid: a failed concurrent build)");
+            }
+            found_indexes.insert(
+                &i.name,
+                (
+                    IndexShape {
+                        columns: i.columns.clone(),
+                        // An invalid index enforces nothing and is used by no query.
+                        unique: i.unique,
+                        partial: i.predicate.is_some() || !i.valid,
+                    },
+                    text,
+                ),
+            );
+        }
+        compare_named(
+            &expected_indexes,
+            &found_indexes,
+            |n| Object::Index(n.to_string()),
+            &mut |object, kind, e, f| push(&mut out, object, kind, e, f),
+        );
+
+        // Foreign keys: by name, or by columns where the backend keeps no names.
+        let key = |name: Option<&str>, columns: &[String]| match name {
+            Some(n) if backend != Backend::Sqlite => n.to_string(),
+            _ => format!("({})", columns.join(", ")),
+        };
+        let expected_fks: BTreeMap<String, (String, String)> = m
+            .foreign_keys
+            .iter()
+            .map(|f| {
+                let text = describe_fk(
+                    &f.columns,
+                    &f.ref_table,
+                    &f.ref_columns,
+                    action_name(backend, f.on_delete),
+                    action_name(backend, f.on_update),
+                );
+                (key(Some(&f.name), &f.columns), (text.clone(), text))
+            })
+            .collect();
+        let found_fks: BTreeMap<String, (String, String)> = l
+            .foreign_keys
+            .iter()
+            .map(|f| {
+                let text = describe_fk(
+                    &f.columns,
+                    &f.ref_table,
+                    &f.ref_columns,
+                    &f.on_delete.to_ascii_uppercase(),
+                    &f.on_update.to_ascii_uppercase(),
+                );
+                (key(f.name.as_deref(), &f.columns), (text.clone(), text))
+            })
+            .collect();
+        compare_named(
+            &expected_fks,
+            &found_fks,
+            |n| Object::ForeignKey(n.to_string()),
+            &mut |object, kind, e, f| push(&mut out, object, kind, e, f),
+        );
+
+        // Checks, by name.
+        let expected_checks: BTreeMap<&str, ((), String)> = m
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), ((), c.expr.sql(backend))))
+            .collect();
+        let found_checks: BTreeMap<&str, ((), String)> = l
+            .checks
+            .iter()
+            .map(|c| (c.name.as_str(), ((), c.expr.clone())))
+            .collect();
+        compare_named(
+            &expected_checks,
+            &found_checks,
+            |n| Object::Check(n.to_string()),
+            &mut |object, kind, e, f| push(&mut out, object, kind, e, f),
+        );
+    }
+    out.into_iter().collect()
+}
+
+/// Compare two name-keyed maps of `(what is compared, how it reads)`.
+fn compare_named<K: Ord + AsRef<str>, S: PartialEq>(
+    expected: &BTreeMap<K, (S, String)>,
+    found: &BTreeMap<K, (S, String)>,
+    object: impl Fn(&str) -> Object,
+    push: &mut impl FnMut(Object, DifferenceKind, Option<String>, Option<String>),
+) {
+    for (name, (shape, text)) in expected {
+        match found.get(name) {
+            None => push(
+                object(name.as_ref()),
+                DifferenceKind::Missing,
+                Some(text.clone()),
+                None,
+            ),
+            Some((found_shape, found_text)) if found_shape != shape => push(
+                object(name.as_ref()),
+                DifferenceKind::Changed,
+                Some(text.clone()),
+                Some(found_text.clone()),
+            ),
+            Some(_) => {}
+        }
+    }
+    for (name, (_, text)) in found {
+        if !expected.contains_key(name) {
+            push(
+                object(name.as_ref()),
+                DifferenceKind::Unexpected,
+                None,
+                Some(text.clone()),
+            );
+        }
+    }
+}

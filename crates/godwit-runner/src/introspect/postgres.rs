@@ -1,0 +1,131 @@
+//! PostgreSQL's schema from `pg_catalog`: `format_type` for each type's exact spelling,
+//! `pg_get_expr` for defaults and partial index predicates, `pg_get_constraintdef` for checks.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+use sqlx::postgres::PgConnection;
+
+use super::{LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable, new_table};
+
+/// The columns of `$key` (an `int2[]` of attribute numbers) of relation `$rel`, in order.
+macro_rules! attnames {
+    ($rel:literal, $key:literal) => {
+        concat!(
+            "ARRAY(SELECT COALESCE(a.attname::text, '<expression>') FROM unnest(",
+            $key,
+            ") WITH ORDINALITY k(num, ord) LEFT JOIN pg_attribute a ON a.attrelid = ",
+            $rel,
+            " AND a.attnum = k.num ORDER BY k.ord)"
+        )
+    };
+}
+
+const PG_TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')";
+
+const PG_COLUMNS: &str = "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+     FROM pg_attribute a \
+     JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+     ORDER BY c.relname, a.attnum";
+
+const PG_INDEXES: &str = concat!(
+    "SELECT t.relname::text, i.relname::text, x.indisunique, x.indisprimary, pg_get_expr(x.indpred, x.indrelid), \
+     x.indisvalid, EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype = 'u'), ",
+    attnames!("x.indrelid", "x.indkey::int2[]"),
+    " FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
+      JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() ORDER BY 1, 2"
+);
+
+const PG_CONSTRAINTS: &str = concat!(
+    "SELECT t.relname::text, c.conname::text, c.contype::text, ",
+    attnames!("c.conrelid", "c.conkey"),
+    ", r.relname::text, ",
+    attnames!("c.confrelid", "c.confkey"),
+    ", c.confdeltype::text, c.confupdtype::text, pg_get_constraintdef(c.oid) \
+      FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
+      LEFT JOIN pg_class r ON r.oid = c.confrelid \
+      WHERE n.nspname = current_schema() AND c.contype IN ('p', 'f', 'c') ORDER BY 1, 2"
+);
+
+fn pg_action_code(code: &str) -> String {
+    match code {
+        "a" => "NO ACTION",
+        "r" => "RESTRICT",
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        other => other,
+    }
+    .to_string()
+}
+
+pub(super) async fn introspect(
+    conn: &mut PgConnection,
+) -> Result<BTreeMap<String, LiveTable>, sqlx::Error> {
+    let mut tables: BTreeMap<String, LiveTable> = sqlx::query(PG_TABLES)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|row| new_table(row.get(0)))
+        .collect();
+    for row in sqlx::query(PG_COLUMNS).fetch_all(&mut *conn).await? {
+        let Some(t) = tables.get_mut(&row.get::<String, _>(0)) else {
+            continue;
+        };
+        let default: Option<String> = row.get(4);
+        let identity: String = row.get(5);
+        let serial = default
+            .as_deref()
+            .is_some_and(|d| d.starts_with("nextval("));
+        t.columns.push(LiveColumn {
+            name: row.get(1),
+            ty: row.get(2),
+            nullable: !row.get::<bool, _>(3),
+            default: default.filter(|_| !serial),
+            auto_increment: serial || !identity.is_empty(),
+        });
+    }
+    for row in sqlx::query(PG_INDEXES).fetch_all(&mut *conn).await? {
+        let Some(t) = tables.get_mut(&row.get::<String, _>(0)) else {
+            continue;
+        };
+        if row.get::<bool, _>(3) {
+            continue; // the primary key's index
+        }
+        t.indexes.push(LiveIndex {
+            name: row.get(1),
+            columns: row.get(7),
+            unique: row.get(2),
+            predicate: row.get(4),
+            constraint: row.get(6),
+            valid: row.get(5),
+        });
+    }
+    for row in sqlx::query(PG_CONSTRAINTS).fetch_all(&mut *conn).await? {
+        let Some(t) = tables.get_mut(&row.get::<String, _>(0)) else {
+            continue;
+        };
+        let name: String = row.get(1);
+        let columns: Vec<String> = row.get(3);
+        match row.get::<String, _>(2).as_str() {
+            "p" => t.primary_key = columns,
+            "c" => t.checks.push(LiveCheck {
+                name,
+                expr: row.get(8),
+            }),
+            _ => t.foreign_keys.push(LiveForeignKey {
+                name: Some(name),
+                columns,
+                ref_table: row.get::<Option<String>, _>(4).unwrap_or_default(),
+                ref_columns: row.get(5),
+                on_delete: pg_action_code(&row.get::<String, _>(6)),
+                on_update: pg_action_code(&row.get::<String, _>(7)),
+            }),
+        }
+    }
+    Ok(tables)
+}
