@@ -19,6 +19,7 @@ pub mod render;
 pub mod reverse;
 pub mod schema;
 pub mod snapshot;
+pub mod table_builder;
 pub mod types;
 
 pub use column::{AddableColumn, Column, ColumnDef};
@@ -32,7 +33,8 @@ pub use model::SchemaModel;
 pub use op::{Op, PerBackend, TableDef};
 pub use plan::{Catalog, Entry, RenderedMigration};
 pub use render::Statement;
-pub use schema::{Plan, Schema, TableBuilder};
+pub use schema::{Plan, Schema};
+pub use table_builder::{Reference, TableBuilder};
 pub use types::{
     Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, Sql, SqlExpr, Timeouts,
 };
@@ -43,7 +45,8 @@ pub mod prelude {
     pub use crate::lint::Rule;
     pub use crate::migration::Migration;
     pub use crate::op::PerBackend;
-    pub use crate::schema::{Schema, TableBuilder, col};
+    pub use crate::schema::{Schema, col};
+    pub use crate::table_builder::TableBuilder;
     pub use crate::types::ColumnType;
     pub use crate::types::ReferentialAction::{
         self, Cascade, NoAction, Restrict, SetDefault, SetNull,

@@ -22,7 +22,7 @@
 //! - [`error`]: what can go wrong, [`Error`].
 //!
 //! **Invariant:** SQL comes only from godwit-core's renderer and from the history, progress,
-//! lock, `fresh` and `copy` statements here (`copy.rs` lists its own); nothing else writes SQL.
+//! lock, `fresh` and `copy` statements here (`copy/mod.rs` lists its own); nothing else writes SQL.
 //! A password never appears in a message.
 
 mod batch;

@@ -390,7 +390,7 @@ impl Runner {
     }
 
     /// Every row of `table`, in key order, as `copy` reads it: each value typed by its column
-    /// in the schema model at the newest migration applied to the database (see `values.rs`
+    /// in the schema model at the newest migration applied to the database (see `values/mod.rs`
     /// for the value each column type gives). Read-only. Returns the column names and the rows.
     pub async fn table_rows(&self, table: &str) -> Result<(Vec<String>, Vec<Vec<Value>>), Error> {
         copy::table_rows(self, table).await

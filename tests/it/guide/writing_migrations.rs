@@ -21,10 +21,14 @@ const EXAMPLE_PATH: &str = "migrations-example/src/migrations/m20261105_100000_c
 const NOT_NULL_UI: &str =
     include_str!("../../../crates/godwit-core/tests/ui/add_not_null_column_without_default.stderr");
 /// The DSL's source, for the test that every method is shown.
-const DSL_SOURCES: [(&str, &str); 5] = [
+const DSL_SOURCES: [(&str, &str); 6] = [
     (
         "schema.rs",
         include_str!("../../../crates/godwit-core/src/schema.rs"),
+    ),
+    (
+        "table_builder.rs",
+        include_str!("../../../crates/godwit-core/src/table_builder.rs"),
     ),
     (
         "column.rs",

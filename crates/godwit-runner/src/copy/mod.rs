@@ -10,7 +10,7 @@
 //!   history tables); the target is migrated with `up` first. The tables, their columns and
 //!   types come from the schema model at the newest of them, so that each value is decoded by
 //!   its column's [`ColumnType`] and arrives as the same value on another backend (see
-//!   `values.rs`). The history table is never copied.
+//!   `values/mod.rs`). The history table is never copied.
 //! - **Foreign-key order.** Parents first. A table that references itself, and one table of
 //!   each cycle of foreign keys (the first by name), are copied with the target's foreign-key
 //!   checks off, since no order of their rows is sure to satisfy them: `SET FOREIGN_KEY_CHECKS

@@ -1,0 +1,322 @@
+//! Tables and what hangs on them: `CREATE TABLE`, foreign keys, indexes, unique and check
+//! constraints, `ALTER` and `DROP` of each, MySQL's column redefinition, raw SQL.
+
+use super::*;
+
+pub(super) fn action(a: ReferentialAction) -> sq::ForeignKeyAction {
+    match a {
+        ReferentialAction::Cascade => sq::ForeignKeyAction::Cascade,
+        ReferentialAction::SetNull => sq::ForeignKeyAction::SetNull,
+        ReferentialAction::SetDefault => sq::ForeignKeyAction::SetDefault,
+        ReferentialAction::Restrict => sq::ForeignKeyAction::Restrict,
+        ReferentialAction::NoAction => sq::ForeignKeyAction::NoAction,
+    }
+}
+
+pub(super) fn sea_foreign_key(table: &str, fk: &ForeignKeyDef) -> sq::ForeignKeyCreateStatement {
+    let mut f = sq::ForeignKey::create();
+    f.name(fk.name.clone())
+        .from_tbl(table.to_string())
+        .to_tbl(fk.ref_table.clone());
+    for c in &fk.columns {
+        f.from_col(c.clone());
+    }
+    for c in &fk.ref_columns {
+        f.to_col(c.clone());
+    }
+    if let Some(a) = fk.on_delete {
+        f.on_delete(action(a));
+    }
+    if let Some(a) = fk.on_update {
+        f.on_update(action(a));
+    }
+    f
+}
+
+pub(super) fn mysql_indexable(
+    backend: Backend,
+    table: &TableDef,
+    columns: &[String],
+    what: &str,
+) -> Result<(), RenderError> {
+    if backend != Backend::MySql {
+        return Ok(());
+    }
+    for c in columns {
+        if let Some(col) = table.column(c).filter(|col| !col.ty.mysql_indexable()) {
+            return Err(RenderError::Unsupported {
+                backend,
+                what: format!(
+                    "put {what} on `{}.{c}`, a {} column, without a prefix length",
+                    table.name,
+                    col.ty.describe()
+                ),
+                fix: "index a `string(len)` column instead (change the type, or add one holding the key)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn create_index(
+    backend: Backend,
+    table: &TableDef,
+    index: &IndexDef,
+) -> Result<String, RenderError> {
+    mysql_indexable(backend, table, &index.columns, "an index")?;
+    let mut i = sq::Index::create();
+    i.name(index.name.clone()).table(table.name.clone());
+    for c in &index.columns {
+        i.col(c.clone());
+    }
+    if index.is_unique {
+        i.unique();
+    }
+    if index.is_concurrent && backend == Backend::Postgres {
+        i.concurrently();
+    }
+    if let Some(p) = &index.predicate {
+        if backend == Backend::MySql {
+            return Err(RenderError::Unsupported {
+                backend,
+                what: format!("create the partial index `{}` (an index with `where_`)", index.name),
+                fix: "drop the `.where_(..)` for MySQL, or index a generated column holding the condition".into(),
+            });
+        }
+        i.and_where(p.expr(backend));
+    }
+    Ok(schema_sql(backend, &i))
+}
+
+/// A unique constraint added to an existing table (SQLite: a unique index, which it is there).
+pub(super) fn add_unique(
+    backend: Backend,
+    table: &TableDef,
+    unique: &UniqueDef,
+) -> Result<String, RenderError> {
+    mysql_indexable(backend, table, &unique.columns, "a unique constraint")?;
+    Ok(match backend {
+        Backend::Sqlite => format!(
+            "CREATE UNIQUE INDEX {} ON {} ({})",
+            quote(backend, &unique.name),
+            quote(backend, &table.name),
+            quote_list(backend, &unique.columns)
+        ),
+        _ => format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
+            quote(backend, &table.name),
+            quote(backend, &unique.name),
+            quote_list(backend, &unique.columns)
+        ),
+    })
+}
+
+/// `CREATE TABLE` for `table` under the name `name`, then its indexes (and, on SQLite, its
+/// unique constraints as unique indexes).
+pub(crate) fn create_table(
+    backend: Backend,
+    table: &TableDef,
+    name: &str,
+) -> Result<Vec<String>, RenderError> {
+    for c in &table.columns {
+        check_column(backend, &table.name, c)?;
+    }
+    let mut t = sq::Table::create();
+    t.table(name.to_string());
+    let inline_pk = table.primary_key.len() == 1
+        && table
+            .column(&table.primary_key[0])
+            .is_some_and(|c| c.auto_increment);
+    for c in &table.columns {
+        t.col(sea_column(
+            backend,
+            c,
+            inline_pk && c.name == table.primary_key[0],
+        ));
+    }
+    if !table.primary_key.is_empty() && !inline_pk {
+        let mut pk = sq::Index::create();
+        for c in &table.primary_key {
+            pk.col(c.clone());
+        }
+        t.primary_key(&mut pk);
+    }
+    if backend != Backend::Sqlite {
+        for u in &table.uniques {
+            mysql_indexable(backend, table, &u.columns, "a unique constraint")?;
+            let mut i = sq::Index::create();
+            i.name(u.name.clone()).unique();
+            for c in &u.columns {
+                i.col(c.clone());
+            }
+            t.index(&mut i);
+        }
+    }
+    for fk in &table.foreign_keys {
+        t.foreign_key(&mut sea_foreign_key(name, fk));
+    }
+    for ck in &table.checks {
+        t.check(sq::Check::named(ck.name.clone(), ck.expr.expr(backend)));
+    }
+    let mut out = vec![schema_sql(backend, &t)];
+    if backend == Backend::Sqlite {
+        for u in &table.uniques {
+            out.push(add_unique(backend, table, u)?);
+        }
+    }
+    for index in &table.indexes {
+        out.push(create_index(backend, table, index)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn alter(
+    backend: Backend,
+    table: &str,
+    f: impl FnOnce(&mut sq::TableAlterStatement),
+) -> String {
+    let mut a = sq::Table::alter();
+    a.table(table.to_string());
+    f(&mut a);
+    schema_sql(backend, &a)
+}
+
+pub(super) fn drop_index_sql(backend: Backend, table: &str, name: &str) -> String {
+    match backend {
+        Backend::MySql => format!(
+            "DROP INDEX {} ON {}",
+            quote(backend, name),
+            quote(backend, table)
+        ),
+        _ => format!("DROP INDEX {}", quote(backend, name)),
+    }
+}
+
+pub(super) fn drop_constraint_sql(backend: Backend, table: &str, name: &str) -> String {
+    format!(
+        "ALTER TABLE {} DROP CONSTRAINT {}",
+        quote(backend, table),
+        quote(backend, name)
+    )
+}
+
+/// MySQL/MariaDB: `MODIFY COLUMN` with the column's whole new definition.
+pub(super) fn mysql_modify(
+    after: &SchemaModel,
+    table: &str,
+    column: &str,
+) -> Result<String, RenderError> {
+    let def = after
+        .tables
+        .get(table)
+        .and_then(|t| t.column(column))
+        .ok_or_else(|| RenderError::Unsupported {
+            backend: Backend::MySql,
+            what: format!("find `{table}.{column}` to modify it"),
+            fix: "this is a bug in the schema model: please report it".into(),
+        })?;
+    Ok(alter(Backend::MySql, table, |a| {
+        a.modify_column(sea_column(Backend::MySql, def, false));
+    }))
+}
+
+pub(super) fn raw_text(backend: Backend, text: &SqlText) -> Result<String, RenderError> {
+    match text {
+        SqlText::All(sql) => Ok(sql.clone()),
+        SqlText::PerBackend {
+            postgres,
+            mysql,
+            sqlite,
+        } => {
+            let sql = match backend {
+                Backend::Postgres => postgres,
+                Backend::MySql => mysql,
+                Backend::Sqlite => sqlite,
+            };
+            sql.clone().ok_or_else(|| RenderError::Unsupported {
+                backend,
+                what: "run this raw SQL: it has no text for this backend".into(),
+                fix: format!(
+                    "set `{}: Some(\"...\")` in its `PerBackend`",
+                    backend.as_str()
+                ),
+            })
+        }
+    }
+}
+
+/// `NOT VALID` after a constraint added on PostgreSQL; the other backends have no such state.
+pub(super) fn not_valid(backend: Backend, sql: String, not_valid: bool) -> String {
+    if not_valid && backend == Backend::Postgres {
+        format!("{sql} NOT VALID")
+    } else {
+        sql
+    }
+}
+
+/// Whether an index, unique constraint or the primary key of `table` starts with `columns`, so
+/// that MySQL enforces a foreign key on them without creating an index of its own.
+pub(super) fn mysql_fk_index_covered(table: &TableDef, columns: &[String]) -> bool {
+    let covers = |cols: &[String]| cols.len() >= columns.len() && &cols[..columns.len()] == columns;
+    covers(&table.primary_key)
+        || table
+            .indexes
+            .iter()
+            .any(|i| i.predicate.is_none() && covers(&i.columns))
+        || table.uniques.iter().any(|u| covers(&u.columns))
+}
+
+/// MySQL refuses to drop the last index a foreign key is enforced through: `after` is the table
+/// as the operation leaves it.
+pub(super) fn mysql_fk_keeps_index(
+    backend: Backend,
+    after: &SchemaModel,
+    table: &str,
+    what: &str,
+) -> Result<(), RenderError> {
+    let Some(t) = after
+        .tables
+        .get(table)
+        .filter(|_| backend == Backend::MySql)
+    else {
+        return Ok(());
+    };
+    match t
+        .foreign_keys
+        .iter()
+        .find(|f| !mysql_fk_index_covered(t, &f.columns))
+    {
+        Some(fk) => Err(RenderError::Unsupported {
+            backend,
+            what: format!("{what}: foreign key `{}` is enforced through it", fk.name),
+            fix: "add another index on the foreign key's columns first, or drop the foreign key"
+                .into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn drop_foreign_key_sql(backend: Backend, table: &str, name: &str) -> String {
+    match backend {
+        Backend::MySql => {
+            format!(
+                "ALTER TABLE {} DROP FOREIGN KEY {}",
+                quote(backend, table),
+                quote(backend, name)
+            )
+        }
+        _ => drop_constraint_sql(backend, table, name),
+    }
+}
+
+pub(super) fn drop_unique_sql(backend: Backend, table: &str, name: &str) -> String {
+    match backend {
+        Backend::Postgres => drop_constraint_sql(backend, table, name),
+        Backend::MySql => format!(
+            "ALTER TABLE {} DROP INDEX {}",
+            quote(backend, table),
+            quote(backend, name)
+        ),
+        Backend::Sqlite => drop_index_sql(backend, table, name),
+    }
+}
