@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use godwit_core::{Backend, ColumnType, ReferentialAction, SchemaModel};
+use godwit_runner::introspect::normalize_type;
 
 /// One table as introspected (or projected from the model).
 #[derive(Debug, Default)]
@@ -23,7 +24,7 @@ pub struct Table {
 #[derive(Debug)]
 pub struct Column {
     pub name: String,
-    /// The type as the backend spells it, normalized by [`normalize_type`].
+    /// The type as the backend spells it, normalized by godwit-runner's `normalize_type`.
     pub ty: String,
     pub nullable: bool,
     pub has_default: bool,
@@ -265,18 +266,4 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             Binary => "blob".into(),
         },
     }
-}
-
-/// Lowercase, no space after commas, and no display width on MySQL integers (`int(11)`).
-pub fn normalize_type(ty: &str) -> String {
-    let ty = ty.trim().to_ascii_lowercase().replace(", ", ",");
-    for int in ["smallint", "int", "bigint"] {
-        if let Some(rest) = ty.strip_prefix(int).and_then(|r| r.strip_prefix('('))
-            && rest.ends_with(')')
-            && rest[..rest.len() - 1].bytes().all(|b| b.is_ascii_digit())
-        {
-            return int.to_string();
-        }
-    }
-    ty
 }

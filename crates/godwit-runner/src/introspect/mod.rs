@@ -54,6 +54,11 @@ use godwit_core::{Backend, ColumnType};
 pub use diff::{OTHER_TOOLS_HISTORY, diff};
 pub use types::{catalog_type, normalize_type, parse_type};
 
+/// SQLite's `CREATE TABLE` text, read for what its pragmas do not give (the tests' schema oracle
+/// reads it too).
+#[doc(hidden)]
+pub use sqlite::{Parsed as SqliteCreateTable, parse_create_table as parse_sqlite_create_table};
+
 use crate::connect::{Conn, Purpose, connect};
 use crate::error::{Error, db_reason};
 use crate::url::DatabaseUrl;

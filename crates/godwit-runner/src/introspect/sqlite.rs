@@ -135,13 +135,13 @@ pub(super) async fn introspect(
 
 /// What SQLite's `CREATE TABLE` text says that the pragmas do not.
 #[derive(Debug, Default, PartialEq)]
-struct Parsed {
+pub struct Parsed {
     /// Named check constraints.
-    checks: Vec<String>,
+    pub checks: Vec<String>,
     /// Named unique constraints and their columns.
-    uniques: Vec<(String, Vec<String>)>,
+    pub uniques: Vec<(String, Vec<String>)>,
     /// The column declared `AUTOINCREMENT`.
-    autoincrement: Option<String>,
+    pub autoincrement: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -233,7 +233,10 @@ fn column_list(tokens: &[Token], i: usize) -> Vec<String> {
     out
 }
 
-fn parse_create_table(sql: &str) -> Parsed {
+/// Read the constraint names and the `AUTOINCREMENT` column out of a table's `CREATE TABLE` text
+/// (`sqlite_master.sql`): quoted identifiers of every kind, string literals and comments are
+/// skipped as SQLite's tokenizer does.
+pub fn parse_create_table(sql: &str) -> Parsed {
     let tokens = tokenize(sql);
     let mut parsed = Parsed::default();
     let Some(open) = tokens.iter().position(|t| *t == Token::Punct('(')) else {

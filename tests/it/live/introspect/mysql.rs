@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use sqlx::mysql::MySqlConnection;
 
-use crate::live::shape::{Column, ForeignKey, Index, Table, normalize_type};
+use godwit_runner::introspect::normalize_type;
+
+use crate::live::shape::{Column, ForeignKey, Index, Table};
 
 const TABLES: &str = "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'";

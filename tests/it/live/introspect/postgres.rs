@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use sqlx::postgres::PgConnection;
 
-use crate::live::shape::{Column, ForeignKey, Index, Table, normalize_type};
+use godwit_runner::introspect::normalize_type;
+
+use crate::live::shape::{Column, ForeignKey, Index, Table};
 
 /// The columns of `$key` (an `int2[]` of attribute numbers) of relation `$rel`, in order.
 macro_rules! attnames {

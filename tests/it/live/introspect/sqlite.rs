@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
 
-use crate::live::shape::{Column, ForeignKey, Index, Table, normalize_type};
+use godwit_runner::introspect::{normalize_type, parse_sqlite_create_table};
+
+use crate::live::shape::{Column, ForeignKey, Index, Table};
 
 pub async fn introspect(conn: &mut SqliteConnection) -> Result<Vec<Table>, sqlx::Error> {
     let rows = sqlx::query("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
@@ -18,7 +20,7 @@ pub async fn introspect(conn: &mut SqliteConnection) -> Result<Vec<Table>, sqlx:
     for row in rows {
         let name: String = row.get(0);
         let sql: String = row.get(1);
-        let parsed = parse_create_table(&sql);
+        let parsed = parse_sqlite_create_table(&sql);
         let mut t = Table {
             name: name.clone(),
             ..Table::default()
@@ -114,191 +116,4 @@ pub async fn introspect(conn: &mut SqliteConnection) -> Result<Vec<Table>, sqlx:
         tables.push(t);
     }
     Ok(tables)
-}
-
-/// What the `CREATE TABLE` text says that the pragmas do not.
-#[derive(Debug, Default, PartialEq)]
-struct Parsed {
-    /// Named check constraints.
-    checks: Vec<String>,
-    /// Named unique constraints and their columns.
-    uniques: Vec<(String, Vec<String>)>,
-    /// The column declared `AUTOINCREMENT`.
-    autoincrement: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    /// A keyword or bare identifier.
-    Word(String),
-    /// A quoted identifier.
-    Quoted(String),
-    Literal,
-    Punct(char),
-}
-
-impl Token {
-    fn is_kw(&self, kw: &str) -> bool {
-        matches!(self, Token::Word(w) if w.eq_ignore_ascii_case(kw))
-    }
-
-    fn ident(&self) -> Option<String> {
-        match self {
-            Token::Word(w) | Token::Quoted(w) => Some(w.clone()),
-            _ => None,
-        }
-    }
-}
-
-fn tokenize(sql: &str) -> Vec<Token> {
-    let chars: Vec<char> = sql.chars().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    let quoted = |i: &mut usize, close: char| -> String {
-        let mut s = String::new();
-        *i += 1;
-        while *i < chars.len() {
-            if chars[*i] == close {
-                if close != ']' && chars.get(*i + 1) == Some(&close) {
-                    s.push(close);
-                    *i += 2;
-                    continue;
-                }
-                *i += 1;
-                break;
-            }
-            s.push(chars[*i]);
-            *i += 1;
-        }
-        s
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            c if c.is_whitespace() => i += 1,
-            '\'' => {
-                quoted(&mut i, '\'');
-                tokens.push(Token::Literal);
-            }
-            '"' => tokens.push(Token::Quoted(quoted(&mut i, '"'))),
-            '`' => tokens.push(Token::Quoted(quoted(&mut i, '`'))),
-            '[' => tokens.push(Token::Quoted(quoted(&mut i, ']'))),
-            c if c.is_alphanumeric() || c == '_' || c == '$' => {
-                let start = i;
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-                {
-                    i += 1;
-                }
-                tokens.push(Token::Word(chars[start..i].iter().collect()));
-            }
-            c => {
-                tokens.push(Token::Punct(c));
-                i += 1;
-            }
-        }
-    }
-    tokens
-}
-
-/// The identifiers in the parenthesized list starting at `tokens[i]`.
-fn column_list(tokens: &[Token], i: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    if tokens.get(i) != Some(&Token::Punct('(')) {
-        return out;
-    }
-    for t in &tokens[i + 1..] {
-        match t {
-            Token::Punct(')') => break,
-            t => out.extend(t.ident()),
-        }
-    }
-    out
-}
-
-fn parse_create_table(sql: &str) -> Parsed {
-    let tokens = tokenize(sql);
-    let mut parsed = Parsed::default();
-    let Some(open) = tokens.iter().position(|t| *t == Token::Punct('(')) else {
-        return parsed;
-    };
-    // Split the body into definitions at top-level commas.
-    let mut defs: Vec<&[Token]> = Vec::new();
-    let (mut depth, mut start) = (0, open + 1);
-    for (i, t) in tokens.iter().enumerate().skip(open) {
-        match t {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => {
-                depth -= 1;
-                if depth == 0 {
-                    defs.push(&tokens[start..i]);
-                    break;
-                }
-            }
-            Token::Punct(',') if depth == 1 => {
-                defs.push(&tokens[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    for def in defs {
-        let Some(first) = def.first() else { continue };
-        let table_constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
-            .iter()
-            .any(|kw| first.is_kw(kw))
-            && !matches!(first, Token::Quoted(_));
-        let column = if table_constraint {
-            None
-        } else {
-            first.ident()
-        };
-        if let Some(c) = &column
-            && def.iter().any(|t| t.is_kw("AUTOINCREMENT"))
-        {
-            parsed.autoincrement = Some(c.clone());
-        }
-        for (i, t) in def.iter().enumerate() {
-            if !t.is_kw("CONSTRAINT") {
-                continue;
-            }
-            let (Some(name), Some(kind)) = (def.get(i + 1).and_then(Token::ident), def.get(i + 2))
-            else {
-                continue;
-            };
-            if kind.is_kw("CHECK") {
-                parsed.checks.push(name);
-            } else if kind.is_kw("UNIQUE") {
-                let cols = column_list(def, i + 3);
-                let cols = if cols.is_empty() {
-                    column.iter().cloned().collect()
-                } else {
-                    cols
-                };
-                parsed.uniques.push((name, cols));
-            }
-        }
-    }
-    parsed
-}
-
-#[test]
-fn parses_constraint_names_from_create_table() {
-    let parsed = parse_create_table(
-        r#"CREATE TABLE "t" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "a" text CONSTRAINT "uq_a" UNIQUE,
-           [b] int CHECK (b > 0), `c, d` text DEFAULT 'x, CONSTRAINT "no" CHECK',
-           CONSTRAINT "uq_t_b_c" UNIQUE ("b", "c, d"), CONSTRAINT ck_t CHECK ((b) IN (1, 2)),
-           CONSTRAINT "fk" FOREIGN KEY ("b") REFERENCES "u" ("id") )"#,
-    );
-    assert_eq!(
-        parsed,
-        Parsed {
-            checks: vec!["ck_t".into()],
-            uniques: vec![
-                ("uq_a".into(), vec!["a".into()]),
-                ("uq_t_b_c".into(), vec!["b".into(), "c, d".into()])
-            ],
-            autoincrement: Some("id".into()),
-        }
-    );
 }
