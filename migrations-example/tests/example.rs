@@ -383,7 +383,7 @@ fn plan_all_for_mysql() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 create_table("users")
                 locks: metadata lock on users (new, empty)
-                CREATE TABLE `users` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `email` varchar(255) NOT NULL, `name` varchar(100) NOT NULL, `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, UNIQUE KEY `uq_users_email` (`email`) );
+                CREATE TABLE `users` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `email` varchar(255) NOT NULL, `name` varchar(100) NOT NULL, `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), UNIQUE KEY `uq_users_email` (`email`) );
 
             20261001090500 create_posts
               transaction: no (runs statement by statement)
@@ -392,7 +392,7 @@ fn plan_all_for_mysql() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 create_table("posts")
                 locks: metadata lock on posts (new, empty), metadata lock on users (referenced)
-                CREATE TABLE `posts` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `author_id` bigint NOT NULL, `title` varchar(200) NOT NULL, `body` text NOT NULL, `published_at` timestamp NULL, `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, CONSTRAINT `fk_posts_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE RESTRICT );
+                CREATE TABLE `posts` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `author_id` bigint NOT NULL, `title` varchar(200) NOT NULL, `body` text NOT NULL, `published_at` datetime(6) NULL, `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), CONSTRAINT `fk_posts_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE RESTRICT );
                 CREATE INDEX `idx_posts_author_id` ON `posts` (`author_id`);
                 CREATE INDEX `idx_posts_published_at` ON `posts` (`published_at`);
 
@@ -403,7 +403,7 @@ fn plan_all_for_mysql() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 create_table("comments")
                 locks: metadata lock on comments (new, empty), metadata lock on posts (referenced), metadata lock on users (referenced)
-                CREATE TABLE `comments` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `post_id` bigint NOT NULL, `author_id` bigint NULL, `body` text NOT NULL, `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE, CONSTRAINT `fk_comments_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE SET NULL );
+                CREATE TABLE `comments` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `post_id` bigint NOT NULL, `author_id` bigint NULL, `body` text NOT NULL, `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE, CONSTRAINT `fk_comments_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE SET NULL );
                 CREATE INDEX `idx_comments_post_id` ON `comments` (`post_id`);
                 CREATE INDEX `idx_comments_author_id` ON `comments` (`author_id`);
 
@@ -414,7 +414,7 @@ fn plan_all_for_mysql() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 create_table("tags")
                 locks: metadata lock on tags (new, empty)
-                CREATE TABLE `tags` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `name` varchar(50) NOT NULL, `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, UNIQUE KEY `uq_tags_name` (`name`) );
+                CREATE TABLE `tags` ( `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT, `name` varchar(50) NOT NULL, `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)), UNIQUE KEY `uq_tags_name` (`name`) );
               #2 create_table("post_tags")
                 locks: metadata lock on post_tags (new, empty), metadata lock on posts (referenced), metadata lock on tags (referenced)
                 CREATE TABLE `post_tags` ( `post_id` bigint NOT NULL, `tag_id` bigint NOT NULL, PRIMARY KEY (`post_id`, `tag_id`), CONSTRAINT `fk_post_tags_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE, CONSTRAINT `fk_post_tags_tag_id` FOREIGN KEY (`tag_id`) REFERENCES `tags` (`id`) ON DELETE CASCADE );
@@ -436,7 +436,7 @@ fn plan_all_for_mysql() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 add_column("users", "last_login_at")
                 locks: metadata lock on users (ALGORITHM=INSTANT, LOCK=NONE: MySQL refuses the statement rather than copy the table or lock it harder)
-                ALTER TABLE `users` ADD COLUMN `last_login_at` timestamp NULL, ALGORITHM=INSTANT, LOCK=NONE;
+                ALTER TABLE `users` ADD COLUMN `last_login_at` datetime(6) NULL, ALGORITHM=INSTANT, LOCK=NONE;
 
             20261120090000 normalize_user_emails
               transaction: no (runs statement by statement)
@@ -1225,8 +1225,8 @@ fn schema_for_mysql() {
               `post_id` bigint NOT NULL,
               `author_id` bigint NULL,
               `body` text NOT NULL,
-              `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
-              `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP
+              `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+              `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6))
             );
             CREATE INDEX `idx_comments_post_id` ON `comments` (`post_id`);
             CREATE INDEX `idx_comments_author_id` ON `comments` (`author_id`);
@@ -1243,9 +1243,9 @@ fn schema_for_mysql() {
               `author_id` bigint NOT NULL,
               `title` varchar(200) NOT NULL,
               `body` text NOT NULL,
-              `published_at` timestamp NULL,
-              `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
-              `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
+              `published_at` datetime(6) NULL,
+              `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+              `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
               `views` int NOT NULL DEFAULT 0,
               `slug` varchar(255) NOT NULL
             );
@@ -1256,8 +1256,8 @@ fn schema_for_mysql() {
             CREATE TABLE `tags` (
               `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT,
               `name` varchar(50) NOT NULL,
-              `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
-              `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
+              `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+              `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
               UNIQUE KEY `uq_tags_name` (`name`)
             );
 
@@ -1265,9 +1265,9 @@ fn schema_for_mysql() {
               `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT,
               `email` varchar(255) NOT NULL,
               `name` varchar(100) NOT NULL,
-              `created_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
-              `updated_at` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
-              `last_login_at` timestamp NULL,
+              `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+              `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+              `last_login_at` datetime(6) NULL,
               UNIQUE KEY `uq_users_email` (`email`)
             );
 

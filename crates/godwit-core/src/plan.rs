@@ -149,6 +149,18 @@ impl Catalog {
         Ok(out)
     }
 
+    /// [`render_up`](Self::render_up) as godwit rendered before it kept every value exactly
+    /// (MySQL/MariaDB times without microseconds, SQLite decimals of NUMERIC affinity, values
+    /// written inline as given): what history's checksums of migrations applied then were
+    /// computed from, so that those migrations stay `applied`.
+    pub fn render_up_before_exact_values(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+    ) -> Result<Vec<RenderedMigration>, Error> {
+        crate::render::before_exact_values(|| self.render_up(backend, versions))
+    }
+
     /// The SQL of `down` for the migrations in `versions` (every migration when `None`), newest
     /// first, each rendered against the schema as it stands after that migration.
     pub fn render_down(

@@ -82,10 +82,15 @@ impl std::str::FromStr for Backend {
 /// | `Text` | `text` | `text` | `text` |
 /// | `Boolean` | `bool` | `bool` | `boolean` |
 /// | `Float` / `Double` | `real` / `double precision` | `float` / `double` | `float` / `double` |
-/// | `Decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)` |
-/// | `Date` / `Time` | `date` / `time` | `date` / `time` | `date_text` / `time_text` |
-/// | `Timestamp` | `timestamp` | `datetime` | `datetime_text` |
-/// | `TimestampTz` | `timestamp with time zone` | `timestamp` | `timestamp_with_timezone_text` |
+/// | `Decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)` | `decimal(p, s)`; past 15 digits `decimal_text(p, s)` |
+/// | `Date` / `Time` | `date` / `time` | `date` / `time(6)` | `date_text` / `time_text` |
+/// | `Timestamp` | `timestamp` | `datetime(6)` | `datetime_text` |
+/// | `TimestampTz` | `timestamp with time zone` | `datetime(6)`, in UTC | `timestamp_with_timezone_text` |
+///
+/// Every value of a type is stored exactly on every backend: MySQL/MariaDB's `datetime(6)` and
+/// `time(6)` keep microseconds (their `timestamp` would end in 2038), and SQLite's `decimal`
+/// keeps the digits written (NUMERIC affinity up to 15 digits, what a REAL holds exactly; TEXT
+/// affinity past them, where `ORDER BY` and arithmetic in SQL see text).
 /// | `Uuid` | `uuid` | `binary(16)` | `uuid_text` |
 /// | `Json` | `jsonb` | `json` | `json_text` |
 /// | `Binary` | `bytea` | `blob` | `blob` |
@@ -310,8 +315,31 @@ macro_rules! default_from_value {
     )*};
 }
 default_from_value!(
-    i8, i16, i32, i64, u8, u16, u32, f32, f64, bool, &str, String
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    f32,
+    f64,
+    bool,
+    &str,
+    String,
+    sea_query::value::prelude::BigDecimal,
+    sea_query::value::prelude::time::Date,
+    sea_query::value::prelude::time::Time,
+    sea_query::value::prelude::time::PrimitiveDateTime,
+    sea_query::value::prelude::time::OffsetDateTime
 );
+
+/// Any literal value as a default: `.default(Value::from(..))`.
+impl From<Value> for DefaultValue {
+    fn from(v: Value) -> Self {
+        DefaultValue::Value(v)
+    }
+}
 
 /// What happens to referencing rows when the referenced row is deleted or updated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -176,14 +176,39 @@ impl Runner {
         if versions.is_empty() {
             return Default::default();
         }
-        self.catalog
+        let mut current: BTreeMap<u64, String> = self
+            .catalog
             .render_up(self.backend(), Some(&versions))
             .map(|ms| {
                 ms.iter()
                     .map(|m| (m.id.version, history::checksum(m)))
                     .collect()
             })
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // A migration applied by a godwit that did not keep every value exactly (MySQL times
+        // without microseconds, SQLite decimals as REALs, values inline as given) has the
+        // checksum of that rendering: its code did not change, so it stays `applied`.
+        let differ: Vec<u64> = rows
+            .iter()
+            .filter(|r| current.get(&r.version).is_some_and(|c| *c != r.checksum))
+            .map(|r| r.version)
+            .collect();
+        if !differ.is_empty()
+            && let Ok(before) = self
+                .catalog
+                .render_up_before_exact_values(self.backend(), Some(&differ))
+        {
+            for m in &before {
+                let then = history::checksum(m);
+                if rows
+                    .iter()
+                    .any(|r| r.version == m.id.version && r.checksum == then)
+                {
+                    current.insert(m.id.version, then);
+                }
+            }
+        }
+        current
     }
 
     /// Refuse to run when history and the code disagree, unless `up` allows the case: an

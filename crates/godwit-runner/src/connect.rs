@@ -119,8 +119,24 @@ pub(crate) async fn connect(
                 Ok(Conn::Postgres(conn))
             }
             Backend::MySql => {
-                let options = MySqlConnectOptions::from_str(&raw).map_err(bad_url)?;
-                options.connect().await.map(Conn::MySql)
+                // Sessions in UTC whatever the URL says: a `timestamp_tz` is a `datetime(6)` in
+                // UTC there, and `CURRENT_TIMESTAMP` is the session's time.
+                let options = MySqlConnectOptions::from_str(&raw)
+                    .map_err(bad_url)?
+                    .timezone(Some(String::from("+00:00")));
+                let mut conn = options.connect().await.map_err(|e| fail(db_reason(&e)))?;
+                // A value the column cannot hold (a date out of range, a string too long) is an
+                // error, never a zero date, a truncated string or a warning, whatever the
+                // server's `sql_mode`.
+                if purpose == Purpose::Migrate {
+                    sqlx::raw_sql(
+                        "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')",
+                    )
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| fail(db_reason(&e)))?;
+                }
+                Ok(Conn::MySql(conn))
             }
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(&raw)
@@ -152,6 +168,39 @@ pub(crate) async fn connect(
         Ok(result) => result,
         Err(_) => Err(fail(format!("no answer within {}s", timeout.as_secs()))),
     }
+}
+
+/// An error, before anything is sent, for a value sqlx cannot encode for `backend`: on
+/// MySQL/MariaDB a date before the year 1 (sqlx would fail half-way through the exchange with
+/// the server, and the connection would wait for an answer that never comes).
+pub(crate) fn encodable(backend: Backend, values: &sea_query::Values) -> Result<(), sqlx::Error> {
+    use sea_query::Value as V;
+    if backend != Backend::MySql {
+        return Ok(());
+    }
+    for v in &values.0 {
+        let year = match v {
+            V::TimeDate(Some(d)) => d.year(),
+            V::TimeDateTime(Some(t)) => t.year(),
+            V::TimeDateTimeWithTimeZone(Some(t)) => t.to_offset(time::UtcOffset::UTC).year(),
+            _ => continue,
+        };
+        if year < 1 {
+            return Err(sqlx::Error::Encode(
+                format!(
+                    "MySQL/MariaDB cannot store the date {}: its dates hold the years 1 to 9999",
+                    match v {
+                        V::TimeDate(Some(d)) => d.to_string(),
+                        V::TimeDateTime(Some(t)) => t.to_string(),
+                        V::TimeDateTimeWithTimeZone(Some(t)) => t.to_string(),
+                        _ => String::new(),
+                    }
+                )
+                .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_auth_failure(reason: &str) -> bool {
@@ -202,6 +251,7 @@ impl Conn {
     /// Run one statement, binding its values; statements without values go through the simple
     /// protocol, as DDL and multi-statement raw SQL need.
     pub(crate) async fn execute(&mut self, st: &Statement) -> Result<(), sqlx::Error> {
+        encodable(self.backend(), &st.values)?;
         let sql = AssertSqlSafe(st.sql.clone());
         self.start_clock();
         let result = if st.values.0.is_empty() {
@@ -216,6 +266,7 @@ impl Conn {
 
     /// Run one statement with its values and say how many rows it changed.
     pub(crate) async fn execute_rows(&mut self, st: &Statement) -> Result<u64, sqlx::Error> {
+        encodable(self.backend(), &st.values)?;
         let sql = AssertSqlSafe(st.sql.clone());
         let values = SqlxValues(st.values.clone());
         self.start_clock();
@@ -239,6 +290,7 @@ impl Conn {
 
     /// The single integer a statement with bound values returns.
     pub(crate) async fn scalar_i64_with(&mut self, st: &Statement) -> Result<i64, sqlx::Error> {
+        encodable(self.backend(), &st.values)?;
         let sql = AssertSqlSafe(st.sql.clone());
         let values = SqlxValues(st.values.clone());
         self.start_clock();

@@ -152,7 +152,7 @@ impl Db<'_> {
         &mut self,
         statement: &S,
     ) -> impl Future<Output = Result<u64, DataError>> + Send + '_ {
-        let st = query(self.backend(), statement);
+        let st = exact(self.backend(), query(self.backend(), statement));
         async move { Ok(self.conn.execute_rows(&st).await?) }
     }
 
@@ -161,7 +161,7 @@ impl Db<'_> {
         &mut self,
         statement: &S,
     ) -> impl Future<Output = Result<Vec<Row>, DataError>> + Send + '_ {
-        let st = query(self.backend(), statement);
+        let st = exact(self.backend(), query(self.backend(), statement));
         async move {
             let (columns, rows) = crate::values::fetch_values(self.conn, &st, None).await?;
             let columns: Arc<[String]> = columns.into();
@@ -183,6 +183,16 @@ impl Db<'_> {
         let rows = self.fetch_all(statement);
         async move { rows.await?.into_iter().next().ok_or(DataError::NoRow) }
     }
+}
+
+/// `st` with its values as `backend` keeps them exactly: a decimal as the text of its digits on
+/// MySQL/MariaDB and SQLite (see [`godwit_core::render::stored_value`]).
+fn exact(backend: Backend, mut st: godwit_core::Statement) -> godwit_core::Statement {
+    st.values.0 = std::mem::take(&mut st.values.0)
+        .into_iter()
+        .map(|v| godwit_core::render::stored_value(backend, v))
+        .collect();
+    st
 }
 
 /// One row a query returned: its values by column name.

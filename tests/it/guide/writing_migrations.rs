@@ -100,7 +100,17 @@ const SECTIONS: &[Section] = &[
                  `add_column`); `string` takes a length and `decimal` a precision and scale. \
                  The SQL shows what each type is on each backend: `json` is `jsonb` on \
                  PostgreSQL, `uuid` is `binary(16)` on MySQL/MariaDB, and SQLite's types carry \
-                 their intent in their names (`datetime_text`).",
+                 their intent in their names (`datetime_text`). Every value is stored as it was \
+                 written: on MySQL/MariaDB, `time`, `timestamp` and `timestamp_tz` are `time(6)` \
+                 and `datetime(6)`, which keep microseconds and the years 1000 to 9999 (a \
+                 `timestamp_tz` is stored in UTC; godwit's sessions are in UTC and \
+                 `CurrentTimestamp` is `UTC_TIMESTAMP(6)` there), and a value a column cannot \
+                 hold is an error, never a zero date. SQLite stores integers and booleans as \
+                 INTEGER, floats as REAL, strings, JSON, dates and times as TEXT, uuids and \
+                 binary as BLOB, and a decimal of up to 15 digits as `decimal` (NUMERIC \
+                 affinity: an INTEGER or a REAL, which hold 15 digits exactly), a longer one as \
+                 `decimal_text` (TEXT affinity: its digits as written, which SQL's arithmetic \
+                 and `ORDER BY` see as text).",
             ),
             entry(
                 "create_table_defaults",

@@ -239,9 +239,9 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             Double => "double".into(),
             Decimal(p, s) => format!("decimal({p},{s})"),
             Date => "date".into(),
-            Time => "time".into(),
-            Timestamp => "datetime".into(),
-            TimestampTz => "timestamp".into(),
+            Time => "time(6)".into(),
+            // A `timestamp_tz` is a `datetime(6)` in UTC there.
+            Timestamp | TimestampTz => "datetime(6)".into(),
             Uuid => "binary(16)".into(),
             // MariaDB's JSON is LONGTEXT with a json_valid check.
             Json => "longtext".into(),
@@ -256,6 +256,8 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             Boolean => "boolean".into(),
             Float => "float".into(),
             Double => "double".into(),
+            // Past 15 digits, TEXT affinity keeps the digits written (NUMERIC would make a REAL).
+            Decimal(p, s) if *p > 15 => format!("decimal_text({p},{s})"),
             Decimal(p, s) => format!("decimal({p},{s})"),
             Date => "date_text".into(),
             Time => "time_text".into(),

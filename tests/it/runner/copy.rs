@@ -156,8 +156,9 @@ async fn insert(
     result.unwrap_or_else(|e| panic!("inserting into {table}: {e}"));
 }
 
-/// Edge values of every type. `micros`: fractional seconds (not on MySQL, whose godwit columns
-/// keep whole seconds); `wide`: 38-digit decimals (not on SQLite, which keeps 15 digits).
+/// Edge values of every type. `micros`: fractional seconds; `wide`: 38-digit decimals. Every
+/// backend keeps both in the columns godwit makes today; a database made by an older godwit may
+/// not (see `values_the_target_cannot_keep_are_refused`).
 fn edge_rows(micros: bool, wide: bool) -> Vec<Vec<Value>> {
     let m = |n: u32| if micros { n } else { 0 };
     let json = |j: serde_json::Value| Value::Json(Some(Box::new(j)));
@@ -301,9 +302,7 @@ async fn copy(
 /// backend: both hold exactly the values inserted. New rows in the target get keys past the
 /// copied ones.
 async fn every_type_round_trips(from: Backend, to: Backend) {
-    let mysql = from == Backend::MySql || to == Backend::MySql;
-    let sqlite = from == Backend::Sqlite || to == Backend::Sqlite;
-    let rows = edge_rows(!mysql, !sqlite);
+    let rows = edge_rows(true, true);
     let expected = show(&rows);
 
     let mut source = migrated(from, "copy_types_src").await;
@@ -760,10 +759,27 @@ async fn counts_that_differ_fail_the_copy(from: Backend, to: Backend) {
     );
 }
 
-/// A value the target would store as another is refused, unless rounding is allowed.
+/// A database made by an older godwit, which did not keep every value exactly: its tables
+/// created by the SQL that godwit rendered (SQLite `decimal` columns of any precision, MySQL
+/// `time` and `datetime` without fractional seconds), its migrations recorded by `baseline`.
+async fn made_by_an_older_godwit(backend: Backend, label: &str) -> Scratch {
+    let mut db = scratch(backend, label).await;
+    let r = runner(&db.url());
+    let then = r
+        .catalog()
+        .render_up_before_exact_values(backend, None)
+        .unwrap();
+    db.conn.apply_all(&then).await;
+    r.baseline(V2, true).await.unwrap().unwrap();
+    db
+}
+
+/// A value the target would store as another is refused, unless rounding is allowed: in a
+/// database made by an older godwit, a decimal longer than its SQLite `decimal` column keeps, or
+/// fractional seconds in its MySQL `time` column.
 async fn values_the_target_cannot_keep_are_refused(from: Backend, to: Backend) {
     let mut source = migrated(from, "copy_round_src").await;
-    let mut target = migrated(to, "copy_round_dst").await;
+    let mut target = made_by_an_older_godwit(to, "copy_round_dst").await;
     let mut row = edge_rows(true, true).remove(0);
     if to == Backend::Sqlite {
         row[11] = Value::TimeTime(None);
@@ -779,12 +795,14 @@ async fn values_the_target_cannot_keep_are_refused(from: Backend, to: Backend) {
     let why = match to {
         Backend::Sqlite => {
             "holds in `amount` a value the target cannot keep: SQLite would store the decimal \
-             1234567890123456789012345678.1234567890 as 1234567890123456900000000000: its decimal \
-             columns keep about 15 significant digits"
+             1234567890123456789012345678.1234567890 as 1234567890123456900000000000: this decimal \
+             column keeps about 15 significant digits (a column made by godwit today for more than \
+             15 digits keeps them)"
         }
         _ => {
             "holds in `at` a value the target cannot keep: MySQL/MariaDB would drop the fractional \
-             seconds of the value 23:59:59.999999: godwit's time columns there keep whole seconds"
+             seconds of the value 23:59:59.999999: this `time` column keeps whole seconds (a column \
+             made by godwit today keeps microseconds)"
         }
     };
     let message = err.to_string();
@@ -808,6 +826,39 @@ async fn values_the_target_cannot_keep_are_refused(from: Backend, to: Backend) {
     .await
     .unwrap();
     assert_eq!(copied.tables[3].copied, 1);
+}
+
+/// A date MySQL/MariaDB cannot hold is refused before anything is written, with or without
+/// `--allow-rounding`, never stored as a zero date.
+async fn dates_out_of_the_target_range_are_refused(from: Backend, to: Backend) {
+    let mut source = migrated(from, "copy_range_src").await;
+    let mut target = migrated(to, "copy_range_dst").await;
+    let mut row = edge_rows(true, true).remove(0);
+    // 2 BC: PostgreSQL holds it, MySQL/MariaDB cannot.
+    row[12] = Value::TimeDateTime(Some(stamp(day(-1, 6, 1), clock(12, 0, 0, 0))));
+    insert(&mut source, from, "everything", &COLUMNS, &[row]).await;
+    for options in [
+        CopyOptions::default(),
+        CopyOptions::default().allow_rounding(true),
+    ] {
+        let message = copy(&source, &target, options)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with(
+                "copying table `everything` stopped at its first rows: the row with key (1) holds \
+                 in `ts` a value the target cannot store: MySQL/MariaDB cannot store the value \
+                 -0001-06-01 12:00:00.0: its `datetime(6)` column holds the years 1 to 9999; \
+                 change the value in the source, or copy to another backend"
+            ),
+            "{message}"
+        );
+        assert_eq!(
+            scalar(&mut target.conn, "SELECT count(*) FROM everything").await,
+            0
+        );
+    }
 }
 
 /// The command line: the per-table summary on stdout, progress on stderr, and a target table
@@ -1106,7 +1157,7 @@ static READ_EVERYTHING: ReadEverything = ReadEverything;
 /// `boolean`.
 async fn untyped_rows_follow_the_database_types(backend: Backend) {
     let mut db = migrated(backend, "copy_untyped").await;
-    let rows = edge_rows(backend != Backend::MySql, backend != Backend::Sqlite);
+    let rows = edge_rows(true, true);
     insert(&mut db, backend, "everything", &COLUMNS, &rows).await;
     let id = |version: u64, name: &str| MigrationId {
         version,
@@ -1148,7 +1199,8 @@ async fn untyped_rows_follow_the_database_types(backend: Backend) {
             "Json",
             "Bytes",
         ],
-        // MariaDB's json is longtext; a uuid is binary(16).
+        // MariaDB's json is longtext; a uuid is binary(16); a timestamp_tz is a datetime(6) in
+        // UTC, read without its time zone.
         Backend::MySql => [
             "BigInt",
             "SmallInt",
@@ -1163,15 +1215,16 @@ async fn untyped_rows_follow_the_database_types(backend: Backend) {
             "TimeDate",
             "TimeTime",
             "TimeDateTime",
-            "TimeDateTimeWithTimeZone",
+            "TimeDateTime",
             "Bytes",
             "String",
             "Bytes",
         ],
-        // Integers, REALs (a decimal too), TEXT (dates and times too) and BLOBs (a uuid).
+        // Integers, REALs, TEXT (dates and times too, and a decimal of 38 digits, which a REAL
+        // cannot hold) and BLOBs (a uuid).
         Backend::Sqlite => [
             "BigInt", "BigInt", "BigInt", "BigInt", "String", "String", "Bool", "Double", "Double",
-            "Double", "String", "String", "String", "String", "Bytes", "String", "Bytes",
+            "String", "String", "String", "String", "String", "Bytes", "String", "Bytes",
         ],
     };
     assert_eq!(shapes(&values[0]), expected);
@@ -1253,3 +1306,4 @@ on_three_pairs!(
 
 on_every_pair!(@pair rounding_into_sqlite, Postgres, Sqlite, values_the_target_cannot_keep_are_refused);
 on_every_pair!(@pair rounding_into_mysql, Postgres, MySql, values_the_target_cannot_keep_are_refused);
+on_every_pair!(@pair range_into_mysql, Postgres, MySql, dates_out_of_the_target_range_are_refused);

@@ -12,6 +12,7 @@
 //!   resuming, refusals, the row-count check, the command line;
 //! - `data`: Rust code in migrations, backfills interrupted and resumed, `copy_rows`;
 //! - `failure`: a migration that fails half-way;
+//! - `fidelity`: values of every type read back exactly with each database's own client;
 //! - `integrity`: applied migrations changed or missing, pending ones out of order, `repair`;
 //! - `kill`: a runner killed with SIGKILL in the middle of a migration;
 //! - `bad_input`: malformed URLs, unreachable servers, wrong credentials, unknown versions;
@@ -24,6 +25,7 @@ mod concurrency;
 mod copy;
 mod data;
 mod failure;
+mod fidelity;
 mod integrity;
 mod introspect;
 mod kill;

@@ -5,6 +5,7 @@ use super::*;
 
 pub(super) fn sea_type(backend: Backend, ty: &ColumnType) -> sq::ColumnType {
     use sq::ColumnType as S;
+    let exact = !rendering_before_exact_values();
     match ty {
         ColumnType::SmallInt => S::SmallInteger,
         ColumnType::Integer => S::Integer,
@@ -14,12 +15,26 @@ pub(super) fn sea_type(backend: Backend, ty: &ColumnType) -> sq::ColumnType {
         ColumnType::Boolean => S::Boolean,
         ColumnType::Float => S::Float,
         ColumnType::Double => S::Double,
-        // sea-query writes `real(p, s)` on SQLite; `decimal` keeps NUMERIC affinity there.
+        // sea-query writes `real(p, s)` on SQLite; `decimal` keeps NUMERIC affinity there, which
+        // stores a decimal as a REAL (15 significant digits) or an INTEGER. Past 15 digits,
+        // `decimal_text` has TEXT affinity, which keeps the digits as written.
+        ColumnType::Decimal(p, s)
+            if exact && backend == Backend::Sqlite && *p > SQLITE_REAL_DIGITS =>
+        {
+            S::custom(format!("decimal_text({p}, {s})"))
+        }
         ColumnType::Decimal(p, s) if backend == Backend::Sqlite => {
             S::custom(format!("decimal({p}, {s})"))
         }
         ColumnType::Decimal(p, s) => S::Decimal(Some((*p, *s))),
         ColumnType::Date => S::Date,
+        // MySQL/MariaDB keep whole seconds unless told the precision, and their `timestamp`
+        // ends in 2038: `datetime(6)` holds years 1000 to 9999 with microseconds, and a
+        // `timestamp_tz` is stored there in UTC (the runner's sessions are in UTC).
+        ColumnType::Time if exact && backend == Backend::MySql => S::custom("time(6)"),
+        ColumnType::Timestamp | ColumnType::TimestampTz if exact && backend == Backend::MySql => {
+            S::custom("datetime(6)")
+        }
         ColumnType::Time => S::Time,
         ColumnType::Timestamp => S::DateTime,
         ColumnType::TimestampTz => S::TimestampWithTimeZone,
@@ -29,6 +44,10 @@ pub(super) fn sea_type(backend: Backend, ty: &ColumnType) -> sq::ColumnType {
         ColumnType::Binary => S::Blob,
     }
 }
+
+/// The significant digits every decimal keeps through SQLite's REAL: a decimal column of that
+/// precision or less has NUMERIC affinity there, a wider one TEXT affinity.
+pub const SQLITE_REAL_DIGITS: u32 = 15;
 
 /// The type as the backend spells it (`bigint`, `varchar(50)`, ...).
 pub(crate) fn type_sql(backend: Backend, ty: &ColumnType) -> String {
@@ -53,6 +72,59 @@ pub(super) fn default_sql(backend: Backend, default: &DefaultValue) -> String {
     expr_sql(backend, &default_expr(backend, default))
 }
 
+/// The default of a column of type `ty` as `backend` writes it. On MySQL/MariaDB,
+/// `CurrentTimestamp` keeps the microseconds of its `datetime(6)` column
+/// (`CURRENT_TIMESTAMP(6)`), and on a `timestamp_tz` column is the time in UTC
+/// (`UTC_TIMESTAMP(6)`) whatever the time zone of the session that inserts the row.
+pub(super) fn column_default(
+    backend: Backend,
+    ty: Option<&ColumnType>,
+    default: &DefaultValue,
+) -> DefaultValue {
+    if rendering_before_exact_values() {
+        return default.clone();
+    }
+    if let DefaultValue::Value(v) = default {
+        return DefaultValue::Value(stored_value(backend, v.clone()));
+    }
+    if backend != Backend::MySql || *default != DefaultValue::from(CurrentTimestamp) {
+        return default.clone();
+    }
+    match ty {
+        Some(ColumnType::TimestampTz) => SqlExpr::raw("UTC_TIMESTAMP(6)").into(),
+        Some(ColumnType::Timestamp) => SqlExpr::raw("CURRENT_TIMESTAMP(6)").into(),
+        _ => default.clone(),
+    }
+}
+
+/// A value as `backend` is given it, bound or written inline, so that what a preview prints is
+/// what is bound and the server stores it exactly:
+///
+/// - on MySQL/MariaDB and SQLite a decimal goes as the text of its digits (`'0.0000000001'`,
+///   never `1E-10`), which the server converts to the column's type exactly, where a number
+///   literal would be read as a double first; on SQLite a decimal column of TEXT affinity keeps
+///   that text as written;
+/// - on MySQL/MariaDB a time with a time zone goes as its UTC date and time (a `timestamp_tz`
+///   is a `datetime(6)` in UTC there, and the server refuses a literal with an offset), and a
+///   uuid as its 16 bytes (a `binary(16)` column).
+pub fn stored_value(backend: Backend, v: sq::Value) -> sq::Value {
+    use sq::Value as V;
+    if rendering_before_exact_values() {
+        return v;
+    }
+    match (backend, v) {
+        (Backend::Postgres, v) => v,
+        (_, V::BigDecimal(d)) => V::String(d.map(|d| d.to_plain_string())),
+        (Backend::MySql, V::TimeDateTimeWithTimeZone(t)) => V::TimeDateTime(t.map(|t| {
+            use sq::value::prelude::time::{PrimitiveDateTime, UtcOffset};
+            let t = t.to_offset(UtcOffset::UTC);
+            PrimitiveDateTime::new(t.date(), t.time())
+        })),
+        (Backend::MySql, V::Uuid(u)) => V::Bytes(u.map(|u| u.as_bytes().to_vec())),
+        (_, v) => v,
+    }
+}
+
 /// The sea-query definition of a column. `inline_pk` writes `PRIMARY KEY` on the column itself
 /// (an auto-increment key: SQLite only accepts `AUTOINCREMENT` there).
 pub(super) fn sea_column(backend: Backend, def: &ColumnDef, inline_pk: bool) -> sq::ColumnDef {
@@ -63,6 +135,7 @@ pub(super) fn sea_column(backend: Backend, def: &ColumnDef, inline_pk: bool) -> 
         c.not_null();
     }
     if let Some(d) = &def.default {
+        let d = &column_default(backend, Some(&def.ty), d);
         if mysql_parenthesized_default(backend, &def.ty, d) {
             c.default(sq::Expr::cust(default_sql(backend, d)));
         } else {

@@ -23,11 +23,40 @@ use crate::column::ColumnDef;
 use crate::error::RenderError;
 use crate::model::SchemaModel;
 use crate::op::{ForeignKeyDef, IndexDef, Op, SqlText, TableDef, UniqueDef};
-use crate::types::{Backend, ColumnType, DefaultValue, ReferentialAction};
+use crate::types::{
+    Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, SqlExpr,
+};
 
 use column::*;
 use table::*;
 
+pub use column::{SQLITE_REAL_DIGITS, stored_value};
+
+thread_local! {
+    /// Set while [`before_exact_values`] renders.
+    static BEFORE_EXACT_VALUES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Render inside `f` as godwit did before it kept every value exactly: MySQL/MariaDB `time`,
+/// `datetime` and `timestamp` columns without microseconds, SQLite `decimal` columns of NUMERIC
+/// affinity whatever their precision, and values written inline as given. Only to recognise
+/// the checksums that history recorded then ([`crate::Catalog::render_up_before_exact_values`]).
+pub(crate) fn before_exact_values<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BEFORE_EXACT_VALUES.with(|b| b.set(false));
+        }
+    }
+    BEFORE_EXACT_VALUES.with(|b| b.set(true));
+    let _reset = Reset;
+    f()
+}
+
+/// Whether [`before_exact_values`] is rendering.
+fn rendering_before_exact_values() -> bool {
+    BEFORE_EXACT_VALUES.with(|b| b.get())
+}
 pub use sql::query;
 use sql::*;
 pub(crate) use sql::{expr_sql, quote, rename_identifier};
@@ -251,6 +280,7 @@ fn render_op_inner(
                     .get(table)
                     .and_then(|t| t.column(column))
                     .map(|c| c.ty.clone());
+                let default = &column_default(backend, ty.as_ref(), default);
                 let parenthesized = match (backend, default) {
                     // MySQL/MariaDB take expressions as defaults only in parentheses.
                     (Backend::MySql, DefaultValue::Expr(_)) => true,
@@ -351,7 +381,10 @@ fn render_op_inner(
             let mut stmt = sq::Query::insert();
             stmt.into_table(i.table.clone()).columns(i.columns.clone());
             for row in &i.rows {
-                let values: Vec<sq::Expr> = row.iter().cloned().map(sq::Expr::val).collect();
+                let values: Vec<sq::Expr> = row
+                    .iter()
+                    .map(|v| sq::Expr::val(stored_value(backend, v.clone())))
+                    .collect();
                 stmt.values(values).map_err(|e| RenderError::Unsupported {
                     backend,
                     what: format!("build the insert into `{}`", i.table),

@@ -33,6 +33,10 @@ pub(super) struct Copier<'a> {
     pub(super) from: &'a DatabaseUrl,
     pub(super) to: &'a DatabaseUrl,
     pub(super) options: &'a CopyOptions,
+    /// The runner's history table, left out when the target's schema is read.
+    pub(super) history_table: &'a str,
+    /// The target's schema, read when the copy starts: the types its columns have.
+    pub(super) target: std::sync::OnceLock<crate::introspect::LiveSchema>,
 }
 
 impl Copier<'_> {
@@ -75,6 +79,10 @@ impl Copier<'_> {
             .await
             .map_err(|e| self.target_failed("setting the session's sql_mode", &e))?;
         }
+        let schema = crate::introspect::introspect(dst, self.history_table)
+            .await
+            .map_err(|e| self.target_failed("reading the target's column types", &e))?;
+        let _ = self.target.set(schema);
         let mut progress = if self.progress_exists(dst).await? {
             self.read_progress(dst).await?
         } else {
@@ -479,16 +487,56 @@ impl Copier<'_> {
                     (backend, &plan.types[*i]),
                     (Backend::Sqlite, ColumnType::Decimal(..))
                         | (
-                            Backend::MySql,
+                            Backend::MySql | Backend::Postgres,
                             ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Time
                         )
                 )
             })
             .collect();
+        // The target's own column types: a database made by an older godwit may keep less.
+        let live: Vec<Option<String>> = plan
+            .columns
+            .iter()
+            .map(|c| {
+                let table = self.target.get()?.tables.get(&plan.name)?;
+                Some(crate::introspect::normalize_type(&table.column(c)?.ty))
+            })
+            .collect();
+        if backend == Backend::MySql {
+            for row in &rows {
+                for (i, ty) in plan.types.iter().enumerate() {
+                    if !matches!(
+                        ty,
+                        ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz
+                    ) {
+                        continue;
+                    }
+                    if let Some(why) = values::out_of_range(backend, live[i].as_deref(), &row[i]) {
+                        let key: Vec<Value> = plan.key.iter().map(|k| row[*k].clone()).collect();
+                        return Err(Error::CopyStopped {
+                            table: plan.name.clone(),
+                            at: at.to_string(),
+                            reason: format!(
+                                "the row with key {} holds in `{}` a value the target cannot store: \
+                                 {why}; change the value in the source, or copy to another backend",
+                                show_key(&key),
+                                plan.columns[i]
+                            ),
+                            outcome: self.outcome(plan),
+                        });
+                    }
+                }
+            }
+        }
         if !self.options.allow_rounding {
             for row in &rows {
                 for i in &watched {
-                    if let Some(why) = values::target_changes(backend, &plan.types[*i], &row[*i]) {
+                    if let Some(why) = values::target_changes(
+                        backend,
+                        &plan.types[*i],
+                        live[*i].as_deref(),
+                        &row[*i],
+                    ) {
                         let key: Vec<Value> = plan.key.iter().map(|k| row[*k].clone()).collect();
                         return Err(Error::CopyStopped {
                             table: plan.name.clone(),

@@ -230,6 +230,8 @@ pub(crate) async fn copy_to(
             from: runner.url(),
             to,
             options,
+            history_table: &opts.history_table,
+            target: Default::default(),
         };
         let result = copier.run(&mut src, &mut dst, &plans).await;
         let released = held.release().await;
@@ -274,6 +276,8 @@ pub(crate) async fn table_rows(
         from: runner.url(),
         to: runner.url(),
         options: &defaults,
+        history_table: &opts.history_table,
+        target: Default::default(),
     };
     let result = async {
         let mut rows = Vec::new();

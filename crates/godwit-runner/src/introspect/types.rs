@@ -36,9 +36,9 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
             Double => "double".into(),
             Decimal(p, s) => format!("decimal({p},{s})"),
             Date => "date".into(),
-            Time => "time".into(),
-            Timestamp => "datetime".into(),
-            TimestampTz => "timestamp".into(),
+            Time => "time(6)".into(),
+            // A `timestamp_tz` is a `datetime(6)` in UTC there.
+            Timestamp | TimestampTz => "datetime(6)".into(),
             Uuid => "binary(16)".into(),
             // MariaDB's JSON is LONGTEXT with a json_valid check.
             Json => "longtext".into(),
@@ -52,6 +52,8 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
             Boolean => "boolean".into(),
             Float => "float".into(),
             Double => "double".into(),
+            // Past 15 digits, TEXT affinity keeps the digits written (NUMERIC would make a REAL).
+            Decimal(p, s) if *p > 15 => format!("decimal_text({p},{s})"),
             Decimal(p, s) => format!("decimal({p},{s})"),
             Date => "date_text".into(),
             Time => "time_text".into(),
@@ -79,7 +81,8 @@ pub fn normalize_type(ty: &str) -> String {
     ty
 }
 
-/// The godwit type a catalog type text is on `backend`, if godwit creates that type there.
+/// The godwit type a catalog type text is on `backend`, if godwit creates that type there. On
+/// MySQL/MariaDB a `datetime(6)` reads as a `timestamp` (a `timestamp_tz` is one too, in UTC).
 pub fn parse_type(backend: Backend, ty: &str) -> Option<ColumnType> {
     use ColumnType::*;
     let ty = normalize_type(ty);
@@ -117,6 +120,11 @@ pub fn parse_type(backend: Backend, ty: &str) -> Option<ColumnType> {
         return Some(String(*n));
     }
     if let Some([p, s]) = args(decimal).as_deref() {
+        return Some(Decimal(*p, *s));
+    }
+    if backend == Backend::Sqlite
+        && let Some([p, s]) = args("decimal_text").as_deref()
+    {
         return Some(Decimal(*p, *s));
     }
     None

@@ -165,28 +165,74 @@ pub(crate) fn describe(v: &Value) -> String {
 }
 
 /// Why `backend` would store `v` (a value of `ty`) as something else, or `None` when it keeps
-/// it as it is.
+/// it as it is. `live` is the target column's type as its catalog spells it (normalized), when
+/// known: a database created by an older godwit may have columns of another type than the model
+/// gives today.
 ///
-/// - SQLite: a decimal column has NUMERIC affinity, so a decimal becomes an INTEGER or a REAL,
-///   which keeps 15 to 17 significant digits: a decimal that does not read back the same is
-///   changed.
-/// - MySQL/MariaDB: godwit's `datetime`, `timestamp` and `time` columns keep whole seconds, so
-///   fractional seconds are lost; a float (`float`, single precision) keeps what an `f32` does.
-pub(crate) fn target_changes(backend: Backend, ty: &ColumnType, v: &Value) -> Option<String> {
+/// - SQLite: a `decimal` column (NUMERIC affinity) makes a decimal an INTEGER or a REAL, which
+///   keeps 15 to 17 significant digits; a `decimal_text` column (TEXT affinity, for precisions
+///   past 15) keeps its digits.
+/// - MySQL/MariaDB: `datetime(6)` and `time(6)` keep microseconds (and years 1 to 9999, see
+///   [`out_of_range`]); a
+///   `datetime`, `time` or `timestamp` without a precision keeps whole seconds, and a
+///   `timestamp` ends in 2038.
+/// - PostgreSQL: times keep microseconds.
+pub(crate) fn target_changes(
+    backend: Backend,
+    ty: &ColumnType,
+    live: Option<&str>,
+    v: &Value,
+) -> Option<String> {
     match backend {
-        Backend::Sqlite => sqlite_changes(ty, v),
-        Backend::MySql => mysql_changes(ty, v),
-        Backend::Postgres => None,
+        Backend::Sqlite => sqlite_changes(ty, live, v),
+        Backend::MySql => mysql_changes(ty, live, v),
+        Backend::Postgres => sub_microsecond(v).map(|d| {
+            format!("PostgreSQL would round {d} to the microsecond: its times keep microseconds")
+        }),
     }
 }
 
+/// Why `backend` cannot store `v` at all, in a column whose catalog type is `live`: a date out
+/// of the range of MySQL/MariaDB's `date` and `datetime(6)` (the years 1 to 9999) or of an older
+/// godwit's `timestamp` column (1970 to 2038). The server would refuse it, or, in a session
+/// that is not strict, store a zero date.
+pub(crate) fn out_of_range(backend: Backend, live: Option<&str>, v: &Value) -> Option<String> {
+    if backend != Backend::MySql {
+        return None;
+    }
+    let year = match v {
+        Value::TimeDateTime(Some(t)) => t.year(),
+        Value::TimeDateTimeWithTimeZone(Some(t)) => utc(*t).year(),
+        Value::TimeDate(Some(d)) => d.year(),
+        _ => return None,
+    };
+    let live = live.unwrap_or("datetime(6)");
+    // MySQL documents 1000 to 9999; both servers store and return the years from 1.
+    let (first, last) = if live.starts_with("timestamp") {
+        (1970, 2037)
+    } else {
+        (1, 9999)
+    };
+    (!(first..=last).contains(&year)).then(|| {
+        format!(
+            "MySQL/MariaDB cannot store {}: its `{live}` column holds the years {first} to {last}",
+            describe(v)
+        )
+    })
+}
+
 /// What SQLite's NUMERIC affinity does to a decimal (see [`target_changes`]).
-pub(crate) fn sqlite_changes(ty: &ColumnType, v: &Value) -> Option<String> {
-    let (ColumnType::Decimal(..), Value::BigDecimal(Some(d))) = (ty, v) else {
+pub(crate) fn sqlite_changes(ty: &ColumnType, live: Option<&str>, v: &Value) -> Option<String> {
+    let (ColumnType::Decimal(p, _), Value::BigDecimal(Some(d))) = (ty, v) else {
         return None;
     };
-    // SQLite keeps a whole number that fits an i64 as an INTEGER, exactly.
-    if d.is_integer() && d.digits() <= 18 {
+    let text_affinity = match live {
+        Some(live) => live.contains("text"),
+        None => *p > godwit_core::render::SQLITE_REAL_DIGITS,
+    };
+    // TEXT affinity keeps the digits; SQLite keeps a whole number that fits an i64 as an
+    // INTEGER, exactly.
+    if text_affinity || (d.is_integer() && d.digits() <= 18) {
         return None;
     }
     let text = d.to_plain_string();
@@ -194,8 +240,8 @@ pub(crate) fn sqlite_changes(ty: &ColumnType, v: &Value) -> Option<String> {
     match back {
         Some(b) if b == **d => None,
         Some(b) => Some(format!(
-            "SQLite would store the decimal {text} as {}: its decimal columns keep about 15 \
-             significant digits",
+            "SQLite would store the decimal {text} as {}: this decimal column keeps about 15 \
+             significant digits (a column made by godwit today for more than 15 digits keeps them)",
             b.to_plain_string()
         )),
         None => Some(format!(
@@ -204,19 +250,44 @@ pub(crate) fn sqlite_changes(ty: &ColumnType, v: &Value) -> Option<String> {
     }
 }
 
-fn mysql_changes(ty: &ColumnType, v: &Value) -> Option<String> {
-    let nanos = match (ty, v) {
-        (ColumnType::Timestamp, Value::TimeDateTime(Some(t))) => t.nanosecond(),
-        (ColumnType::TimestampTz, Value::TimeDateTimeWithTimeZone(Some(t))) => t.nanosecond(),
-        (ColumnType::Time, Value::TimeTime(Some(t))) => t.nanosecond(),
+/// A time with a fraction finer than a microsecond, described.
+fn sub_microsecond(v: &Value) -> Option<String> {
+    let nanos = match v {
+        Value::TimeDateTime(Some(t)) => t.nanosecond(),
+        Value::TimeDateTimeWithTimeZone(Some(t)) => t.nanosecond(),
+        Value::TimeTime(Some(t)) => t.nanosecond(),
         _ => return None,
     };
+    (nanos % 1000 != 0).then(|| describe(v))
+}
+
+fn mysql_changes(ty: &ColumnType, live: Option<&str>, v: &Value) -> Option<String> {
+    if !matches!(
+        ty,
+        ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Time
+    ) {
+        return None;
+    }
+    let nanos = match v {
+        Value::TimeDateTime(Some(t)) => t.nanosecond(),
+        Value::TimeDateTimeWithTimeZone(Some(t)) => t.nanosecond(),
+        Value::TimeTime(Some(t)) => t.nanosecond(),
+        _ => return None,
+    };
+    let live = live.unwrap_or("(6)");
+    if live.ends_with("(6)") {
+        return (nanos % 1000 != 0).then(|| {
+            format!(
+                "MySQL/MariaDB would round {} to the microsecond",
+                describe(v)
+            )
+        });
+    }
     (nanos != 0).then(|| {
         format!(
-            "MySQL/MariaDB would drop the fractional seconds of {}: godwit's {} columns there keep \
-             whole seconds",
-            describe(v),
-            ty.describe()
+            "MySQL/MariaDB would drop the fractional seconds of {}: this `{live}` column keeps \
+             whole seconds (a column made by godwit today keeps microseconds)",
+            describe(v)
         )
     })
 }
@@ -229,11 +300,25 @@ mod tests {
     fn sqlite_cannot_keep_long_decimals() {
         let ty = ColumnType::Decimal(38, 10);
         let keep = |s: &str| Value::BigDecimal(Some(Box::new(parse_decimal(s).unwrap())));
-        assert_eq!(sqlite_changes(&ty, &keep("12.5000000000")), None);
-        assert_eq!(sqlite_changes(&ty, &keep("-922337203685477580")), None);
-        assert_eq!(sqlite_changes(&ty, &keep("99999999999999.9")), None);
-        let changed = sqlite_changes(&ty, &keep("1234567890123456789.0123456789")).unwrap();
+        let numeric = Some("decimal(38,10)");
+        assert_eq!(sqlite_changes(&ty, numeric, &keep("12.5000000000")), None);
+        assert_eq!(
+            sqlite_changes(&ty, numeric, &keep("-922337203685477580")),
+            None
+        );
+        assert_eq!(
+            sqlite_changes(&ty, numeric, &keep("99999999999999.9")),
+            None
+        );
+        let long = keep("1234567890123456789.0123456789");
+        let changed = sqlite_changes(&ty, numeric, &long).unwrap();
         assert!(changed.contains("15 significant digits"), "{changed}");
+        // What godwit creates today for 38 digits has TEXT affinity, and keeps them.
+        assert_eq!(
+            sqlite_changes(&ty, Some("decimal_text(38,10)"), &long),
+            None
+        );
+        assert_eq!(sqlite_changes(&ty, None, &long), None);
     }
 
     #[test]

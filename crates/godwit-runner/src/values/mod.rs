@@ -30,7 +30,7 @@
 //! (PostgreSQL's binary `numeric`, MySQL's decimal text), unlike text that would need a cast in
 //! every statement that binds it. SQLite has no decimal type: its `decimal(p, s)` column has
 //! NUMERIC affinity, which turns the text of a decimal into a REAL (15 significant digits) or an
-//! INTEGER; see [`sqlite_changes`] for the values it cannot keep.
+//! INTEGER; see [`target_changes`] for the values it cannot keep.
 //!
 //! **Untyped** decoding goes by `TypeInfo::name()`: PostgreSQL's and MySQL's types map to the
 //! value of the same width (`INT4` to `Int`, `TINYINT UNSIGNED` to `TinyUnsigned`, `NUMERIC`
@@ -58,7 +58,7 @@ use crate::connect::Conn;
 mod convert;
 mod write;
 
-pub(crate) use convert::{coerce, describe, target_changes};
+pub(crate) use convert::{coerce, describe, out_of_range, target_changes};
 pub(crate) use write::{copy_text, for_target, key_from_json, key_to_json};
 
 /// Column names and rows.
@@ -86,6 +86,7 @@ pub(crate) async fn fetch_rows(
     values: sea_query::Values,
     types: Option<&[Option<ColumnType>]>,
 ) -> Result<Rows, sqlx::Error> {
+    crate::connect::encodable(conn.backend(), &values)?;
     let values = SqlxValues(values);
     let ty = |i: usize| types.and_then(|t| t.get(i)).and_then(Option::as_ref);
     macro_rules! run {

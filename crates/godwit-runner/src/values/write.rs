@@ -12,12 +12,7 @@ use super::{describe, is_null, parse_decimal, utc};
 /// MySQL/MariaDB and SQLite (the server converts it exactly; sqlx would write `1E-10` for
 /// some), everything else is unchanged.
 pub(crate) fn for_target(backend: Backend, v: Value) -> Value {
-    match (backend, v) {
-        (Backend::MySql | Backend::Sqlite, Value::BigDecimal(d)) => {
-            Value::String(d.map(|d| d.to_plain_string()))
-        }
-        (_, v) => v,
-    }
+    godwit_core::render::stored_value(backend, v)
 }
 
 /// Append `v` to `out` in PostgreSQL's `COPY ... FROM STDIN` text format (`\N` for NULL,

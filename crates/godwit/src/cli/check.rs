@@ -87,8 +87,9 @@ pub(crate) fn run(
         message.push_str(c);
     }
     message.push_str(
-        "\nreview these changes (a migration that is already deployed should not change), then run \
-         `check --write` to rewrite it and commit it",
+        "\nreview these changes (a migration that is already deployed should not change; after an \
+         upgrade of godwit, the SQL it writes for some types may differ, which `sql` shows), then \
+         run `check --write` to rewrite it and commit it",
     );
     Err(anyhow!(message).into())
 }

@@ -31,8 +31,9 @@ pub(crate) struct CopyArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH_SIZE,
           value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
-    /// Store values the target cannot keep exactly (long decimals on SQLite, fractional
-    /// seconds on MySQL) as it can, instead of stopping at the first
+    /// Store values the target's columns cannot keep exactly (times finer than a microsecond;
+    /// in a database made by an older godwit, long decimals on SQLite, fractional seconds on
+    /// MySQL) as they can, instead of stopping at the first
     #[arg(long)]
     allow_rounding: bool,
     /// The history table's name, in both databases

@@ -176,12 +176,12 @@ fn check_fails_as_stale_naming_each_edited_added_or_removed_migration() {
         &cx,
         &["check", "--file", &file],
         expect![[r#"
-        error: `migrations.sum` is stale:
-          20261120090500 create_posts: added to the code, not in the file
-          20261121080000 add_views: edited: what it does is not what the file records
-          20261125000000 gone: removed from the code, still in the file
-        review these changes (a migration that is already deployed should not change), then run `check --write` to rewrite it and commit it
-    "#]],
+            error: `migrations.sum` is stale:
+              20261120090500 create_posts: added to the code, not in the file
+              20261121080000 add_views: edited: what it does is not what the file records
+              20261125000000 gone: removed from the code, still in the file
+            review these changes (a migration that is already deployed should not change; after an upgrade of godwit, the SQL it writes for some types may differ, which `sql` shows), then run `check --write` to rewrite it and commit it
+        "#]],
     );
 }
 
@@ -230,10 +230,10 @@ fn check_fails_when_a_git_conflict_was_resolved_by_keeping_both_sides() {
         &cx,
         &["check", "--file", &file],
         expect![[r#"
-        error: `migrations.sum` is stale:
-          the `sum` line does not match the lines below it: they were edited by hand, or a git conflict in the file was resolved by hand
-        review these changes (a migration that is already deployed should not change), then run `check --write` to rewrite it and commit it
-    "#]],
+            error: `migrations.sum` is stale:
+              the `sum` line does not match the lines below it: they were edited by hand, or a git conflict in the file was resolved by hand
+            review these changes (a migration that is already deployed should not change; after an upgrade of godwit, the SQL it writes for some types may differ, which `sql` shows), then run `check --write` to rewrite it and commit it
+        "#]],
     );
 
     // Left with the conflict markers in.
