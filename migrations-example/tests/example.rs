@@ -1075,13 +1075,14 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
             locks: the database write lock
             CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NOT NULL, "published_at" timestamp_with_timezone_text NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "views" integer NOT NULL DEFAULT 0, "slug" varchar(255) NULL, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT, CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) );
             INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug") SELECT "id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug" FROM "posts";
+            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
             DROP TABLE "posts";
             PRAGMA legacy_alter_table = ON;
             ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
             PRAGMA legacy_alter_table = OFF;
             CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
             CREATE INDEX "idx_posts_published_at" ON "posts" ("published_at");
-          warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
 
         20261121100500 validate_slugs_on_posts
           transaction: yes
@@ -1100,23 +1101,26 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
             locks: the database write lock
             CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NOT NULL, "published_at" timestamp_with_timezone_text NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "views" integer NOT NULL DEFAULT 0, "slug" varchar(255) NOT NULL, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT, CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) );
             INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug") SELECT "id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug" FROM "posts";
+            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
             DROP TABLE "posts";
             PRAGMA legacy_alter_table = ON;
             ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
             PRAGMA legacy_alter_table = OFF;
             CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
             CREATE INDEX "idx_posts_published_at" ON "posts" ("published_at");
+            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
           #2 drop_check("posts", "ck_posts_slug_not_null")
             locks: the database write lock
             CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NOT NULL, "published_at" timestamp_with_timezone_text NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "views" integer NOT NULL DEFAULT 0, "slug" varchar(255) NOT NULL, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT );
             INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug") SELECT "id", "author_id", "title", "body", "published_at", "created_at", "updated_at", "views", "slug" FROM "posts";
+            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
             DROP TABLE "posts";
             PRAGMA legacy_alter_table = ON;
             ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
             PRAGMA legacy_alter_table = OFF;
             CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
             CREATE INDEX "idx_posts_published_at" ON "posts" ("published_at");
-          warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
+            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
 
         20261121101500 index_posts_by_slug
           transaction: yes

@@ -412,15 +412,16 @@ fn add_column_expression_default() {
                 ALTER TABLE `posts` ADD COLUMN `edited_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6));
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "edited_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres, sqlite
                 ALTER TABLE "posts" DROP COLUMN "edited_at";
@@ -448,18 +449,19 @@ fn add_column_unique_and_check() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 ALTER TABLE "users" ADD COLUMN "handle" varchar(30) NULL;
                 CREATE UNIQUE INDEX "uq_users_handle" ON "users" ("handle");
                 ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_rating";
@@ -473,15 +475,16 @@ fn add_column_unique_and_check() {
                 ALTER TABLE `users` DROP COLUMN `handle`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
                 ALTER TABLE "posts" DROP COLUMN "rating";
                 DROP INDEX "uq_users_handle";
                 ALTER TABLE "users" DROP COLUMN "handle";
@@ -564,14 +567,15 @@ fn drop_column_with_foreign_key() {
                 ALTER TABLE `comments` DROP COLUMN `author_id`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_comments_post_id" ON "comments" ("post_id");
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
@@ -585,18 +589,19 @@ fn drop_column_with_foreign_key() {
                 ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE SET NULL;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 -- warning: rolling back re-adds column `comments.author_id` without its data: the values it held were dropped
                 ALTER TABLE "comments" ADD COLUMN "author_id" integer NULL;
                 CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, "author_id" integer NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE SET NULL );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body", "author_id") SELECT "id", "post_id", "body", "author_id" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_comments_post_id" ON "comments" ("post_id");
                 CREATE INDEX "idx_comments_author_id" ON "comments" ("author_id");
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -640,15 +645,16 @@ fn change_column_type() {
                 ALTER TABLE `posts` MODIFY COLUMN `title` varchar(300) NOT NULL;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(300) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(200) USING "title"::varchar(200);
@@ -660,15 +666,16 @@ fn change_column_type() {
                 ALTER TABLE `posts` MODIFY COLUMN `views` int NOT NULL DEFAULT 0;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -687,23 +694,26 @@ fn set_default() {
                 ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 1;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 1, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
@@ -713,23 +723,26 @@ fn set_default() {
                 ALTER TABLE `posts` ALTER COLUMN `status` DROP DEFAULT;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -746,15 +759,16 @@ fn drop_default() {
                 ALTER TABLE `posts` ALTER COLUMN `views` DROP DEFAULT;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
@@ -762,15 +776,16 @@ fn drop_default() {
                 ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 0;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -787,15 +802,16 @@ fn set_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NOT NULL;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" ALTER COLUMN "status" DROP NOT NULL;
@@ -803,15 +819,16 @@ fn set_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NULL;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -828,15 +845,16 @@ fn drop_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NULL;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" ALTER COLUMN "title" SET NOT NULL;
@@ -844,15 +862,16 @@ fn drop_not_null() {
                 ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1015,13 +1034,14 @@ fn add_foreign_key() {
                 ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") ON DELETE CASCADE ON UPDATE RESTRICT );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
@@ -1030,13 +1050,14 @@ fn add_foreign_key() {
                 DROP INDEX `fk_comments_post_id` ON `comments`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1046,36 +1067,38 @@ fn add_foreign_key_to_other_column() {
     check(
         scenarios::add_foreign_key_to_other_column(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "invoices" ADD CONSTRAINT "fk_invoice_account_code" FOREIGN KEY ("account_code") REFERENCES "accounts" ("code");
-          mysql
-            ALTER TABLE `invoices` ADD CONSTRAINT `fk_invoice_account_code` FOREIGN KEY (`account_code`) REFERENCES `accounts` (`code`);
-          sqlite
-            -- foreign keys off
-            -- warning: SQLite rebuilds table `invoices`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
-            CREATE TABLE "_godwit_new_invoices" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "account_code" varchar(20) NOT NULL, FOREIGN KEY ("account_code") REFERENCES "accounts" ("code") );
-            INSERT INTO "_godwit_new_invoices" ("id", "account_code") SELECT "id", "account_code" FROM "invoices";
-            DROP TABLE "invoices";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_invoices" RENAME TO "invoices";
-            PRAGMA legacy_alter_table = OFF;
-        down
-          postgres
-            ALTER TABLE "invoices" DROP CONSTRAINT "fk_invoice_account_code";
-          mysql
-            ALTER TABLE `invoices` DROP FOREIGN KEY `fk_invoice_account_code`;
-            DROP INDEX `fk_invoice_account_code` ON `invoices`;
-          sqlite
-            -- foreign keys off
-            -- warning: SQLite rebuilds table `invoices`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
-            CREATE TABLE "_godwit_new_invoices" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "account_code" varchar(20) NOT NULL );
-            INSERT INTO "_godwit_new_invoices" ("id", "account_code") SELECT "id", "account_code" FROM "invoices";
-            DROP TABLE "invoices";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_invoices" RENAME TO "invoices";
-            PRAGMA legacy_alter_table = OFF;
-    "#]],
+            up
+              postgres
+                ALTER TABLE "invoices" ADD CONSTRAINT "fk_invoice_account_code" FOREIGN KEY ("account_code") REFERENCES "accounts" ("code");
+              mysql
+                ALTER TABLE `invoices` ADD CONSTRAINT `fk_invoice_account_code` FOREIGN KEY (`account_code`) REFERENCES `accounts` (`code`);
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_invoices" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "account_code" varchar(20) NOT NULL, FOREIGN KEY ("account_code") REFERENCES "accounts" ("code") );
+                INSERT INTO "_godwit_new_invoices" ("id", "account_code") SELECT "id", "account_code" FROM "invoices";
+                -- keep the indexes and triggers on "invoices" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+                DROP TABLE "invoices";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_invoices" RENAME TO "invoices";
+                PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "invoices", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+            down
+              postgres
+                ALTER TABLE "invoices" DROP CONSTRAINT "fk_invoice_account_code";
+              mysql
+                ALTER TABLE `invoices` DROP FOREIGN KEY `fk_invoice_account_code`;
+                DROP INDEX `fk_invoice_account_code` ON `invoices`;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_invoices" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "account_code" varchar(20) NOT NULL );
+                INSERT INTO "_godwit_new_invoices" ("id", "account_code") SELECT "id", "account_code" FROM "invoices";
+                -- keep the indexes and triggers on "invoices" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+                DROP TABLE "invoices";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_invoices" RENAME TO "invoices";
+                PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "invoices", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+        "#]],
     );
 }
 
@@ -1091,15 +1114,16 @@ fn drop_foreign_key() {
                 ALTER TABLE `posts` DROP FOREIGN KEY `fk_posts_user_id`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" ADD CONSTRAINT "fk_posts_user_id" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE;
@@ -1107,15 +1131,16 @@ fn drop_foreign_key() {
                 ALTER TABLE `posts` ADD CONSTRAINT `fk_posts_user_id` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1132,15 +1157,16 @@ fn add_check() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
@@ -1148,15 +1174,16 @@ fn add_check() {
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1173,15 +1200,16 @@ fn drop_check() {
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_title_length`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_title_length" CHECK (length(title) > 0);
@@ -1189,15 +1217,16 @@ fn drop_check() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_title_length` CHECK (length(title) > 0);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_title_length" CHECK (length(title) > 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1568,14 +1597,15 @@ fn set_default_expression() {
                 ALTER TABLE `users` ALTER COLUMN `seen_at` SET DEFAULT (UTC_TIMESTAMP(6));
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `users`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL DEFAULT CURRENT_TIMESTAMP );
                 INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
+                -- keep the indexes and triggers on "users" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "users";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_users" RENAME TO "users";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE UNIQUE INDEX "uq_users_email" ON "users" ("email");
+                -- create again what was kept of "users", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "users" ALTER COLUMN "seen_at" DROP DEFAULT;
@@ -1583,14 +1613,15 @@ fn set_default_expression() {
                 ALTER TABLE `users` ALTER COLUMN `seen_at` DROP DEFAULT;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `users`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_users" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "email" varchar(100) NOT NULL, "name" varchar(50) NOT NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "seen_at" timestamp_with_timezone_text NULL );
                 INSERT INTO "_godwit_new_users" ("id", "email", "name", "created_at", "updated_at", "seen_at") SELECT "id", "email", "name", "created_at", "updated_at", "seen_at" FROM "users";
+                -- keep the indexes and triggers on "users" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "users";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_users" RENAME TO "users";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE UNIQUE INDEX "uq_users_email" ON "users" ("email");
+                -- create again what was kept of "users", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1626,15 +1657,16 @@ fn rebuild_referenced_table() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
@@ -1642,15 +1674,16 @@ fn rebuild_referenced_table() {
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1691,13 +1724,14 @@ fn drop_foreign_key_without_index() {
                 DROP INDEX `fk_comments_post_id` ON `comments`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "comments" ADD CONSTRAINT "fk_comments_post_id" FOREIGN KEY ("post_id") REFERENCES "posts" ("id");
@@ -1705,13 +1739,14 @@ fn drop_foreign_key_without_index() {
                 ALTER TABLE `comments` ADD CONSTRAINT `fk_comments_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1730,15 +1765,16 @@ fn drop_column_with_check() {
                 ALTER TABLE `posts` DROP COLUMN `rating`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
@@ -1750,17 +1786,18 @@ fn drop_column_with_check() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_rating` CHECK (rating BETWEEN 1 AND 5);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 -- warning: rolling back re-adds column `posts.rating` without its data: the values it held were dropped
                 ALTER TABLE "posts" ADD COLUMN "rating" integer NULL;
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_rating" CHECK (rating BETWEEN 1 AND 5) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1777,15 +1814,16 @@ fn rebuild_table_under_view() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
@@ -1793,15 +1831,16 @@ fn rebuild_table_under_view() {
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }
@@ -1822,22 +1861,24 @@ fn add_constraints_not_valid_then_validate() {
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL, FOREIGN KEY ("post_id") REFERENCES "posts" ("id") );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             down
               postgres
                 ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
@@ -1848,22 +1889,24 @@ fn add_constraints_not_valid_then_validate() {
                 DROP INDEX `fk_comments_post_id` ON `comments`;
               sqlite
                 -- foreign keys off
-                -- warning: SQLite rebuilds table `posts`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
-                -- warning: SQLite rebuilds table `comments`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
                 PRAGMA legacy_alter_table = OFF;
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
                 INSERT INTO "_godwit_new_comments" ("id", "post_id", "body") SELECT "id", "post_id", "body" FROM "comments";
+                -- keep the indexes and triggers on "comments" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "comments";
                 PRAGMA legacy_alter_table = ON;
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
+                -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         "#]],
     );
 }

@@ -166,6 +166,17 @@ pub enum DataStep {
     Code(RunCode),
     /// A batched backfill or copy, run outside the schema transaction.
     Batched(Box<Batched>),
+    /// SQLite, before a table rebuild drops the table: read what the database has on it that
+    /// the migrations do not know (indexes and triggers made with raw SQL, not named in
+    /// `known`) and its `AUTOINCREMENT` counter, to be put back by [`DataStep::Restore`].
+    Keep {
+        table: String,
+        /// The indexes the rebuild drops or creates itself, by the schema model.
+        known: Vec<String>,
+    },
+    /// SQLite, after a table rebuild: create again what [`DataStep::Keep`] read, and set the
+    /// `AUTOINCREMENT` counter back, so that no id is handed out twice.
+    Restore { table: String },
 }
 
 /// What each batch of a batched step does.

@@ -149,9 +149,10 @@ impl Catalog {
         Ok(out)
     }
 
-    /// [`render_up`](Self::render_up) as godwit rendered before it kept every value exactly
-    /// (MySQL/MariaDB times without microseconds, SQLite decimals of NUMERIC affinity, values
-    /// written inline as given): what history's checksums of migrations applied then were
+    /// [`render_up`](Self::render_up) as godwit rendered before it kept every value and object
+    /// exactly (MySQL/MariaDB times without microseconds, SQLite decimals of NUMERIC affinity,
+    /// values written inline as given, SQLite rebuilds without the steps that keep raw-SQL
+    /// indexes and triggers): what history's checksums of migrations applied then were
     /// computed from, so that those migrations stay `applied`.
     pub fn render_up_before_exact_values(
         &self,

@@ -441,21 +441,25 @@ fn renaming_a_column_rewrites_the_checks_that_use_it() {
     expect![[r#"
         CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "views" integer NOT NULL DEFAULT 0, FOREIGN KEY ("author_id") REFERENCES "users" ("id"), CONSTRAINT "ck_posts_views" CHECK (views >= 0 AND 'views' <> '') );
         INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "views") SELECT "id", "author_id", "title", "views" FROM "posts";
+        -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
         DROP TABLE "posts";
         PRAGMA legacy_alter_table = ON;
         ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
         PRAGMA legacy_alter_table = OFF;
         CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+        -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         CREATE INDEX "idx_users_named" ON "users" ("email") WHERE "name" IS NOT NULL;
         ALTER TABLE "posts" RENAME COLUMN "views" TO "view_count";
         ALTER TABLE "users" RENAME COLUMN "name" TO "full_name";
         CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "view_count" integer NOT NULL DEFAULT 1, FOREIGN KEY ("author_id") REFERENCES "users" ("id"), CONSTRAINT "ck_posts_views" CHECK ("view_count" >= 0 AND 'views' <> '') );
         INSERT INTO "_godwit_new_posts" ("id", "author_id", "title", "view_count") SELECT "id", "author_id", "title", "view_count" FROM "posts";
+        -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
         DROP TABLE "posts";
         PRAGMA legacy_alter_table = ON;
         ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
         PRAGMA legacy_alter_table = OFF;
         CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
+        -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
         DROP INDEX "idx_users_named";
     "#]]
     .assert_eq(&up_on(Backend::Sqlite, up));

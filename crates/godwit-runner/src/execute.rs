@@ -418,6 +418,32 @@ impl Runner {
                     }
                 }
             }
+            Some(DataStep::Keep { table, known }) => {
+                let kept = crate::rebuild::keep(conn, table, known)
+                    .await
+                    .map_err(|e| StepFailure::from(&e))?;
+                script
+                    .kept
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(table.clone(), kept);
+                Ok(())
+            }
+            Some(DataStep::Restore { table }) => {
+                let kept = script
+                    .kept
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(table)
+                    .unwrap_or_default();
+                crate::rebuild::restore(conn, table, &kept)
+                    .await
+                    .map_err(|reason| StepFailure {
+                        reason,
+                        timeout: None,
+                        batch_done: None,
+                    })
+            }
             Some(DataStep::Batched(step)) => {
                 let rm = &script.migrations[m];
                 let run = crate::batch::Run {

@@ -18,7 +18,8 @@
 //!   operations);
 //! - `script`: what will run, compiled without a connection, and the dry run that prints it;
 //!   `execute` runs it, `failure` says what a failed step left;
-//! - `fresh`: what `fresh` drops;
+//! - `fresh`: what `fresh` drops; `rebuild`: what a SQLite table rebuild keeps that the
+//!   migrations do not know (raw-SQL indexes and triggers, the `AUTOINCREMENT` counter);
 //! - [`error`]: what can go wrong, [`Error`].
 //!
 //! **Invariant:** SQL comes only from godwit-core's renderer and from the history, progress,
@@ -39,6 +40,7 @@ pub mod history;
 pub mod introspect;
 pub mod lock;
 pub mod options;
+mod rebuild;
 pub mod report;
 pub mod runner;
 mod script;

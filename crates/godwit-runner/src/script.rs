@@ -123,6 +123,8 @@ pub(crate) struct Script<'a> {
     pub(crate) resume: Vec<Option<usize>>,
     /// Per migration: when it started, once it has (a migration in parts spans several units).
     pub(crate) begun: std::sync::Mutex<Vec<Option<Instant>>>,
+    /// What a SQLite rebuild keeps of a table between its two steps, by table.
+    pub(crate) kept: std::sync::Mutex<BTreeMap<String, crate::rebuild::Kept>>,
 }
 
 impl Script<'_> {
@@ -377,6 +379,7 @@ impl Runner {
             migrations,
             units,
             begun: std::sync::Mutex::new(vec![None; migrations.len()]),
+            kept: Default::default(),
             segmented,
             resume,
         })

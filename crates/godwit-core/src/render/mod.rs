@@ -39,7 +39,8 @@ thread_local! {
 
 /// Render inside `f` as godwit did before it kept every value exactly: MySQL/MariaDB `time`,
 /// `datetime` and `timestamp` columns without microseconds, SQLite `decimal` columns of NUMERIC
-/// affinity whatever their precision, and values written inline as given. Only to recognise
+/// affinity whatever their precision, values written inline as given, and SQLite rebuilds
+/// without the steps that keep raw-SQL indexes and triggers. Only to recognise
 /// the checksums that history recorded then ([`crate::Catalog::render_up_before_exact_values`]).
 pub(crate) fn before_exact_values<T>(f: impl FnOnce() -> T) -> T {
     struct Reset;
@@ -54,7 +55,7 @@ pub(crate) fn before_exact_values<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// Whether [`before_exact_values`] is rendering.
-fn rendering_before_exact_values() -> bool {
+pub(crate) fn rendering_before_exact_values() -> bool {
     BEFORE_EXACT_VALUES.with(|b| b.get())
 }
 pub use sql::query;

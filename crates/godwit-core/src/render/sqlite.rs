@@ -3,7 +3,11 @@
 //! SQLite cannot change a column's type, default or nullability, nor add or drop a constraint on
 //! an existing table. The rebuild creates the table as the model says it should be under a
 //! temporary name, copies the rows, drops the old table, renames the new one and recreates the
-//! indexes. Foreign key enforcement must be off meanwhile (`PRAGMA foreign_keys` cannot change
+//! indexes. What the database has on the table that the migrations do not know (indexes and
+//! triggers made with raw SQL) would go with the old table: a step before the `DROP TABLE`
+//! reads it from `sqlite_master`, with the table's `AUTOINCREMENT` counter, and a step after the
+//! rebuild creates it again and sets the counter back (the runner does both, see
+//! [`crate::data::DataStep::Keep`]). Foreign key enforcement must be off meanwhile (`PRAGMA foreign_keys` cannot change
 //! inside a transaction, so the runner sets it around the migration); `PRAGMA foreign_key_check`
 //! then proves nothing dangles before commit.
 
@@ -103,11 +107,43 @@ fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
         .collect();
     let kept = kept.join(", ");
     let mut statements = created;
+    // Statements with a data step, and where they go among the others.
+    let mut statements_data: Vec<(usize, Statement)> = Vec::new();
     statements.push(format!(
         "INSERT INTO {} ({kept}) SELECT {kept} FROM {}",
         quote(B, &temp),
         quote(B, &new.name)
     ));
+    let keep = !super::rendering_before_exact_values();
+    if keep {
+        let mut known: Vec<String> = old
+            .indexes
+            .iter()
+            .map(|i| i.name.clone())
+            .chain(old.uniques.iter().map(|u| u.name.clone()))
+            .chain(new.indexes.iter().map(|i| i.name.clone()))
+            .chain(new.uniques.iter().map(|u| u.name.clone()))
+            .collect();
+        known.sort();
+        known.dedup();
+        let text = format!(
+            "-- keep the indexes and triggers on {} that the migrations do not know, and its \
+             AUTOINCREMENT counter (godwit reads them from sqlite_master here)",
+            quote(B, &new.name)
+        );
+        statements_data.push((
+            statements.len(),
+            Statement {
+                sql: text.clone(),
+                values: sea_query::Values(Vec::new()),
+                preview: text,
+                data: Some(crate::data::DataStep::Keep {
+                    table: new.name.clone(),
+                    known,
+                }),
+            },
+        ));
+    }
     statements.push(format!("DROP TABLE {}", quote(B, &new.name)));
     // The modern ALTER TABLE checks every view and trigger naming the table while the table
     // does not exist, and fails; the legacy one leaves them be, and they see the new table.
@@ -119,12 +155,28 @@ fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
     ));
     statements.push("PRAGMA legacy_alter_table = OFF".into());
     statements.extend(indexes);
+    let mut out: Vec<Statement> = statements.into_iter().map(Statement::ddl).collect();
+    if keep {
+        for (at, st) in statements_data.into_iter().rev() {
+            out.insert(at, st);
+        }
+        let text = format!(
+            "-- create again what was kept of {}, as sqlite_master had it, and set its \
+             AUTOINCREMENT counter back",
+            quote(B, &new.name)
+        );
+        out.push(Statement {
+            sql: text.clone(),
+            values: sea_query::Values(Vec::new()),
+            preview: text,
+            data: Some(crate::data::DataStep::Restore {
+                table: new.name.clone(),
+            }),
+        });
+    }
     Ok(RenderedOp {
-        statements: statements.into_iter().map(Statement::ddl).collect(),
+        statements: out,
         foreign_keys_off: true,
-        warnings: vec![format!(
-            "SQLite rebuilds table `{}`: triggers on it are dropped with the old table; recreate them in this migration with `s.sql(..)`",
-            new.name
-        )],
+        warnings: Vec::new(),
     })
 }

@@ -1,0 +1,137 @@
+//! What a SQLite table rebuild keeps that the migrations do not know: the indexes and triggers
+//! made on the table with raw SQL, and its `AUTOINCREMENT` counter. The rebuild's `DROP TABLE`
+//! takes them with the old table; [`keep`] reads them from `sqlite_master` just before it, and
+//! [`restore`] creates them again after the new table has its name (both in the migration's
+//! transaction, so a failure leaves everything as it was). Views over the table outlive the
+//! rebuild by themselves (they are looked up by name); each is queried once after it, so that one
+//! that names a dropped column stops the migration instead of failing later.
+
+use sqlx::Row as _;
+
+use crate::connect::Conn;
+
+/// What [`keep`] read of one table.
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    /// `(type, name, sql)`: indexes first, then triggers, as `sqlite_master` has them.
+    objects: Vec<(String, String, String)>,
+    /// The table's row in `sqlite_sequence`, if it has one.
+    counter: Option<i64>,
+}
+
+/// Read what `table` has that the migrations do not know: every index and trigger on it not
+/// named in `known` (SQLite's own `sqlite_autoindex_*` have no SQL and are left out), and its
+/// `AUTOINCREMENT` counter.
+pub(crate) async fn keep(
+    conn: &mut Conn,
+    table: &str,
+    known: &[String],
+) -> Result<Kept, sqlx::Error> {
+    let Conn::Sqlite(c, _) = conn else {
+        return Ok(Kept::default());
+    };
+    let objects = sqlx::query(
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? \
+         AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name",
+    )
+    .bind(table)
+    .fetch_all(&mut *c)
+    .await?
+    .iter()
+    .map(|r| {
+        (
+            r.get::<String, _>(0),
+            r.get::<String, _>(1),
+            r.get::<String, _>(2),
+        )
+    })
+    .filter(|(_, name, _)| !known.contains(name) && !name.starts_with("sqlite_"))
+    .collect();
+    let has_sequence: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+    )
+    .fetch_one(&mut *c)
+    .await?;
+    let counter = if has_sequence > 0 {
+        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = ?")
+            .bind(table)
+            .fetch_optional(&mut *c)
+            .await?
+    } else {
+        None
+    };
+    Ok(Kept { objects, counter })
+}
+
+/// Create again what [`keep`] read of `table`, and set its counter back where the rebuild left
+/// it lower. An object that does not fit the new table (it names a column the migration
+/// dropped) is an error that names it and says what to do.
+pub(crate) async fn restore(conn: &mut Conn, table: &str, kept: &Kept) -> Result<(), String> {
+    let Conn::Sqlite(c, _) = conn else {
+        return Ok(());
+    };
+    for (kind, name, sql) in &kept.objects {
+        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut *c)
+            .await
+        {
+            return Err(format!(
+                "the {kind} `{name}` on `{table}`, made outside the migrations, cannot be created \
+                 again after the table was rebuilt: {}; drop it in this migration before the \
+                 change (`s.sql(\"DROP {} {name}\")`) and create it again after, to fit the new \
+                 table",
+                crate::error::db_reason(&e),
+                kind.to_ascii_uppercase()
+            ));
+        }
+    }
+    // A view over the table that no longer fits it (it names a column the migration dropped)
+    // would fail only when queried: query each one now.
+    let views: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'view' AND sql LIKE '%' || ? || '%'",
+    )
+    .bind(table)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(|e| crate::error::db_reason(&e))?;
+    for view in views {
+        let probe = format!("SELECT * FROM \"{}\" LIMIT 0", view.replace('"', "\"\""));
+        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(probe))
+            .execute(&mut *c)
+            .await
+        {
+            return Err(format!(
+                "the view `{view}` no longer fits `{table}` after the table was rebuilt: {}; \
+                 drop it in this migration before the change (`s.sql(\"DROP VIEW {view}\")`) \
+                 and create it again after, to fit the new table",
+                crate::error::db_reason(&e)
+            ));
+        }
+    }
+    if let Some(counter) = kept.counter {
+        let set = async {
+            sqlx::query("UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?")
+                .bind(counter)
+                .bind(table)
+                .bind(counter)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? \
+                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+            )
+            .bind(table)
+            .bind(counter)
+            .bind(table)
+            .execute(&mut *c)
+            .await
+        };
+        set.await.map_err(|e| {
+            format!(
+                "the AUTOINCREMENT counter of `{table}` cannot be set back to {counter}: {}",
+                crate::error::db_reason(&e)
+            )
+        })?;
+    }
+    Ok(())
+}
