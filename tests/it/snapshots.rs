@@ -1699,7 +1699,7 @@ fn insert_every_type() {
               mysql
                 INSERT INTO `samples` (`small`, `count`, `big`, `title`, `body`, `published`, `ratio`, `score`, `price`, `day`, `at`, `seen_at`, `happened_at`, `token`, `payload`, `data`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?); -- values: 1, 2, 3, 'title', 'body', true, 0.5, 2.25, 12.5, 2026-11-20, 9:30:00.0, 2026-11-20 9:30:00.0, 2026-11-20 9:30:00.0, x'0123456789abcdef0123456789abcdef', '{"tags":["a","b"]}', x'000102ff'
               sqlite
-                INSERT INTO "samples" ("small", "count", "big", "title", "body", "published", "ratio", "score", "price", "day", "at", "seen_at", "happened_at", "token", "payload", "data") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?); -- values: 1, 2, 3, 'title', 'body', true, 0.5, 2.25, 12.5, 2026-11-20, 9:30:00.0, 2026-11-20 9:30:00.0, 2026-11-20 9:30:00.0 +00:00:00, 01234567-89ab-cdef-0123-456789abcdef, '{"tags":["a","b"]}', x'000102ff'
+                INSERT INTO "samples" ("small", "count", "big", "title", "body", "published", "ratio", "score", "price", "day", "at", "seen_at", "happened_at", "token", "payload", "data") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?); -- values: 1, 2, 3, 'title', 'body', true, 0.5, 2.25, 12.5, 2026-11-20, '09:30:00', '2026-11-20 09:30:00', '2026-11-20 09:30:00', x'0123456789abcdef0123456789abcdef', '{"tags":["a","b"]}', x'000102ff'
             down
               postgres
                 DELETE FROM "samples" WHERE "title" = $1; -- values: 'title'

@@ -6,8 +6,9 @@
 //! migration (`s.run`), and literal defaults through `DEFAULT`. A value a column cannot hold is
 //! an error, never a replacement.
 //!
-//! SQLite stores dates and times as text in the form the path that wrote them chose; their
-//! storage is not pinned here.
+//! SQLite stores every date and time as text in one form whatever the path, the form of its
+//! `CURRENT_TIMESTAMP` (a `timestamp_tz` in UTC), so that ordering by the column is
+//! chronological; a uuid as a BLOB of 16 bytes.
 
 use std::process::Command;
 
@@ -301,7 +302,7 @@ fn select_vals(backend: Backend, ids: &str) -> String {
         }
         Backend::Sqlite => {
             "id, small, int, big, s, txt, flag, f, d, dec || ':' || typeof(dec), \
-             iif(dec2 IS NULL, NULL, printf('%.2f', dec2)), day, 'time', 'timestamp', 'timestamp_tz', \
+             iif(dec2 IS NULL, NULL, printf('%.2f', dec2)), day, at, ts, tstz, \
              iif(uid IS NULL, NULL, lower(hex(uid))), doc, \
              iif(bin IS NULL, NULL, lower(hex(bin)))"
         }
@@ -338,8 +339,9 @@ fn expected_vals(backend: Backend, first: i64) -> Vec<String> {
             "-99999999.99",
         ),
     };
+    // SQLite keeps the text as written: no fraction when there is none.
     let times = |at: &str, ts: &str, tstz: &str| match backend {
-        Backend::Sqlite => "time|timestamp|timestamp_tz".to_string(),
+        Backend::Sqlite => format!("{at}|{ts}|{tstz}").replace(".000000", ""),
         _ => format!("{at}|{ts}|{tstz}"),
     };
     vec![
@@ -389,6 +391,16 @@ async fn values_round_trip_exactly(backend: Backend) {
             "{backend}: the rows written through {path}, as the client reads them"
         );
     }
+    // Every path writes a time in one form: ordering by the column is chronological.
+    assert_eq!(
+        client(
+            backend,
+            &db,
+            "SELECT id FROM vals WHERE tstz IS NOT NULL ORDER BY tstz, id"
+        ),
+        ["1", "11", "3", "13"],
+        "{backend}: the rows by `tstz`"
+    );
     let defaults = match backend {
         Backend::Postgres => {
             "SELECT \"dec\", s, big, to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'), \

@@ -105,24 +105,61 @@ pub(super) fn column_default(
 ///   literal would be read as a double first; on SQLite a decimal column of TEXT affinity keeps
 ///   that text as written;
 /// - on MySQL/MariaDB a time with a time zone goes as its UTC date and time (a `timestamp_tz`
-///   is a `datetime(6)` in UTC there, and the server refuses a literal with an offset), and a
-///   uuid as its 16 bytes (a `binary(16)` column).
+///   is a `datetime(6)` in UTC there, and the server refuses a literal with an offset);
+/// - on SQLite times are text in one form whatever the path that writes them, the form of
+///   `CURRENT_TIMESTAMP`, which sorts as the times do: `2026-11-20 09:00:00`, with
+///   `.123456` when there is a fraction of a second, a `timestamp_tz` in UTC;
+/// - on MySQL/MariaDB and SQLite a uuid goes as its 16 bytes (a `binary(16)` column there, a
+///   BLOB here), as a literal too.
 pub fn stored_value(backend: Backend, v: sq::Value) -> sq::Value {
     use sq::Value as V;
+    use sq::value::prelude::time::{PrimitiveDateTime, UtcOffset};
     if rendering_before_exact_values() {
         return v;
     }
+    let utc = |t: sq::value::prelude::time::OffsetDateTime| {
+        let t = t.to_offset(UtcOffset::UTC);
+        PrimitiveDateTime::new(t.date(), t.time())
+    };
     match (backend, v) {
         (Backend::Postgres, v) => v,
         (_, V::BigDecimal(d)) => V::String(d.map(|d| d.to_plain_string())),
-        (Backend::MySql, V::TimeDateTimeWithTimeZone(t)) => V::TimeDateTime(t.map(|t| {
-            use sq::value::prelude::time::{PrimitiveDateTime, UtcOffset};
-            let t = t.to_offset(UtcOffset::UTC);
-            PrimitiveDateTime::new(t.date(), t.time())
-        })),
-        (Backend::MySql, V::Uuid(u)) => V::Bytes(u.map(|u| u.as_bytes().to_vec())),
+        (_, V::Uuid(u)) => V::Bytes(u.map(|u| u.as_bytes().to_vec())),
+        (Backend::MySql, V::TimeDateTimeWithTimeZone(t)) => V::TimeDateTime(t.map(utc)),
+        (Backend::Sqlite, V::TimeDateTimeWithTimeZone(t)) => {
+            V::String(t.map(|t| sqlite_datetime(utc(t))))
+        }
+        (Backend::Sqlite, V::TimeDateTime(t)) => V::String(t.map(sqlite_datetime)),
+        (Backend::Sqlite, V::TimeTime(t)) => V::String(t.map(sqlite_time)),
         (_, v) => v,
     }
+}
+
+/// `2026-11-20 09:00:00`, `2026-11-20 09:00:00.500000`: SQLite's form of a date and time.
+fn sqlite_datetime(t: sq::value::prelude::time::PrimitiveDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        sqlite_time(t.time())
+    )
+}
+
+/// `09:00:00`, `09:00:00.500000` (nine digits for a fraction finer than a microsecond).
+fn sqlite_time(t: sq::value::prelude::time::Time) -> String {
+    let nanos = t.nanosecond();
+    let fraction = match nanos {
+        0 => String::new(),
+        n if n % 1000 == 0 => format!(".{:06}", n / 1000),
+        n => format!(".{n:09}"),
+    };
+    format!(
+        "{:02}:{:02}:{:02}{fraction}",
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// The sea-query definition of a column. `inline_pk` writes `PRIMARY KEY` on the column itself

@@ -11,18 +11,19 @@
 //! | `String(n)`, `Text` | `String` | varchar, text | varchar, text | TEXT |
 //! | `Boolean` | `Bool` | bool | tinyint(1) | INTEGER 0/1 (also TEXT `true`/`false`) |
 //! | `Float`, `Double` | `Float`, `Double` | real, double precision | float, double | REAL (INTEGER when whole) |
-//! | `Decimal(p, s)` | `BigDecimal` | numeric | decimal | INTEGER, REAL or TEXT: NUMERIC affinity |
-//! | `Date`, `Time` | `TimeDate`, `TimeTime` | date, time | date, time | TEXT `2026-11-20`, `09:00:00.5` |
-//! | `Timestamp` | `TimeDateTime` | timestamp | datetime | TEXT `2026-11-20 09:00:00.5` (or unix seconds) |
-//! | `TimestampTz` | `TimeDateTimeWithTimeZone`, in UTC | timestamptz | timestamp (UTC session) | TEXT RFC 3339 (or unix seconds) |
+//! | `Decimal(p, s)` | `BigDecimal` | numeric | decimal | INTEGER or REAL (NUMERIC affinity); past 15 digits TEXT |
+//! | `Date`, `Time` | `TimeDate`, `TimeTime` | date, time | date, time(6) | TEXT `2026-11-20`, `09:00:00.500000` |
+//! | `Timestamp` | `TimeDateTime` | timestamp | datetime(6) | TEXT `2026-11-20 09:00:00.500000` (or unix seconds) |
+//! | `TimestampTz` | `TimeDateTimeWithTimeZone`, in UTC | timestamptz | datetime(6) in UTC | TEXT in UTC, as `Timestamp` (also RFC 3339, unix seconds) |
 //! | `Uuid` | `Uuid` | uuid | binary(16) | BLOB of 16 bytes (also TEXT, hyphenated or not) |
 //! | `Json` | `Json` | jsonb | json (MariaDB: longtext) | TEXT |
 //! | `Binary` | `Bytes` | bytea | blob | BLOB |
 //!
 //! SQLite's column holds whatever storage class was written: typed decoding accepts each form a
-//! value of the type can take there (the table's right column), and writing a value back
-//! through [`sea_query_sqlx`] stores the form its encoder chooses (a uuid as 16 bytes, a
-//! timestamp as text).
+//! value of the type can take there (the table's right column, which includes what other tools
+//! write), and godwit writes one form per type whatever the path
+//! (`godwit_core::render::stored_value`): a uuid as 16 bytes, a time as text without a fraction
+//! of a second when there is none, a `timestamp_tz` in UTC.
 //!
 //! **Decimals** are `Value::BigDecimal` (sea-query's, sqlx's and sea-query-sqlx's `bigdecimal`
 //! features): an arbitrary-precision number, so `DECIMAL(38, 10)` and wider round-trip exactly,
