@@ -307,8 +307,8 @@ fn plan_all_for_postgres() {
                 ALTER TABLE "posts" ADD COLUMN "slug" varchar(255) NULL;
               #2 backfill("posts")
                 locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
-                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
-                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
+                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted. All the batches together, as one statement:
+                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "slug" IS NULL;
 
             20261121090000 delete_empty_comments
               transaction: yes
@@ -326,8 +326,8 @@ fn plan_all_for_postgres() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 backfill("posts")
                 locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
-                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
+                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:
+                UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "slug" IS NULL;
               #2 add_check("posts", "ck_posts_slug_not_null")
                 locks: ACCESS EXCLUSIVE on posts
                 ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) NOT VALID;
@@ -457,8 +457,8 @@ fn plan_all_for_mysql() {
                 ALTER TABLE `posts` ADD COLUMN `slug` varchar(255) NULL, ALGORITHM=INSTANT, LOCK=NONE;
               #2 backfill("posts")
                 locks: row locks on posts, one batch at a time
-                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
-                UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `id` > :last_id AND `id` <= :upto_id AND `slug` IS NULL;
+                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted. All the batches together, as one statement:
+                UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `slug` IS NULL;
 
             20261121090000 delete_empty_comments
               transaction: no (runs statement by statement)
@@ -476,8 +476,8 @@ fn plan_all_for_mysql() {
               timeouts: lock 5s, statement 1h, 3 lock retries
               #1 backfill("posts")
                 locks: row locks on posts, one batch at a time
-                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-                UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `id` > :last_id AND `id` <= :upto_id AND `slug` IS NULL;
+                -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:
+                UPDATE `posts` SET `slug` = LOWER(REPLACE(`title`, ' ', '-')) WHERE `slug` IS NULL;
               #2 add_check("posts", "ck_posts_slug_not_null")
                 locks: metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)
                 ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_slug_not_null` CHECK (slug IS NOT NULL);
@@ -783,7 +783,7 @@ fn plan_all_for_postgres_as_json() {
                       ],
                       "operation": "backfill(\"posts\")",
                       "sql": [
-                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > :last_id AND \"id\" <= :upto_id AND \"slug\" IS NULL"
+                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted. All the batches together, as one statement:\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"slug\" IS NULL"
                       ],
                       "step": 2
                     }
@@ -843,7 +843,7 @@ fn plan_all_for_postgres_as_json() {
                       ],
                       "operation": "backfill(\"posts\")",
                       "sql": [
-                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"id\" > :last_id AND \"id\" <= :upto_id AND \"slug\" IS NULL"
+                        "-- backfill(\"posts\"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:\nUPDATE \"posts\" SET \"slug\" = LOWER(REPLACE(\"title\", ' ', '-')) WHERE \"slug\" IS NULL"
                       ],
                       "step": 1
                     },
@@ -1050,8 +1050,8 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
             ALTER TABLE "posts" ADD COLUMN "slug" varchar(255) NULL;
           #2 backfill("posts")
             locks: the database write lock
-            -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted
-            UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
+            -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's, pausing 10 ms after each; resumed where it stopped if interrupted. All the batches together, as one statement:
+            UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "slug" IS NULL;
 
         20261121090000 delete_empty_comments
           transaction: yes
@@ -1069,8 +1069,8 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
           timeouts: lock 5s, statement 1h, 3 lock retries
           #1 backfill("posts")
             locks: the database write lock
-            -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted
-            UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "id" > :last_id AND "id" <= :upto_id AND "slug" IS NULL;
+            -- backfill("posts"): in batches of 1000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:
+            UPDATE "posts" SET "slug" = LOWER(REPLACE("title", ' ', '-')) WHERE "slug" IS NULL;
           #2 add_check("posts", "ck_posts_slug_not_null")
             locks: the database write lock
             CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "author_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NOT NULL, "published_at" timestamp_with_timezone_text NULL, "created_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP, "views" integer NOT NULL DEFAULT 0, "slug" varchar(255) NULL, FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT, CONSTRAINT "ck_posts_slug_not_null" CHECK (slug IS NOT NULL) );

@@ -315,9 +315,39 @@ impl Batched {
         }
     }
 
-    /// What `sql` and `--dry-run` show: a comment saying how it runs, and one batch's statement
-    /// with the key range as placeholders.
+    /// What `sql` and `--dry-run` show: a comment saying how it runs in batches, and the one
+    /// statement that does what all the batches do together, which runs as printed in each
+    /// database's client.
     pub fn preview(&self) -> String {
+        if crate::render::rendering_before_exact_values() {
+            return self.preview_one_batch();
+        }
+        let key = self.key.join(", ");
+        let mut all = self.batch(None, None).preview;
+        if let Some(finish) = &self.finish {
+            all.push_str(";\n");
+            all.push_str(&finish.preview);
+        }
+        let pause = if self.batching.pause.is_zero() {
+            String::new()
+        } else {
+            format!(
+                ", pausing {} ms after each",
+                self.batching.pause.as_millis()
+            )
+        };
+        format!(
+            "-- {}: in batches of {} rows by ({key}), each in its own transaction outside the \
+             migration's{pause}; resumed where it stopped if interrupted. All the batches \
+             together, as one statement:\n{all}",
+            self.label, self.batching.size
+        )
+    }
+
+    /// The preview before it ran as printed: one batch, with the key range as `:last_id` and
+    /// `:upto_id` (for the checksums recorded then, see
+    /// [`crate::Catalog::render_up_before_exact_values`]).
+    fn preview_one_batch(&self) -> String {
         let key = self.key.join(", ");
         // Placeholder values, written as `:last_id` and `:upto_id` once rendered. Plain ASCII,
         // so that no backend escapes them (PostgreSQL writes control characters as `E'\001'`).

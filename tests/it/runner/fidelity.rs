@@ -218,7 +218,7 @@ fn runner(db: &Scratch, migrations: &[(u64, &str, &'static dyn Migration)]) -> R
 
 /// What the database's own client prints for `select` (each column already text), one line a
 /// row, columns separated by `|`, NULL as `NULL`.
-fn client(backend: Backend, db: &Scratch, select: &str) -> Vec<String> {
+pub(super) fn client(backend: Backend, db: &Scratch, select: &str) -> Vec<String> {
     let output = match backend {
         Backend::Postgres => Command::new("psql")
             .args([
@@ -267,15 +267,15 @@ fn client(backend: Backend, db: &Scratch, select: &str) -> Vec<String> {
         "the {backend} client failed on `{select}`: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout)
-        .unwrap()
+    // Binary values print as raw bytes (uuids and blobs selected as they are).
+    String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|l| l.replace('\t', "|"))
         .collect()
 }
 
 /// User, password, host and port of `GODWIT_TEST_MYSQL_URL` (`mysql://user:pw@host:port/db`).
-fn mysql_login() -> (String, String, String, String) {
+pub(super) fn mysql_login() -> (String, String, String, String) {
     let url = std::env::var("GODWIT_TEST_MYSQL_URL").expect("GODWIT_TEST_MYSQL_URL is set");
     let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
     let (login, server) = rest.split_once('@').unwrap_or(("root", rest));

@@ -15,6 +15,7 @@
 //! - `fidelity`: values of every type read back exactly with each database's own client;
 //! - `integrity`: applied migrations changed or missing, pending ones out of order, `repair`;
 //! - `kill`: a runner killed with SIGKILL in the middle of a migration;
+//! - `printed`: the SQL `sql` prints, run by each database's client, leaves what `up` leaves;
 //! - `rebuild`: SQLite's table rebuild keeps raw-SQL indexes, triggers, views and the counter;
 //! - `bad_input`: malformed URLs, unreachable servers, wrong credentials, unknown versions;
 //! - `timeouts`: lock and statement timeouts, retries after a lock timeout, unsafe migrations
@@ -30,6 +31,7 @@ mod fidelity;
 mod integrity;
 mod introspect;
 mod kill;
+mod printed;
 mod rebuild;
 mod scenarios;
 mod timeouts;
