@@ -331,3 +331,58 @@ fn deploy_sh_requires_database_url() {
         text(&out.stderr)
     );
 }
+
+/// Rolling back leaves the schema as it was before, constraint validity included: after the
+/// last two migrations are rolled back, `ck_posts_slug_not_null` is validated again, as it was
+/// after `validate_slugs_on_posts`, PostgreSQL says so, and `schema --live` finds no drift.
+#[test]
+fn rolling_back_restores_a_validated_check_as_validated() {
+    let server = std::env::var("GODWIT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let db = Scratch::create(&server);
+    let url = db.url();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--database-url", &url])
+            .env_remove("DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    };
+    run(&["up"]);
+    run(&["down", "--steps", "2"]);
+    assert_eq!(
+        psql(
+            &url,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'ck_posts_slug_not_null'"
+        ),
+        "t"
+    );
+    run(&["schema", "--live"]);
+    // A check left `NOT VALID` by hand is drift, and `schema --live` says so.
+    psql(
+        &url,
+        "ALTER TABLE posts DROP CONSTRAINT ck_posts_slug_not_null; \
+         ALTER TABLE posts ADD CONSTRAINT ck_posts_slug_not_null CHECK (slug IS NOT NULL) NOT VALID",
+    );
+    let out = Command::new(BIN)
+        .args(["schema", "--live", "--database-url", &url])
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("ck_posts_slug_not_null") && said.contains("NOT VALID"),
+        "{said}"
+    );
+}

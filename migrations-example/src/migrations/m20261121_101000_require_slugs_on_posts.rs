@@ -7,9 +7,11 @@
 //! column is changed in place without blocking writes (or the statement fails rather than
 //! lock); on SQLite the table is rebuilt.
 //!
-//! Rolling back restores the check and makes the column nullable again. That `down` is written
-//! out rather than derived for MySQL/MariaDB, which can add the check back only by copying the
-//! table: it says so, where the derived one would ask for an in-place change and be refused.
+//! Rolling back restores the check as it was, validated (added `NOT VALID`, then validated, so
+//! that no step holds an exclusive lock while it scans), and makes the column nullable again.
+//! That `down` is written out rather than derived for MySQL/MariaDB, which can add the check back
+//! only by copying the table: it says so, where the derived one would ask for an in-place change
+//! and be refused.
 
 use godwit::prelude::*;
 
@@ -29,6 +31,7 @@ impl Migration for RequireSlugsOnPosts {
     fn down(&self, s: &mut Schema) {
         s.add_check("posts", "ck_posts_slug_not_null", "slug IS NOT NULL")
             .not_valid();
+        s.validate_constraint("posts", "ck_posts_slug_not_null");
         s.drop_not_null("posts", "slug");
         s.mysql_online(Algorithm::Copy, Lock::Shared);
     }

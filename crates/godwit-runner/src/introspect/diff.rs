@@ -299,6 +299,13 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
                     action_name(backend, f.on_delete),
                     action_name(backend, f.on_update),
                 );
+                // Only PostgreSQL keeps a constraint `NOT VALID`; the others check the rows when
+                // it is added.
+                let text = if f.not_valid && backend == Backend::Postgres {
+                    format!("{text} NOT VALID")
+                } else {
+                    text
+                };
                 (key(Some(&f.name), &f.columns), (text.clone(), text))
             })
             .collect();
@@ -313,7 +320,20 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
                     &f.on_delete.to_ascii_uppercase(),
                     &f.on_update.to_ascii_uppercase(),
                 );
-                (key(f.name.as_deref(), &f.columns), (text.clone(), text))
+                let key = key(f.name.as_deref(), &f.columns);
+                let text = match &f.name {
+                    Some(n) if l.foreign_keys_not_valid.contains(n) => format!("{text} NOT VALID"),
+                    // Validated where the migrations leave it `NOT VALID` (a `validate_constraint`
+                    // rolled back): the database enforces more than they promise, which matches.
+                    _ if expected_fks
+                        .get(&key)
+                        .is_some_and(|(e, _)| *e == format!("{text} NOT VALID")) =>
+                    {
+                        format!("{text} NOT VALID")
+                    }
+                    _ => text,
+                };
+                (key, (text.clone(), text))
             })
             .collect();
         compare_named(
@@ -323,16 +343,33 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
             &mut |object, kind, e, f| push(&mut out, object, kind, e, f),
         );
 
-        // Checks, by name.
-        let expected_checks: BTreeMap<&str, ((), String)> = m
+        // Checks, by name, and whether they are valid (only PostgreSQL keeps one `NOT VALID`).
+        let shown = |expr: String, valid: bool| {
+            if valid {
+                expr
+            } else {
+                format!("{expr} NOT VALID")
+            }
+        };
+        let expected_checks: BTreeMap<&str, (bool, String)> = m
             .checks
             .iter()
-            .map(|c| (c.name.as_str(), ((), c.expr.sql(backend))))
+            .map(|c| {
+                let valid = !(c.not_valid && backend == Backend::Postgres);
+                (c.name.as_str(), (valid, shown(c.expr.sql(backend), valid)))
+            })
             .collect();
-        let found_checks: BTreeMap<&str, ((), String)> = l
+        // A check validated where the migrations leave it `NOT VALID` matches (see above).
+        let found_checks: BTreeMap<&str, (bool, String)> = l
             .checks
             .iter()
-            .map(|c| (c.name.as_str(), ((), c.expr.clone())))
+            .map(|c| {
+                let promised = expected_checks.get(c.name.as_str()).is_none_or(|(v, _)| *v);
+                (
+                    c.name.as_str(),
+                    (c.valid && promised, shown(c.expr.clone(), c.valid)),
+                )
+            })
             .collect();
         compare_named(
             &expected_checks,

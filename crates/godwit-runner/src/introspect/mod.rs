@@ -82,6 +82,8 @@ pub struct LiveTable {
     pub indexes: Vec<LiveIndex>,
     pub foreign_keys: Vec<LiveForeignKey>,
     pub checks: Vec<LiveCheck>,
+    /// PostgreSQL: the foreign keys added `NOT VALID` and not validated since, by name.
+    pub foreign_keys_not_valid: Vec<String>,
 }
 
 impl LiveTable {
@@ -151,6 +153,8 @@ pub struct LiveCheck {
     pub name: String,
     /// The expression as the backend keeps it; empty on SQLite.
     pub expr: String,
+    /// `false` for a PostgreSQL check added `NOT VALID` and not validated since.
+    pub valid: bool,
 }
 
 /// What a [`Difference`] is about.

@@ -123,7 +123,11 @@ pub(super) async fn introspect(
         if clause.starts_with("json_valid(") && t.columns.iter().any(|c| c.name == name) {
             continue;
         }
-        t.checks.push(LiveCheck { name, expr: clause });
+        t.checks.push(LiveCheck {
+            name,
+            expr: clause,
+            valid: true,
+        });
     }
     Ok(tables)
 }

@@ -45,7 +45,7 @@ const PG_CONSTRAINTS: &str = concat!(
     attnames!("c.conrelid", "c.conkey"),
     ", r.relname::text, ",
     attnames!("c.confrelid", "c.confkey"),
-    ", c.confdeltype::text, c.confupdtype::text, pg_get_constraintdef(c.oid) \
+    ", c.confdeltype::text, c.confupdtype::text, pg_get_constraintdef(c.oid), c.convalidated \
       FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
       LEFT JOIN pg_class r ON r.oid = c.confrelid \
       WHERE n.nspname = current_schema() AND c.contype IN ('p', 'f', 'c') ORDER BY 1, 2"
@@ -116,7 +116,19 @@ pub(super) async fn introspect(
             "c" => t.checks.push(LiveCheck {
                 name,
                 expr: row.get(8),
+                valid: row.get(9),
             }),
+            "f" if !row.get::<bool, _>(9) => {
+                t.foreign_keys_not_valid.push(name.clone());
+                t.foreign_keys.push(LiveForeignKey {
+                    name: Some(name),
+                    columns,
+                    ref_table: row.get::<Option<String>, _>(4).unwrap_or_default(),
+                    ref_columns: row.get(5),
+                    on_delete: pg_action_code(&row.get::<String, _>(6)),
+                    on_update: pg_action_code(&row.get::<String, _>(7)),
+                });
+            }
             _ => t.foreign_keys.push(LiveForeignKey {
                 name: Some(name),
                 columns,

@@ -124,6 +124,7 @@ pub(super) async fn introspect(
             .checks
             .into_iter()
             .map(|name| LiveCheck {
+                valid: true,
                 name,
                 expr: String::new(),
             })
