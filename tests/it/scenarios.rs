@@ -58,6 +58,7 @@ macro_rules! all_scenarios {
             raw_sql,
             raw_sql_per_backend,
             raw_sql_without_down,
+            raw_sql_outside_transaction,
             insert_rows,
             insert_every_type,
             update_rows,
@@ -831,6 +832,25 @@ pub fn raw_sql_per_backend() -> Scenario {
         }),
     )
     .probes(&[Probe { sql: "SELECT COUNT(*) FROM users", after_up: 3, after_down: Some(2) }])
+}
+
+pub fn raw_sql_outside_transaction() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.sql_per_backend(PerBackend {
+                postgres: Some("REINDEX TABLE CONCURRENTLY users"),
+                mysql: Some("ANALYZE TABLE users"),
+                sqlite: Some("VACUUM"),
+            })
+            .down_per_backend(PerBackend {
+                postgres: Some("REINDEX TABLE CONCURRENTLY users"),
+                mysql: Some("ANALYZE TABLE users"),
+                sqlite: Some("VACUUM"),
+            })
+            .outside_transaction();
+        }),
+    )
 }
 
 pub fn raw_sql_without_down() -> Scenario {

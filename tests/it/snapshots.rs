@@ -1331,6 +1331,35 @@ fn raw_sql_without_down() {
 }
 
 #[test]
+fn raw_sql_outside_transaction() {
+    check(
+        scenarios::raw_sql_outside_transaction(),
+        expect![[r#"
+            up
+              postgres
+                -- runs outside a transaction
+                REINDEX TABLE CONCURRENTLY users;
+              mysql
+                -- runs outside a transaction
+                ANALYZE TABLE users;
+              sqlite
+                -- runs outside a transaction
+                VACUUM;
+            down
+              postgres
+                -- runs outside a transaction
+                REINDEX TABLE CONCURRENTLY users;
+              mysql
+                -- runs outside a transaction
+                ANALYZE TABLE users;
+              sqlite
+                -- runs outside a transaction
+                VACUUM;
+        "#]],
+    );
+}
+
+#[test]
 fn insert_rows() {
     check(
         scenarios::insert_rows(),

@@ -173,9 +173,20 @@ pub enum SqlText {
 pub struct RawSql {
     pub up: SqlText,
     pub down_sql: Option<SqlText>,
+    /// It must run outside a transaction (see [`RawSql::outside_transaction`]).
+    pub outside_transaction: bool,
 }
 
 impl RawSql {
+    /// Run it, and its `down`, outside a transaction, as PostgreSQL requires of
+    /// `CREATE INDEX CONCURRENTLY` (on an expression, say), `DROP INDEX CONCURRENTLY` and
+    /// `REINDEX CONCURRENTLY`: the migration then runs statement by statement, history recording
+    /// which statement it is at, as a migration with a `concurrently()` index does.
+    pub fn outside_transaction(&mut self) -> &mut Self {
+        self.outside_transaction = true;
+        self
+    }
+
     /// The SQL that undoes this statement (the same on every backend).
     pub fn down(&mut self, sql: impl Into<String>) -> &mut Self {
         self.down_sql = Some(SqlText::All(sql.into()));

@@ -348,6 +348,9 @@ fn render_plan(
         {
             rendered.transactional = false;
         }
+        if matches!(op, Op::Sql(raw) if raw.outside_transaction) {
+            rendered.transactional = false;
+        }
         // The same operation on the same schema: it cannot fail where it just succeeded.
         model.apply(op).map_err(|e| fail(e.into()))?;
     }

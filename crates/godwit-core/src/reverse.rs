@@ -270,9 +270,11 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
         Op::Sql(RawSql {
             up,
             down_sql: Some(down),
+            outside_transaction,
         }) => ops(vec![Op::Sql(RawSql {
             up: down.clone(),
             down_sql: Some(up.clone()),
+            outside_transaction: *outside_transaction,
         })]),
         Op::Sql(RawSql { down_sql: None, .. }) => Err(no_inverse(
             op,

@@ -32,12 +32,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether the migration can run inside a transaction (`concurrently()` indexes cannot).
+    /// Whether the migration can run inside a transaction (`concurrently()` indexes and raw SQL
+    /// run `outside_transaction()` cannot).
     pub fn transactional(&self) -> bool {
-        !self
-            .ops
-            .iter()
-            .any(|op| matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent))
+        !self.ops.iter().any(|op| match op {
+            Op::CreateIndex { index, .. } => index.is_concurrent,
+            Op::Sql(raw) => raw.outside_transaction,
+            _ => false,
+        })
     }
 }
 
@@ -429,7 +431,11 @@ impl Schema {
     }
 
     fn raw(&mut self, up: SqlText) -> &mut RawSql {
-        match self.push(Op::Sql(RawSql { up, down_sql: None })) {
+        match self.push(Op::Sql(RawSql {
+            up,
+            down_sql: None,
+            outside_transaction: false,
+        })) {
             Op::Sql(raw) => raw,
             _ => unreachable!("pushed a Sql"),
         }

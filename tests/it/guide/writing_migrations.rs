@@ -412,6 +412,16 @@ const SECTIONS: &[Section] = &[
                 "Raw SQL without a down",
                 "The migration can still be applied; it cannot be rolled back.",
             ),
+            with_down(
+                "raw_sql_outside_transaction",
+                "Run SQL outside a transaction",
+                "`.outside_transaction()` runs it, and its down, outside a transaction, as \
+                 PostgreSQL requires of `REINDEX CONCURRENTLY`, `CREATE INDEX CONCURRENTLY` (on \
+                 an expression, which `add_index` does not take) and `DROP INDEX CONCURRENTLY`, \
+                 and SQLite of `VACUUM`. The migration then runs statement by statement, with \
+                 history recording which statement it is at, as one with a `concurrently()` \
+                 index does.",
+            ),
         ],
     },
     Section {
