@@ -322,12 +322,19 @@ impl Batched {
         if crate::render::rendering_before_exact_values() {
             return self.preview_one_batch();
         }
-        let key = self.key.join(", ");
         let mut all = self.batch(None, None).preview;
         if let Some(finish) = &self.finish {
             all.push_str(";\n");
             all.push_str(&finish.preview);
         }
+        format!(
+            "{}. All the batches together, as one statement:\n{all}",
+            self.how_it_runs()
+        )
+    }
+
+    /// `-- backfill("posts"): in batches of 1000 rows by (id), ...`: how the step runs.
+    fn how_it_runs(&self) -> String {
         let pause = if self.batching.pause.is_zero() {
             String::new()
         } else {
@@ -337,10 +344,11 @@ impl Batched {
             )
         };
         format!(
-            "-- {}: in batches of {} rows by ({key}), each in its own transaction outside the \
-             migration's{pause}; resumed where it stopped if interrupted. All the batches \
-             together, as one statement:\n{all}",
-            self.label, self.batching.size
+            "-- {}: in batches of {} rows by ({}), each in its own transaction outside the \
+             migration's{pause}; resumed where it stopped if interrupted",
+            self.label,
+            self.batching.size,
+            self.key.join(", ")
         )
     }
 
@@ -348,7 +356,6 @@ impl Batched {
     /// `:upto_id` (for the checksums recorded then, see
     /// [`crate::Catalog::render_up_before_exact_values`]).
     fn preview_one_batch(&self) -> String {
-        let key = self.key.join(", ");
         // Placeholder values, written as `:last_id` and `:upto_id` once rendered. Plain ASCII,
         // so that no backend escapes them (PostgreSQL writes control characters as `E'\001'`).
         let marker = |name: &str| -> Vec<Value> {
@@ -368,19 +375,7 @@ impl Batched {
             one.push_str(";\n-- with the last batch:\n");
             one.push_str(&finish.preview);
         }
-        let pause = if self.batching.pause.is_zero() {
-            String::new()
-        } else {
-            format!(
-                ", pausing {} ms after each",
-                self.batching.pause.as_millis()
-            )
-        };
-        format!(
-            "-- {}: in batches of {} rows by ({key}), each in its own transaction outside the \
-             migration's{pause}; resumed where it stopped if interrupted\n{one}",
-            self.label, self.batching.size
-        )
+        format!("{}\n{one}", self.how_it_runs())
     }
 }
 

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use godwit::prelude::*;
 use godwit::runner::{Runner, Up};
-use godwit_core::{Backend, MigrationId};
+use godwit_core::Backend;
 use sea_query::value::prelude::time::{
     Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset,
 };
@@ -201,19 +201,7 @@ static INSERT: InsertValues = InsertValues;
 static RUN: RunValues = RunValues;
 
 fn runner(db: &Scratch, migrations: &[(u64, &str, &'static dyn Migration)]) -> Runner {
-    let migrations: Vec<(MigrationId, &'static dyn Migration)> = migrations
-        .iter()
-        .map(|(version, name, m)| {
-            (
-                MigrationId {
-                    version: *version,
-                    name: name.to_string(),
-                },
-                *m,
-            )
-        })
-        .collect();
-    Runner::new(db.url().parse().unwrap(), migrations)
+    super::runner_of(db, migrations)
 }
 
 /// What the database's own client prints for `select` (each column already text), one line a

@@ -62,6 +62,29 @@ pub fn runner(url: &str) -> Runner {
         .with_options(Options::default().deploy_lock_timeout(std::time::Duration::from_secs(60)))
 }
 
+/// A runner for `migrations` (version, name, migration) on the scratch database `db`.
+pub fn runner_of(
+    db: &Scratch,
+    migrations: &[(u64, &str, &'static dyn godwit_core::Migration)],
+) -> Runner {
+    let migrations: Vec<(
+        godwit_core::MigrationId,
+        &'static dyn godwit_core::Migration,
+    )> = migrations
+        .iter()
+        .map(|(version, name, m)| {
+            (
+                godwit_core::MigrationId {
+                    version: *version,
+                    name: name.to_string(),
+                },
+                *m,
+            )
+        })
+        .collect();
+    Runner::new(db.url().parse().unwrap(), migrations)
+}
+
 /// The fixture's binary with `args`, then `--database-url url`; nothing from the environment
 /// that could change what it does.
 pub fn fixture(url: &str, args: &[&str]) -> Command {

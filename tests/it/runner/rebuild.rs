@@ -7,7 +7,7 @@ use std::process::Command;
 
 use godwit::prelude::*;
 use godwit::runner::{Down, DownTarget, Runner, Up};
-use godwit_core::{Backend, MigrationId};
+use godwit_core::Backend;
 
 use super::{exec, scratch};
 use crate::live::db::Scratch;
@@ -95,19 +95,7 @@ static DROP_BODY: DropBody = DropBody;
 static BODY_INDEX: BodyIndex = BodyIndex;
 
 fn runner(db: &Scratch, migrations: &[(u64, &str, &'static dyn Migration)]) -> Runner {
-    let migrations: Vec<(MigrationId, &'static dyn Migration)> = migrations
-        .iter()
-        .map(|(version, name, m)| {
-            (
-                MigrationId {
-                    version: *version,
-                    name: name.to_string(),
-                },
-                *m,
-            )
-        })
-        .collect();
-    Runner::new(db.url().parse().unwrap(), migrations)
+    super::runner_of(db, migrations)
 }
 
 /// What `sqlite3` prints for `sql`, one line a row.
