@@ -3,7 +3,8 @@
 //! takes them with the old table; [`keep`] reads them from `sqlite_master` just before it, and
 //! [`restore`] creates them again after the new table has its name (both in the migration's
 //! transaction, so a failure leaves everything as it was). Views over the table outlive the
-//! rebuild by themselves (they are looked up by name); each is queried once after it, so that one
+//! rebuild by themselves (they are looked up by name); each is queried once after it, and a
+//! statement of each kind that fires the triggers is prepared (changing nothing), so that one
 //! that names a dropped column stops the migration instead of failing later.
 
 use sqlx::Row as _;
@@ -83,6 +84,53 @@ pub(crate) async fn restore(conn: &mut Conn, table: &str, kept: &Kept) -> Result
                 crate::error::db_reason(&e),
                 kind.to_ascii_uppercase()
             ));
+        }
+    }
+    // SQLite does not check a trigger's columns when it is created, only when a statement that
+    // fires it is prepared: prepare one of each kind, which changes nothing (`WHERE 0`).
+    let triggers: Vec<&str> = kept
+        .objects
+        .iter()
+        .filter(|(kind, _, _)| kind == "trigger")
+        .map(|(_, name, _)| name.as_str())
+        .collect();
+    if !triggers.is_empty() {
+        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+            .bind(table)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(|e| crate::error::db_reason(&e))?;
+        let sets: Vec<String> = columns
+            .iter()
+            .map(|col| {
+                let col = format!("\"{}\"", col.replace('"', "\"\""));
+                format!("{col} = {col}")
+            })
+            .collect();
+        let probes = [
+            format!("INSERT INTO {quoted} SELECT * FROM {quoted} WHERE 0"),
+            format!("UPDATE {quoted} SET {} WHERE 0", sets.join(", ")),
+            format!("DELETE FROM {quoted} WHERE 0"),
+        ];
+        for probe in probes {
+            if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(probe))
+                .execute(&mut *c)
+                .await
+            {
+                return Err(format!(
+                    "a trigger on `{table}` made outside the migrations (of {}) no longer fits the \
+                     table after it was rebuilt: {}; drop it in this migration before the change \
+                     (`s.sql(\"DROP TRIGGER name\")`) and create it again after, to fit the new \
+                     table",
+                    triggers
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    crate::error::db_reason(&e)
+                ));
+            }
         }
     }
     // A view over the table that no longer fits it (it names a column the migration dropped)

@@ -94,6 +94,19 @@ static DEFAULT: SetBodyDefault = SetBodyDefault;
 static DROP_BODY: DropBody = DropBody;
 static BODY_INDEX: BodyIndex = BodyIndex;
 
+/// A trigger that copies `posts.body` on every insert.
+struct BodyTrigger;
+impl Migration for BodyTrigger {
+    fn up(&self, s: &mut Schema) {
+        s.sql(
+            "CREATE TRIGGER trg_posts_body AFTER INSERT ON posts \
+             BEGIN INSERT INTO audit (post_id) SELECT new.id WHERE new.body IS NOT NULL; END",
+        )
+        .down("DROP TRIGGER trg_posts_body");
+    }
+}
+static BODY_TRIGGER: BodyTrigger = BodyTrigger;
+
 fn runner(db: &Scratch, migrations: &[(u64, &str, &'static dyn Migration)]) -> Runner {
     super::runner_of(db, migrations)
 }
@@ -301,4 +314,59 @@ fn assert_still_there(db: &Scratch) {
         ["3"]
     );
     assert_eq!(sqlite3(db, "PRAGMA integrity_check"), ["ok"]);
+}
+
+/// SQLite creates a trigger whatever columns it names; the rebuild prepares a statement that
+/// fires it, so that one naming a dropped column stops the migration rather than every later
+/// insert.
+#[tokio::test]
+async fn sqlite_rebuild_refuses_a_raw_trigger_that_no_longer_fits_and_changes_nothing() {
+    let mut db = scratch(Backend::Sqlite, "rebuild_refuses_trigger").await;
+    let all = [
+        (V1, "create_blog", &BLOG as &'static dyn Migration),
+        (V2, "raw_objects", &RAW),
+        (V2 + 1, "body_trigger", &BODY_TRIGGER),
+        (V3, "drop_body", &DROP_BODY),
+    ];
+    let r = runner(&db, &all);
+    r.up(&Up::default().allow_unsafe(true).to(Some(V2 + 1)))
+        .await
+        .unwrap();
+    fill(&mut db).await;
+    let err = r
+        .up(&Up::default().allow_unsafe(true))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "a trigger on `posts` made outside the migrations (of `trg_posts_audit`, \
+             `trg_posts_body`) no longer fits the table after it was rebuilt"
+        ) && err.contains("new.body"),
+        "{err}"
+    );
+    assert!(err.contains("it was rolled back"), "{err}");
+    assert_eq!(
+        sqlite3(
+            &db,
+            "SELECT count(*) FROM pragma_table_info('posts') WHERE name = 'body'"
+        ),
+        ["1"],
+        "the column is still there"
+    );
+    // And the trigger still works on the table as it is.
+    exec(
+        &mut db.conn,
+        "INSERT INTO posts (author_id, title, body) VALUES (1, 'Four', 'd')",
+    )
+    .await;
+    // Both triggers fire for each post with a body (1, 3 and 4), one for post 2.
+    assert_eq!(
+        sqlite3(
+            &db,
+            "SELECT group_concat(post_id) FROM (SELECT post_id FROM audit ORDER BY post_id)"
+        ),
+        ["1,1,2,3,3,4,4"]
+    );
+    assert_eq!(sqlite3(&db, "PRAGMA integrity_check"), ["ok"]);
 }
