@@ -174,33 +174,23 @@ pub(crate) async fn connect(
 /// MySQL/MariaDB a date before the year 1 (sqlx would fail half-way through the exchange with
 /// the server, and the connection would wait for an answer that never comes).
 pub(crate) fn encodable(backend: Backend, values: &sea_query::Values) -> Result<(), sqlx::Error> {
-    use sea_query::Value as V;
     if backend != Backend::MySql {
         return Ok(());
     }
-    for v in &values.0 {
-        let year = match v {
-            V::TimeDate(Some(d)) => d.year(),
-            V::TimeDateTime(Some(t)) => t.year(),
-            V::TimeDateTimeWithTimeZone(Some(t)) => t.to_offset(time::UtcOffset::UTC).year(),
-            _ => continue,
-        };
-        if year < 1 {
-            return Err(sqlx::Error::Encode(
-                format!(
-                    "MySQL/MariaDB cannot store the date {}: its dates hold the years 1 to 9999",
-                    match v {
-                        V::TimeDate(Some(d)) => d.to_string(),
-                        V::TimeDateTime(Some(t)) => t.to_string(),
-                        V::TimeDateTimeWithTimeZone(Some(t)) => t.to_string(),
-                        _ => String::new(),
-                    }
-                )
-                .into(),
-            ));
-        }
+    match values
+        .0
+        .iter()
+        .find(|v| crate::values::year_of(v).is_some_and(|y| y < 1))
+    {
+        None => Ok(()),
+        Some(v) => Err(sqlx::Error::Encode(
+            format!(
+                "MySQL/MariaDB cannot store {}: its dates hold the years 1 to 9999",
+                crate::values::describe(v)
+            )
+            .into(),
+        )),
     }
-    Ok(())
 }
 
 fn is_auth_failure(reason: &str) -> bool {

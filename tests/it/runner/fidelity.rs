@@ -452,7 +452,7 @@ async fn mysql_refuses_a_date_it_cannot_hold_and_writes_nothing() {
     let err = r.up(&Up::default()).await.unwrap_err().to_string();
     assert!(err.contains("20260701000200"), "{err}");
     assert!(
-        err.contains("MySQL/MariaDB cannot store the date -0001-06-01"),
+        err.contains("MySQL/MariaDB cannot store the value -0001-06-01"),
         "{err}"
     );
     assert_eq!(

@@ -257,23 +257,7 @@ async fn sqlite_rebuild_keeps_raw_indexes_triggers_views_and_the_counter() {
 
 #[tokio::test]
 async fn sqlite_rebuild_refuses_a_raw_index_that_no_longer_fits_and_changes_nothing() {
-    let mut db = scratch(Backend::Sqlite, "rebuild_refuses").await;
-    let all = [
-        (V1, "create_blog", &BLOG as &'static dyn Migration),
-        (V2, "raw_objects", &RAW),
-        (V2 + 1, "body_index", &BODY_INDEX),
-        (V3, "drop_body", &DROP_BODY),
-    ];
-    let r = runner(&db, &all);
-    r.up(&Up::default().allow_unsafe(true).to(Some(V2 + 1)))
-        .await
-        .unwrap();
-    fill(&mut db).await;
-    let err = r
-        .up(&Up::default().allow_unsafe(true))
-        .await
-        .unwrap_err()
-        .to_string();
+    let (db, err) = drop_body_under(&BODY_INDEX, "rebuild_refuses").await;
     assert!(
         err.contains(
             "the index `idx_posts_body_length` on `posts`, made outside the migrations, cannot \
@@ -306,6 +290,29 @@ async fn sqlite_rebuild_refuses_a_raw_index_that_no_longer_fits_and_changes_noth
     assert_still_there(&db);
 }
 
+/// The blog with its raw objects, `raw` (which names `posts.body`) and the rows of [`fill`];
+/// then `up` of the migration that drops `body`, which must fail: the database and the error.
+async fn drop_body_under(raw: &'static dyn Migration, label: &str) -> (Scratch, String) {
+    let mut db = scratch(Backend::Sqlite, label).await;
+    let all = [
+        (V1, "create_blog", &BLOG as &'static dyn Migration),
+        (V2, "raw_objects", &RAW),
+        (V2 + 1, "body_raw", raw),
+        (V3, "drop_body", &DROP_BODY),
+    ];
+    let r = runner(&db, &all);
+    r.up(&Up::default().allow_unsafe(true).to(Some(V2 + 1)))
+        .await
+        .unwrap();
+    fill(&mut db).await;
+    let err = r
+        .up(&Up::default().allow_unsafe(true))
+        .await
+        .unwrap_err()
+        .to_string();
+    (db, err)
+}
+
 /// The view, the counter and the file's integrity.
 fn assert_still_there(db: &Scratch) {
     assert_eq!(sqlite3(db, "SELECT count(*) FROM post_titles"), ["2"]);
@@ -321,23 +328,7 @@ fn assert_still_there(db: &Scratch) {
 /// insert.
 #[tokio::test]
 async fn sqlite_rebuild_refuses_a_raw_trigger_that_no_longer_fits_and_changes_nothing() {
-    let mut db = scratch(Backend::Sqlite, "rebuild_refuses_trigger").await;
-    let all = [
-        (V1, "create_blog", &BLOG as &'static dyn Migration),
-        (V2, "raw_objects", &RAW),
-        (V2 + 1, "body_trigger", &BODY_TRIGGER),
-        (V3, "drop_body", &DROP_BODY),
-    ];
-    let r = runner(&db, &all);
-    r.up(&Up::default().allow_unsafe(true).to(Some(V2 + 1)))
-        .await
-        .unwrap();
-    fill(&mut db).await;
-    let err = r
-        .up(&Up::default().allow_unsafe(true))
-        .await
-        .unwrap_err()
-        .to_string();
+    let (mut db, err) = drop_body_under(&BODY_TRIGGER, "rebuild_refuses_trigger").await;
     assert!(
         err.contains(
             "a trigger on `posts` made outside the migrations (of `trg_posts_audit`, \

@@ -192,6 +192,16 @@ pub(crate) fn target_changes(
     }
 }
 
+/// The year of a date or time value (in UTC for one with a time zone).
+pub(crate) fn year_of(v: &Value) -> Option<i32> {
+    match v {
+        Value::TimeDateTime(Some(t)) => Some(t.year()),
+        Value::TimeDateTimeWithTimeZone(Some(t)) => Some(utc(*t).year()),
+        Value::TimeDate(Some(d)) => Some(d.year()),
+        _ => None,
+    }
+}
+
 /// Why `backend` cannot store `v` at all, in a column whose catalog type is `live`: a date out
 /// of the range of MySQL/MariaDB's `date` and `datetime(6)` (the years 1 to 9999) or of an older
 /// godwit's `timestamp` column (1970 to 2038). The server would refuse it, or, in a session
@@ -200,12 +210,7 @@ pub(crate) fn out_of_range(backend: Backend, live: Option<&str>, v: &Value) -> O
     if backend != Backend::MySql {
         return None;
     }
-    let year = match v {
-        Value::TimeDateTime(Some(t)) => t.year(),
-        Value::TimeDateTimeWithTimeZone(Some(t)) => utc(*t).year(),
-        Value::TimeDate(Some(d)) => d.year(),
-        _ => return None,
-    };
+    let year = year_of(v)?;
     let live = live.unwrap_or("datetime(6)");
     // MySQL documents 1000 to 9999; both servers store and return the years from 1.
     let (first, last) = if live.starts_with("timestamp") {

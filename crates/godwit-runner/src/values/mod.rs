@@ -59,7 +59,7 @@ use crate::connect::Conn;
 mod convert;
 mod write;
 
-pub(crate) use convert::{coerce, describe, out_of_range, target_changes};
+pub(crate) use convert::{coerce, describe, out_of_range, target_changes, year_of};
 pub(crate) use write::{copy_text, for_target, key_from_json, key_to_json};
 
 /// Column names and rows.
