@@ -59,6 +59,9 @@ macro_rules! all_scenarios {
             raw_sql_per_backend,
             raw_sql_without_down,
             raw_sql_outside_transaction,
+            raw_sql_declares_objects,
+            raw_sql_declares_function,
+            raw_sql_drops_declared,
             insert_rows,
             insert_every_type,
             update_rows,
@@ -799,7 +802,8 @@ pub fn raw_sql() -> Scenario {
         BLOG_WITH_ROWS,
         Step::up(|s| {
             s.sql("CREATE VIEW post_titles AS SELECT id, title FROM posts")
-                .down("DROP VIEW post_titles");
+                .down("DROP VIEW post_titles")
+                .creates_view("post_titles", ["posts"]);
         }),
     )
     .probes(&[Probe {
@@ -849,6 +853,136 @@ pub fn raw_sql_outside_transaction() -> Scenario {
                 sqlite: Some("VACUUM"),
             })
             .outside_transaction();
+        }),
+    )
+}
+
+/// An index godwit cannot express, a view and a trigger, each declared: the model knows them,
+/// and `down` (derived) drops them newest first.
+pub fn raw_sql_declares_objects() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.sql_per_backend(PerBackend {
+                postgres: Some("CREATE INDEX ix_posts_lower_title ON posts (lower(title))"),
+                // MariaDB has no expression indexes: a prefix index.
+                mysql: Some("CREATE INDEX ix_posts_lower_title ON posts (title(20))"),
+                sqlite: Some("CREATE INDEX ix_posts_lower_title ON posts (lower(title))"),
+            })
+            .creates_index("ix_posts_lower_title", "posts");
+            s.sql("CREATE VIEW published_posts AS SELECT id, title FROM posts WHERE status = 'published'")
+                .creates_view("published_posts", ["posts"]);
+            s.sql_per_backend(PerBackend {
+                postgres: Some(
+                    "CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW \
+                     EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+                ),
+                mysql: Some(
+                    "CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW \
+                     SET NEW.views = GREATEST(NEW.views, 0)",
+                ),
+                sqlite: Some(
+                    "CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW \
+                     WHEN NEW.views < 0 BEGIN SELECT RAISE(ABORT, 'views must not be negative'); END",
+                ),
+            })
+            .creates_trigger("trg_posts_skip_noop", "posts");
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM published_posts",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+/// A function, declared; SQLite has none. Its `down` drops it, declaring so.
+pub fn raw_sql_declares_function() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up_down(
+            |s| {
+                s.sql_per_backend(PerBackend {
+                    postgres: Some(
+                        "CREATE FUNCTION post_score(v integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT v * 2'",
+                    ),
+                    mysql: Some(
+                        "CREATE FUNCTION post_score(v INT) RETURNS INT DETERMINISTIC RETURN v * 2",
+                    ),
+                    sqlite: None,
+                })
+                .creates_function("post_score");
+            },
+            |s| {
+                s.sql_per_backend(PerBackend {
+                    postgres: Some("DROP FUNCTION post_score(integer)"),
+                    mysql: Some("DROP FUNCTION post_score"),
+                    sqlite: None,
+                })
+                .drops_function("post_score");
+            },
+        ),
+    )
+    .unsupported_on(&[Backend::Sqlite])
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE post_score(views) = 20",
+        after_up: 1,
+        after_down: None,
+    }])
+}
+
+/// Dropping what an earlier migration declared, with the `down` that makes it again.
+pub fn raw_sql_drops_declared() -> Scenario {
+    const OBJECTS: Step = Step::up(|s| {
+        s.sql("CREATE INDEX ix_posts_title_views ON posts (title, views)")
+            .creates_index("ix_posts_title_views", "posts");
+        s.sql("CREATE VIEW post_titles AS SELECT id, title FROM posts")
+            .creates_view("post_titles", ["posts"]);
+        s.sql_per_backend(PerBackend {
+            postgres: Some(
+                "CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW \
+                 EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+            ),
+            mysql: Some(
+                "CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW SET @touched = 1",
+            ),
+            sqlite: Some(
+                "CREATE TRIGGER trg_posts_skip_noop AFTER UPDATE ON posts BEGIN SELECT 1; END",
+            ),
+        })
+        .creates_trigger("trg_posts_skip_noop", "posts");
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, OBJECTS],
+        Step::up(|s| {
+            s.sql("DROP VIEW post_titles")
+                .down("CREATE VIEW post_titles AS SELECT id, title FROM posts")
+                .drops_view("post_titles");
+            s.sql_per_backend(PerBackend {
+                postgres: Some("DROP INDEX ix_posts_title_views"),
+                mysql: Some("DROP INDEX ix_posts_title_views ON posts"),
+                sqlite: Some("DROP INDEX ix_posts_title_views"),
+            })
+            .down("CREATE INDEX ix_posts_title_views ON posts (title, views)")
+            .drops_index("ix_posts_title_views");
+            s.sql_per_backend(PerBackend {
+                postgres: Some("DROP TRIGGER trg_posts_skip_noop ON posts"),
+                mysql: Some("DROP TRIGGER trg_posts_skip_noop"),
+                sqlite: Some("DROP TRIGGER trg_posts_skip_noop"),
+            })
+            .down_per_backend(PerBackend {
+                postgres: Some(
+                    "CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW \
+                     EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+                ),
+                mysql: Some(
+                    "CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW SET @touched = 1",
+                ),
+                sqlite: Some(
+                    "CREATE TRIGGER trg_posts_skip_noop AFTER UPDATE ON posts BEGIN SELECT 1; END",
+                ),
+            })
+            .drops_trigger("trg_posts_skip_noop");
         }),
     )
 }
@@ -1232,7 +1366,7 @@ pub fn drop_column_with_check() -> Scenario {
 pub fn rebuild_table_under_view() -> Scenario {
     const VIEW: Step = Step::up(|s| {
         s.sql("CREATE VIEW post_titles AS SELECT id, title FROM posts")
-            .down("DROP VIEW post_titles");
+            .creates_view("post_titles", ["posts"]);
     });
     Scenario::new(
         &[BLOG, BLOG_ROWS, VIEW],

@@ -1320,13 +1320,13 @@ fn raw_sql_without_down() {
     check(
         scenarios::raw_sql_without_down(),
         expect![[r#"
-        up
-          postgres, mysql, sqlite
-            UPDATE posts SET views = views + 1;
-        down
-          postgres, mysql, sqlite
-            error: migration 3 under_test (down), operation #1 sql(...): cannot be rolled back: `sql(...)` has no inverse; give it one with `.down("...")`, or write `down` by hand
-    "#]],
+            up
+              postgres, mysql, sqlite
+                UPDATE posts SET views = views + 1;
+            down
+              postgres, mysql, sqlite
+                error: migration 3 under_test (down), operation #1 sql(...): cannot be rolled back: `sql(...)` has no inverse; give it one with `.down("...")`, declare what it creates with `.creates_index(..)` and its kin, or write `down` by hand
+        "#]],
     );
 }
 
@@ -1997,5 +1997,98 @@ fn allow_rule() {
             -- warning: rolling back re-adds column `posts.body` without its data: the values it held were dropped
             ALTER TABLE `posts` ADD COLUMN `body` text NULL;
     "#]],
+    );
+}
+
+#[test]
+fn raw_sql_declares_objects() {
+    check(
+        scenarios::raw_sql_declares_objects(),
+        expect![[r#"
+        up
+          postgres
+            CREATE INDEX ix_posts_lower_title ON posts (lower(title));
+            CREATE VIEW published_posts AS SELECT id, title FROM posts WHERE status = 'published';
+            CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+          mysql
+            CREATE INDEX ix_posts_lower_title ON posts (title(20));
+            CREATE VIEW published_posts AS SELECT id, title FROM posts WHERE status = 'published';
+            CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW SET NEW.views = GREATEST(NEW.views, 0);
+          sqlite
+            CREATE INDEX ix_posts_lower_title ON posts (lower(title));
+            CREATE VIEW published_posts AS SELECT id, title FROM posts WHERE status = 'published';
+            CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW WHEN NEW.views < 0 BEGIN SELECT RAISE(ABORT, 'views must not be negative'); END;
+        down
+          postgres
+            DROP TRIGGER "trg_posts_skip_noop" ON "posts";
+            DROP VIEW "published_posts";
+            DROP INDEX "ix_posts_lower_title";
+          mysql
+            DROP TRIGGER `trg_posts_skip_noop`;
+            DROP VIEW `published_posts`;
+            DROP INDEX `ix_posts_lower_title` ON `posts`;
+          sqlite
+            DROP TRIGGER "trg_posts_skip_noop";
+            DROP VIEW "published_posts";
+            DROP INDEX "ix_posts_lower_title";
+    "#]],
+    );
+}
+
+#[test]
+fn raw_sql_declares_function() {
+    check(
+        scenarios::raw_sql_declares_function(),
+        expect![[r#"
+            up
+              postgres
+                CREATE FUNCTION post_score(v integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT v * 2';
+              mysql
+                CREATE FUNCTION post_score(v INT) RETURNS INT DETERMINISTIC RETURN v * 2;
+              sqlite
+                error: migration 3 under_test, operation #1 sql(...) that creates function post_score: SQLite cannot run this raw SQL: it has no text for this backend: set `sqlite: Some("...")` in its `PerBackend`
+            down
+              postgres
+                DROP FUNCTION post_score(integer);
+              mysql
+                DROP FUNCTION post_score;
+              sqlite
+                error: migration 3 under_test (down), operation #1 sql(...) that drops function post_score: SQLite cannot run this raw SQL: it has no text for this backend: set `sqlite: Some("...")` in its `PerBackend`
+        "#]],
+    );
+}
+
+#[test]
+fn raw_sql_drops_declared() {
+    check(
+        scenarios::raw_sql_drops_declared(),
+        expect![[r#"
+            up
+              postgres
+                DROP VIEW post_titles;
+                DROP INDEX ix_posts_title_views;
+                DROP TRIGGER trg_posts_skip_noop ON posts;
+              mysql
+                DROP VIEW post_titles;
+                DROP INDEX ix_posts_title_views ON posts;
+                DROP TRIGGER trg_posts_skip_noop;
+              sqlite
+                DROP VIEW post_titles;
+                DROP INDEX ix_posts_title_views;
+                DROP TRIGGER trg_posts_skip_noop;
+            down
+              postgres
+                CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+                CREATE INDEX ix_posts_title_views ON posts (title, views);
+                CREATE VIEW post_titles AS SELECT id, title FROM posts;
+              mysql
+                CREATE TRIGGER trg_posts_skip_noop BEFORE UPDATE ON posts FOR EACH ROW SET @touched = 1;
+                CREATE INDEX ix_posts_title_views ON posts (title, views);
+                CREATE VIEW post_titles AS SELECT id, title FROM posts;
+              sqlite
+                CREATE TRIGGER trg_posts_skip_noop AFTER UPDATE ON posts BEGIN SELECT 1; END;
+                CREATE INDEX ix_posts_title_views ON posts (title, views);
+                CREATE VIEW post_titles AS SELECT id, title FROM posts;
+        "#]],
     );
 }

@@ -61,11 +61,15 @@ pub enum Rule {
     DataInSchemaMigration,
     /// Raw SQL cannot be checked.
     RawSql,
+    /// A column of a table that a view (declared by raw SQL) reads is dropped, changes type
+    /// (PostgreSQL refuses both while the view stands) or is renamed (MySQL/MariaDB views keep
+    /// the old name and fail).
+    ColumnReadByView,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 18] = [
+    pub const ALL: [Rule; 19] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentIndexWithOtherChanges,
         Rule::ForeignKeyNotValid,
@@ -84,6 +88,7 @@ impl Rule {
         Rule::DropTable,
         Rule::DataInSchemaMigration,
         Rule::RawSql,
+        Rule::ColumnReadByView,
     ];
 
     /// The rule's name in findings and on the command line (`drop-column`).
@@ -107,6 +112,7 @@ impl Rule {
             Rule::DropTable => "drop-table",
             Rule::DataInSchemaMigration => "data-in-schema-migration",
             Rule::RawSql => "raw-sql",
+            Rule::ColumnReadByView => "column-read-by-view",
         }
     }
 
@@ -467,6 +473,37 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
             }
         }
         _ => {}
+    }
+    let view_breaks = match op {
+        Op::DropColumn { table, column } => Some((table, column, "dropping")),
+        Op::ChangeColumnType { table, column, .. } if pg => {
+            Some((table, column, "changing the type of"))
+        }
+        Op::RenameColumn { table, from, .. } if mysql => Some((table, from, "renaming")),
+        _ => None,
+    };
+    if let Some((table, column, doing)) = view_breaks {
+        for view in ctx
+            .model
+            .declared_on(table)
+            .filter(|o| o.kind == crate::op::ObjectKind::View)
+        {
+            let v = &view.name;
+            let server = match ctx.backend {
+                Backend::Postgres => "PostgreSQL refuses it while the view stands",
+                Backend::MySql => "MySQL/MariaDB leave the view failing on every query",
+                Backend::Sqlite => "SQLite refuses it while the view stands",
+            };
+            fire(
+                Rule::ColumnReadByView,
+                format!(
+                    "view `{v}` reads `{table}`: if it uses `{column}`, {doing} the column fails or breaks the view ({server})"
+                ),
+                format!(
+                    "// in the same migration: drop the view, change the column, create the view again\ns.sql(\"DROP VIEW {v}\").drops_view(\"{v}\");\n// ... the change to `{table}.{column}` ...\ns.sql(\"CREATE VIEW {v} AS ...\").creates_view(\"{v}\", [\"{table}\"]);"
+                ),
+            );
+        }
     }
     let alters = matches!(
         op,

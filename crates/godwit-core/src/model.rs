@@ -4,13 +4,16 @@
 use std::collections::BTreeMap;
 
 use crate::error::ModelError;
-use crate::op::{ForeignKeyDef, Op, TableDef};
+use crate::op::{DeclaredObject, ForeignKeyDef, ObjectKind, Op, RawSql, TableDef};
 use crate::types::{ColumnType, ReferentialAction};
 
-/// Every table the migrations created, by name.
+/// Every table the migrations created, by name, and the objects their raw SQL declared.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SchemaModel {
     pub tables: BTreeMap<String, TableDef>,
+    /// Indexes, views, triggers and functions made by raw SQL that declared them
+    /// ([`RawSql::creates_index`] and its kin), in the order they were created.
+    pub objects: Vec<DeclaredObject>,
 }
 
 fn hint_among<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
@@ -53,8 +56,28 @@ impl SchemaModel {
         })
     }
 
+    /// The object of `kind` called `name` that raw SQL declared.
+    pub fn declared(&self, kind: ObjectKind, name: &str) -> Option<&DeclaredObject> {
+        self.objects
+            .iter()
+            .find(|o| o.kind == kind && o.name == name)
+    }
+
+    /// The declared objects on `table`, or reading it (views).
+    pub fn declared_on<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a DeclaredObject> {
+        self.objects
+            .iter()
+            .filter(move |o| o.tables.iter().any(|t| t == table))
+    }
+
     /// Which index, key or constraint already uses `name`, anywhere in the schema.
     pub fn name_owner(&self, name: &str) -> Option<String> {
+        if let Some(o) = self.declared(ObjectKind::Index, name) {
+            return Some(format!(
+                "an index made by raw SQL on `{}`",
+                o.tables.join("`, `")
+            ));
+        }
         for t in self.tables.values() {
             if t.indexes.iter().any(|i| i.name == name) {
                 return Some(format!("an index on `{}`", t.name));
@@ -338,6 +361,12 @@ impl SchemaModel {
     pub fn apply(&mut self, op: &Op) -> Result<(), ModelError> {
         match op {
             Op::CreateTable(t) => {
+                if self.declared(ObjectKind::View, &t.name).is_some() {
+                    return Err(invalid(format!(
+                        "table `{}` has the name of a view made by raw SQL: give it another name",
+                        t.name
+                    )));
+                }
                 self.check_table(t)?;
                 self.tables.insert(t.name.clone(), t.clone());
             }
@@ -353,7 +382,19 @@ impl SchemaModel {
                         fk.name
                     )));
                 }
+                if let Some(view) = self
+                    .objects
+                    .iter()
+                    .find(|o| o.kind == ObjectKind::View && o.tables.contains(table))
+                {
+                    return Err(invalid(format!(
+                        "table `{table}` is read by view `{}`, made by raw SQL: drop the view first, with `s.sql(\"DROP VIEW {}\").drops_view(\"{}\")` (PostgreSQL refuses to drop the table under it)",
+                        view.name, view.name, view.name
+                    )));
+                }
                 self.tables.remove(table);
+                // Its indexes and triggers go with it.
+                self.objects.retain(|o| !o.tables.contains(table));
             }
             Op::RenameTable { from, to } => {
                 self.table(from)?;
@@ -369,6 +410,11 @@ impl SchemaModel {
                         if &fk.ref_table == from {
                             fk.ref_table = to.clone();
                         }
+                    }
+                }
+                for o in &mut self.objects {
+                    for t in o.tables.iter_mut().filter(|t| *t == from) {
+                        t.clone_from(to);
                     }
                 }
             }
@@ -668,7 +714,7 @@ impl SchemaModel {
                     return Err(unknown_name(t, name, "foreign keys and checks", names));
                 }
             }
-            Op::Sql(_) => {}
+            Op::Sql(raw) => self.apply_declared(raw)?,
             Op::Insert(i) => {
                 let t = self.table(&i.table)?;
                 if i.columns.is_empty() {
@@ -769,6 +815,67 @@ impl SchemaModel {
                     )));
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl SchemaModel {
+    /// What raw SQL declares it drops must exist, and what it creates must not; then the
+    /// model follows.
+    fn apply_declared(&mut self, raw: &RawSql) -> Result<(), ModelError> {
+        for d in &raw.drops {
+            let Some(at) = self
+                .objects
+                .iter()
+                .position(|o| o.kind == d.kind && o.name == d.name)
+            else {
+                let kind = d.kind.name();
+                return Err(invalid(format!(
+                    "raw SQL declares that it drops {kind} `{}`, which no migration declared creating{}: declare it where it is created, with `.creates_{kind}(..)`, or remove this `.drops_{kind}(..)`",
+                    d.name,
+                    hint_among(
+                        &format!("{kind}s declared"),
+                        self.objects
+                            .iter()
+                            .filter(|o| o.kind == d.kind)
+                            .map(|o| o.name.as_str())
+                    )
+                )));
+            };
+            self.objects.remove(at);
+        }
+        for o in &raw.creates {
+            let kind = o.kind.name();
+            Self::ident(kind, &o.name)?;
+            if self.declared(o.kind, &o.name).is_some() {
+                return Err(invalid(format!(
+                    "raw SQL declares that it creates {kind} `{}`, which an earlier migration declared already: drop it first (`.drops_{kind}(\"{}\")`), or give it another name",
+                    o.name, o.name
+                )));
+            }
+            match o.kind {
+                ObjectKind::Index => {
+                    self.claim(&o.name)?;
+                }
+                ObjectKind::View if self.tables.contains_key(&o.name) => {
+                    return Err(invalid(format!(
+                        "view `{}` has the name of a table: give it another name",
+                        o.name
+                    )));
+                }
+                _ => {}
+            }
+            if matches!(o.kind, ObjectKind::Index | ObjectKind::Trigger) && o.tables.len() != 1 {
+                return Err(invalid(format!(
+                    "{kind} `{}` must be on one table: name it",
+                    o.name
+                )));
+            }
+            for t in &o.tables {
+                self.table(t)?;
+            }
+            self.objects.push(o.clone());
         }
         Ok(())
     }

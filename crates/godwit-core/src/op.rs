@@ -168,6 +168,54 @@ pub enum SqlText {
     },
 }
 
+/// The kind of a database object that raw SQL creates or drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    Index,
+    View,
+    Trigger,
+    Function,
+}
+
+impl ObjectKind {
+    /// `index`, `view`, `trigger` or `function`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ObjectKind::Index => "index",
+            ObjectKind::View => "view",
+            ObjectKind::Trigger => "trigger",
+            ObjectKind::Function => "function",
+        }
+    }
+}
+
+/// A database object made by raw SQL, declared with [`RawSql::creates_index`] and its kin so that
+/// the schema model, drift detection, the SQLite rebuild, lint and `down` know it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeclaredObject {
+    pub kind: ObjectKind,
+    pub name: String,
+    /// An index's or a trigger's table; the tables a view reads; none for a function.
+    pub tables: Vec<String>,
+}
+
+impl DeclaredObject {
+    /// `index ix_posts_lower_title on posts`, `view published_posts`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            ObjectKind::Index | ObjectKind::Trigger => format!(
+                "{} `{}` on `{}`",
+                self.kind.name(),
+                self.name,
+                self.tables.join("`, `")
+            ),
+            ObjectKind::View | ObjectKind::Function => {
+                format!("{} `{}`", self.kind.name(), self.name)
+            }
+        }
+    }
+}
+
 /// Raw SQL with an optional down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawSql {
@@ -175,6 +223,11 @@ pub struct RawSql {
     pub down_sql: Option<SqlText>,
     /// It must run outside a transaction (see [`RawSql::outside_transaction`]).
     pub outside_transaction: bool,
+    /// The objects it creates, declared by the migration.
+    pub creates: Vec<DeclaredObject>,
+    /// The objects it drops, declared by the migration (by kind and name; the model knows the
+    /// rest).
+    pub drops: Vec<DeclaredObject>,
 }
 
 impl RawSql {
@@ -184,6 +237,76 @@ impl RawSql {
     /// which statement it is at, as a migration with a `concurrently()` index does.
     pub fn outside_transaction(&mut self) -> &mut Self {
         self.outside_transaction = true;
+        self
+    }
+
+    /// Declare that it creates the index `name` on `table`: the model then knows it, so
+    /// `schema --live` expects it, a SQLite rebuild of `table` keeps it, and without a `.down(..)`
+    /// the derived `down` drops it.
+    pub fn creates_index(
+        &mut self,
+        name: impl Into<String>,
+        table: impl Into<String>,
+    ) -> &mut Self {
+        self.declare(ObjectKind::Index, name.into(), vec![table.into()])
+    }
+
+    /// Declare that it creates the view `name`, reading `tables`: lint then warns before a
+    /// migration drops or changes a column of those tables while the view stands.
+    pub fn creates_view<I, S>(&mut self, name: impl Into<String>, tables: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let tables = tables.into_iter().map(Into::into).collect();
+        self.declare(ObjectKind::View, name.into(), tables)
+    }
+
+    /// Declare that it creates the trigger `name` on `table`.
+    pub fn creates_trigger(
+        &mut self,
+        name: impl Into<String>,
+        table: impl Into<String>,
+    ) -> &mut Self {
+        self.declare(ObjectKind::Trigger, name.into(), vec![table.into()])
+    }
+
+    /// Declare that it creates the function (or procedure) `name`.
+    pub fn creates_function(&mut self, name: impl Into<String>) -> &mut Self {
+        self.declare(ObjectKind::Function, name.into(), Vec::new())
+    }
+
+    /// Declare that it drops the index `name`, which an earlier migration declared.
+    pub fn drops_index(&mut self, name: impl Into<String>) -> &mut Self {
+        self.drop_declared(ObjectKind::Index, name.into())
+    }
+
+    /// Declare that it drops the view `name`, which an earlier migration declared.
+    pub fn drops_view(&mut self, name: impl Into<String>) -> &mut Self {
+        self.drop_declared(ObjectKind::View, name.into())
+    }
+
+    /// Declare that it drops the trigger `name`, which an earlier migration declared.
+    pub fn drops_trigger(&mut self, name: impl Into<String>) -> &mut Self {
+        self.drop_declared(ObjectKind::Trigger, name.into())
+    }
+
+    /// Declare that it drops the function `name`, which an earlier migration declared.
+    pub fn drops_function(&mut self, name: impl Into<String>) -> &mut Self {
+        self.drop_declared(ObjectKind::Function, name.into())
+    }
+
+    fn declare(&mut self, kind: ObjectKind, name: String, tables: Vec<String>) -> &mut Self {
+        self.creates.push(DeclaredObject { kind, name, tables });
+        self
+    }
+
+    fn drop_declared(&mut self, kind: ObjectKind, name: String) -> &mut Self {
+        self.drops.push(DeclaredObject {
+            kind,
+            name,
+            tables: Vec::new(),
+        });
         self
     }
 
@@ -432,7 +555,23 @@ impl Op {
                 )
             }
             Op::DropUnique { table, name } => format!("drop_unique(\"{table}\", \"{name}\")"),
-            Op::Sql(_) => "sql(...)".into(),
+            Op::Sql(raw) => {
+                let declared: Vec<String> = raw
+                    .creates
+                    .iter()
+                    .map(|o| format!("creates {} {}", o.kind.name(), o.name))
+                    .chain(
+                        raw.drops
+                            .iter()
+                            .map(|o| format!("drops {} {}", o.kind.name(), o.name)),
+                    )
+                    .collect();
+                if declared.is_empty() {
+                    "sql(...)".into()
+                } else {
+                    format!("sql(...) that {}", declared.join(", "))
+                }
+            }
             Op::Insert(i) => format!("insert(\"{}\")", i.table),
             Op::Update(u) => format!("update(\"{}\")", u.table),
             Op::Delete(d) => format!("delete(\"{}\")", d.table),

@@ -42,11 +42,18 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
         }]),
         Op::DropTable { table: name } => {
             let t = table(name)?.clone();
+            let mut warnings = vec![format!(
+                "rolling back recreates table `{name}` empty: its rows were dropped"
+            )];
+            for o in before.declared_on(name) {
+                warnings.push(format!(
+                    "rolling back does not recreate the {}, made by raw SQL: write `down` by hand to create it again",
+                    o.describe()
+                ));
+            }
             Ok(Reversed {
                 ops: vec![Op::CreateTable(t)],
-                warnings: vec![format!(
-                    "rolling back recreates table `{name}` empty: its rows were dropped"
-                )],
+                warnings,
             })
         }
         Op::RenameTable { from, to } => ops(vec![Op::RenameTable {
@@ -267,19 +274,54 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
                 unique: def,
             }])
         }
-        Op::Sql(RawSql {
-            up,
-            down_sql: Some(down),
-            outside_transaction,
-        }) => ops(vec![Op::Sql(RawSql {
-            up: down.clone(),
-            down_sql: Some(up.clone()),
-            outside_transaction: *outside_transaction,
-        })]),
-        Op::Sql(RawSql { down_sql: None, .. }) => Err(no_inverse(
-            op,
-            "give it one with `.down(\"...\")`, or write `down` by hand",
-        )),
+        Op::Sql(raw) => {
+            // What it drops, as the model knew it before: the inverse creates it again.
+            let dropped = raw
+                .drops
+                .iter()
+                .map(|d| {
+                    before.declared(d.kind, &d.name).cloned().ok_or_else(|| {
+                        ErrorKind::Model(ModelError::Invalid(format!(
+                            "raw SQL drops {} `{}`, which no migration declared",
+                            d.kind.name(),
+                            d.name
+                        )))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            match &raw.down_sql {
+                Some(down) => ops(vec![Op::Sql(RawSql {
+                    up: down.clone(),
+                    down_sql: Some(raw.up.clone()),
+                    outside_transaction: raw.outside_transaction,
+                    creates: dropped,
+                    drops: raw.creates.clone(),
+                })]),
+                // What it declares it creates, dropped one statement each, newest first.
+                None if !raw.creates.is_empty() && raw.drops.is_empty() => ops(raw
+                    .creates
+                    .iter()
+                    .rev()
+                    .map(|o| {
+                        Op::Sql(RawSql {
+                            up: crate::render::drop_declared(o, raw.outside_transaction),
+                            down_sql: None,
+                            outside_transaction: raw.outside_transaction,
+                            creates: Vec::new(),
+                            drops: vec![o.clone()],
+                        })
+                    })
+                    .collect()),
+                None if !raw.drops.is_empty() => Err(no_inverse(
+                    op,
+                    "what it drops can only be made again by SQL it does not have: give it that SQL with `.down(\"...\")`, or write `down` by hand",
+                )),
+                None => Err(no_inverse(
+                    op,
+                    "give it one with `.down(\"...\")`, declare what it creates with `.creates_index(..)` and its kin, or write `down` by hand",
+                )),
+            }
+        }
         Op::Run(_) => Err(no_inverse(
             op,
             "Rust code cannot be run backwards: write `down` by hand (it may `run` Rust code too), or mark the migration `irreversible(\"why\")`",

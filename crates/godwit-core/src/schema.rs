@@ -435,6 +435,8 @@ impl Schema {
             up,
             down_sql: None,
             outside_transaction: false,
+            creates: Vec::new(),
+            drops: Vec::new(),
         })) {
             Op::Sql(raw) => raw,
             _ => unreachable!("pushed a Sql"),

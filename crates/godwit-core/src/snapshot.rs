@@ -24,7 +24,7 @@ impl Catalog {
     /// ends with `;` and values are written inline.
     ///
     /// Raw SQL (`s.sql(..)`) is not part of the model: the header names the migrations that run
-    /// some, since what it does is not shown.
+    /// some, since what it does is not shown, and the objects it declared.
     pub fn schema_snapshot(&self, backend: Backend) -> Result<String, Error> {
         let model = self.model(None)?;
         let last = self.entries().last().map(|e| &e.id);
@@ -52,6 +52,9 @@ impl Catalog {
                 out,
                 "-- not shown: the raw SQL of {id}, which the schema model does not follow"
             );
+        }
+        for o in &model.objects {
+            let _ = writeln!(out, "-- made by raw SQL: {}", o.describe().replace('`', ""));
         }
 
         let fail = |kind: ErrorKind| Error {

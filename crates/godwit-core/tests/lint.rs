@@ -234,6 +234,22 @@ const CASES: &[Case] = &[
             s.add_index("posts", ["title"]).concurrently();
         },
     },
+    Case {
+        rule: Rule::ColumnReadByView,
+        unsafe_form: |s| {
+            s.sql("CREATE VIEW popular AS SELECT id, views FROM posts")
+                .creates_view("popular", ["posts"]);
+            s.drop_column("posts", "views");
+        },
+        safe_form: |s| {
+            s.sql("CREATE VIEW popular AS SELECT id, views FROM posts")
+                .creates_view("popular", ["posts"]);
+            s.sql("DROP VIEW popular").drops_view("popular");
+            s.drop_column("posts", "views");
+            s.sql("CREATE VIEW popular AS SELECT id FROM posts")
+                .creates_view("popular", ["posts"]);
+        },
+    },
 ];
 
 fn fires(findings: &[godwit_core::Finding], rule: Rule) -> bool {

@@ -27,6 +27,16 @@ const WITH_COMMENTS: &[Step] = &[
     crate::scenarios::LOOSE_COMMENTS,
 ];
 
+/// `users` and `posts` with rows, and a view of posts declared by the raw SQL that made it.
+const WITH_VIEW: &[Step] = &[
+    crate::scenarios::BLOG,
+    crate::scenarios::BLOG_ROWS,
+    Step::up(|s| {
+        s.sql("CREATE VIEW post_summaries AS SELECT id, title, body FROM posts")
+            .creates_view("post_summaries", ["posts"]);
+    }),
+];
+
 /// One rule, shown by an unsafe and a safe way of doing the same thing.
 struct Example {
     rule: Rule,
@@ -455,6 +465,43 @@ const EXAMPLES: &[Example] = &[
         }],
         safe_allows: true,
         allow_when: "you know what the statement locks, and for how long.",
+    },
+    Example {
+        rule: Rule::ColumnReadByView,
+        setup: WITH_VIEW,
+        risk: "PostgreSQL refuses to drop a column, or change its type, while a view uses it \
+               (`cannot alter type of a column used by a view or rule`), and SQLite refuses to \
+               drop it: the migration fails in the middle of a deploy. MySQL and MariaDB do it, \
+               and leave the view failing on every query. The rule knows the views that raw SQL \
+               declared with `.creates_view(..)`; it cannot tell which columns they use.",
+        unsafe_code: &[|s| {
+            s.drop_column("posts", "body");
+            s.allow(
+                Rule::DropColumn,
+                "nothing reads posts.body since release 41",
+            );
+            s.mysql_online(Algorithm::Inplace, Lock::None);
+        }],
+        safe: "In the same migration, drop the view, change the column, and create the view \
+               again without it (or with the new type); the migration's transaction makes the \
+               three one change on PostgreSQL and SQLite.",
+        safe_code: &[|s| {
+            s.sql("DROP VIEW post_summaries")
+                .down("CREATE VIEW post_summaries AS SELECT id, title, body FROM posts")
+                .drops_view("post_summaries");
+            s.allow(Rule::RawSql, "dropping a view locks no table");
+            s.drop_column("posts", "body");
+            s.allow(
+                Rule::DropColumn,
+                "nothing reads posts.body since release 41",
+            );
+            s.sql("CREATE VIEW post_summaries AS SELECT id, title FROM posts")
+                .creates_view("post_summaries", ["posts"]);
+            s.allow(Rule::RawSql, "a new view: no lock on posts, no rewrite");
+            s.mysql_online(Algorithm::Inplace, Lock::None);
+        }],
+        safe_allows: false,
+        allow_when: "the view does not use the column.",
     },
 ];
 

@@ -392,8 +392,9 @@ const SECTIONS: &[Section] = &[
     Section {
         title: "Raw SQL",
         text: "For what the DSL does not cover (views, triggers, functions, extensions), \
-               `s.sql(..)` runs SQL as written. godwit cannot know what it does: the schema \
-               model does not see it, and rolling back needs its `down` written out.",
+               `s.sql(..)` runs SQL as written. godwit cannot know what it does: rolling back \
+               needs its `down` written out, and the schema model sees only the objects the \
+               migration declares it makes or removes.",
         entries: &[
             with_down(
                 "raw_sql",
@@ -421,6 +422,36 @@ const SECTIONS: &[Section] = &[
                  and SQLite of `VACUUM`. The migration then runs statement by statement, with \
                  history recording which statement it is at, as one with a `concurrently()` \
                  index does.",
+            ),
+            with_down(
+                "raw_sql_declares_objects",
+                "Declare what raw SQL creates",
+                "`.creates_index(name, table)`, `.creates_view(name, tables it reads)`, \
+                 `.creates_trigger(name, table)` and `.creates_function(name)` tell the schema \
+                 model what the statement makes. `schema --live` then expects it (and reports it \
+                 missing when someone drops it by hand), `schema` lists it, a SQLite rebuild of \
+                 the table keeps it, lint warns before a migration drops or changes a column of \
+                 a table a declared view reads, and, without a `.down(..)`, the derived `down` \
+                 drops what was declared, newest first. An object made by raw SQL and not \
+                 declared is reported by `schema --live` as in the database but not in the \
+                 migrations.",
+            ),
+            with_down(
+                "raw_sql_declares_function",
+                "Declare a function",
+                "SQLite has no stored functions: a function's SQL is given for PostgreSQL and \
+                 MySQL/MariaDB only, and the migration is an error on SQLite before anything \
+                 runs. Without a `down`, the derived one drops it (`DROP ROUTINE` on PostgreSQL, \
+                 which drops a function or a procedure).",
+            ),
+            with_down(
+                "raw_sql_drops_declared",
+                "Declare what raw SQL drops",
+                "`.drops_index(name)`, `.drops_view(name)`, `.drops_trigger(name)` and \
+                 `.drops_function(name)` remove an object an earlier migration declared from the \
+                 model; dropping one \
+                 no migration declared is an error that says where to declare it. Their `.down(..)` \
+                 makes them again, and the model knows them again after the rollback.",
             ),
         ],
     },
@@ -827,6 +858,7 @@ const NOT_DSL: &[(&str, &str)] = &[
     ("op.rs", "column"),
     ("op.rs", "describe"),
     ("op.rs", "is_data"),
+    ("op.rs", "name"),
     ("op.rs", "is_batched"),
     ("data.rs", "next_bound"),
     ("data.rs", "count"),

@@ -390,10 +390,16 @@ impl Conn {
             Conn::MySql(c) => mysql::introspect(c).await,
             Conn::Sqlite(c) => sqlite::introspect(c).await,
         };
-        match tables {
-            Ok(tables) => Shape::from_tables(tables),
-            Err(e) => panic!("introspecting the schema failed: {e}"),
-        }
+        let tables = tables.unwrap_or_else(|e| panic!("introspecting the schema failed: {e}"));
+        let objects: Result<Vec<(String, String, Option<String>)>, sqlx::Error> = match self {
+            Conn::Postgres(c) => sqlx::query_as(postgres::OBJECTS).fetch_all(&mut *c).await,
+            Conn::MySql(c) => sqlx::query_as(mysql::OBJECTS).fetch_all(&mut *c).await,
+            Conn::Sqlite(c) => sqlx::query_as(sqlite::OBJECTS).fetch_all(&mut *c).await,
+        };
+        let objects = objects.unwrap_or_else(|e| panic!("reading views and triggers failed: {e}"));
+        let mut shape = Shape::from_tables(tables);
+        shape.add_objects(objects);
+        shape
     }
 
     pub async fn close(self) {

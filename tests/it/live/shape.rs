@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use godwit_core::op::ObjectKind;
 use godwit_core::{Backend, ColumnType, ReferentialAction, SchemaModel};
 use godwit_runner::introspect::normalize_type;
 
@@ -57,6 +58,8 @@ pub struct Shape {
     pub lines: BTreeSet<String>,
     /// Each table's columns, in order.
     pub column_order: BTreeMap<String, Vec<String>>,
+    /// The model's indexes made by raw SQL, `(table, name)`: compared by name only.
+    pub raw_indexes: BTreeSet<(String, String)>,
 }
 
 impl Shape {
@@ -113,8 +116,41 @@ impl Shape {
         shape
     }
 
+    /// Views, triggers and functions, as `(kind, name, table of a trigger)` rows.
+    pub fn add_objects(&mut self, objects: Vec<(String, String, Option<String>)>) {
+        for (kind, name, table) in objects {
+            self.lines.insert(match table {
+                Some(t) => format!("{t}: {kind} {name}"),
+                None => format!("{kind} {name}"),
+            });
+        }
+    }
+
     /// The shape the schema model says `backend` should have.
     pub fn from_model(backend: Backend, model: &SchemaModel) -> Shape {
+        let mut shape = Self::from_tables_of(backend, model);
+        for o in &model.objects {
+            let kind = o.kind.name();
+            match o.kind {
+                ObjectKind::Index => {
+                    let table = o.tables[0].clone();
+                    shape.lines.insert(format!("{table}: raw index {}", o.name));
+                    shape.raw_indexes.insert((table, o.name.clone()));
+                }
+                ObjectKind::Trigger => {
+                    shape
+                        .lines
+                        .insert(format!("{}: {kind} {}", o.tables[0], o.name));
+                }
+                ObjectKind::View | ObjectKind::Function => {
+                    shape.lines.insert(format!("{kind} {}", o.name));
+                }
+            }
+        }
+        shape
+    }
+
+    fn from_tables_of(backend: Backend, model: &SchemaModel) -> Shape {
         let tables = model
             .tables
             .values()
@@ -168,8 +204,29 @@ impl Shape {
 
     /// Panic, listing the differences, unless `self` (the live schema) equals `expected`.
     pub fn assert_matches(&self, expected: &Shape, what: &str) {
-        let only_live: Vec<&String> = self.lines.difference(&expected.lines).collect();
-        let only_expected: Vec<&String> = expected.lines.difference(&self.lines).collect();
+        // An index made by raw SQL is known by name only.
+        let lines: BTreeSet<String> = self
+            .lines
+            .iter()
+            .map(|line| {
+                for (table, name) in &expected.raw_indexes {
+                    let rest = line
+                        .strip_prefix(&format!("{table}: "))
+                        .map(|r| r.strip_prefix("unique ").unwrap_or(r));
+                    if rest.is_some_and(|r| r.starts_with(&format!("index {name} ("))) {
+                        return format!("{table}: raw index {name}");
+                    }
+                }
+                line.clone()
+            })
+            .collect();
+        let live = Shape {
+            lines,
+            ..Shape::default()
+        };
+        let self_ = &live;
+        let only_live: Vec<&String> = self_.lines.difference(&expected.lines).collect();
+        let only_expected: Vec<&String> = expected.lines.difference(&self_.lines).collect();
         if only_live.is_empty() && only_expected.is_empty() {
             return;
         }

@@ -147,16 +147,6 @@ async fn drift_is_reported(backend: Backend) {
         users.column("nickname").unwrap().column_type(backend),
         Some(ColumnType::String(30))
     );
-    if backend == Backend::MySql {
-        eprintln!(
-            "N {}",
-            super::scalar(
-                &mut db.conn,
-                "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_NAME = 'audit' "
-            )
-            .await
-        );
-    }
     assert_eq!(live.tables["audit"].columns[0].column_type(backend), None);
     assert_eq!(
         lines,

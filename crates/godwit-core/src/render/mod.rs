@@ -22,7 +22,9 @@ use sea_query::{
 use crate::column::ColumnDef;
 use crate::error::RenderError;
 use crate::model::SchemaModel;
-use crate::op::{ForeignKeyDef, IndexDef, Op, SqlText, TableDef, UniqueDef};
+use crate::op::{
+    DeclaredObject, ForeignKeyDef, IndexDef, ObjectKind, Op, SqlText, TableDef, UniqueDef,
+};
 use crate::types::{
     Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, SqlExpr,
 };
@@ -31,6 +33,7 @@ use column::*;
 use table::*;
 
 pub use column::{SQLITE_REAL_DIGITS, stored_value};
+pub use table::drop_declared;
 
 thread_local! {
     /// Set while [`before_exact_values`] renders.

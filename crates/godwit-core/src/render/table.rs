@@ -220,6 +220,45 @@ pub(super) fn mysql_modify(
     }))
 }
 
+/// The statement that drops `object`, made by raw SQL, on each backend (the derived `down` of
+/// raw SQL that declares what it creates). PostgreSQL drops an index `CONCURRENTLY` when the
+/// raw SQL runs outside a transaction; SQLite has no functions.
+pub fn drop_declared(object: &DeclaredObject, outside_transaction: bool) -> SqlText {
+    let name = &object.name;
+    let table = object.tables.first().map(String::as_str).unwrap_or("");
+    let per = |f: &dyn Fn(Backend) -> Option<String>| SqlText::PerBackend {
+        postgres: f(Backend::Postgres),
+        mysql: f(Backend::MySql),
+        sqlite: f(Backend::Sqlite),
+    };
+    match object.kind {
+        ObjectKind::Index => per(&|b| {
+            Some(match b {
+                Backend::Postgres if outside_transaction => {
+                    format!("DROP INDEX CONCURRENTLY {}", quote(b, name))
+                }
+                Backend::MySql => format!("DROP INDEX {} ON {}", quote(b, name), quote(b, table)),
+                _ => format!("DROP INDEX {}", quote(b, name)),
+            })
+        }),
+        ObjectKind::View => per(&|b| Some(format!("DROP VIEW {}", quote(b, name)))),
+        ObjectKind::Trigger => per(&|b| {
+            Some(match b {
+                Backend::Postgres => {
+                    format!("DROP TRIGGER {} ON {}", quote(b, name), quote(b, table))
+                }
+                _ => format!("DROP TRIGGER {}", quote(b, name)),
+            })
+        }),
+        ObjectKind::Function => per(&|b| match b {
+            // A function or a procedure, whichever it is.
+            Backend::Postgres => Some(format!("DROP ROUTINE {}", quote(b, name))),
+            Backend::MySql => Some(format!("DROP FUNCTION {}", quote(b, name))),
+            Backend::Sqlite => None,
+        }),
+    }
+}
+
 pub(super) fn raw_text(backend: Backend, text: &SqlText) -> Result<String, RenderError> {
     match text {
         SqlText::All(sql) => Ok(sql.clone()),

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use godwit_core::op::ObjectKind;
 use godwit_core::{Backend, ColumnDef, DefaultValue, ReferentialAction, SchemaModel, SqlExpr};
 use sea_query::Expr;
 
@@ -276,6 +277,19 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
                 ),
             );
         }
+        // Indexes made by raw SQL that declared them: by name only, since only the raw SQL
+        // knows their shape.
+        for o in model.declared_on(name) {
+            if o.kind == ObjectKind::Index && found_indexes.remove(o.name.as_str()).is_none() {
+                push(
+                    &mut out,
+                    Object::Index(o.name.clone()),
+                    DifferenceKind::Missing,
+                    Some("an index made by raw SQL".into()),
+                    None,
+                );
+            }
+        }
         compare_named(
             &expected_indexes,
             &found_indexes,
@@ -378,7 +392,53 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
             &mut |object, kind, e, f| push(&mut out, object, kind, e, f),
         );
     }
+    compare_objects(model, live, &mut out);
     out.into_iter().collect()
+}
+
+/// Views, triggers and functions: those raw SQL declared against those the database has.
+fn compare_objects(model: &SchemaModel, live: &LiveSchema, out: &mut BTreeSet<Difference>) {
+    let key = |kind: ObjectKind, name: &str, table: Option<&str>| {
+        let object = match kind {
+            ObjectKind::Trigger => Object::Trigger(name.to_string()),
+            ObjectKind::View => Object::View,
+            ObjectKind::Function | ObjectKind::Index => Object::Function,
+        };
+        let table = match kind {
+            ObjectKind::Trigger => table.unwrap_or_default().to_string(),
+            _ => name.to_string(),
+        };
+        (table, object)
+    };
+    let declared: BTreeSet<(String, Object)> = model
+        .objects
+        .iter()
+        .filter(|o| o.kind != ObjectKind::Index)
+        .map(|o| key(o.kind, &o.name, o.tables.first().map(String::as_str)))
+        .collect();
+    let found: BTreeSet<(String, Object)> = live
+        .objects
+        .iter()
+        .map(|o| key(o.kind, &o.name, o.table.as_deref()))
+        .collect();
+    for (table, object) in declared.difference(&found) {
+        out.insert(Difference {
+            table: table.clone(),
+            object: object.clone(),
+            kind: DifferenceKind::Missing,
+            expected: Some("made by raw SQL".into()),
+            found: None,
+        });
+    }
+    for (table, object) in found.difference(&declared) {
+        out.insert(Difference {
+            table: table.clone(),
+            object: object.clone(),
+            kind: DifferenceKind::Unexpected,
+            expected: None,
+            found: None,
+        });
+    }
 }
 
 /// Compare two name-keyed maps of `(what is compared, how it reads)`.

@@ -49,6 +49,7 @@ mod types;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use godwit_core::op::ObjectKind;
 use godwit_core::{Backend, ColumnType};
 
 pub use diff::{OTHER_TOOLS_HISTORY, diff};
@@ -68,6 +69,30 @@ use crate::url::DatabaseUrl;
 pub struct LiveSchema {
     /// Tables by name; the history table is left out.
     pub tables: BTreeMap<String, LiveTable>,
+    /// Views, triggers and functions (indexes are in their table), by kind and name.
+    pub objects: Vec<LiveObject>,
+}
+
+/// A view, trigger or function of a live database (PostgreSQL: in the current schema, and not
+/// part of an extension; SQLite has no functions).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LiveObject {
+    pub kind: ObjectKind,
+    pub name: String,
+    /// A trigger's table.
+    pub table: Option<String>,
+}
+
+impl LiveObject {
+    fn from_row(kind: &str, name: String, table: Option<String>) -> Option<LiveObject> {
+        let kind = match kind {
+            "view" => ObjectKind::View,
+            "trigger" => ObjectKind::Trigger,
+            "function" => ObjectKind::Function,
+            _ => return None,
+        };
+        Some(LiveObject { kind, name, table })
+    }
 }
 
 /// One table of a live database.
@@ -168,6 +193,12 @@ pub enum Object {
     /// A foreign key, by name (on SQLite, by its columns).
     ForeignKey(String),
     Check(String),
+    /// A trigger on the table, by name.
+    Trigger(String),
+    /// The view of [`Difference::table`]'s name.
+    View,
+    /// The function of [`Difference::table`]'s name.
+    Function,
 }
 
 /// Whether the thing is missing from the database, only in the database, or different.
@@ -203,22 +234,41 @@ impl fmt::Display for Difference {
             Object::Index(i) => format!("index {i} on {t}"),
             Object::ForeignKey(k) => format!("foreign key {k} on {t}"),
             Object::Check(c) => format!("check {c} on {t}"),
+            Object::Trigger(n) => format!("trigger {n} on {t}"),
+            Object::View => format!("view {t}"),
+            Object::Function => format!("function {t}"),
         };
         let show = |s: &Option<String>| s.clone().unwrap_or_else(|| "nothing".into());
         match self.kind {
             DifferenceKind::Missing => match (&self.object, &self.expected) {
-                (Object::Table, _) | (_, None) => write!(f, "{what} is missing"),
+                (Object::Table | Object::View | Object::Function, _) | (_, None) => {
+                    write!(f, "{what} is missing")
+                }
                 (_, Some(e)) => write!(f, "{what} is missing (migrations say {e})"),
             },
-            DifferenceKind::Unexpected => match (&self.object, &self.found) {
-                (Object::Table, _) | (_, None) => {
-                    write!(f, "{what} is in the database but not in the migrations")
+            DifferenceKind::Unexpected => {
+                match (&self.object, &self.found) {
+                    (Object::Table, _) | (_, None) => {
+                        write!(f, "{what} is in the database but not in the migrations")?
+                    }
+                    (_, Some(d)) => write!(
+                        f,
+                        "{what} is in the database but not in the migrations ({d})"
+                    )?,
                 }
-                (_, Some(d)) => write!(
+                // What raw SQL made, it can declare.
+                let declare = match &self.object {
+                    Object::Index(i) => format!(".creates_index(\"{i}\", \"{t}\")"),
+                    Object::Trigger(n) => format!(".creates_trigger(\"{n}\", \"{t}\")"),
+                    Object::View => format!(".creates_view(\"{t}\", [/* tables it reads */])"),
+                    Object::Function => format!(".creates_function(\"{t}\")"),
+                    _ => return Ok(()),
+                };
+                write!(
                     f,
-                    "{what} is in the database but not in the migrations ({d})"
-                ),
-            },
+                    "; if a migration's raw SQL made it, declare it there: `{declare}`"
+                )
+            }
             DifferenceKind::Changed => write!(
                 f,
                 "{what}: migrations say {}, the database has {}",
@@ -265,16 +315,35 @@ pub(crate) async fn introspect(
     conn: &mut Conn,
     history_table: &str,
 ) -> Result<LiveSchema, sqlx::Error> {
-    let mut tables = match conn {
-        Conn::Postgres(c) => postgres::introspect(c).await?,
-        Conn::MySql(c) => mysql::introspect(c).await?,
-        Conn::Sqlite(c, _) => sqlite::introspect(c).await?,
+    let (mut tables, rows) = match conn {
+        Conn::Postgres(c) => (
+            postgres::introspect(c).await?,
+            sqlx::query_as(postgres::PG_OBJECTS)
+                .fetch_all(&mut *c)
+                .await?,
+        ),
+        Conn::MySql(c) => (
+            mysql::introspect(c).await?,
+            sqlx::query_as(mysql::MY_OBJECTS).fetch_all(&mut *c).await?,
+        ),
+        Conn::Sqlite(c, _) => (
+            sqlite::introspect(c).await?,
+            sqlx::query_as(sqlite::SQLITE_OBJECTS)
+                .fetch_all(&mut *c)
+                .await?,
+        ),
     };
+    let rows: Vec<(String, String, Option<String>)> = rows;
+    let mut objects: Vec<LiveObject> = rows
+        .into_iter()
+        .filter_map(|(kind, name, table)| LiveObject::from_row(&kind, name, table))
+        .collect();
+    objects.sort();
     // godwit's own bookkeeping: history, the progress of batched steps, and of `copy`.
     tables.remove(history_table);
     tables.remove(&crate::batch::Progress::new(history_table, conn.backend()).table);
     tables.remove(crate::copy::PROGRESS_TABLE);
-    Ok(LiveSchema { tables })
+    Ok(LiveSchema { tables, objects })
 }
 
 pub(super) fn new_table(name: String) -> (String, LiveTable) {

@@ -31,6 +31,14 @@ const MY_FOREIGN_KEYS: &str = "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRA
 const MY_CHECKS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
      FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY 1, 2";
 
+/// Views, triggers, and functions and procedures.
+pub(super) const MY_OBJECTS: &str = "SELECT 'view', CAST(TABLE_NAME AS CHAR), CAST(NULL AS CHAR) \
+     FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() \
+     UNION ALL SELECT 'trigger', CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
+     FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
+     UNION ALL SELECT 'function', CAST(ROUTINE_NAME AS CHAR), CAST(NULL AS CHAR) \
+     FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()";
+
 pub(super) async fn introspect(
     conn: &mut MySqlConnection,
 ) -> Result<BTreeMap<String, LiveTable>, sqlx::Error> {

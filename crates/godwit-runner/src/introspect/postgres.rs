@@ -51,6 +51,20 @@ const PG_CONSTRAINTS: &str = concat!(
       WHERE n.nspname = current_schema() AND c.contype IN ('p', 'f', 'c') ORDER BY 1, 2"
 );
 
+/// Views (and materialized views), triggers, and functions and procedures, in the current
+/// schema; what an extension brought is left out.
+pub(super) const PG_OBJECTS: &str = "SELECT 'view', c.relname::text, NULL::text FROM pg_class c \
+       JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') AND NOT EXISTS \
+       (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
+     UNION ALL SELECT 'trigger', t.tgname::text, c.relname::text FROM pg_trigger t \
+       JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
+     UNION ALL SELECT 'function', p.proname::text, NULL::text FROM pg_proc p \
+       JOIN pg_namespace n ON n.oid = p.pronamespace \
+     WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p') AND NOT EXISTS \
+       (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
+
 fn pg_action_code(code: &str) -> String {
     match code {
         "a" => "NO ACTION",

@@ -9,6 +9,10 @@ use sqlx::sqlite::SqliteConnection;
 
 use super::{LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable};
 
+/// Views and triggers (SQLite has no stored functions).
+pub(super) const SQLITE_OBJECTS: &str = "SELECT type, name, CASE type WHEN 'trigger' THEN tbl_name END FROM sqlite_master \
+     WHERE type IN ('view', 'trigger') ORDER BY type, name";
+
 pub(super) async fn introspect(
     conn: &mut SqliteConnection,
 ) -> Result<BTreeMap<String, LiveTable>, sqlx::Error> {

@@ -32,6 +32,14 @@ const FOREIGN_KEYS: &str = "SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT
 const CHECKS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR) \
      FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()";
 
+/// Views, triggers and functions: `(kind, name, table of a trigger)`.
+pub const OBJECTS: &str = "SELECT 'view', CAST(TABLE_NAME AS CHAR), CAST(NULL AS CHAR) FROM information_schema.TABLES \
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW' \
+     UNION SELECT 'trigger', CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) FROM information_schema.TRIGGERS \
+       WHERE TRIGGER_SCHEMA = DATABASE() \
+     UNION SELECT 'function', CAST(ROUTINE_NAME AS CHAR), CAST(NULL AS CHAR) FROM information_schema.ROUTINES \
+       WHERE ROUTINE_SCHEMA = DATABASE()";
+
 pub async fn introspect(conn: &mut MySqlConnection) -> Result<Vec<Table>, sqlx::Error> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in sqlx::query(TABLES).fetch_all(&mut *conn).await? {

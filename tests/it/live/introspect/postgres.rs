@@ -63,6 +63,13 @@ fn action(code: &str) -> String {
     .to_string()
 }
 
+/// Views, triggers and functions: `(kind, name, table of a trigger)`.
+pub const OBJECTS: &str = "SELECT 'view', viewname::text, NULL::text FROM pg_views WHERE schemaname = current_schema() \
+     UNION SELECT 'trigger', trigger_name::text, event_object_table::text FROM information_schema.triggers \
+       WHERE trigger_schema = current_schema() \
+     UNION SELECT 'function', routine_name::text, NULL::text FROM information_schema.routines \
+       WHERE routine_schema = current_schema()";
+
 pub async fn introspect(conn: &mut PgConnection) -> Result<Vec<Table>, sqlx::Error> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in sqlx::query(TABLES).fetch_all(&mut *conn).await? {

@@ -12,6 +12,10 @@ use godwit_runner::introspect::{normalize_type, parse_sqlite_create_table};
 
 use crate::live::shape::{Column, ForeignKey, Index, Table};
 
+/// Views and triggers: `(kind, name, table of a trigger)`.
+pub const OBJECTS: &str = "SELECT type, name, CASE WHEN type = 'trigger' THEN tbl_name END FROM sqlite_master \
+     WHERE type IN ('view', 'trigger')";
+
 pub async fn introspect(conn: &mut SqliteConnection) -> Result<Vec<Table>, sqlx::Error> {
     let rows = sqlx::query("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .fetch_all(&mut *conn)
