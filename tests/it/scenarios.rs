@@ -55,6 +55,7 @@ macro_rules! all_scenarios {
             add_unique,
             drop_unique,
             rebuild_referenced_table,
+            rebuild_once_for_several_changes,
             raw_sql,
             raw_sql_per_backend,
             raw_sql_without_down,
@@ -985,6 +986,24 @@ pub fn raw_sql_drops_declared() -> Scenario {
             .drops_trigger("trg_posts_skip_noop");
         }),
     )
+}
+
+/// Several changes to one table that SQLite makes by rebuilding it: one rebuild.
+pub fn rebuild_once_for_several_changes() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.set_default("posts", "status", "draft");
+            s.set_not_null("posts", "status");
+            s.change_column_type("posts", "views", ColumnType::BigInt);
+            s.add_check("posts", "ck_posts_views_positive", col("views").gte(0));
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE status = 'published'",
+        after_up: 2,
+        after_down: Some(2),
+    }])
 }
 
 pub fn raw_sql_without_down() -> Scenario {

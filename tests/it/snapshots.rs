@@ -475,8 +475,8 @@ fn add_column_unique_and_check() {
                 ALTER TABLE `users` DROP COLUMN `handle`;
               sqlite
                 -- foreign keys off
-                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, "rating" integer NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status", "rating") SELECT "id", "user_id", "title", "body", "views", "status", "rating" FROM "posts";
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
                 DROP TABLE "posts";
                 PRAGMA legacy_alter_table = ON;
@@ -485,7 +485,6 @@ fn add_column_unique_and_check() {
                 CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
                 CREATE INDEX "idx_posts_title" ON "posts" ("title");
                 -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
-                ALTER TABLE "posts" DROP COLUMN "rating";
                 DROP INDEX "uq_users_handle";
                 ALTER TABLE "users" DROP COLUMN "handle";
         "#]],
@@ -694,16 +693,6 @@ fn set_default() {
                 ALTER TABLE `posts` ALTER COLUMN `views` SET DEFAULT 1;
               sqlite
                 -- foreign keys off
-                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
-                DROP TABLE "posts";
-                PRAGMA legacy_alter_table = ON;
-                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-                PRAGMA legacy_alter_table = OFF;
-                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-                CREATE INDEX "idx_posts_title" ON "posts" ("title");
-                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 1, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
@@ -723,16 +712,6 @@ fn set_default() {
                 ALTER TABLE `posts` ALTER COLUMN `status` DROP DEFAULT;
               sqlite
                 -- foreign keys off
-                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
-                DROP TABLE "posts";
-                PRAGMA legacy_alter_table = ON;
-                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-                PRAGMA legacy_alter_table = OFF;
-                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-                CREATE INDEX "idx_posts_title" ON "posts" ("title");
-                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
                 INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
                 -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
@@ -2090,5 +2069,64 @@ fn raw_sql_drops_declared() {
                 CREATE INDEX ix_posts_title_views ON posts (title, views);
                 CREATE VIEW post_titles AS SELECT id, title FROM posts;
         "#]],
+    );
+}
+
+#[test]
+fn rebuild_once_for_several_changes() {
+    check(
+        scenarios::rebuild_once_for_several_changes(),
+        expect![[r#"
+        up
+          postgres
+            ALTER TABLE "posts" ALTER COLUMN "status" SET DEFAULT 'draft';
+            ALTER TABLE "posts" ALTER COLUMN "status" SET NOT NULL;
+            ALTER TABLE "posts" ALTER COLUMN "views" DROP DEFAULT;
+            ALTER TABLE "posts" ALTER COLUMN "views" TYPE bigint USING "views"::bigint;
+            ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
+            ALTER TABLE "posts" ADD CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0);
+          mysql
+            ALTER TABLE `posts` ALTER COLUMN `status` SET DEFAULT 'draft';
+            ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NOT NULL DEFAULT 'draft';
+            ALTER TABLE `posts` MODIFY COLUMN `views` bigint NOT NULL DEFAULT 0;
+            ALTER TABLE `posts` ADD CONSTRAINT `ck_posts_views_positive` CHECK (`views` >= 0);
+          sqlite
+            -- foreign keys off
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NOT NULL DEFAULT 'draft', FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CONSTRAINT "ck_posts_views_positive" CHECK ("views" >= 0) );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+        down
+          postgres
+            ALTER TABLE "posts" DROP CONSTRAINT "ck_posts_views_positive";
+            ALTER TABLE "posts" ALTER COLUMN "views" DROP DEFAULT;
+            ALTER TABLE "posts" ALTER COLUMN "views" TYPE integer USING "views"::integer;
+            ALTER TABLE "posts" ALTER COLUMN "views" SET DEFAULT 0;
+            ALTER TABLE "posts" ALTER COLUMN "status" DROP NOT NULL;
+            ALTER TABLE "posts" ALTER COLUMN "status" DROP DEFAULT;
+          mysql
+            ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
+            ALTER TABLE `posts` MODIFY COLUMN `views` int NOT NULL DEFAULT 0;
+            ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NULL DEFAULT 'draft';
+            ALTER TABLE `posts` ALTER COLUMN `status` DROP DEFAULT;
+          sqlite
+            -- foreign keys off
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+    "#]],
     );
 }

@@ -354,7 +354,7 @@ impl Batched {
 
     /// The preview before it ran as printed: one batch, with the key range as `:last_id` and
     /// `:upto_id` (for the checksums recorded then, see
-    /// [`crate::Catalog::render_up_before_exact_values`]).
+    /// [`crate::Catalog::render_up_earlier`]).
     fn preview_one_batch(&self) -> String {
         // Placeholder values, written as `:last_id` and `:upto_id` once rendered. Plain ASCII,
         // so that no backend escapes them (PostgreSQL writes control characters as `E'\001'`).

@@ -4,7 +4,7 @@
 use crate::error::{Error, ErrorKind};
 use crate::migration::{Migration, MigrationId};
 use crate::model::SchemaModel;
-use crate::op::Op;
+use crate::op::{Op, TableDef};
 use crate::render::{self, Statement};
 use crate::reverse;
 use crate::schema::{Plan, Schema};
@@ -149,17 +149,15 @@ impl Catalog {
         Ok(out)
     }
 
-    /// [`render_up`](Self::render_up) as godwit rendered before it kept every value and object
-    /// exactly (MySQL/MariaDB times without microseconds, SQLite decimals of NUMERIC affinity,
-    /// values written inline as given, SQLite rebuilds without the steps that keep raw-SQL
-    /// indexes and triggers): what history's checksums of migrations applied then were
-    /// computed from, so that those migrations stay `applied`.
-    pub fn render_up_before_exact_values(
+    /// [`render_up`](Self::render_up) as an earlier godwit rendered: what history's checksums
+    /// of migrations applied then were computed from, so that those migrations stay `applied`.
+    pub fn render_up_earlier(
         &self,
+        rendering: crate::render::EarlierRendering,
         backend: Backend,
         versions: Option<&[u64]>,
     ) -> Result<Vec<RenderedMigration>, Error> {
-        crate::render::before_exact_values(|| self.render_up(backend, versions))
+        crate::render::earlier(rendering, || self.render_up(backend, versions))
     }
 
     /// The SQL of `down` for the migrations in `versions` (every migration when `None`), newest
@@ -319,6 +317,8 @@ fn render_plan(
         warnings: Vec::new(),
         timeouts: Timeouts::default(),
     };
+    // SQLite: operations on one table that each rebuild it, one after another, rebuild it once.
+    let mut shared_rebuild: Option<(usize, TableDef)> = None;
     for (i, op) in ops.iter().enumerate() {
         let fail = |kind: ErrorKind| Error {
             migration: id.clone(),
@@ -326,9 +326,30 @@ fn render_plan(
             operation: Some((i, op.describe())),
             kind,
         };
+        if backend == Backend::Sqlite
+            && shared_rebuild.is_none()
+            && !render::rendering_rebuild_per_operation()
+            && let Some(len) = render::sqlite::rebuild_run(model, &ops[i..])
+            && let Some(old) =
+                render::sqlite::rebuilt_table(model, op).and_then(|t| model.tables.get(t))
+        {
+            shared_rebuild = Some((i + len - 1, old.clone()));
+        }
         // Validate against the model first, so render sees a consistent schema.
         twin.apply(op).map_err(|e| fail(e.into()))?;
-        let out = render::render_op(backend, model, twin, op).map_err(|e| fail(e.into()))?;
+        let mut out = render::render_op(backend, model, twin, op).map_err(|e| fail(e.into()))?;
+        if let Some((last, old)) = &shared_rebuild {
+            // Rendered on its own for its errors and warnings; the rebuild after the last one
+            // does what they all do.
+            out.statements.clear();
+            if i == *last {
+                let new = twin.table(&old.name).map_err(|e| fail(e.into()))?;
+                let rebuilt = render::sqlite::rebuild(old, new).map_err(|e| fail(e.into()))?;
+                out.statements = rebuilt.statements;
+                out.foreign_keys_off |= rebuilt.foreign_keys_off;
+                shared_rebuild = None;
+            }
+        }
         rendered
             .statements
             .extend(out.statements.into_iter().map(|mut s| {

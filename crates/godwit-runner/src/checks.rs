@@ -185,26 +185,32 @@ impl Runner {
                     .collect()
             })
             .unwrap_or_default();
-        // A migration applied by a godwit that did not keep every value exactly (MySQL times
-        // without microseconds, SQLite decimals as REALs, values inline as given) has the
-        // checksum of that rendering: its code did not change, so it stays `applied`.
-        let differ: Vec<u64> = rows
-            .iter()
-            .filter(|r| current.get(&r.version).is_some_and(|c| *c != r.checksum))
-            .map(|r| r.version)
-            .collect();
-        if !differ.is_empty()
-            && let Ok(before) = self
+        // A migration applied by an earlier godwit (one that did not keep every value exactly:
+        // MySQL times without microseconds, SQLite decimals as REALs, values inline as given;
+        // or that rebuilt a SQLite table once per operation) has the checksum of that
+        // rendering: its code did not change, so it stays `applied`.
+        for rendering in godwit_core::render::EarlierRendering::ALL {
+            let differ: Vec<u64> = rows
+                .iter()
+                .filter(|r| current.get(&r.version).is_some_and(|c| *c != r.checksum))
+                .map(|r| r.version)
+                .collect();
+            if differ.is_empty() {
+                break;
+            }
+            let Ok(then) = self
                 .catalog
-                .render_up_before_exact_values(self.backend(), Some(&differ))
-        {
-            for m in &before {
-                let then = history::checksum(m);
+                .render_up_earlier(rendering, self.backend(), Some(&differ))
+            else {
+                continue;
+            };
+            for m in &then {
+                let checksum = history::checksum(m);
                 if rows
                     .iter()
-                    .any(|r| r.version == m.id.version && r.checksum == then)
+                    .any(|r| r.version == m.id.version && r.checksum == checksum)
                 {
-                    current.insert(m.id.version, then);
+                    current.insert(m.id.version, checksum);
                 }
             }
         }

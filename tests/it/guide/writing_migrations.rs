@@ -603,9 +603,12 @@ const SECTIONS: &[Section] = &[
                every other change (a type, a default, `NOT NULL`, a constraint), godwit \
                rebuilds the table: it creates the new table under a temporary name, copies the \
                rows, drops the old table, renames the new one, and recreates its indexes, in \
-               the migration's transaction with foreign key checks off. Triggers on the table \
-               are dropped with it: the rebuild warns, and they must be recreated with \
-               `s.sql(..)` in the same migration.",
+               the migration's transaction with foreign key checks off. What the table has \
+               that the migrations do not model (indexes and triggers made by raw SQL) is read \
+               from `sqlite_master` before the old table goes and made again after, its \
+               `AUTOINCREMENT` counter is kept, and each view over it is queried: one that no \
+               longer fits (it names a dropped column) rolls the migration back with an error \
+               that names it.",
         entries: &[
             entry(
                 "rebuild_referenced_table",
@@ -613,6 +616,15 @@ const SECTIONS: &[Section] = &[
                 "The rows of `comments`, which references `posts` with `ON DELETE CASCADE`, \
                  survive the rebuild of `posts`: foreign key checks are off while it runs, and \
                  checked when it is done.",
+            ),
+            entry(
+                "rebuild_once_for_several_changes",
+                "Several changes to one table",
+                "Operations on one table, one after another in a migration, that SQLite makes \
+                 by rebuilding it share one rebuild: the table is built once as it is after the \
+                 last of them (and the derived `down` rebuilds it once too). A migration applied \
+                 by a godwit that rebuilt the table once per operation keeps its checksum: it \
+                 stays `applied`.",
             ),
             entry(
                 "rebuild_table_under_view",

@@ -487,7 +487,11 @@ async fn migrations_applied_before_values_were_kept_exactly_stay_applied(backend
     let r = runner(&db, &all);
     let then = r
         .catalog()
-        .render_up_before_exact_values(backend, Some(&[V1, V2]))
+        .render_up_earlier(
+            godwit_core::render::EarlierRendering::BeforeExactValues,
+            backend,
+            Some(&[V1, V2]),
+        )
         .unwrap();
     if backend != Backend::Postgres {
         let now = r.catalog().render_up(backend, Some(&[V1, V2])).unwrap();

@@ -361,3 +361,101 @@ async fn sqlite_rebuild_refuses_a_raw_trigger_that_no_longer_fits_and_changes_no
     );
     assert_eq!(sqlite3(&db, "PRAGMA integrity_check"), ["ok"]);
 }
+
+/// Three changes SQLite makes by rebuilding `posts`, in one migration.
+struct SeveralChanges;
+impl Migration for SeveralChanges {
+    fn up(&self, s: &mut Schema) {
+        s.set_default("posts", "body", "(empty)");
+        s.change_column_type("posts", "title", ColumnType::String(200));
+        s.add_check("posts", "ck_posts_title_short", "length(title) < 200");
+    }
+}
+static SEVERAL: SeveralChanges = SeveralChanges;
+
+/// Several operations on one table in one migration rebuild it once (and so does their derived
+/// down), keeping everything [`assert_intact`] checks; a database whose history has the
+/// checksum of the rendering that rebuilt it once per operation keeps the migration `applied`.
+#[tokio::test]
+async fn sqlite_several_changes_to_one_table_rebuild_it_once() {
+    use godwit::runner::State;
+    let mut db = scratch(Backend::Sqlite, "rebuild_once").await;
+    let all = [
+        (V1, "create_blog", &BLOG as &'static dyn Migration),
+        (V2, "raw_objects", &RAW),
+        (V3, "several_changes", &SEVERAL),
+    ];
+    let r = runner(&db, &all);
+    r.up(&Up::default().allow_unsafe(true).to(Some(V2)))
+        .await
+        .unwrap();
+    fill(&mut db).await;
+
+    let rebuilds = |sql: &str| sql.matches("DROP TABLE \"posts\"").count();
+    let up_sql = r
+        .up(&Up::default().dry_run(true))
+        .await
+        .unwrap()
+        .sql
+        .unwrap();
+    assert_eq!(rebuilds(&up_sql), 1, "{up_sql}");
+    let earlier = r
+        .catalog()
+        .render_up_earlier(
+            godwit_core::render::EarlierRendering::RebuildPerOperation,
+            Backend::Sqlite,
+            Some(&[V3]),
+        )
+        .unwrap();
+    let earlier_sql: String = earlier[0]
+        .statements
+        .iter()
+        .map(|s| format!("{};\n", s.preview))
+        .collect();
+    assert_eq!(rebuilds(&earlier_sql), 3, "{earlier_sql}");
+
+    r.up(&Up::default()).await.unwrap();
+    assert_intact(&db, "after one rebuild");
+    assert_eq!(
+        sqlite3(
+            &db,
+            "SELECT type FROM pragma_table_info('posts') WHERE name = 'title' \
+             UNION ALL SELECT dflt_value FROM pragma_table_info('posts') WHERE name = 'body' \
+             UNION ALL SELECT instr(sql, 'ck_posts_title_short') > 0 FROM sqlite_master WHERE name = 'posts'"
+        ),
+        ["varchar(200)", "'(empty)'", "1"]
+    );
+
+    // History written by the godwit that rebuilt once per operation: still `applied`.
+    exec(
+        &mut db.conn,
+        &format!(
+            "UPDATE godwit_migrations SET checksum = '{}' WHERE version = {V3}",
+            godwit::runner::checksum(&earlier[0])
+        ),
+    )
+    .await;
+    let status = r.status().await.unwrap();
+    assert!(
+        status.migrations.iter().all(|m| m.state == State::Applied),
+        "{:?}",
+        status.migrations
+    );
+
+    let down = r
+        .down(&Down::new(DownTarget::Steps(1)).dry_run(true))
+        .await
+        .unwrap()
+        .sql
+        .unwrap();
+    assert_eq!(rebuilds(&down), 1, "{down}");
+    r.down(&Down::new(DownTarget::Steps(1))).await.unwrap();
+    assert_intact(&db, "after the rollback");
+    assert_eq!(
+        sqlite3(
+            &db,
+            "SELECT type FROM pragma_table_info('posts') WHERE name = 'title'"
+        ),
+        ["varchar(100)"]
+    );
+}

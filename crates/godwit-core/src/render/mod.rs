@@ -10,7 +10,7 @@
 
 mod column;
 mod sql;
-mod sqlite;
+pub(crate) mod sqlite;
 mod table;
 
 use sea_query as sq;
@@ -35,32 +35,56 @@ use table::*;
 pub use column::{SQLITE_REAL_DIGITS, stored_value};
 pub use table::drop_declared;
 
-thread_local! {
-    /// Set while [`before_exact_values`] renders.
-    static BEFORE_EXACT_VALUES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+/// How an earlier godwit rendered, to recognise the checksums history recorded then: a
+/// migration whose code did not change stays `applied` when its checksum is that of one of
+/// these ([`crate::Catalog::render_up_earlier`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EarlierRendering {
+    /// SQLite: a table rebuilt once per operation that needs it, however many operations of a
+    /// migration rebuild the same table.
+    RebuildPerOperation,
+    /// Also: MySQL/MariaDB `time`, `datetime` and `timestamp` columns without microseconds,
+    /// SQLite `decimal` columns of NUMERIC affinity whatever their precision, values written
+    /// inline as given, and SQLite rebuilds without the steps that keep raw-SQL indexes and
+    /// triggers.
+    BeforeExactValues,
 }
 
-/// Render inside `f` as godwit did before it kept every value exactly: MySQL/MariaDB `time`,
-/// `datetime` and `timestamp` columns without microseconds, SQLite `decimal` columns of NUMERIC
-/// affinity whatever their precision, values written inline as given, and SQLite rebuilds
-/// without the steps that keep raw-SQL indexes and triggers. Only to recognise
-/// the checksums that history recorded then ([`crate::Catalog::render_up_before_exact_values`]).
-pub(crate) fn before_exact_values<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset;
+impl EarlierRendering {
+    /// Every earlier rendering, newest first.
+    pub const ALL: [EarlierRendering; 2] = [
+        EarlierRendering::RebuildPerOperation,
+        EarlierRendering::BeforeExactValues,
+    ];
+}
+
+thread_local! {
+    /// Set while [`earlier`] renders.
+    static EARLIER: std::cell::Cell<Option<EarlierRendering>> = const { std::cell::Cell::new(None) };
+}
+
+/// Render inside `f` as godwit did in `rendering`.
+pub(crate) fn earlier<T>(rendering: EarlierRendering, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<EarlierRendering>);
     impl Drop for Reset {
         fn drop(&mut self) {
-            BEFORE_EXACT_VALUES.with(|b| b.set(false));
+            EARLIER.with(|b| b.set(self.0));
         }
     }
-    BEFORE_EXACT_VALUES.with(|b| b.set(true));
-    let _reset = Reset;
+    let _reset = Reset(EARLIER.with(|b| b.replace(Some(rendering))));
     f()
 }
 
-/// Whether [`before_exact_values`] is rendering.
+/// Whether [`EarlierRendering::BeforeExactValues`] is rendering.
 pub(crate) fn rendering_before_exact_values() -> bool {
-    BEFORE_EXACT_VALUES.with(|b| b.get())
+    EARLIER.with(|b| b.get()) >= Some(EarlierRendering::BeforeExactValues)
 }
+
+/// Whether an earlier rendering that rebuilt a SQLite table once per operation is rendering.
+pub(crate) fn rendering_rebuild_per_operation() -> bool {
+    EARLIER.with(|b| b.get()) >= Some(EarlierRendering::RebuildPerOperation)
+}
+
 pub use sql::query;
 use sql::*;
 pub(crate) use sql::{expr_sql, quote, rename_identifier};

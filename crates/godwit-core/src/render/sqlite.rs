@@ -38,38 +38,10 @@ pub(super) fn render(
             }),
         }
     };
+    if let Some(table) = rebuilt_table(before, op) {
+        return rebuild_of(table);
+    }
     match op {
-        Op::AddColumn { table, column } => {
-            // ADD COLUMN takes neither an expression default nor NOT NULL without a default.
-            let needs_rebuild = matches!(column.default, Some(DefaultValue::Expr(_)))
-                || (!column.nullable && column.default.is_none());
-            if needs_rebuild {
-                rebuild_of(table)
-            } else {
-                Ok(None)
-            }
-        }
-        Op::DropColumn { table, column } => {
-            // DROP COLUMN refuses columns in a foreign key or a check constraint.
-            let Some(old) = before.tables.get(table) else {
-                return Ok(None);
-            };
-            let in_fk = old.foreign_keys.iter().any(|f| f.columns.contains(column));
-            if in_fk || !old.checks.is_empty() {
-                rebuild_of(table)
-            } else {
-                Ok(None)
-            }
-        }
-        Op::ChangeColumnType { table, .. }
-        | Op::SetDefault { table, .. }
-        | Op::DropDefault { table, .. }
-        | Op::SetNotNull { table, .. }
-        | Op::DropNotNull { table, .. }
-        | Op::AddForeignKey { table, .. }
-        | Op::DropForeignKey { table, .. }
-        | Op::AddCheck { table, .. }
-        | Op::DropCheck { table, .. } => rebuild_of(table),
         Op::RenameIndex { table, from, to } => {
             let Some(index) = after
                 .tables
@@ -90,8 +62,81 @@ pub(super) fn render(
     }
 }
 
+/// The table `op` rebuilds on SQLite, given the schema `before` it; `None` when SQLite has an
+/// `ALTER` for it.
+pub(crate) fn rebuilt_table<'a>(before: &SchemaModel, op: &'a Op) -> Option<&'a str> {
+    match op {
+        // ADD COLUMN takes neither an expression default nor NOT NULL without a default.
+        Op::AddColumn { table, column }
+            if matches!(column.default, Some(DefaultValue::Expr(_)))
+                || (!column.nullable && column.default.is_none()) =>
+        {
+            Some(table)
+        }
+        // DROP COLUMN refuses columns in a foreign key or a check constraint.
+        Op::DropColumn { table, column } => {
+            let old = before.tables.get(table)?;
+            let in_fk = old.foreign_keys.iter().any(|f| f.columns.contains(column));
+            (in_fk || !old.checks.is_empty()).then_some(table)
+        }
+        Op::ChangeColumnType { table, .. }
+        | Op::SetDefault { table, .. }
+        | Op::DropDefault { table, .. }
+        | Op::SetNotNull { table, .. }
+        | Op::DropNotNull { table, .. }
+        | Op::AddForeignKey { table, .. }
+        | Op::DropForeignKey { table, .. }
+        | Op::AddCheck { table, .. }
+        | Op::DropCheck { table, .. } => Some(table),
+        _ => None,
+    }
+}
+
+/// The table of `op`, if a rebuild of that table from the schema before `op` to the schema
+/// after it does all `op` does (so that it can share a rebuild with other operations on it).
+fn folds_into_rebuild(op: &Op) -> Option<&str> {
+    match op {
+        Op::AddColumn { table, .. }
+        | Op::DropColumn { table, .. }
+        | Op::ChangeColumnType { table, .. }
+        | Op::SetDefault { table, .. }
+        | Op::DropDefault { table, .. }
+        | Op::SetNotNull { table, .. }
+        | Op::DropNotNull { table, .. }
+        | Op::AddForeignKey { table, .. }
+        | Op::DropForeignKey { table, .. }
+        | Op::AddCheck { table, .. }
+        | Op::DropCheck { table, .. }
+        | Op::CreateIndex { table, .. }
+        | Op::DropIndex { table, .. }
+        | Op::AddUnique { table, .. }
+        | Op::DropUnique { table, .. } => Some(table),
+        _ => None,
+    }
+}
+
+/// How many of `ops` (from the first) rebuild one table together: the longest run of
+/// operations on one table that a rebuild does all of, starting and ending with one that needs
+/// the rebuild, when at least two do. `before` is the schema before the first (the count of
+/// those that need it is judged on it: merging is right either way, it only saves rebuilds).
+pub(crate) fn rebuild_run(before: &SchemaModel, ops: &[Op]) -> Option<usize> {
+    let table = rebuilt_table(before, ops.first()?)?;
+    let mut needing = 0;
+    let mut len = 0;
+    for (i, op) in ops.iter().enumerate() {
+        if folds_into_rebuild(op) != Some(table) {
+            break;
+        }
+        if rebuilt_table(before, op).is_some() {
+            needing += 1;
+            len = i + 1;
+        }
+    }
+    (needing >= 2).then_some(len)
+}
+
 /// Rebuild table `old` as `new` (same name), keeping the rows of the columns both have.
-fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
+pub(crate) fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, RenderError> {
     let temp = format!("{REBUILD_PREFIX}{}", new.name);
     if create_table(B, old, &temp)? == create_table(B, new, &temp)? {
         // The change does not show on SQLite (`integer` and `bigint` are both `integer` there).
