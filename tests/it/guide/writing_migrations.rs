@@ -105,7 +105,10 @@ const SECTIONS: &[Section] = &[
                  and `datetime(6)`, which keep microseconds and the years 1000 to 9999 (a \
                  `timestamp_tz` is stored in UTC; godwit's sessions are in UTC and \
                  `CurrentTimestamp` is `UTC_TIMESTAMP(6)` there), and a value a column cannot \
-                 hold is an error, never a zero date. SQLite stores integers and booleans as \
+                 hold is an error, never a zero date. (A `timestamp_tz` column that an earlier \
+                 godwit made a MySQL `timestamp`, which ends in 2038 and drops microseconds, is \
+                 reported by `schema --live`; `s.change_column_type(table, column, \
+                 ColumnType::TimestampTz)` converts it in place, values kept.) SQLite stores integers and booleans as \
                  INTEGER, floats as REAL, strings, JSON, dates and times as TEXT, uuids and \
                  binary as BLOB, and a decimal of up to 15 digits as `decimal` (NUMERIC \
                  affinity: an INTEGER or a REAL, which hold 15 digits exactly), a longer one as \

@@ -462,6 +462,100 @@ async fn mysql_refuses_a_date_it_cannot_hold_and_writes_nothing() {
     );
 }
 
+/// A table with a `timestamp_tz` column.
+struct CreateEvents;
+impl Migration for CreateEvents {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("events", |t| {
+            t.id();
+            t.timestamp_tz("at").nullable();
+        });
+    }
+}
+static CREATE_EVENTS: CreateEvents = CreateEvents;
+
+/// The way the guide gives to convert a column an earlier godwit made as MySQL `timestamp`.
+struct ConvertEvents;
+impl Migration for ConvertEvents {
+    fn up(&self, s: &mut Schema) {
+        s.change_column_type("events", "at", ColumnType::TimestampTz);
+        s.allow(Rule::MysqlTypeChange, "events is small");
+    }
+    fn down(&self, _s: &mut Schema) {}
+}
+static CONVERT_EVENTS: ConvertEvents = ConvertEvents;
+
+/// An earlier godwit made `timestamp_tz` a MySQL `timestamp` (until 2038, no microseconds):
+/// `schema --live` says so, and `change_column_type` to the same type converts it in place,
+/// keeping the values, after which 2100 and microseconds are stored exactly.
+#[tokio::test]
+async fn mysql_timestamp_columns_of_an_earlier_godwit_convert_in_place() {
+    use godwit::runner::{DatabaseUrl, diff, live_schema};
+    let backend = Backend::MySql;
+    let mut db = scratch(backend, "fidelity_legacy_timestamp").await;
+    let all = [
+        (
+            V1,
+            "create_events",
+            &CREATE_EVENTS as &'static dyn Migration,
+        ),
+        (V2, "convert_events", &CONVERT_EVENTS),
+    ];
+    let r = runner(&db, &all);
+    let then = r
+        .catalog()
+        .render_up_earlier(
+            godwit_core::render::EarlierRendering::BeforeExactValues,
+            backend,
+            Some(&[V1]),
+        )
+        .unwrap();
+    db.conn.apply_all(&then).await;
+    assert_eq!(
+        client(
+            backend,
+            &db,
+            "SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = 'events' AND COLUMN_NAME = 'at'"
+        ),
+        ["timestamp"]
+    );
+    super::exec(
+        &mut db.conn,
+        "SET time_zone = '+00:00'; INSERT INTO events (at) VALUES ('2030-01-02 03:04:05')",
+    )
+    .await;
+    r.baseline(V1, true).await.unwrap().unwrap();
+    let url: DatabaseUrl = db.url().parse().unwrap();
+    let model = r.catalog().model(Some(V1)).unwrap();
+    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let lines: Vec<String> = diff(&model, &live, backend)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(
+        lines,
+        ["column events.at: migrations say datetime(6) NULL, the database has timestamp NULL"]
+    );
+
+    r.up(&Up::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    assert!(diff(&model, &live, backend).is_empty());
+    super::exec(
+        &mut db.conn,
+        "INSERT INTO events (at) VALUES ('2100-01-01 12:00:00.123456')",
+    )
+    .await;
+    assert_eq!(
+        client(
+            backend,
+            &db,
+            "SELECT CAST(at AS CHAR) FROM events ORDER BY id"
+        ),
+        ["2030-01-02 03:04:05.000000", "2100-01-01 12:00:00.123456"]
+    );
+}
+
 /// A later migration.
 struct AddNote;
 impl Migration for AddNote {
