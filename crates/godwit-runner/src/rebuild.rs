@@ -101,6 +101,22 @@ pub(crate) async fn restore(conn: &mut Conn, table: &str, kept: &Kept) -> Result
             .fetch_all(&mut *c)
             .await
             .map_err(|e| crate::error::db_reason(&e))?;
+        // Nor the columns of `UPDATE OF`: a trigger on a column the migration dropped would
+        // never fire again.
+        for (_, name, sql) in kept.objects.iter().filter(|(kind, _, _)| kind == "trigger") {
+            if let Some(gone) = update_of_columns(sql)
+                .into_iter()
+                .find(|u| !columns.iter().any(|c| c.eq_ignore_ascii_case(u)))
+            {
+                return Err(format!(
+                    "the trigger `{name}` on `{table}`, made outside the migrations, fires on \
+                     updates of `{gone}`, which the rebuilt table no longer has: it would never \
+                     fire again; drop it in this migration before the change \
+                     (`s.sql(\"DROP TRIGGER {name}\")`) and create it again after, to fit the \
+                     new table"
+                ));
+            }
+        }
         let sets: Vec<String> = columns
             .iter()
             .map(|col| {
@@ -182,4 +198,58 @@ pub(crate) async fn restore(conn: &mut Conn, table: &str, kept: &Kept) -> Result
         })?;
     }
     Ok(())
+}
+
+/// The columns of a trigger's `UPDATE OF a, b ON ..`, unquoted; empty without one.
+fn update_of_columns(sql: &str) -> Vec<String> {
+    let upper = sql.to_ascii_uppercase();
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    let Some(at) = words
+        .windows(2)
+        .position(|w| w[0] == "UPDATE" && w[1] == "OF")
+    else {
+        return Vec::new();
+    };
+    // The same words, in the original case, after `UPDATE OF`, up to `ON`.
+    let original: Vec<&str> = sql.split_whitespace().collect();
+    let list: Vec<&str> = original[at + 2..]
+        .iter()
+        .zip(&words[at + 2..])
+        .take_while(|(_, w)| **w != "ON")
+        .map(|(o, _)| *o)
+        .collect();
+    list.join(" ")
+        .split(',')
+        .map(|c| {
+            c.trim()
+                .trim_matches(|ch| matches!(ch, '"' | '`' | '[' | ']'))
+                .to_string()
+        })
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::update_of_columns;
+
+    #[test]
+    fn update_of_columns_are_read_from_the_trigger() {
+        assert_eq!(
+            update_of_columns(
+                "CREATE TRIGGER t AFTER UPDATE OF \"body\", title ON posts BEGIN SELECT 1; END"
+            ),
+            ["body", "title"]
+        );
+        assert_eq!(
+            update_of_columns(
+                "create trigger t before update of Body on posts begin select 1; end"
+            ),
+            ["Body"]
+        );
+        assert!(
+            update_of_columns("CREATE TRIGGER t AFTER UPDATE ON posts BEGIN SELECT 1; END")
+                .is_empty()
+        );
+    }
 }

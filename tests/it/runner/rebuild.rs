@@ -362,6 +362,42 @@ async fn sqlite_rebuild_refuses_a_raw_trigger_that_no_longer_fits_and_changes_no
     assert_eq!(sqlite3(&db, "PRAGMA integrity_check"), ["ok"]);
 }
 
+/// A trigger on updates of `posts.body` only.
+struct BodyUpdateTrigger;
+impl Migration for BodyUpdateTrigger {
+    fn up(&self, s: &mut Schema) {
+        s.sql(
+            "CREATE TRIGGER trg_posts_body_edit AFTER UPDATE OF body ON posts \
+             BEGIN INSERT INTO audit (post_id) VALUES (new.id); END",
+        )
+        .down("DROP TRIGGER trg_posts_body_edit");
+    }
+}
+static BODY_UPDATE_TRIGGER: BodyUpdateTrigger = BodyUpdateTrigger;
+
+/// A trigger `UPDATE OF` a dropped column would be created again and never fire: refused.
+#[tokio::test]
+async fn sqlite_rebuild_refuses_a_trigger_on_updates_of_a_dropped_column() {
+    let (db, err) = drop_body_under(&BODY_UPDATE_TRIGGER, "rebuild_refuses_update_of").await;
+    assert!(
+        err.contains(
+            "the trigger `trg_posts_body_edit` on `posts`, made outside the migrations, fires on \
+             updates of `body`, which the rebuilt table no longer has"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("it was rolled back"), "{err}");
+    assert_eq!(
+        sqlite3(
+            &db,
+            "SELECT count(*) FROM pragma_table_info('posts') WHERE name = 'body'"
+        ),
+        ["1"],
+        "the column is still there"
+    );
+    assert_still_there(&db);
+}
+
 /// Three changes SQLite makes by rebuilding `posts`, in one migration.
 struct SeveralChanges;
 impl Migration for SeveralChanges {
