@@ -65,6 +65,7 @@ macro_rules! all_scenarios {
             raw_sql_drops_declared,
             insert_rows,
             insert_every_type,
+            hostile_literals,
             update_rows,
             backfill_rows,
             backfill_existing_column,
@@ -1004,6 +1005,46 @@ pub fn rebuild_once_for_several_changes() -> Scenario {
         after_up: 2,
         after_down: Some(2),
     }])
+}
+
+/// Text that ends a literal early where backslashes escape and the server's settings say they
+/// do not (MariaDB's `NO_BACKSLASH_ESCAPES`, PostgreSQL's `standard_conforming_strings = off`),
+/// in a default, a check and an insert: every value is stored as written, and `users` stays.
+pub fn hostile_literals() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up_down(
+            |s| {
+                s.create_table("notes", |t| {
+                    t.id();
+                    t.string("body", 100).default("'); DROP TABLE users; -- ");
+                    t.string("path", 100).default("C:\\temp\\new");
+                    t.text("quoted").nullable();
+                    t.check("ck_notes_path", col("path").ne("\\\\server\\share'"));
+                });
+                s.set_default("posts", "status", "it's a \\ default\\");
+                s.insert("notes", ["quoted"])
+                    .values(["\"double\" 'single' \\back\\ `tick` \\'); DROP TABLE users; --"]);
+            },
+            |s| {
+                s.drop_default("posts", "status");
+                s.drop_table("notes");
+            },
+        ),
+    )
+    .probes(&[
+        Probe {
+            sql: "SELECT COUNT(*) FROM users",
+            after_up: 2,
+            after_down: Some(2),
+        },
+        Probe {
+            sql: "SELECT COUNT(*) FROM notes WHERE LENGTH(body) = 25 AND LENGTH(path) = 11 \
+                  AND LENGTH(quoted) = 57",
+            after_up: 1,
+            after_down: None,
+        },
+    ])
 }
 
 pub fn raw_sql_without_down() -> Scenario {

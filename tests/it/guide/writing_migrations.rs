@@ -483,6 +483,18 @@ const SECTIONS: &[Section] = &[
                  from (this scenario imports them with \
                  `use sea_query::value::prelude::{serde_json, time, uuid};`).",
             ),
+            with_down(
+                "hostile_literals",
+                "Text that looks like SQL",
+                "A default, a check or a value that holds quotes, backslashes or what looks like \
+                 the end of a statement is stored as written, whatever the server's settings say \
+                 about backslashes (MariaDB's `NO_BACKSLASH_ESCAPES`, PostgreSQL's \
+                 `standard_conforming_strings = off`) or double quotes (`ANSI_QUOTES`). On \
+                 MySQL/MariaDB a quote is doubled and a backslash is `CHAR(92 USING utf8mb4)` \
+                 (`_utf8mb4 0x..` right after `DEFAULT`); on PostgreSQL a literal with a \
+                 backslash is an escape string (`E'..'`). Values `up` inserts are bound, never \
+                 written into the SQL.",
+            ),
             entry(
                 "update_rows",
                 "Update rows",

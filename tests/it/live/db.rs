@@ -19,13 +19,30 @@ const POSTGRES_URL_VAR: &str = "GODWIT_TEST_POSTGRES_URL";
 const MYSQL_URL_VAR: &str = "GODWIT_TEST_MYSQL_URL";
 const POSTGRES_URL_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const MYSQL_URL_DEFAULT: &str = "mysql://godwit:godwit@127.0.0.1:3306/test";
+const POSTGRES_MODES_URL_VAR: &str = "GODWIT_TEST_POSTGRES_MODES_URL";
+const MYSQL_MODES_URL_VAR: &str = "GODWIT_TEST_MYSQL_MODES_URL";
+const POSTGRES_MODES_URL_DEFAULT: &str = "postgres://godwit_modes@127.0.0.1:5432/postgres";
+const MYSQL_MODES_URL_DEFAULT: &str = "mysql://godwit:godwit@127.0.0.1:3307/test";
+
+/// Which server a scratch database is made on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// The server as installed.
+    Standard,
+    /// The server with settings that change how SQL reads (`bash .ci/run` sets them up): a
+    /// MariaDB whose `sql_mode` has `NO_BACKSLASH_ESCAPES` and `ANSI_QUOTES`, a PostgreSQL role
+    /// whose sessions have `standard_conforming_strings = off` and a time zone other than UTC.
+    Modes,
+}
 
 /// The server URL for `backend` (not SQLite, which needs no server), from the environment.
-fn server_url(backend: Backend) -> (String, &'static str) {
-    let (var, default) = match backend {
-        Backend::Postgres => (POSTGRES_URL_VAR, POSTGRES_URL_DEFAULT),
-        Backend::MySql => (MYSQL_URL_VAR, MYSQL_URL_DEFAULT),
-        Backend::Sqlite => unreachable!("SQLite needs no server"),
+fn server_url(backend: Backend, server: Server) -> (String, &'static str) {
+    let (var, default) = match (backend, server) {
+        (Backend::Postgres, Server::Standard) => (POSTGRES_URL_VAR, POSTGRES_URL_DEFAULT),
+        (Backend::MySql, Server::Standard) => (MYSQL_URL_VAR, MYSQL_URL_DEFAULT),
+        (Backend::Postgres, Server::Modes) => (POSTGRES_MODES_URL_VAR, POSTGRES_MODES_URL_DEFAULT),
+        (Backend::MySql, Server::Modes) => (MYSQL_MODES_URL_VAR, MYSQL_MODES_URL_DEFAULT),
+        (Backend::Sqlite, _) => unreachable!("SQLite needs no server"),
     };
     (
         std::env::var(var).unwrap_or_else(|_| default.to_string()),
@@ -122,6 +139,11 @@ struct DropGuard {
 impl Scratch {
     /// Create a scratch database for `backend` and connect to it.
     pub async fn create(backend: Backend, label: &str) -> Scratch {
+        Self::create_on(backend, Server::Standard, label).await
+    }
+
+    /// Create a scratch database for `backend` on `server` and connect to it.
+    pub async fn create_on(backend: Backend, server: Server, label: &str) -> Scratch {
         let name = unique_name(label);
         match backend {
             Backend::Sqlite => {
@@ -145,7 +167,7 @@ impl Scratch {
                 }
             }
             Backend::Postgres => {
-                let (url, var) = server_url(backend);
+                let (url, var) = server_url(backend, server);
                 let options = PgConnectOptions::from_str(&url).unwrap_or_else(|e| {
                     panic!("{var} is not a PostgreSQL URL ({}): {e}", redact(&url))
                 });
@@ -172,7 +194,7 @@ impl Scratch {
                 }
             }
             Backend::MySql => {
-                let (url, var) = server_url(backend);
+                let (url, var) = server_url(backend, server);
                 let options = MySqlConnectOptions::from_str(&url)
                     .unwrap_or_else(|e| panic!("{var} is not a MySQL URL ({}): {e}", redact(&url)));
                 let mut admin = connect(&options)

@@ -22,6 +22,10 @@ use db::Scratch;
 use shape::Shape;
 
 async fn run(name: &str, scenario: Scenario, backend: Backend) {
+    run_on(name, scenario, backend, db::Server::Standard).await;
+}
+
+async fn run_on(name: &str, scenario: Scenario, backend: Backend, server: db::Server) {
     let catalog = scenario.catalog();
     let version = [scenario.version()];
 
@@ -38,7 +42,7 @@ async fn run(name: &str, scenario: Scenario, backend: Backend) {
         return;
     }
 
-    let mut db = Scratch::create(backend, name).await;
+    let mut db = Scratch::create_on(backend, server, name).await;
     let db_name = db.name().to_string();
     let context = |what: &str| format!("{name} on {backend} (database {db_name}): {what}");
 
@@ -118,12 +122,31 @@ async fn run(name: &str, scenario: Scenario, backend: Backend) {
     db.conn.close().await;
 }
 
-/// One test per scenario and backend: `live::postgres::add_column`, ...
+/// One test per scenario and backend: `live::postgres::add_column`, ...; and on the servers
+/// whose settings change how SQL reads: `live::mysql_modes::add_column`, ...
 macro_rules! live_tests {
     ($($name:ident),* $(,)?) => {
         live_tests!(@backend postgres, Postgres, $($name),*);
         live_tests!(@backend mysql, MySql, $($name),*);
         live_tests!(@backend sqlite, Sqlite, $($name),*);
+        live_tests!(@modes postgres_modes, Postgres, $($name),*);
+        live_tests!(@modes mysql_modes, MySql, $($name),*);
+    };
+    (@modes $module:ident, $backend:ident, $($name:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::run_on(
+                        stringify!($name),
+                        crate::scenarios::$name(),
+                        godwit_core::Backend::$backend,
+                        super::db::Server::Modes,
+                    )
+                    .await;
+                }
+            )*
+        }
     };
     (@backend $module:ident, $backend:ident, $($name:ident),*) => {
         mod $module {

@@ -21,7 +21,7 @@ use sea_query::value::prelude::time::{
 use sea_query::value::prelude::{BigDecimal, Uuid, serde_json};
 
 use super::{on_every_backend, scratch};
-use crate::live::db::Scratch;
+use crate::live::db::{Scratch, Server};
 
 const V1: u64 = 20260701000100;
 const V2: u64 = 20260701000200;
@@ -225,7 +225,7 @@ pub(super) fn client(backend: Backend, db: &Scratch, select: &str) -> Vec<String
             .arg(select)
             .output(),
         Backend::MySql => {
-            let (user, password, host, port) = mysql_login();
+            let (user, password, host, port) = mysql_login(&db.url());
             Command::new("mysql")
                 .args([
                     "--protocol=tcp",
@@ -263,9 +263,8 @@ pub(super) fn client(backend: Backend, db: &Scratch, select: &str) -> Vec<String
 }
 
 /// User, password, host and port of `GODWIT_TEST_MYSQL_URL` (`mysql://user:pw@host:port/db`).
-pub(super) fn mysql_login() -> (String, String, String, String) {
-    let url = std::env::var("GODWIT_TEST_MYSQL_URL").expect("GODWIT_TEST_MYSQL_URL is set");
-    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+pub(super) fn mysql_login(url: &str) -> (String, String, String, String) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let (login, server) = rest.split_once('@').unwrap_or(("root", rest));
     let (user, password) = login.split_once(':').unwrap_or((login, ""));
     let server = server.split(['/', '?']).next().unwrap_or_default();
@@ -359,7 +358,24 @@ fn expected_vals(backend: Backend, first: i64) -> Vec<String> {
 }
 
 async fn values_round_trip_exactly(backend: Backend) {
-    let db = scratch(backend, "fidelity_values").await;
+    values_round_trip_exactly_on(backend, Server::Standard).await;
+}
+
+/// On the servers whose settings change how SQL reads (a MariaDB with `NO_BACKSLASH_ESCAPES` and
+/// `ANSI_QUOTES`, PostgreSQL sessions with `standard_conforming_strings = off` and a time zone
+/// other than UTC), the same values come back the same.
+#[tokio::test]
+async fn values_round_trip_exactly_on_mysql_modes() {
+    values_round_trip_exactly_on(Backend::MySql, Server::Modes).await;
+}
+
+#[tokio::test]
+async fn values_round_trip_exactly_on_postgres_modes() {
+    values_round_trip_exactly_on(Backend::Postgres, Server::Modes).await;
+}
+
+async fn values_round_trip_exactly_on(backend: Backend, server: Server) {
+    let db = Scratch::create_on(backend, server, "fidelity_values").await;
     let r = runner(
         &db,
         &[

@@ -17,6 +17,9 @@
 //! - `fidelity`: values of every type read back exactly with each database's own client;
 //! - `integrity`: applied migrations changed or missing, pending ones out of order, `repair`;
 //! - `kill`: a runner killed with SIGKILL in the middle of a migration;
+//! - `modes`: server settings that change how SQL reads (`NO_BACKSLASH_ESCAPES`, `ANSI_QUOTES`,
+//!   `standard_conforming_strings = off`, a time zone other than UTC): hostile defaults stored
+//!   as written through `up`;
 //! - `printed`: the SQL `sql` prints, run by each database's client, leaves what `up` leaves;
 //! - `rebuild`: SQLite's table rebuild keeps raw-SQL indexes, triggers, views and the counter;
 //! - `bad_input`: malformed URLs, unreachable servers, wrong credentials, unknown versions;
@@ -34,6 +37,7 @@ mod fidelity;
 mod integrity;
 mod introspect;
 mod kill;
+mod modes;
 mod printed;
 mod rebuild;
 mod scenarios;

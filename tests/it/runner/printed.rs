@@ -12,7 +12,7 @@ use godwit::runner::{Runner, Up};
 use godwit_core::{Backend, DataStep, Migration, MigrationId};
 
 use super::fidelity::mysql_login;
-use crate::live::db::Scratch;
+use crate::live::db::{Scratch, Server};
 use crate::scenarios::Scenario;
 
 /// Run `script` with the database's own client, stopping at the first error.
@@ -24,7 +24,7 @@ fn run_script(backend: Backend, db: &Scratch, script: &str) {
             c
         }
         Backend::MySql => {
-            let (user, password, host, port) = mysql_login();
+            let (user, password, host, port) = mysql_login(&db.url());
             let mut c = Command::new("mysql");
             c.args(["--protocol=tcp", "--default-character-set=utf8mb4"])
                 .arg(format!("-h{host}"))
@@ -89,6 +89,10 @@ fn rows(backend: Backend, db: &Scratch, table: &str) -> Vec<String> {
 }
 
 async fn run(name: &str, scenario: Scenario, backend: Backend) {
+    run_on(name, scenario, backend, Server::Standard).await;
+}
+
+async fn run_on(name: &str, scenario: Scenario, backend: Backend, server: Server) {
     if scenario.unsupported.contains(&backend) {
         // The live tests check that it is a typed error before anything runs.
         return;
@@ -111,10 +115,10 @@ async fn run(name: &str, scenario: Scenario, backend: Backend) {
         .flat_map(|m| &m.statements)
         .any(|st| matches!(st.data, Some(DataStep::Code(_))));
 
-    let mut printed = Scratch::create(backend, &format!("printed_{name}")).await;
+    let mut printed = Scratch::create_on(backend, server, &format!("printed_{name}")).await;
     run_script(backend, &printed, &script);
 
-    let mut ran = Scratch::create(backend, &format!("ran_{name}")).await;
+    let mut ran = Scratch::create_on(backend, server, &format!("ran_{name}")).await;
     let steps = scenario.setup.iter().chain(std::iter::once(&scenario.step));
     let migrations: Vec<(MigrationId, &dyn Migration)> = steps
         .enumerate()
@@ -156,12 +160,31 @@ async fn run(name: &str, scenario: Scenario, backend: Backend) {
     ran.conn.close().await;
 }
 
-/// One test per scenario and backend: `runner::printed::postgres::add_column`, ...
+/// One test per scenario and backend: `runner::printed::postgres::add_column`, ...; and on the
+/// servers whose settings change how SQL reads: `runner::printed::mysql_modes::add_column`, ...
 macro_rules! printed_tests {
     ($($name:ident),* $(,)?) => {
         printed_tests!(@backend postgres, Postgres, $($name),*);
         printed_tests!(@backend mysql, MySql, $($name),*);
         printed_tests!(@backend sqlite, Sqlite, $($name),*);
+        printed_tests!(@modes postgres_modes, Postgres, $($name),*);
+        printed_tests!(@modes mysql_modes, MySql, $($name),*);
+    };
+    (@modes $module:ident, $backend:ident, $($name:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::run_on(
+                        stringify!($name),
+                        crate::scenarios::$name(),
+                        godwit_core::Backend::$backend,
+                        super::Server::Modes,
+                    )
+                    .await;
+                }
+            )*
+        }
     };
     (@backend $module:ident, $backend:ident, $($name:ident),*) => {
         mod $module {

@@ -69,7 +69,14 @@ pub(super) fn default_expr(backend: Backend, default: &DefaultValue) -> sq::Expr
 }
 
 pub(super) fn default_sql(backend: Backend, default: &DefaultValue) -> String {
-    expr_sql(backend, &default_expr(backend, default))
+    let sql = expr_sql(backend, &default_expr(backend, default));
+    // A MySQL/MariaDB string with a backslash is written with `CHAR(92 ..)` (see
+    // `portable_mysql_literals`), an expression, which a default takes in parentheses.
+    if backend == Backend::MySql && (sql.starts_with("CONCAT(") || sql.starts_with("CHAR(")) {
+        format!("({sql})")
+    } else {
+        sql
+    }
 }
 
 /// The default of a column of type `ty` as `backend` writes it. On MySQL/MariaDB,

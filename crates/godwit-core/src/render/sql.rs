@@ -4,9 +4,197 @@ use super::*;
 
 pub(super) fn schema_sql(backend: Backend, stmt: &impl SchemaStatementBuilder) -> String {
     match backend {
-        Backend::Postgres => stmt.to_string(PostgresQueryBuilder),
-        Backend::MySql => stmt.to_string(MysqlQueryBuilder),
+        Backend::Postgres => portable_postgres_literals(&stmt.to_string(PostgresQueryBuilder)),
+        Backend::MySql => portable_mysql_literals(&stmt.to_string(MysqlQueryBuilder)),
         Backend::Sqlite => stmt.to_string(SqliteQueryBuilder),
+    }
+}
+
+/// `sql` (as sea-query writes it for MySQL/MariaDB, string literals escaped with backslashes)
+/// with every string literal written so that it means the same whatever the session's
+/// `sql_mode`: under `NO_BACKSLASH_ESCAPES` a backslash escape ends a literal early, and what
+/// follows runs as SQL. A quote is doubled (`'it''s'`); a literal holding a backslash, a NUL or
+/// a Ctrl-Z is `_utf8mb4 0x..` after `DEFAULT`, and `CONCAT('..', CHAR(92 USING utf8mb4), ..)`
+/// elsewhere (MariaDB keeps a check's expression as text and reads a backslash in it back
+/// wrongly, whichever way it is written; `CHAR` it reads back right). Identifiers in backticks,
+/// `x'..'` and `_charset'..'` literals are copied as they are.
+pub(crate) fn portable_mysql_literals(sql: &str) -> String {
+    if !sql.contains('\'') {
+        return sql.to_string();
+    }
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            // An identifier: up to the closing backtick (doubled ones inside).
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '`' {
+                    if chars.get(i + 1) == Some(&'`') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+            out.extend(&chars[start..i]);
+            continue;
+        }
+        if c != '\'' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        // A literal: read it as MySQL does by default.
+        let start = i;
+        let mut value = String::new();
+        i += 1;
+        while i < chars.len() {
+            match chars[i] {
+                '\\' if i + 1 < chars.len() => {
+                    let e = chars[i + 1];
+                    match e {
+                        '0' => value.push('\0'),
+                        'b' => value.push('\x08'),
+                        't' => value.push('\t'),
+                        'n' => value.push('\n'),
+                        'r' => value.push('\r'),
+                        'Z' | 'z' => value.push('\x1a'),
+                        // MySQL keeps the backslash of `\%` and `\_` (for LIKE).
+                        '%' | '_' => {
+                            value.push('\\');
+                            value.push(e);
+                        }
+                        other => value.push(other),
+                    }
+                    i += 2;
+                }
+                '\'' if chars.get(i + 1) == Some(&'\'') => {
+                    value.push('\'');
+                    i += 2;
+                }
+                '\'' => break,
+                other => {
+                    value.push(other);
+                    i += 1;
+                }
+            }
+        }
+        i = (i + 1).min(chars.len());
+        // `x'..'`, `b'..'`, `N'..'`, `_utf8mb4'..'`: a prefix right before the quote.
+        let prefixed = out
+            .chars()
+            .last()
+            .is_some_and(|p| p.is_ascii_alphanumeric() || p == '_');
+        if prefixed {
+            out.extend(&chars[start..i]);
+        } else {
+            out.push_str(&mysql_literal(&value, out.trim_end().ends_with("DEFAULT")));
+        }
+    }
+    out
+}
+
+/// `sql` (as sea-query writes it for PostgreSQL) with every plain literal that holds a backslash
+/// (sea-query's `'\x..'` for bytes) written as an escape string (`E'\\x..'`), which reads the
+/// same whatever `standard_conforming_strings` says: when it is `off`, a plain literal's
+/// backslashes are escapes, and bytes come out changed. `E'..'` literals, identifiers and
+/// prefixed literals (`B'..'`, `U&'..'`) are copied as they are.
+pub(crate) fn portable_postgres_literals(sql: &str) -> String {
+    if !sql.contains('\\') {
+        return sql.to_string();
+    }
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' {
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '"' {
+                    if chars.get(i + 1) == Some(&'"') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(chars.len());
+            out.extend(&chars[start..i]);
+            continue;
+        }
+        if c != '\'' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let escape_string = out.ends_with(['E', 'e']);
+        let start = i;
+        i += 1;
+        while i < chars.len() {
+            match chars[i] {
+                '\\' if escape_string => i += 2,
+                '\'' if chars.get(i + 1) == Some(&'\'') => i += 2,
+                '\'' => break,
+                _ => i += 1,
+            }
+        }
+        let end = i.min(chars.len());
+        i = (i + 1).min(chars.len());
+        let prefixed = out
+            .chars()
+            .last()
+            .is_some_and(|p| p.is_ascii_alphanumeric() || p == '_' || p == '&');
+        let content: String = chars[start + 1..end].iter().collect();
+        if prefixed || !content.contains('\\') {
+            out.extend(&chars[start..i]);
+        } else {
+            out.push_str("E'");
+            out.push_str(&content.replace('\\', "\\\\"));
+            out.push('\'');
+        }
+    }
+    out
+}
+
+/// `value` as a MySQL/MariaDB string literal that reads the same in every `sql_mode`.
+fn mysql_literal(value: &str, after_default: bool) -> String {
+    let special = |c: char| matches!(c, '\\' | '\0' | '\x1a');
+    if !value.chars().any(special) {
+        return format!("'{}'", value.replace('\'', "''"));
+    }
+    if after_default {
+        let hex: String = value.bytes().map(|b| format!("{b:02X}")).collect();
+        return format!("_utf8mb4 0x{hex}");
+    }
+    let mut pieces: Vec<String> = Vec::new();
+    let mut run = String::new();
+    for c in value.chars() {
+        if special(c) {
+            if !run.is_empty() {
+                pieces.push(format!("'{}'", run.replace('\'', "''")));
+                run.clear();
+            }
+            pieces.push(format!("CHAR({} USING utf8mb4)", c as u32));
+        } else {
+            run.push(c);
+        }
+    }
+    if !run.is_empty() {
+        pieces.push(format!("'{}'", run.replace('\'', "''")));
+    }
+    if pieces.len() == 1 {
+        pieces.remove(0)
+    } else {
+        format!("CONCAT({})", pieces.join(", "))
     }
 }
 
@@ -14,14 +202,20 @@ pub(super) fn schema_sql(backend: Backend, stmt: &impl SchemaStatementBuilder) -
 /// values inline.
 pub fn query(backend: Backend, stmt: &impl QueryStatementWriter) -> Statement {
     let ((sql, values), preview) = match backend {
-        Backend::Postgres => (
-            stmt.build(PostgresQueryBuilder),
-            stmt.to_string(PostgresQueryBuilder),
-        ),
-        Backend::MySql => (
-            stmt.build(MysqlQueryBuilder),
-            stmt.to_string(MysqlQueryBuilder),
-        ),
+        Backend::Postgres => {
+            let (sql, values) = stmt.build(PostgresQueryBuilder);
+            (
+                (portable_postgres_literals(&sql), values),
+                portable_postgres_literals(&stmt.to_string(PostgresQueryBuilder)),
+            )
+        }
+        Backend::MySql => {
+            let (sql, values) = stmt.build(MysqlQueryBuilder);
+            (
+                (portable_mysql_literals(&sql), values),
+                portable_mysql_literals(&stmt.to_string(MysqlQueryBuilder)),
+            )
+        }
         Backend::Sqlite => (
             stmt.build(SqliteQueryBuilder),
             stmt.to_string(SqliteQueryBuilder),
@@ -123,4 +317,39 @@ pub(super) fn quote_list(backend: Backend, idents: &[String]) -> String {
         .map(|i| quote(backend, i))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{portable_mysql_literals, portable_postgres_literals};
+
+    #[test]
+    fn mysql_literals_read_the_same_in_every_sql_mode() {
+        assert_eq!(
+            portable_mysql_literals(
+                r"INSERT INTO `t` VALUES ('it\'s', 'a\\b', 'x\0y', '\'); DROP TABLE u; -- ')"
+            ),
+            "INSERT INTO `t` VALUES ('it''s', CONCAT('a', CHAR(92 USING utf8mb4), 'b'), \
+             CONCAT('x', CHAR(0 USING utf8mb4), 'y'), '''); DROP TABLE u; -- ')"
+        );
+        assert_eq!(
+            portable_mysql_literals(r"ALTER TABLE `t` ADD COLUMN `p` text DEFAULT 'C:\\t'"),
+            "ALTER TABLE `t` ADD COLUMN `p` text DEFAULT _utf8mb4 0x433A5C74"
+        );
+        // Identifiers, hex literals and LIKE's `\%` are kept.
+        assert_eq!(
+            portable_mysql_literals(r"SELECT `it's` FROM `t` WHERE b = x'00FF' AND c LIKE 'a\%'"),
+            r"SELECT `it's` FROM `t` WHERE b = x'00FF' AND c LIKE CONCAT('a', CHAR(92 USING utf8mb4), '%')"
+        );
+    }
+
+    #[test]
+    fn postgres_literals_read_the_same_whatever_standard_conforming_strings_says() {
+        assert_eq!(
+            portable_postgres_literals(
+                r#"INSERT INTO "t" VALUES ('\x00FF', E'it\'s', 'plain', "a'b")"#
+            ),
+            r#"INSERT INTO "t" VALUES (E'\\x00FF', E'it\'s', 'plain', "a'b")"#
+        );
+    }
 }
