@@ -132,3 +132,41 @@ async fn postgres_standard_conforming_strings_off_hostile_defaults_are_stored_as
 async fn postgres_hostile_defaults_are_stored_as_written() {
     hostile_defaults_are_stored_as_written(Backend::Postgres, Server::Standard).await;
 }
+
+/// A migration applied by a godwit that escaped literals with backslashes has that rendering's
+/// checksum: it stays `applied`.
+#[tokio::test]
+async fn mysql_migrations_applied_with_backslash_escaped_literals_stay_applied() {
+    use godwit::runner::State;
+    use godwit_core::render::EarlierRendering;
+    let backend = Backend::MySql;
+    let mut db = Scratch::create_on(backend, Server::Standard, "modes_checksums").await;
+    let r = runner_of(&db, &[(1, "users", &USERS), (2, "hostile", &HOSTILE)]);
+    r.up(&Up::default().allow_unsafe(true)).await.unwrap();
+    let then = r
+        .catalog()
+        .render_up_earlier(
+            EarlierRendering::BackslashEscapedLiterals,
+            backend,
+            Some(&[2]),
+        )
+        .unwrap();
+    let now = r.catalog().render_up(backend, Some(&[2])).unwrap();
+    let (then, now) = (
+        godwit::runner::checksum(&then[0]),
+        godwit::runner::checksum(&now[0]),
+    );
+    assert_ne!(then, now, "the SQL of `hostile` changed");
+    super::exec(
+        &mut db.conn,
+        &format!("UPDATE godwit_migrations SET checksum = '{then}' WHERE version = 2"),
+    )
+    .await;
+    let status = r.status().await.unwrap();
+    assert!(
+        status.migrations.iter().all(|m| m.state == State::Applied),
+        "{:?}",
+        status.migrations
+    );
+    db.conn.close().await;
+}

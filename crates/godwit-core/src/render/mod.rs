@@ -40,7 +40,10 @@ pub use table::drop_declared;
 /// these ([`crate::Catalog::render_up_earlier`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EarlierRendering {
-    /// SQLite: a table rebuilt once per operation that needs it, however many operations of a
+    /// String literals as sea-query writes them: escaped with backslashes on MySQL/MariaDB,
+    /// bytes as plain `'\x..'` literals on PostgreSQL.
+    BackslashEscapedLiterals,
+    /// Also: SQLite, a table rebuilt once per operation that needs it, however many operations of a
     /// migration rebuild the same table.
     RebuildPerOperation,
     /// Also: MySQL/MariaDB `time`, `datetime` and `timestamp` columns without microseconds,
@@ -52,7 +55,8 @@ pub enum EarlierRendering {
 
 impl EarlierRendering {
     /// Every earlier rendering, newest first.
-    pub const ALL: [EarlierRendering; 2] = [
+    pub const ALL: [EarlierRendering; 3] = [
+        EarlierRendering::BackslashEscapedLiterals,
         EarlierRendering::RebuildPerOperation,
         EarlierRendering::BeforeExactValues,
     ];
@@ -78,6 +82,11 @@ pub(crate) fn earlier<T>(rendering: EarlierRendering, f: impl FnOnce() -> T) -> 
 /// Whether [`EarlierRendering::BeforeExactValues`] is rendering.
 pub(crate) fn rendering_before_exact_values() -> bool {
     EARLIER.with(|b| b.get()) >= Some(EarlierRendering::BeforeExactValues)
+}
+
+/// Whether an earlier rendering that wrote string literals as sea-query does is rendering.
+pub(crate) fn rendering_escaped_literals() -> bool {
+    EARLIER.with(|b| b.get()).is_some()
 }
 
 /// Whether an earlier rendering that rebuilt a SQLite table once per operation is rendering.

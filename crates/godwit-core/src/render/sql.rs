@@ -19,7 +19,7 @@ pub(super) fn schema_sql(backend: Backend, stmt: &impl SchemaStatementBuilder) -
 /// wrongly, whichever way it is written; `CHAR` it reads back right). Identifiers in backticks,
 /// `x'..'` and `_charset'..'` literals are copied as they are.
 pub(crate) fn portable_mysql_literals(sql: &str) -> String {
-    if !sql.contains('\'') {
+    if !sql.contains('\'') || super::rendering_escaped_literals() {
         return sql.to_string();
     }
     let chars: Vec<char> = sql.chars().collect();
@@ -106,7 +106,7 @@ pub(crate) fn portable_mysql_literals(sql: &str) -> String {
 /// backslashes are escapes, and bytes come out changed. `E'..'` literals, identifiers and
 /// prefixed literals (`B'..'`, `U&'..'`) are copied as they are.
 pub(crate) fn portable_postgres_literals(sql: &str) -> String {
-    if !sql.contains('\\') {
+    if !sql.contains('\\') || super::rendering_escaped_literals() {
         return sql.to_string();
     }
     let chars: Vec<char> = sql.chars().collect();
