@@ -101,6 +101,13 @@ impl DatabaseUrl {
             source_name: source.to_string(),
             reason: scrub(reason),
         };
+        if url.is_empty() {
+            return Err(invalid(
+                "it is empty: give the database's URL (an unset variable in a deploy script \
+                 gives an empty one), or leave it out to use the default"
+                    .to_string(),
+            ));
+        }
         let Some(backend) = Backend::from_url(url) else {
             let scheme = match url.split_once("://") {
                 Some((scheme, _)) => format!("the scheme `{scheme}`"),
@@ -118,6 +125,23 @@ impl DatabaseUrl {
         };
         if let Err(e) = check {
             return Err(invalid(format!("{e}")));
+        }
+        if backend == Backend::Sqlite {
+            // `sqlite:` and `sqlite://` name no file: SQLite then makes a private temporary
+            // database that vanishes with the connection, and migrations "applied" to it are lost.
+            let path = url
+                .split_once(':')
+                .map_or("", |(_, rest)| rest)
+                .trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or("");
+            if path.is_empty() {
+                return Err(invalid(
+                    "it names no file: write sqlite:path/to/file.db (add ?mode=rwc to create it)"
+                        .to_string(),
+                ));
+            }
         }
         if backend != Backend::Sqlite {
             let rest = &url[url.find("://").map_or(0, |i| i + 3)..];
@@ -244,10 +268,11 @@ pub fn resolve(
     dir: Option<&Path>,
     default: Option<&str>,
 ) -> Result<Option<DatabaseUrl>, Error> {
-    if let Some(url) = flag.filter(|u| !u.trim().is_empty()) {
+    // Given but empty (an unset variable in a deploy script) is an error, never the default.
+    if let Some(url) = flag {
         return DatabaseUrl::parse(url, UrlSource::Flag).map(Some);
     }
-    if let Some(url) = env.filter(|u| !u.trim().is_empty()) {
+    if let Some(url) = env {
         return DatabaseUrl::parse(url, UrlSource::Env).map(Some);
     }
     if let Some((path, url)) = dir.and_then(dotenv_database_url).transpose()? {
@@ -353,10 +378,29 @@ fn redact(url: &str) -> String {
     out
 }
 
+/// `text` with each secret replaced by `***`. A secret of 6 characters or more is replaced
+/// wherever it stands; a shorter one only where it stands alone, between characters that are
+/// not letters or digits, so that a password `p` does not turn "port" into "***ort".
 fn scrub_all(secrets: &[String], text: &str) -> String {
     let mut text = text.to_string();
     for s in secrets {
-        text = text.replace(s.as_str(), "***");
+        if s.chars().count() >= 6 {
+            text = text.replace(s.as_str(), "***");
+            continue;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(s.as_str()) {
+            let before = rest[..at].chars().next_back();
+            let after = rest[at + s.len()..].chars().next();
+            let alone = !before.is_some_and(char::is_alphanumeric)
+                && !after.is_some_and(char::is_alphanumeric);
+            out.push_str(&rest[..at]);
+            out.push_str(if alone { "***" } else { s.as_str() });
+            rest = &rest[at + s.len()..];
+        }
+        out.push_str(rest);
+        text = out;
     }
     text
 }
@@ -484,5 +528,47 @@ mod tests {
         assert_eq!(url.sqlite_file(), Some(PathBuf::from("/tmp/x/dev.db")));
         let url = DatabaseUrl::parse("sqlite::memory:", UrlSource::Given).unwrap();
         assert_eq!(url.sqlite_file(), None);
+    }
+
+    #[test]
+    fn empty_url_is_an_error_never_the_default() {
+        let err = resolve(Some(""), None, None, Some("sqlite:dev.db"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("it is empty"), "{err}");
+        assert!(err.contains("--database-url"), "{err}");
+        let err = resolve(None, Some("  "), None, Some("sqlite:dev.db"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("it is empty") && err.contains("DATABASE_URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sqlite_url_without_a_file_is_an_error() {
+        for url in ["sqlite:", "sqlite://", "sqlite://?mode=rwc"] {
+            let err = DatabaseUrl::parse(url, UrlSource::Flag)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("it names no file"), "{url}: {err}");
+        }
+        assert!(DatabaseUrl::parse("sqlite:dev.db", UrlSource::Flag).is_ok());
+    }
+
+    #[test]
+    fn a_short_password_is_hidden_only_where_it_stands_alone() {
+        let err = DatabaseUrl::parse("mysql://u:p@host:notaport/db", UrlSource::Flag)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("port"), "{err}");
+        assert!(!err.contains("***ort"), "{err}");
+        assert!(err.contains("mysql://u:***@host:notaport/db"), "{err}");
+        let url = DatabaseUrl::parse("mysql://u:p@host/db", UrlSource::Flag).unwrap();
+        assert_eq!(
+            url.scrub("password p is wrong for port"),
+            "password *** is wrong for port"
+        );
     }
 }

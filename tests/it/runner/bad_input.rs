@@ -127,3 +127,39 @@ async fn an_unknown_version_changes_nothing() {
         db.conn.close().await;
     }
 }
+
+/// A deploy script whose variable is unset passes an empty URL: an error, never the crate's
+/// `dev.db`; nor a SQLite URL without a file, whose temporary database would vanish with the
+/// command and take the migrations "applied" to it along.
+#[test]
+fn an_empty_database_url_or_a_sqlite_url_without_a_file_is_an_error() {
+    for (url, expected) in [
+        (
+            "",
+            "error: --database-url is not a usable database URL: it is empty",
+        ),
+        (
+            "sqlite:",
+            "error: --database-url is not a usable database URL (`sqlite:`): it names no file",
+        ),
+        (
+            "sqlite://",
+            "error: --database-url is not a usable database URL (`sqlite://`): it names no file",
+        ),
+    ] {
+        for command in [&["up"][..], &["status"]] {
+            let stderr = one_line_error(url, command);
+            assert!(stderr.starts_with(expected), "{stderr}");
+        }
+    }
+    // DATABASE_URL set but empty.
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_fixture-migrations"));
+    c.arg("status").env("DATABASE_URL", "").env("NO_COLOR", "1");
+    let out = run(c);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: DATABASE_URL is not a usable database URL: it is empty"),
+        "{stderr}"
+    );
+}

@@ -10,14 +10,14 @@ use godwit_runner::{Down, DownTarget, Report, Up};
 use serde_json::json;
 
 use super::db::{self, DbArgs, Terminal, TimeoutArgs};
-use super::sql::parse_version;
+use super::sql::{Version, parse_steps, parse_version, version_of};
 use super::{Context, Failure};
 
 #[derive(Debug, Args)]
 pub(crate) struct UpArgs {
     /// Apply pending migrations up to and including this version
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    to: Option<u64>,
+    to: Option<Version>,
     /// Print the exact SQL that would run, history writes included, and change nothing
     #[arg(long)]
     dry_run: bool,
@@ -46,11 +46,11 @@ pub(crate) struct UpArgs {
 #[group(id = "target", multiple = false)]
 pub(crate) struct DownArgs {
     /// Roll back the newest N applied migrations [default: 1]
-    #[arg(long, value_name = "N", group = "target")]
+    #[arg(long, value_name = "N", group = "target", value_parser = parse_steps)]
     steps: Option<usize>,
     /// Roll back every applied migration newer than VERSION (VERSION stays applied)
     #[arg(long, value_name = "VERSION", value_parser = parse_version, group = "target")]
-    to: Option<u64>,
+    to: Option<Version>,
     /// Roll back every applied migration
     #[arg(long, group = "target")]
     all: bool,
@@ -66,7 +66,7 @@ pub(crate) struct DownArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RedoArgs {
     /// Roll back and re-apply the newest N applied migrations
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value = "1", value_parser = parse_steps)]
     steps: usize,
     #[command(flatten)]
     timeouts: TimeoutArgs,
@@ -86,10 +86,11 @@ pub(crate) struct FreshArgs {
 }
 
 pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let to = args.to.as_ref().map(|v| version_of(cx, v)).transpose()?;
     let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));
     let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
     let up = Up::default()
-        .to(args.to)
+        .to(to)
         .single_transaction(args.single_transaction)
         .dry_run(args.dry_run)
         .allow_unsafe(args.allow_unsafe)
@@ -102,9 +103,9 @@ pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result
 }
 
 pub(crate) fn down(cx: &Context<'_>, args: &DownArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let target = match (args.steps, args.to, args.all) {
+    let target = match (args.steps, &args.to, args.all) {
         (_, _, true) => DownTarget::All,
-        (_, Some(to), _) => DownTarget::To(to),
+        (_, Some(to), _) => DownTarget::To(version_of(cx, to)?),
         (steps, None, false) => DownTarget::Steps(steps.unwrap_or(1)),
     };
     let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::anyhow;
 use clap::Args;
 
-use super::sql::{BackendArg, parse_version};
+use super::sql::{BackendArg, Version, parse_version};
 use super::{Context, Failure};
 use crate::{Backend, Catalog, MigrationId, Registration};
 
@@ -15,11 +15,11 @@ pub(crate) const UNSAFE: u8 = 5;
 #[derive(Debug, Args)]
 pub(crate) struct LintArgs {
     /// The backend whose rules apply [default: the scheme of DATABASE_URL, else sqlite]
-    #[arg(long, short, value_enum)]
+    #[arg(long, short, value_enum, ignore_case = true)]
     backend: Option<BackendArg>,
     /// Only these migrations, by version or file name; every migration when none is given
     #[arg(value_name = "VERSION", value_parser = parse_version)]
-    versions: Vec<u64>,
+    versions: Vec<Version>,
 }
 
 pub(crate) fn run(
@@ -32,9 +32,14 @@ pub(crate) fn run(
         Some(b) => b.into(),
         None => super::sql::default_backend(cx)?,
     };
-    super::sql::check_versions(cx, resolved, &args.versions)?;
+    let numbers = super::sql::check_named(cx, resolved, &args.versions)?;
     let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
-    let versions = (!args.versions.is_empty()).then_some(args.versions.as_slice());
+    let versions = (!numbers.is_empty()).then_some(numbers.as_slice());
+    // A migration that cannot be written for this backend fails here as it does in `sql`,
+    // `plan` and `schema`: it could not run.
+    catalog
+        .render_up(backend, versions)
+        .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))?;
     let findings = catalog
         .lint(backend, versions)
         .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))?;

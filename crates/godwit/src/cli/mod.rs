@@ -94,7 +94,8 @@ impl<'a> Context<'a> {
         Context {
             project,
             registrations,
-            database_url: std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()),
+            // Set but empty is kept: resolving it is an error, never the default.
+            database_url: std::env::var("DATABASE_URL").ok(),
             cwd: std::env::current_dir().ok(),
             now: OffsetDateTime::now_utc(),
             color: db::color_stdout(),

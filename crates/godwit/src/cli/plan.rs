@@ -34,7 +34,7 @@ pub(crate) struct PlanArgs {
     all: bool,
     /// With --all, the backend to plan for [default: the scheme of DATABASE_URL, else sqlite];
     /// without it, the connected database decides
-    #[arg(long, short, value_enum, requires = "all")]
+    #[arg(long, short, value_enum, ignore_case = true, requires = "all")]
     backend: Option<BackendArg>,
     #[command(flatten)]
     db: DbArgs,

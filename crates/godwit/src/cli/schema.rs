@@ -14,7 +14,7 @@ use crate::{Backend, Catalog, MigrationId, Registration};
 #[derive(Debug, Args)]
 pub(crate) struct SchemaArgs {
     /// The backend to write SQL for [default: the scheme of DATABASE_URL, else sqlite]
-    #[arg(long, short, value_enum)]
+    #[arg(long, short, value_enum, ignore_case = true)]
     backend: Option<BackendArg>,
     /// Compare the snapshot with FILE and fail (exit code 1) when they differ or FILE is missing
     #[arg(long, value_name = "FILE", conflicts_with = "output")]

@@ -11,7 +11,7 @@ use crate::{Backend, Catalog, MigrationId, Registration, RenderedMigration};
 #[derive(Debug, Args)]
 pub(crate) struct SqlArgs {
     /// The backend to write SQL for [default: the scheme of DATABASE_URL, else sqlite]
-    #[arg(long, short, value_enum)]
+    #[arg(long, short, value_enum, ignore_case = true)]
     backend: Option<BackendArg>,
     /// Print the rollback SQL instead, newest migration first
     #[arg(long)]
@@ -19,7 +19,7 @@ pub(crate) struct SqlArgs {
     /// Only these migrations, by version (`20261120090000`) or file name
     /// (`m20261120_090000_create_tags`); every migration when none is given
     #[arg(value_name = "VERSION", value_parser = parse_version)]
-    versions: Vec<u64>,
+    versions: Vec<Version>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -44,13 +44,25 @@ impl From<BackendArg> for Backend {
     }
 }
 
+/// A migration as the command line names it: its version, and the name when a file name gave
+/// one (which must then be the migration's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Version {
+    pub number: u64,
+    pub name: Option<String>,
+}
+
 /// `20261120090000`, `20261120_090000`, `m20261120_090000_create_tags` or its `.rs` file name.
-pub(crate) fn parse_version(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_version(s: &str) -> Result<Version, String> {
     let s = s.trim();
     if let Ok(v) = s.parse::<u64>() {
-        return Ok(v);
+        return Ok(Version {
+            number: v,
+            name: None,
+        });
     }
     let file = s.rsplit(['/', '\\']).next().unwrap_or(s);
+    let file = file.strip_suffix(".rs").unwrap_or(file);
     let digits: String = file
         .trim_start_matches('m')
         .chars()
@@ -58,13 +70,75 @@ pub(crate) fn parse_version(s: &str) -> Result<u64, String> {
         .filter(|c| *c != '_')
         .collect();
     let shaped = file.trim_start_matches('m').as_bytes().get(8) == Some(&b'_');
+    let name = file
+        .trim_start_matches('m')
+        .get(16..)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
     match digits.parse::<u64>() {
-        Ok(v) if shaped && digits.len() == 14 => Ok(v),
+        Ok(v) if shaped && digits.len() == 14 => Ok(Version { number: v, name }),
         _ => Err(format!(
             "`{s}` is not a migration version: write it as `20261120090000` or as the file name \
              `m20261120_090000_create_tags`"
         )),
     }
+}
+
+/// The version of `v`; a name given with it must be that migration's.
+pub(crate) fn version_of(cx: &Context<'_>, v: &Version) -> anyhow::Result<u64> {
+    if v.name.is_none() {
+        return Ok(v.number);
+    }
+    let resolved = super::registry::load(cx).map_err(|errors| {
+        anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    check_named(cx, &resolved, std::slice::from_ref(v))?;
+    Ok(v.number)
+}
+
+/// A number of migrations, 1 or more.
+pub(crate) fn parse_steps(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 steps does nothing: give 1 or more".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "`{s}` is not a number of migrations: give 1 or more"
+        )),
+    }
+}
+
+/// Each of `versions` must be a migration's, and a name given with one must be its name.
+pub(crate) fn check_named(
+    cx: &Context<'_>,
+    resolved: &[(MigrationId, Registration)],
+    versions: &[Version],
+) -> anyhow::Result<Vec<u64>> {
+    let numbers: Vec<u64> = versions.iter().map(|v| v.number).collect();
+    check_versions(cx, resolved, &numbers)?;
+    for v in versions {
+        if let (Some(name), Some((id, _))) = (
+            &v.name,
+            resolved.iter().find(|(id, _)| id.version == v.number),
+        ) && *name != id.name
+        {
+            bail!(
+                "migration {} is `{}`, not `{name}`: check the file name (m{}_{}_{})",
+                v.number,
+                id.name,
+                &v.number.to_string()[..8],
+                &v.number.to_string()[8..],
+                id.name
+            );
+        }
+    }
+    Ok(numbers)
 }
 
 /// The backend `sql` writes for: `--backend`, else `DATABASE_URL`'s scheme, else SQLite.
@@ -78,6 +152,11 @@ fn backend(cx: &Context<'_>, args: &SqlArgs) -> anyhow::Result<Backend> {
 /// `DATABASE_URL`'s backend, else SQLite.
 pub(crate) fn default_backend(cx: &Context<'_>) -> anyhow::Result<Backend> {
     let url = cx.database_url();
+    if url.trim().is_empty() {
+        return Err(anyhow!(
+            "DATABASE_URL is set but empty: set it to the database's URL, unset it, or pass --backend"
+        ));
+    }
     Backend::from_url(&url).ok_or_else(|| {
         let scheme = url.split(':').next().unwrap_or(&url);
         anyhow!(
@@ -94,9 +173,9 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let backend = backend(cx, args)?;
-    check_versions(cx, resolved, &args.versions)?;
+    let numbers = check_named(cx, resolved, &args.versions)?;
     let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
-    let versions = (!args.versions.is_empty()).then_some(args.versions.as_slice());
+    let versions = (!numbers.is_empty()).then_some(numbers.as_slice());
     let rendered = if args.down {
         catalog.render_down(backend, versions)
     } else {

@@ -9,7 +9,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::db::{self, DbArgs, Terminal};
-use super::sql::parse_version;
+use super::sql::{Version, parse_version, version_of};
 use super::{Context, Failure};
 
 #[derive(Debug, Args)]
@@ -22,7 +22,7 @@ pub(crate) struct VerifyArgs {
 pub(crate) struct BaselineArgs {
     /// Mark every migration up to and including this version as applied, without running it
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    to: u64,
+    to: Version,
     /// Record the baseline even when the live schema differs from what those migrations build
     #[arg(long)]
     force: bool,
@@ -104,9 +104,10 @@ pub(crate) fn baseline(
     args: &BaselineArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let to = version_of(cx, &args.to)?;
     let runner = db::runner(cx, &args.db, Arc::new(Terminal::new(true)))?;
     let url = runner.url().redacted().to_string();
-    match db::block_on(runner.baseline(args.to, args.force))? {
+    match db::block_on(runner.baseline(to, args.force))? {
         Ok(recorded) => {
             let text = if args.db.json {
                 format!(
@@ -120,7 +121,7 @@ pub(crate) fn baseline(
                 format!(
                     "recorded {} migration(s) up to {} as applied in {url}, without running them; `up` applies the rest\n",
                     recorded.len(),
-                    args.to
+                    to
                 )
             };
             out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
@@ -129,9 +130,9 @@ pub(crate) fn baseline(
         Err(differences) => Err(anyhow!(
             "the schema of {url} is not the one the migrations up to {} build, so nothing was recorded:\n{}\n  \
              make the database match (or pick the version it matches), or record it anyway with `baseline --to {} --force`",
-            args.to,
+            to,
             differences_text(&differences),
-            args.to
+            to
         )
         .into()),
     }

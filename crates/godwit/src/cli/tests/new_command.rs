@@ -111,7 +111,7 @@ fn write_migration_ends_statements_and_prints_notes() {
 
 #[test]
 fn parse_version_accepts_numbers_stamps_and_file_names() {
-    let ok = |s| sql::parse_version(s).unwrap();
+    let ok = |s| sql::parse_version(s).unwrap().number;
     assert_eq!(ok("20261120090000"), 20261120090000);
     assert_eq!(ok("20261120_090000"), 20261120090000);
     assert_eq!(ok("m20261120_090000_create_tags"), 20261120090000);

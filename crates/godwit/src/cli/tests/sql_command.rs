@@ -89,6 +89,62 @@ fn sql_refuses_unknown_versions_and_backends() {
         expect!["usage (2): DisplayHelpOnMissingArgumentOrSubcommand"],
     );
     check(&cx, &["--help"], expect!["usage (0): DisplayHelp"]);
+    // A file name names the migration: the name must be its name.
+    check(
+        &cx,
+        &["sql", "m20261120_090000_wrong_name"],
+        expect![[r#"
+            error: migration 20261120090000 is `create_users`, not `wrong_name`: check the file name (m20261120_090000_create_users)
+        "#]],
+    );
+    // Backends in any case, aliases too.
+    assert!(
+        run_str(&cx, &["sql", "--backend", "PG"])
+            .starts_with("-- 3 migrations, up, for PostgreSQL")
+    );
+    assert!(
+        run_str(&cx, &["sql", "-b", "MariaDB"])
+            .starts_with("-- 3 migrations, up, for MySQL/MariaDB")
+    );
+    // An empty DATABASE_URL picks no backend.
+    let mut cx = cx;
+    cx.database_url = Some(String::new());
+    check(
+        &cx,
+        &["sql"],
+        expect![[r#"
+        error: DATABASE_URL is set but empty: set it to the database's URL, unset it, or pass --backend
+    "#]],
+    );
+}
+
+#[test]
+fn down_and_redo_refuse_zero_steps() {
+    let regs = blog();
+    let cx = cx(&PROJECT, &regs);
+    check(
+        &cx,
+        &["down", "--steps", "0"],
+        expect!["usage (2): ValueValidation"],
+    );
+    check(
+        &cx,
+        &["redo", "--steps", "0"],
+        expect!["usage (2): ValueValidation"],
+    );
+    check(
+        &cx,
+        &[
+            "up",
+            "--to",
+            "m20261120_090000_wrong_name",
+            "--database-url",
+            "sqlite:/nonexistent/x.db",
+        ],
+        expect![[r#"
+            error: migration 20261120090000 is `create_users`, not `wrong_name`: check the file name (m20261120_090000_create_users)
+        "#]],
+    );
 }
 
 #[test]
@@ -118,4 +174,31 @@ fn sql_down_of_an_irreversible_migration_is_an_error_naming_it() {
     assert!(
         run_str(&cx, &["sql", "20261122000000"]).contains("-- 20261122000000 purge_spam (up)\n")
     );
+}
+
+struct SqliteOnly;
+impl Migration for SqliteOnly {
+    fn up(&self, s: &mut Schema) {
+        s.sql_per_backend(PerBackend {
+            sqlite: Some("VACUUM"),
+            ..PerBackend::default()
+        })
+        .down("VACUUM");
+    }
+}
+
+/// `lint` fails as `sql` does on a migration that cannot be written for the backend.
+#[test]
+fn lint_fails_on_a_migration_that_does_not_render_for_the_backend() {
+    const EXTRA: &[(&str, &str, &dyn Migration)] =
+        &[("m20261122_000000_vacuum", "SqliteOnly", &SqliteOnly)];
+    let project = blog_with(EXTRA);
+    let regs = registrations_with(EXTRA);
+    let cx = cx(&project, &regs);
+    check(&cx, &["lint", "--backend", "postgres"], expect![[r#"
+        error: migration 20261122000000 vacuum, operation #1 sql(...): PostgreSQL cannot run this raw SQL: it has no text for this backend: set `postgres: Some("...")` in its `PerBackend`
+    "#]]);
+    check(&cx, &["sql", "--backend", "postgres"], expect![[r#"
+        error: cannot write the PostgreSQL SQL: migration 20261122000000 vacuum, operation #1 sql(...): PostgreSQL cannot run this raw SQL: it has no text for this backend: set `postgres: Some("...")` in its `PerBackend`
+    "#]]);
 }
