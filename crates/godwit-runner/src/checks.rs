@@ -162,29 +162,32 @@ impl Runner {
     }
 
     /// The checksums, as their code renders now, of the applied migrations that are in the
-    /// binary. Empty when the migrations do not render (running them says why).
-    pub(crate) fn current_checksums(
-        &self,
-        rows: &[HistoryRow],
-    ) -> std::collections::BTreeMap<u64, String> {
+    /// binary, each computed on its own: one that does not render is in
+    /// [`Current::unrenderable`], with the reason, and the others keep their checksums.
+    pub(crate) fn current_checksums(&self, rows: &[HistoryRow]) -> Current {
         let known: BTreeSet<u64> = self.versions().map(|id| id.version).collect();
-        let versions: Vec<u64> = rows
+        let mut versions: Vec<u64> = rows
             .iter()
             .filter(|r| r.status == RowStatus::Applied && known.contains(&r.version))
             .map(|r| r.version)
             .collect();
-        if versions.is_empty() {
-            return Default::default();
+        let mut current: BTreeMap<u64, String> = BTreeMap::new();
+        let mut unrenderable: BTreeMap<u64, String> = BTreeMap::new();
+        // All at once; a migration that fails is set aside and the rest rendered again.
+        while !versions.is_empty() {
+            match self.catalog.render_up(self.backend(), Some(&versions)) {
+                Ok(ms) => {
+                    current.extend(ms.iter().map(|m| (m.id.version, history::checksum(m))));
+                    break;
+                }
+                Err(e) if versions.contains(&e.migration.version) => {
+                    versions.retain(|v| *v != e.migration.version);
+                    unrenderable.insert(e.migration.version, e.to_string());
+                }
+                // A migration not applied fails to fold: running them says why.
+                Err(_) => break,
+            }
         }
-        let mut current: BTreeMap<u64, String> = self
-            .catalog
-            .render_up(self.backend(), Some(&versions))
-            .map(|ms| {
-                ms.iter()
-                    .map(|m| (m.id.version, history::checksum(m)))
-                    .collect()
-            })
-            .unwrap_or_default();
         // A migration applied by an earlier godwit (one that did not keep every value exactly:
         // MySQL times without microseconds, SQLite decimals as REALs, values inline as given;
         // or that rebuilt a SQLite table once per operation) has the checksum of that
@@ -214,7 +217,10 @@ impl Runner {
                 }
             }
         }
-        current
+        Current {
+            checksums: current,
+            unrenderable,
+        }
     }
 
     /// Refuse to run when history and the code disagree, unless `up` allows the case: an
@@ -229,8 +235,20 @@ impl Runner {
         let mut problems = Vec::new();
         if !up.allow_changed {
             let current = self.current_checksums(rows);
+            for (v, reason) in &current.unrenderable {
+                problems.push(format!(
+                    "cannot render: applied migration {v} no longer renders for {}, so whether its \
+                     code changed cannot be checked: {reason}; fix the migration (`up --allow-changed` \
+                     runs anyway)",
+                    self.backend()
+                ));
+            }
             for r in rows {
-                if let Some(now) = current.get(&r.version).filter(|c| **c != r.checksum) {
+                if let Some(now) = current
+                    .checksums
+                    .get(&r.version)
+                    .filter(|c| **c != r.checksum)
+                {
                     problems.push(format!(
                         "changed: {} {} differs from what ran (history has checksum {}, its code now {now}); \
                          undo the edit and write a new migration for the change, or, once the edit is reviewed \
@@ -312,7 +330,7 @@ impl Runner {
     /// The applied migrations whose checksum (or name) history has differs from their code's
     /// now, with both checksums: what `repair` records.
     pub(crate) fn to_repair(&self, rows: &[HistoryRow]) -> Vec<Repaired> {
-        let current = self.current_checksums(rows);
+        let current = self.current_checksums(rows).checksums;
         let mut repaired = Vec::new();
         for r in rows {
             let Some(id) = self.versions().find(|id| id.version == r.version) else {
@@ -345,4 +363,12 @@ impl Runner {
         }
         Ok(())
     }
+}
+
+/// The checksums of the applied migrations' code now ([`Runner::current_checksums`]).
+#[derive(Debug, Default)]
+pub(crate) struct Current {
+    pub checksums: BTreeMap<u64, String>,
+    /// The applied migrations that do not render on this backend now, with the reason.
+    pub unrenderable: BTreeMap<u64, String>,
 }

@@ -259,10 +259,9 @@ impl Runner {
     async fn up_on(&self, conn: &mut Conn, history: &History, up: &Up) -> Result<Report, Error> {
         let (_, rows) = self.read(conn, history).await?;
         if !self.needs_lock(&rows, up.to) {
-            // Nothing runs: missing migrations are still refused, but checksums are not
-            // recomputed (rendering every applied migration would triple the cost of a no-op
-            // `up`); `status` and an `up` with work to do compare them.
-            self.check_history(&rows, &[], &up.clone().allow_changed(true))?;
+            // Nothing runs, but a changed or missing applied migration is refused all the same:
+            // a deploy must not report success over history that disagrees with the code.
+            self.check_history(&rows, &[], up)?;
             return Ok(self.report(Vec::new()));
         }
         let lock = self.lock().await?;

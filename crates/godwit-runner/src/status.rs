@@ -24,6 +24,9 @@ pub enum State {
     Changed,
     /// Pending, but older than the newest applied migration (merged from another branch).
     OutOfOrder,
+    /// Applied, but its code no longer renders for this backend: whether it changed cannot be
+    /// checked ([`MigrationStatus::render_error`] says why).
+    Unrenderable,
 }
 
 impl State {
@@ -36,6 +39,7 @@ impl State {
             State::Missing => "missing",
             State::Changed => "changed",
             State::OutOfOrder => "out_of_order",
+            State::Unrenderable => "cannot_render",
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct MigrationStatus {
     /// The checksum of its code now, when it is applied and in the binary (it differs from the
     /// row's when the state is `Changed`).
     pub current_checksum: Option<String>,
+    /// Why its code does not render now, for [`State::Unrenderable`].
+    pub render_error: Option<String>,
 }
 
 /// Every migration, applied or not.
@@ -81,7 +87,10 @@ impl Status {
 impl Runner {
     /// Every migration's state, from history `rows` (`exists`: whether the table exists).
     pub(crate) fn status_of(&self, exists: bool, rows: Vec<HistoryRow>) -> Status {
-        let current = self.current_checksums(&rows);
+        let crate::checks::Current {
+            checksums: current,
+            unrenderable,
+        } = self.current_checksums(&rows);
         let newest = rows.iter().map(|r| r.version).max();
         let by_version: BTreeMap<u64, &HistoryRow> = rows.iter().map(|r| (r.version, r)).collect();
         let mut migrations: Vec<MigrationStatus> = self
@@ -93,6 +102,9 @@ impl Runner {
                     None if newest.is_some_and(|n| id.version < n) => State::OutOfOrder,
                     None => State::Pending,
                     Some(r) => match r.status {
+                        RowStatus::Applied if unrenderable.contains_key(&id.version) => {
+                            State::Unrenderable
+                        }
                         RowStatus::Applied
                             if current_checksum.as_ref().is_some_and(|c| *c != r.checksum) =>
                         {
@@ -109,6 +121,7 @@ impl Runner {
                     state,
                     row,
                     current_checksum,
+                    render_error: unrenderable.get(&id.version).cloned(),
                 }
             })
             .collect();
@@ -121,6 +134,7 @@ impl Runner {
                     state: State::Missing,
                     row: Some(r.clone()),
                     current_checksum: None,
+                    render_error: None,
                 });
             }
         }

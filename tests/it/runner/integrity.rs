@@ -257,7 +257,74 @@ async fn an_out_of_order_migration_is_refused_then_allowed(backend: Backend) {
     db.conn.close().await;
 }
 
+/// `create_tags` made raw SQL with no text for any backend: it cannot render anywhere.
+struct CreateTagsUnrenderable;
+impl Migration for CreateTagsUnrenderable {
+    fn up(&self, s: &mut Schema) {
+        s.sql_per_backend(PerBackend::default())
+            .down_per_backend(PerBackend::default());
+    }
+}
+static TAGS_UNRENDERABLE: CreateTagsUnrenderable = CreateTagsUnrenderable;
+
+/// With nothing pending, `up` refuses a changed migration as it does when something is: a
+/// deploy does not report success over history that disagrees with the code.
+async fn an_edited_applied_migration_is_refused_with_nothing_pending(backend: Backend) {
+    let db = scratch(backend, "changed_no_pending").await;
+    let url = db.url();
+    runner(&url, &[(V1, "create_accounts", &ACCOUNTS)])
+        .up(&Up::default())
+        .await
+        .unwrap();
+    let edited = runner(&url, &[(V1, "create_accounts", &ACCOUNTS_EDITED)]);
+    let error = edited.up(&Up::default()).await.unwrap_err();
+    refused(error, "changed: 20260401000100 create_accounts", "`repair`");
+    edited.up(&Up::default().allow_changed(true)).await.unwrap();
+    db.conn.close().await;
+}
+
+/// An applied migration that no longer renders is shown as such; the others are still
+/// compared (one that does not render used to switch the comparison off for all), and `up`
+/// refuses.
+async fn an_applied_migration_that_no_longer_renders_is_shown_and_refused(backend: Backend) {
+    let db = scratch(backend, "unrenderable").await;
+    let url = db.url();
+    runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS),
+            (V2, "create_tags", &TAGS),
+        ],
+    )
+    .up(&Up::default())
+    .await
+    .unwrap();
+    let broken = runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS_EDITED),
+            (V2, "create_tags", &TAGS_UNRENDERABLE),
+        ],
+    );
+    assert_eq!(
+        states(&broken).await,
+        vec![(V1, State::Changed), (V2, State::Unrenderable)]
+    );
+    let status = broken.status().await.unwrap();
+    let reason = status.migrations[1].render_error.clone().unwrap();
+    assert!(reason.contains("has no text for this backend"), "{reason}");
+    let error = broken.up(&Up::default()).await.unwrap_err().to_string();
+    assert!(
+        error.contains("changed: 20260401000100 create_accounts")
+            && error.contains("cannot render: applied migration 20260401000200"),
+        "{error}"
+    );
+    db.conn.close().await;
+}
+
 on_every_backend!(
+    an_edited_applied_migration_is_refused_with_nothing_pending,
+    an_applied_migration_that_no_longer_renders_is_shown_and_refused,
     an_edited_applied_migration_is_refused_until_repaired,
     a_deleted_applied_migration_is_refused,
     an_out_of_order_migration_is_refused_then_allowed,

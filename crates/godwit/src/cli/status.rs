@@ -43,11 +43,15 @@ pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> R
             status.count(State::Partial) + status.count(State::PartialDown),
         );
         let (changed, missing) = (status.count(State::Changed), status.count(State::Missing));
+        let unrenderable = status.count(State::Unrenderable);
         let mut what = format!("{pending} pending, {partial} half-applied");
         if changed + missing > 0 {
             what.push_str(&format!(
                 ", {changed} changed since applied, {missing} applied but missing from the code"
             ));
+        }
+        if unrenderable > 0 {
+            what.push_str(&format!(", {unrenderable} that no longer render"));
         }
         return Err(Failure::Exit {
             code: db::EXIT_PENDING,
@@ -117,6 +121,7 @@ fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_
                 "current_checksum": m.current_checksum,
                 "statement": row.and_then(|r| r.statement),
                 "error": row.and_then(|r| r.error.clone()),
+                "render_error": m.render_error,
                 "allowances": allowed,
             })
         })
@@ -133,6 +138,7 @@ fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_
         "out_of_order": status.count(State::OutOfOrder),
         "changed": status.count(State::Changed),
         "missing": status.count(State::Missing),
+        "cannot_render": status.count(State::Unrenderable),
         "migrations": migrations,
         "allowances_error": allowances.as_ref().err(),
     })
@@ -170,6 +176,7 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
             State::PartialDown => ("partial down", db::RED),
             State::Changed => ("changed", db::RED),
             State::OutOfOrder => ("out of order", db::YELLOW),
+            State::Unrenderable => ("cannot render", db::RED),
             _ => ("missing", db::MAGENTA),
         };
         let state = db::paint(&format!("{label:<13}"), c, color);
@@ -214,6 +221,11 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
                 "{:<14}  older than the newest applied migration: `up` needs --allow-out-of-order\n",
                 ""
             )),
+            (State::Unrenderable, ..) => s.push_str(&format!(
+                "{:<14}  its code no longer renders, so whether it changed cannot be checked: {}\n",
+                "",
+                m.render_error.as_deref().unwrap_or("")
+            )),
             _ => {}
         }
         if let Ok(findings) = allowances {
@@ -233,6 +245,7 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
         (State::OutOfOrder, "out of order"),
         (State::Changed, "changed since applied"),
         (State::Missing, "applied but missing from the code"),
+        (State::Unrenderable, "cannot render"),
     ] {
         match status.count(state) {
             0 => {}

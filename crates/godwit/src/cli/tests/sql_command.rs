@@ -195,10 +195,18 @@ fn lint_fails_on_a_migration_that_does_not_render_for_the_backend() {
     let project = blog_with(EXTRA);
     let regs = registrations_with(EXTRA);
     let cx = cx(&project, &regs);
-    check(&cx, &["lint", "--backend", "postgres"], expect![[r#"
+    check(
+        &cx,
+        &["lint", "--backend", "postgres"],
+        expect![[r#"
         error: migration 20261122000000 vacuum, operation #1 sql(...): PostgreSQL cannot run this raw SQL: it has no text for this backend: set `postgres: Some("...")` in its `PerBackend`
-    "#]]);
-    check(&cx, &["sql", "--backend", "postgres"], expect![[r#"
+    "#]],
+    );
+    check(
+        &cx,
+        &["sql", "--backend", "postgres"],
+        expect![[r#"
         error: cannot write the PostgreSQL SQL: migration 20261122000000 vacuum, operation #1 sql(...): PostgreSQL cannot run this raw SQL: it has no text for this backend: set `postgres: Some("...")` in its `PerBackend`
-    "#]]);
+    "#]],
+    );
 }
