@@ -717,3 +717,19 @@ fn declared_objects_are_dropped_by_the_derived_down() {
         "#]],
     );
 }
+
+#[test]
+fn type_limits_are_checked_before_running() {
+    let long = |s: &mut Schema| {
+        s.add_column("users", Column::string("essay", 10_485_761).nullable());
+    };
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 add_column("users", "essay"): PostgreSQL cannot make `users.essay` a varchar(10485761): the longest is varchar(10485760): use `text` for long strings
+    "#]].assert_eq(&up_on(Backend::Postgres, long));
+    let wide = |s: &mut Schema| {
+        s.add_column("users", Column::decimal("balance", 66, 2).nullable());
+    };
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 add_column("users", "balance"): MySQL/MariaDB cannot make `users.balance` a decimal of precision 66: the most is 65 digits: use at most decimal(65, ..), or store the digits as a string
+    "#]].assert_eq(&up_on(Backend::MySql, wide));
+}

@@ -74,7 +74,7 @@ impl Progress {
     /// The progress table that goes with history table `history_table`.
     pub fn new(history_table: &str, backend: Backend) -> Progress {
         Progress {
-            table: format!("{history_table}_batches"),
+            table: format!("{history_table}{}", crate::history::PROGRESS_SUFFIX),
             backend,
         }
     }

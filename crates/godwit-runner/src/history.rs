@@ -92,7 +92,13 @@ pub fn checksum(m: &RenderedMigration) -> String {
 
 /// Check a history table name: a plain identifier, so that it can be written unquoted in the
 /// messages that tell users what SQL to run.
-pub(crate) fn check_table_name(name: &str) -> Result<(), Error> {
+/// What godwit adds to the history table's name for the progress of batched steps.
+pub(crate) const PROGRESS_SUFFIX: &str = "_batches";
+
+/// The history table's name must be a plain identifier, and it and the names godwit derives
+/// from it (`<name>_batches`) must fit `backend`'s identifier limit: PostgreSQL would cut a
+/// longer one short, silently, to the history table's own name.
+pub(crate) fn check_table_name(name: &str, backend: Backend) -> Result<(), Error> {
     let bad = |reason: &str| {
         Err(Error::HistoryTableName {
             name: name.to_string(),
@@ -110,8 +116,17 @@ pub(crate) fn check_table_name(name: &str) -> Result<(), Error> {
     if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return bad("use letters, digits and `_` only");
     }
-    if name.len() > 63 {
-        return bad("it is longer than 63 characters");
+    if let Some(max) = backend.max_identifier_len() {
+        let longest = name.len() + PROGRESS_SUFFIX.len();
+        if longest > max {
+            return bad(&format!(
+                "it is {} characters long, and godwit also makes `{name}{PROGRESS_SUFFIX}` (the \
+                 progress of batched steps), {longest} characters, over {backend}'s limit of {max}: \
+                 use at most {} characters",
+                name.len(),
+                max - PROGRESS_SUFFIX.len()
+            ));
+        }
     }
     Ok(())
 }
@@ -370,10 +385,21 @@ mod tests {
 
     #[test]
     fn table_names_are_plain_identifiers() {
-        assert!(check_table_name("godwit_migrations").is_ok());
-        assert!(check_table_name("_h2").is_ok());
-        for bad in ["", "2x", "a b", "a\"b", "schema.table", &"x".repeat(64)] {
-            assert!(check_table_name(bad).is_err(), "{bad}");
+        for backend in Backend::ALL {
+            assert!(check_table_name("godwit_migrations", backend).is_ok());
+            assert!(check_table_name("_h2", backend).is_ok());
+            for bad in ["", "2x", "a b", "a\"b", "schema.table"] {
+                assert!(check_table_name(bad, backend).is_err(), "{bad}");
+            }
         }
+        // `<name>_batches` must fit too: 55 bytes on PostgreSQL, 56 characters on MySQL.
+        assert!(check_table_name(&"x".repeat(55), Backend::Postgres).is_ok());
+        let err = check_table_name(&"x".repeat(56), Backend::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("use at most 55 characters"), "{err}");
+        assert!(check_table_name(&"x".repeat(56), Backend::MySql).is_ok());
+        assert!(check_table_name(&"x".repeat(57), Backend::MySql).is_err());
+        assert!(check_table_name(&"x".repeat(200), Backend::Sqlite).is_ok());
     }
 }

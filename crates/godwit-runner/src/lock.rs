@@ -256,7 +256,7 @@ pub async fn hold(
     history_table: &str,
     timeout: Duration,
 ) -> Result<HeldLock, Error> {
-    crate::history::check_table_name(history_table)?;
+    crate::history::check_table_name(history_table, url.backend())?;
     acquire(
         url,
         history_table,

@@ -122,7 +122,7 @@ impl Runner {
     }
 
     pub(crate) fn history(&self) -> Result<History, Error> {
-        history::check_table_name(&self.options.history_table)?;
+        history::check_table_name(&self.options.history_table, self.backend())?;
         if self.backend() == Backend::Sqlite && self.url.sqlite_file().is_none() {
             return Err(Error::InMemory);
         }

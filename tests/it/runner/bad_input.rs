@@ -163,3 +163,25 @@ fn an_empty_database_url_or_a_sqlite_url_without_a_file_is_an_error() {
         "{stderr}"
     );
 }
+
+/// A history table whose progress table (`<name>_batches`) would not fit the backend's names
+/// is refused before anything runs: PostgreSQL would have cut that name short to the history
+/// table's own, and MariaDB refused it only at the first backfill.
+#[tokio::test]
+async fn a_history_table_name_too_long_for_what_godwit_derives_is_refused() {
+    for (backend, len) in [(Backend::Postgres, 56), (Backend::MySql, 57)] {
+        let mut db = scratch(backend, "long_history").await;
+        let name = "h".repeat(len);
+        let stderr = one_line_error(&db.url(), &["up", "--history-table", &name]);
+        assert!(
+            stderr.contains(&format!("godwit also makes `{name}_batches`"))
+                && stderr.contains(&format!("use at most {} characters", len - 1)),
+            "{stderr}"
+        );
+        assert!(
+            !table_exists(&mut db.conn, &name).await,
+            "{backend}: nothing ran"
+        );
+        db.conn.close().await;
+    }
+}

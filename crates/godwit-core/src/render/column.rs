@@ -213,8 +213,35 @@ pub(super) fn check_column(
     table: &str,
     def: &ColumnDef,
 ) -> Result<(), RenderError> {
+    if backend == Backend::Postgres
+        && let ColumnType::String(n) = def.ty
+        && n > POSTGRES_MAX_VARCHAR
+    {
+        return Err(RenderError::Unsupported {
+            backend,
+            what: format!(
+                "make `{table}.{}` a varchar({n}): the longest is varchar({POSTGRES_MAX_VARCHAR})",
+                def.name
+            ),
+            fix: "use `text` for long strings".into(),
+        });
+    }
     if backend != Backend::MySql {
         return Ok(());
+    }
+    if let ColumnType::Decimal(p, _) = def.ty
+        && p > MYSQL_MAX_DECIMAL_PRECISION
+    {
+        return Err(RenderError::Unsupported {
+            backend,
+            what: format!(
+                "make `{table}.{}` a decimal of precision {p}: the most is {MYSQL_MAX_DECIMAL_PRECISION} digits",
+                def.name
+            ),
+            fix: format!(
+                "use at most decimal({MYSQL_MAX_DECIMAL_PRECISION}, ..), or store the digits as a string"
+            ),
+        });
     }
     if let ColumnType::String(n) = def.ty
         && n > MYSQL_MAX_VARCHAR
@@ -240,6 +267,12 @@ pub(super) fn check_column(
     }
     Ok(())
 }
+
+/// The longest `varchar` PostgreSQL accepts.
+pub(super) const POSTGRES_MAX_VARCHAR: u32 = 10_485_760;
+
+/// The most digits a MySQL/MariaDB `decimal` holds.
+pub(super) const MYSQL_MAX_DECIMAL_PRECISION: u32 = 65;
 
 /// The longest `varchar` MySQL/MariaDB accept with the utf8mb4 character set.
 pub(super) const MYSQL_MAX_VARCHAR: u32 = 16383;
