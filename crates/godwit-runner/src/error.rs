@@ -138,6 +138,10 @@ pub enum Error {
     )]
     InMemory,
 
+    /// A timeout the backend does not take.
+    #[error("{reason}")]
+    InvalidTimeout { reason: String },
+
     #[error("the history table name `{name}` is not usable: {reason}")]
     HistoryTableName { name: String, reason: String },
 

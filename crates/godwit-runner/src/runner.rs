@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use godwit_core::{Backend, Catalog, Migration, MigrationId};
 use sea_query::Value;
@@ -125,6 +126,17 @@ impl Runner {
         history::check_table_name(&self.options.history_table, self.backend())?;
         if self.backend() == Backend::Sqlite && self.url.sqlite_file().is_none() {
             return Err(Error::InMemory);
+        }
+        // SQLite waits for the lock with its busy timeout, in milliseconds up to 2^31 - 1.
+        let wait = self.options.deploy_lock_timeout;
+        if self.backend() == Backend::Sqlite && wait > Duration::from_millis(i32::MAX as u64) {
+            return Err(Error::InvalidTimeout {
+                reason: format!(
+                    "the deploy lock timeout of {} seconds is out of range: SQLite waits at most \
+                     2147483.647 seconds (about 24 days)",
+                    wait.as_secs_f64()
+                ),
+            });
         }
         Ok(History {
             table: self.options.history_table.clone(),

@@ -204,6 +204,39 @@ pub(crate) fn pg_interval(d: Duration) -> String {
     }
 }
 
+/// Whether `backend` takes `d` as a timeout (0 is no limit): PostgreSQL counts whole
+/// milliseconds up to 2^31 - 1 (a shorter one would be 0, no limit; a longer one is refused),
+/// MySQL/MariaDB seconds up to a year, SQLite's busy timeout milliseconds up to 2^31 - 1.
+pub(crate) fn check_timeout(backend: Backend, what: &str, d: Duration) -> Result<(), String> {
+    if d.is_zero() {
+        return Ok(());
+    }
+    let (min, max, range) = match backend {
+        Backend::Postgres => (
+            Duration::from_millis(1),
+            Duration::from_millis(i32::MAX as u64),
+            "0.001 to 2147483.647 seconds (about 596 hours) on PostgreSQL",
+        ),
+        Backend::MySql => (
+            Duration::from_millis(1),
+            Duration::from_secs(31_536_000),
+            "0.001 to 31536000 seconds (a year) on MySQL/MariaDB",
+        ),
+        Backend::Sqlite => (
+            Duration::from_millis(1),
+            Duration::from_millis(i32::MAX as u64),
+            "0.001 to 2147483.647 seconds on SQLite",
+        ),
+    };
+    if d < min || d > max {
+        return Err(format!(
+            "{what} of {} seconds is out of range: it must be {range}, or 0 for no limit",
+            d.as_secs_f64()
+        ));
+    }
+    Ok(())
+}
+
 impl Runner {
     /// A migration's timeouts, the runner's defaults filling in what it does not set.
     pub(crate) fn timeouts_of(&self, m: &RenderedMigration) -> Timeouts {
@@ -259,10 +292,31 @@ impl Runner {
         if versions.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(match dir {
+        let rendered = match dir {
             Dir::Up => self.catalog.render_up(self.backend(), Some(versions))?,
             Dir::Down => self.catalog.render_down(self.backend(), Some(versions))?,
-        })
+        };
+        for m in &rendered {
+            let t = self.timeouts_of(m);
+            let whose = |what: &str| {
+                let set_by_migration = match what {
+                    "lock timeout" => m.timeouts.lock.is_some(),
+                    _ => m.timeouts.statement.is_some(),
+                };
+                if set_by_migration {
+                    format!("the {what} of migration {}", m.id)
+                } else {
+                    format!("the {what}")
+                }
+            };
+            for (what, d) in [("lock timeout", t.lock), ("statement timeout", t.statement)] {
+                if let Some(d) = d {
+                    check_timeout(self.backend(), &whose(what), d)
+                        .map_err(|reason| Error::InvalidTimeout { reason })?;
+                }
+            }
+        }
+        Ok(rendered)
     }
 
     /// The steps that run `migrations`: one transaction each where the backend allows it, one

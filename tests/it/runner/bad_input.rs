@@ -185,3 +185,36 @@ async fn a_history_table_name_too_long_for_what_godwit_derives_is_refused() {
         db.conn.close().await;
     }
 }
+
+/// Timeouts the backend does not take are refused with the range it takes, before anything
+/// runs: under a millisecond PostgreSQL reads as no limit, and past its limit it refuses;
+/// SQLite's busy timeout stops at 2^31 - 1 milliseconds (larger ones made sqlx panic).
+#[tokio::test]
+async fn timeouts_out_of_the_backends_range_are_refused() {
+    let mut db = scratch(Backend::Postgres, "timeout_range").await;
+    for (flag, value) in [
+        ("--lock-timeout", "0.0001"),
+        ("--lock-timeout", "3000000"),
+        ("--statement-timeout", "0.0004"),
+    ] {
+        let stderr = one_line_error(&db.url(), &["up", flag, value]);
+        assert!(
+            stderr.contains("is out of range: it must be 0.001 to 2147483.647 seconds (about 596 hours) on PostgreSQL, or 0 for no limit"),
+            "{stderr}"
+        );
+    }
+    assert!(
+        !table_exists(&mut db.conn, "godwit_migrations").await,
+        "nothing ran"
+    );
+    db.conn.close().await;
+
+    let db = scratch(Backend::Sqlite, "timeout_range").await;
+    let stderr = one_line_error(&db.url(), &["up", "--deploy-lock-timeout", "2147484"]);
+    assert!(
+        stderr.contains(
+            "the deploy lock timeout of 2147484 seconds is out of range: SQLite waits at most"
+        ),
+        "{stderr}"
+    );
+}
