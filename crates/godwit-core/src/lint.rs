@@ -582,6 +582,14 @@ impl Catalog {
         for entry in self.entries() {
             let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
             let mut created: BTreeSet<String> = BTreeSet::new();
+            if let Some(e) = entry.up.errors.first() {
+                return Err(Error {
+                    migration: entry.id.clone(),
+                    direction: "up",
+                    operation: None,
+                    kind: crate::error::ErrorKind::Recording(e.clone()),
+                });
+            }
             for (i, op) in entry.up.ops.iter().enumerate() {
                 if wanted {
                     let existing = op_table(op)

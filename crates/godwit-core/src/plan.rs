@@ -47,16 +47,10 @@ impl Catalog {
     pub fn new<'a>(migrations: impl IntoIterator<Item = (MigrationId, &'a dyn Migration)>) -> Self {
         let mut entries: Vec<Entry> = migrations
             .into_iter()
-            .map(|(id, m)| {
-                let mut up = Schema::new();
-                m.up(&mut up);
-                let mut down = Schema::new();
-                m.down(&mut down);
-                Entry {
-                    id,
-                    up: up.into_plan(),
-                    down: down.into_plan(),
-                }
+            .map(|(id, m)| Entry {
+                up: record(&id, "up", |s| m.up(s)),
+                down: record(&id, "down", |s| m.down(s)),
+                id,
             })
             .collect();
         entries.sort_by(|a, b| a.id.cmp(&b.id));
@@ -127,7 +121,12 @@ impl Catalog {
         // The same schema, one operation ahead while an operation renders (see `render_plan`).
         let mut twin = SchemaModel::default();
         let mut out = Vec::new();
+        // Nothing after the newest wanted migration matters to them (nor can it fail them).
+        let last = versions.map(|vs| vs.iter().copied().max().unwrap_or(0));
         for entry in &self.entries {
+            if last.is_some_and(|last| entry.id.version > last) {
+                break;
+            }
             let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
             if wanted {
                 recording_errors(&entry.id, "up", &entry.up)?;
@@ -262,6 +261,44 @@ impl Catalog {
             })?;
         }
         Ok((inverse.into_iter().rev().flatten().collect(), warnings))
+    }
+}
+
+thread_local! {
+    /// Set while a migration's `up` or `down` records its plan.
+    static RECORDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is running a migration's `up` or `down` to record its plan: a panic
+/// hook can keep quiet then, since the panic becomes an error of that migration.
+pub fn recording_migration() -> bool {
+    RECORDING.with(|r| r.get())
+}
+
+/// The plan `f` records. A panic in it (migration code is user code) becomes an error of the
+/// plan, naming the migration, instead of taking every command down.
+fn record(id: &MigrationId, direction: &str, f: impl FnOnce(&mut Schema)) -> Plan {
+    let mut schema = Schema::new();
+    let before = RECORDING.with(|r| r.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut schema)));
+    RECORDING.with(|r| r.set(before));
+    match outcome {
+        Ok(()) => schema.into_plan(),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            let mut plan = Schema::new().into_plan();
+            plan.errors.push(format!(
+                "its `{direction}` panicked ({why}): fix the code of m{}_{}_{}.rs",
+                &id.version.to_string().get(..8).unwrap_or_default(),
+                &id.version.to_string().get(8..).unwrap_or_default(),
+                id.name
+            ));
+            plan
+        }
     }
 }
 

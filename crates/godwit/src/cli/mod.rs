@@ -253,6 +253,14 @@ pub fn command() -> clap::Command {
 /// The binary's `main`: parse the arguments, run the command, print errors, return the exit
 /// code (see the module's documentation).
 pub fn main(project: &Project) -> ExitCode {
+    // A migration whose `up` or `down` panics becomes an error naming it (see
+    // `godwit_core::plan::recording_migration`): the default hook would print a raw panic first.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !godwit_core::plan::recording_migration() {
+            default_hook(info);
+        }
+    }));
     let registrations = crate::registrations();
     let cx = Context::from_env(project, &registrations);
     let mut stdout = io::stdout().lock();

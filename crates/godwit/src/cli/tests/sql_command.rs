@@ -210,3 +210,38 @@ fn lint_fails_on_a_migration_that_does_not_render_for_the_backend() {
     "#]],
     );
 }
+
+struct Panics;
+impl Migration for Panics {
+    fn up(&self, _s: &mut Schema) {
+        panic!("forgot to handle this case");
+    }
+}
+
+/// A migration whose `up` panics is an error naming its file; the others still render.
+#[test]
+fn a_migration_that_panics_is_an_error_naming_its_file() {
+    const EXTRA: &[(&str, &str, &dyn Migration)] = &[("m20261122_000000_boom", "Panics", &Panics)];
+    let project = blog_with(EXTRA);
+    let regs = registrations_with(EXTRA);
+    let cx = cx(&project, &regs);
+    check(
+        &cx,
+        &["sql", "--backend", "postgres"],
+        expect![[r#"
+        error: cannot write the PostgreSQL SQL: migration 20261122000000 boom: its `up` panicked (forgot to handle this case): fix the code of m20261122_000000_boom.rs
+    "#]],
+    );
+    check(
+        &cx,
+        &["lint", "--backend", "postgres"],
+        expect![[r#"
+        error: migration 20261122000000 boom: its `up` panicked (forgot to handle this case): fix the code of m20261122_000000_boom.rs
+    "#]],
+    );
+    assert!(
+        run_str(&cx, &["sql", "20261120090000"]).starts_with("-- 1 migrations, up, for SQLite")
+            || run_str(&cx, &["sql", "20261120090000"])
+                .starts_with("-- 1 migration, up, for SQLite")
+    );
+}
