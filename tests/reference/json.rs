@@ -401,6 +401,10 @@ const STATUS: &[(&str, &str)] = &[
         "how many are in history but no longer in the code",
     ),
     (
+        "cannot_render",
+        "how many are applied but their code no longer renders for this backend, so whether it changed cannot be checked",
+    ),
+    (
         "allowances_error",
         "why the allowed lint findings could not be listed (a migration that does not load), else `null`",
     ),
@@ -412,7 +416,7 @@ const STATUS: &[(&str, &str)] = &[
     ("migrations[].name", "its name"),
     (
         "migrations[].status",
-        "`applied`, `pending`, `partial` (half-applied up), `partial_down` (half rolled back), `changed`, `missing` or `out_of_order`",
+        "`applied`, `pending`, `partial` (half-applied up), `partial_down` (half rolled back), `changed`, `missing`, `out_of_order` or `cannot_render`",
     ),
     (
         "migrations[].applied_at",
@@ -437,6 +441,10 @@ const STATUS: &[(&str, &str)] = &[
     (
         "migrations[].error",
         "for a half-applied migration, the error it stopped with, else `null`",
+    ),
+    (
+        "migrations[].render_error",
+        "for `cannot_render`, why its code does not render now, else `null`",
     ),
     (
         "migrations[].allowances",
