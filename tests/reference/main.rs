@@ -100,6 +100,13 @@ const EXIT_CODES: &[(&str, &str, &str)] = &[
          transaction and releases the lock.",
         "every command that connects to a database",
     ),
+    (
+        "143",
+        "Terminated by SIGTERM (what systemd, Kubernetes and CI send to stop a process), handled \
+         as Ctrl-C is: the connections are dropped, so the server rolls back the open transaction \
+         and releases the lock.",
+        "every command that connects to a database",
+    ),
 ];
 
 const INTRO: &str = "\

@@ -289,6 +289,8 @@ pub(crate) struct Run<'a> {
     /// Retries of a batch that timed out waiting for a lock, and the first pause.
     pub lock_retries: u32,
     pub retry_backoff: Duration,
+    /// Asks whether the runner still holds the migration lock, before each batch.
+    pub lock: Option<std::sync::Arc<crate::lock::Probe>>,
 }
 
 impl Run<'_> {
@@ -339,6 +341,13 @@ impl Run<'_> {
             "BEGIN"
         };
         loop {
+            if let Some(probe) = &self.lock {
+                probe.check().await.map_err(|e| BatchError {
+                    reason: e.to_string(),
+                    timeout: None,
+                    done: position.done,
+                })?;
+            }
             let mut attempt = 0;
             let (upto, changed) = loop {
                 match self.batch(conn, step_id, step, &position, begin).await {

@@ -93,6 +93,14 @@ pub enum Error {
         table: String,
     },
 
+    /// The migration lock was lost while this runner migrated.
+    #[error(
+        "the migration lock was lost ({reason}), so this runner stopped: another deploy may be \
+         migrating now; what was in a transaction was rolled back where the backend has \
+         transactional DDL; run `status` to see where things stand, then `up` again"
+    )]
+    LockLost { reason: String },
+
     #[error(
         "timed out after {waited:?} waiting for the migration lock on {url}, held by {holder}: \
          another deploy is migrating this database; wait for it to finish, or raise --deploy-lock-timeout"

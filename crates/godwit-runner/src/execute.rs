@@ -177,6 +177,11 @@ impl Runner {
             if let Some(m) = step_migration(step)
                 && current.is_none_or(|(c, _)| c != m)
             {
+                // Before each migration: is the migration lock still this runner's?
+                if let Err(e) = self.check_lock().await {
+                    abort(conn, in_tx, fk_off).await;
+                    return Err(Failed::Fatal(e));
+                }
                 let (started, now) = script.begin(m);
                 if now {
                     self.observer.event(&Event::Started {
@@ -239,7 +244,13 @@ impl Runner {
                     }
                     self.finish_step(script, unit, Step::Done { m }, share, ran, times);
                 }
-                current = group.last().map(|m| (*m, Instant::now()));
+                // The last one's time goes on from its share: its history row is written next,
+                // and the time recorded there is the migration's (it read 0 ms when the clock
+                // started again here).
+                current = group.last().map(|m| {
+                    let now = Instant::now();
+                    (*m, now.checked_sub(share).unwrap_or(now))
+                });
                 continue;
             }
             match step {
@@ -300,6 +311,13 @@ impl Runner {
                     }));
                 }
                 other => {
+                    // And before a commit: a transaction whose lock was lost is rolled back.
+                    if other == Step::Commit
+                        && let Err(e) = self.check_lock().await
+                    {
+                        abort(conn, in_tx, fk_off).await;
+                        return Err(Failed::Fatal(e));
+                    }
                     if let Step::Record { m } = other {
                         times[m] = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
                     }
@@ -454,6 +472,7 @@ impl Runner {
                         .lock_retries
                         .unwrap_or(DEFAULT_LOCK_RETRIES),
                     retry_backoff: self.options.retry_backoff,
+                    lock: self.held_lock(),
                 };
                 let id = crate::batch::StepId {
                     version: rm.id.version,

@@ -11,6 +11,13 @@
 //! A second runner waits, printing who holds the lock (through the [`Observer`]), up to a
 //! timeout, then fails with [`Error::LockTimeout`].
 //!
+//! A server-side lock lives as long as its connection, and a connection can be ended under a
+//! running migration (an operator's `pg_terminate_backend` or `KILL`, a proxy's idle timeout,
+//! MySQL's `wait_timeout`). The lock's connection is pinged every 30 seconds while it is held,
+//! and asked whether it still holds the lock ([`Probe::check`]) before each migration, each
+//! commit and each batch: a runner that lost it stops with [`Error::LockLost`], rolling back
+//! the transaction it is in, instead of migrating alongside the next runner that takes it.
+//!
 //! **Invariant:** every lock dies with its holder. Server-side locks belong to their session and
 //! the OS lock to the open file, so the lock is released on every path: success, error, panic
 //! (the connection or file is dropped), Ctrl-C and SIGKILL (the process ends, the server closes
@@ -19,6 +26,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use godwit_core::Backend;
@@ -30,9 +38,97 @@ use crate::url::DatabaseUrl;
 
 /// A held migration lock.
 pub(crate) enum Lock {
-    Postgres { conn: Conn, key: i64 },
-    MySql { conn: Conn, name: String },
+    Postgres { held: Held, key: i64 },
+    MySql { held: Held, name: String },
     Sqlite { _file: File },
+}
+
+/// The connection that holds a server-side lock, kept alive while the lock is held (a proxy or
+/// `wait_timeout` would otherwise close it during a long statement), and asked whether it still
+/// holds the lock before each migration, transaction commit and batch ([`Probe::check`]).
+pub(crate) struct Held {
+    probe: Arc<Probe>,
+    keepalive: tokio::task::JoinHandle<()>,
+}
+
+/// Asks the lock's connection whether it still holds the lock.
+pub(crate) struct Probe {
+    conn: Arc<tokio::sync::Mutex<Conn>>,
+    /// One row, `1` while this session holds the lock.
+    sql: String,
+}
+
+/// How often an idle lock connection is pinged.
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// How long the lock connection may take to answer whether it still holds the lock.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Held {
+    fn new(conn: Conn, sql: String) -> Held {
+        let conn = Arc::new(tokio::sync::Mutex::new(conn));
+        // Weak: the lock must die with its holder, and the pinging task must not keep its
+        // connection open once the lock is dropped.
+        let pinged = Arc::downgrade(&conn);
+        let keepalive = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(KEEPALIVE).await;
+                let Some(conn) = pinged.upgrade() else {
+                    return;
+                };
+                let mut c = conn.lock().await;
+                if c.batch("SELECT 1").await.is_err() {
+                    return;
+                }
+            }
+        });
+        Held {
+            probe: Arc::new(Probe { conn, sql }),
+            keepalive,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.keepalive.abort();
+    }
+}
+
+impl Probe {
+    /// Whether the lock is still held: an error when the server no longer counts this session
+    /// as its holder, or its connection is gone.
+    pub(crate) async fn check(&self) -> Result<(), Error> {
+        let mut conn = self.conn.lock().await;
+        let lost = |reason: String| Error::LockLost { reason };
+        match tokio::time::timeout(PROBE_TIMEOUT, conn.scalar_i64(&self.sql)).await {
+            Ok(Ok(1)) => Ok(()),
+            Ok(Ok(_)) => Err(lost(
+                "the server no longer counts this runner's session as its holder".to_string(),
+            )),
+            Ok(Err(e)) => Err(lost(format!(
+                "the connection that held it failed: {}",
+                db_reason(&e)
+            ))),
+            Err(_) => Err(lost(format!(
+                "the connection that held it did not answer within {} s",
+                PROBE_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+}
+
+impl Lock {
+    /// What asks whether the lock is still held, as long as the lock is; `None` for SQLite's,
+    /// an open file's lock, which only the process's end releases.
+    pub(crate) fn probe(&self) -> Option<std::sync::Weak<Probe>> {
+        match self {
+            Lock::Postgres { held, .. } | Lock::MySql { held, .. } => {
+                Some(Arc::downgrade(&held.probe))
+            }
+            Lock::Sqlite { .. } => None,
+        }
+    }
 }
 
 /// FNV-1a: a stable 64-bit hash (the standard library's hasher may change between releases).
@@ -102,7 +198,16 @@ pub(crate) async fn acquire(
                     .await
                     .map_err(|e| fail("taking the migration lock (pg_try_advisory_lock)", e))?;
                 if got == 1 {
-                    return Ok(Lock::Postgres { conn, key });
+                    let (classid, objid) = key_parts(key);
+                    let probe = format!(
+                        "SELECT count(*)::int8 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                         AND pid = pg_backend_pid() AND classid = {classid} AND objid = {objid} \
+                         AND objsubid = 1"
+                    );
+                    return Ok(Lock::Postgres {
+                        held: Held::new(conn, probe),
+                        key,
+                    });
                 }
                 let holder = postgres_holder(&mut conn, key).await;
                 if started.elapsed() >= timeout {
@@ -133,8 +238,13 @@ pub(crate) async fn acquire(
                 .scalar_i64(&format!("SELECT COALESCE(GET_LOCK('{quoted}', 0), 0)"))
                 .await
                 .map_err(|e| fail("taking the migration lock (GET_LOCK)", e))?;
+            let probe =
+                format!("SELECT COALESCE(IS_USED_LOCK('{quoted}') = CONNECTION_ID(), 0) + 0");
             if got == 1 {
-                return Ok(Lock::MySql { conn, name });
+                return Ok(Lock::MySql {
+                    held: Held::new(conn, probe),
+                    name,
+                });
             }
             let holder = mysql_holder(&mut conn, &quoted).await;
             observer.event(&Event::WaitingForLock {
@@ -149,7 +259,10 @@ pub(crate) async fn acquire(
                 .await
                 .map_err(|e| fail("waiting for the migration lock (GET_LOCK)", e))?;
             if got == 1 {
-                return Ok(Lock::MySql { conn, name });
+                return Ok(Lock::MySql {
+                    held: Held::new(conn, probe),
+                    name,
+                });
             }
             let holder = mysql_holder(&mut conn, &quoted).await;
             conn.close().await;
@@ -209,9 +322,14 @@ pub(crate) async fn acquire(
     }
 }
 
+/// The two halves of an advisory lock key, as `pg_locks` shows them.
+fn key_parts(key: i64) -> (u32, u32) {
+    ((key as u64 >> 32) as u32, (key as u64 & 0xffff_ffff) as u32)
+}
+
 /// Who holds the PostgreSQL advisory lock `key`, as well as can be told.
 async fn postgres_holder(conn: &mut Conn, key: i64) -> String {
-    let (classid, objid) = ((key as u64 >> 32) as u32, (key as u64 & 0xffff_ffff) as u32);
+    let (classid, objid) = key_parts(key);
     let sql = format!(
         "SELECT format('pid %s (%s, %s, since %s)', a.pid, \
          coalesce(nullif(a.application_name, ''), 'no application name'), \
@@ -283,21 +401,19 @@ impl Lock {
             reason: db_reason(&e),
         };
         match self {
-            Lock::Postgres { mut conn, key } => {
-                let result = conn
-                    .batch(&format!("SELECT pg_advisory_unlock({key})"))
+            Lock::Postgres { held, key } => {
+                let mut conn = held.probe.conn.lock().await;
+                conn.batch(&format!("SELECT pg_advisory_unlock({key})"))
                     .await
-                    .map_err(|e| fail(Backend::Postgres, e));
-                conn.close().await;
-                result
+                    .map(drop)
+                    .map_err(|e| fail(Backend::Postgres, e))
             }
-            Lock::MySql { mut conn, name } => {
-                let result = conn
-                    .batch(&format!("DO RELEASE_LOCK('{}')", name.replace('\'', "''")))
+            Lock::MySql { held, name } => {
+                let mut conn = held.probe.conn.lock().await;
+                conn.batch(&format!("DO RELEASE_LOCK('{}')", name.replace('\'', "''")))
                     .await
-                    .map_err(|e| fail(Backend::MySql, e));
-                conn.close().await;
-                result
+                    .map(drop)
+                    .map_err(|e| fail(Backend::MySql, e))
             }
             Lock::Sqlite { _file } => {
                 drop(_file);

@@ -25,7 +25,7 @@ use crate::error::{Error, db_reason};
 use crate::event::{Observer, Quiet};
 use crate::history::{self, History, HistoryRow};
 use crate::introspect::Difference;
-use crate::lock::{self, Lock, release};
+use crate::lock::{self, Lock};
 use crate::options::{Down, DownTarget, Options, Up};
 use crate::report::{Ran, Repaired, Report};
 use crate::script::Dir;
@@ -51,6 +51,9 @@ pub struct Runner {
     pub(crate) observer: Arc<dyn Observer>,
     /// Whether a MySQL-protocol server is MariaDB (their statement timeouts differ), once asked.
     pub(crate) mariadb: std::sync::OnceLock<bool>,
+    /// While this runner holds the migration lock on a server: what asks whether it still does.
+    /// Weak: dropping the lock (a dropped `up` future) must close its connection.
+    pub(crate) lock_probe: std::sync::Mutex<Option<std::sync::Weak<lock::Probe>>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -76,6 +79,7 @@ impl Runner {
             options: Options::default(),
             observer: Arc::new(Quiet),
             mariadb: std::sync::OnceLock::new(),
+            lock_probe: std::sync::Mutex::new(None),
         }
     }
 
@@ -102,6 +106,7 @@ impl Runner {
             options: self.options.clone(),
             observer: Arc::new(Quiet),
             mariadb: std::sync::OnceLock::new(),
+            lock_probe: std::sync::Mutex::new(None),
         }
     }
 
@@ -155,14 +160,49 @@ impl Runner {
     }
 
     pub(crate) async fn lock(&self) -> Result<Lock, Error> {
-        lock::acquire(
+        let lock = lock::acquire(
             &self.url,
             &self.options.history_table,
             self.options.deploy_lock_timeout,
             self.options.connect_timeout,
             &*self.observer,
         )
-        .await
+        .await?;
+        *self.lock_probe.lock().unwrap_or_else(|e| e.into_inner()) = lock.probe();
+        Ok(lock)
+    }
+
+    /// Release `lock` after `result` (see [`lock::release`]).
+    pub(crate) async fn release<T>(
+        &self,
+        lock: Lock,
+        result: Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.lock_probe
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        lock::release(lock, result).await
+    }
+
+    /// Whether this runner still holds the migration lock: checked before each migration, each
+    /// commit and each batch, so that a runner whose lock connection was ended (by an operator,
+    /// a proxy's idle timeout, `wait_timeout`) stops instead of migrating alongside the next
+    /// runner that takes the lock.
+    pub(crate) async fn check_lock(&self) -> Result<(), Error> {
+        match self.held_lock() {
+            Some(probe) => probe.check().await,
+            None => Ok(()),
+        }
+    }
+
+    /// What asks whether the lock this runner holds is still held, while it holds one.
+    pub(crate) fn held_lock(&self) -> Option<Arc<lock::Probe>> {
+        self.lock_probe
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(std::sync::Weak::upgrade)
     }
 
     pub(crate) fn versions(&self) -> impl Iterator<Item = &MigrationId> {
@@ -225,7 +265,7 @@ impl Runner {
                 Ok(repaired)
             }
             .await;
-            release(lock, result).await
+            self.release(lock, result).await
         }
         .await;
         conn.close().await;
@@ -288,7 +328,7 @@ impl Runner {
                 .await
         }
         .await;
-        release(lock, result).await.map(|ran| self.report(ran))
+        self.release(lock, result).await.map(|ran| self.report(ran))
     }
 
     /// Roll back applied migrations, newest first.
@@ -333,7 +373,7 @@ impl Runner {
             self.apply(conn, history, Dir::Down, &versions, false).await
         }
         .await;
-        release(lock, result).await.map(|ran| self.report(ran))
+        self.release(lock, result).await.map(|ran| self.report(ran))
     }
 
     /// Roll back the newest `steps` migrations and apply them again, under one lock.
@@ -363,7 +403,7 @@ impl Runner {
                 Ok(ran)
             }
             .await;
-            release(lock, result).await
+            self.release(lock, result).await
         }
         .await;
         conn.close().await;
@@ -384,7 +424,7 @@ impl Runner {
                 self.apply(&mut conn, &history, Dir::Up, &all, false).await
             }
             .await;
-            release(lock, result).await
+            self.release(lock, result).await
         }
         .await;
         conn.close().await;

@@ -11,7 +11,6 @@ use crate::connect::{Purpose, connect};
 use crate::error::{Error, db_reason};
 use crate::history::RowStatus;
 use crate::introspect::{Difference, diff, live_schema};
-use crate::lock::release;
 use crate::options::{Down, DownTarget, Up};
 use crate::runner::Runner;
 use crate::url::DatabaseUrl;
@@ -296,7 +295,7 @@ pub(crate) async fn record_applied(
             Ok(migrations.iter().map(|m| m.id.clone()).collect())
         }
         .await;
-        release(lock, result).await
+        runner.release(lock, result).await
     }
     .await;
     conn.close().await;

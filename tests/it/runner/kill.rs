@@ -110,18 +110,33 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
 /// Ctrl-C (SIGINT): the runner stops at once with exit code 130, its connections close, and the
 /// migration in progress is rolled back where the backend can (PostgreSQL, SQLite).
 async fn ctrl_c_in_the_middle_of_a_migration(backend: Backend) {
-    let mut db = scratch(backend, "sigint").await;
+    stopped_in_the_middle_of_a_migration(backend, "-INT", 130, "error: interrupted: ").await;
+}
+
+/// SIGTERM (what systemd, Kubernetes and CI send) is handled as Ctrl-C is, exit code 143.
+async fn sigterm_in_the_middle_of_a_migration(backend: Backend) {
+    stopped_in_the_middle_of_a_migration(backend, "-TERM", 143, "error: terminated (SIGTERM): ")
+        .await;
+}
+
+async fn stopped_in_the_middle_of_a_migration(
+    backend: Backend,
+    signal: &str,
+    code: i32,
+    message: &str,
+) {
+    let mut db = scratch(backend, "signal").await;
     let url = db.url();
     let child = start_slow_up(backend, &mut db).await;
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.starts_with("error: interrupted: "), "{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.starts_with(message), "{stderr}");
 
     let four = applied(&super::ALL[..4]);
     if backend == Backend::MySql {
@@ -144,4 +159,5 @@ async fn ctrl_c_in_the_middle_of_a_migration(backend: Backend) {
 on_every_backend!(
     sigkill_in_the_middle_of_a_migration,
     ctrl_c_in_the_middle_of_a_migration,
+    sigterm_in_the_middle_of_a_migration,
 );

@@ -259,7 +259,52 @@ async fn the_history_table_name_is_configurable(backend: Backend) {
     db.conn.close().await;
 }
 
+/// A migration that takes a while (its statements bind no values, so they go to the server in
+/// one round trip).
+struct Slow;
+impl godwit::prelude::Migration for Slow {
+    fn up(&self, s: &mut godwit::prelude::Schema) {
+        s.sql_per_backend(godwit::prelude::PerBackend {
+            postgres: Some("SELECT pg_sleep(0.4)"),
+            mysql: Some("DO SLEEP(0.4)"),
+            sqlite: Some(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) \
+                 SELECT count(*) FROM c",
+            ),
+        })
+        .down("SELECT 1");
+    }
+}
+static SLOW: Slow = Slow;
+
+/// The time printed and recorded is the migration's wall time (it was 0 ms on PostgreSQL and
+/// SQLite for a migration in a transaction).
+async fn execution_time_is_the_migrations_wall_time(backend: Backend) {
+    let mut db = scratch(backend, "execution_time").await;
+    let r = super::runner_of(&db, &[(1, "slow", &SLOW)]);
+    let started = std::time::Instant::now();
+    let report = r.up(&Up::default().allow_unsafe(true)).await.unwrap();
+    let wall = started.elapsed();
+    let ran = report.ran[0].elapsed;
+    let recorded = super::scalar(
+        &mut db.conn,
+        "SELECT execution_ms FROM godwit_migrations WHERE version = 1",
+    )
+    .await;
+    let floor = if backend == Backend::Sqlite { 20 } else { 350 };
+    assert!(
+        ran.as_millis() >= floor && ran <= wall,
+        "{backend}: reported {ran:?} of a {wall:?} run"
+    );
+    assert!(
+        recorded >= floor as i64 && recorded as u128 <= wall.as_millis(),
+        "{backend}: history records {recorded} ms of a {wall:?} run"
+    );
+    db.conn.close().await;
+}
+
 on_every_backend!(
+    execution_time_is_the_migrations_wall_time,
     up_applies_everything_once_and_status_tracks_it,
     up_to_then_down_by_steps_to_and_all,
     redo_rolls_back_and_reapplies,

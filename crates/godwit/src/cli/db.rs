@@ -23,6 +23,8 @@ pub(crate) const EXIT_UNSAFE: u8 = super::lint::UNSAFE;
 pub(crate) const EXIT_HISTORY: u8 = 6;
 /// Exit code after Ctrl-C.
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code after SIGTERM.
+pub(crate) const EXIT_TERMINATED: u8 = 143;
 
 /// Options of every command that connects to a database.
 #[derive(Debug, Clone, Args)]
@@ -146,17 +148,34 @@ pub(crate) fn block_on<T>(
         .build()
         .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        tokio::select! {
-            result = future => result.map_err(failure),
-            _ = tokio::signal::ctrl_c() => Err(Failure::Exit {
-                code: EXIT_INTERRUPTED,
+        let stopped = |code: u8, by: &str| {
+            Err(Failure::Exit {
+                code,
                 errors: vec![anyhow!(
-                    "interrupted: the connection was closed, which rolls back the migration in progress \
+                    "{by}: the connection was closed, which rolls back the migration in progress \
                      where the backend has transactional DDL and releases the lock; run `status` to see where it stopped"
                 )],
-            }),
+            })
+        };
+        tokio::select! {
+            result = future => result.map_err(failure),
+            _ = tokio::signal::ctrl_c() => stopped(EXIT_INTERRUPTED, "interrupted"),
+            _ = terminated() => stopped(EXIT_TERMINATED, "terminated (SIGTERM)"),
         }
     })
+}
+
+/// SIGTERM, what systemd, Kubernetes and CI send to stop a process; never elsewhere.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            term.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 /// A runner error as a failure with its exit code.

@@ -10,7 +10,7 @@
 //! half-applied, changed, missing or out of order), `4` another deploy held the migration lock
 //! past `--deploy-lock-timeout`, `5` `lint` found an unsafe operation, or `up` refused to run
 //! one, `6` `up` refused to run because history does not match the code (a changed, missing or
-//! out-of-order migration), `130` interrupted by Ctrl-C. `plan` exits with `0` whatever it finds: it
+//! out-of-order migration), `130` interrupted by Ctrl-C, `143` terminated by SIGTERM. `plan` exits with `0` whatever it finds: it
 //! reports, `lint` is the gate.
 //!
 //! **Invariant:** nothing here panics on user input; every error names the file or migration it
@@ -166,7 +166,8 @@ impl From<anyhow::Error> for Failure {
                   pending, half-applied, changed or missing,\n4 another deploy held the migration lock \
                   past --deploy-lock-timeout, \
                   5 `lint` found an unsafe operation, or `up` refused to run one,\n6 `up` refused to run: history \
-                  does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C);\n\
+                  does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C),\n\
+                  143 terminated (SIGTERM);\n\
                   `schema --check` and `check` exit with 1 when their file is stale or missing.\n\
                   The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
                   (postgres://, mysql://, mariadb://, sqlite:);\n\
