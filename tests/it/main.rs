@@ -6,6 +6,8 @@
 //!   schema model, and every reversible migration rolled back and checked.
 //! - `guide`: `docs/writing-migrations.md` and `docs/safety-rules.md`, generated from the
 //!   scenarios and from lint fragments compiled here, and checked to be current.
+//! - `fuzz`: random DSL programs, file names and manifests, none of which may panic (a short
+//!   run here, a long one with `cargo xtask fuzz`).
 //! - `runner`: applying and rolling back the fixture's migrations (`tests/src/migrations`) with
 //!   the runner, in-process and as processes: history, lock, transactions, failures, the CLI.
 //!
@@ -16,6 +18,7 @@
 
 #[macro_use]
 mod scenarios;
+mod fuzz;
 mod guide;
 mod live;
 mod runner;

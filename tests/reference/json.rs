@@ -596,7 +596,11 @@ const DRIFT: &[(&str, &str)] = &[
     ),
     (
         "differences",
-        "every difference between the database's schema and the one its applied migrations build, in words; the command exits with 1 when there is one",
+        "every difference between the database's schema and the one its applied migrations build, in words, except what a half-applied migration explains; the command exits with 1 when there is one",
+    ),
+    (
+        "half_applied",
+        "when a migration is half-applied: which, where it stopped, and the differences it explains (what it ran before it stopped), in words; else `null`",
     ),
 ];
 

@@ -120,11 +120,12 @@ cargo xtask migrate <command> [options]
 or build the migrations crate and run its binary, which is named after the crate:
 
 ```sh
-cargo run -p migrations -- <command> [options]
-./target/release/migrations <command> [options]   # on a deploy host: no cargo needed
+cargo run -p myapp-migrations -- <command> [options]
+./target/release/myapp-migrations <command> [options]   # on a deploy host: no cargo needed
 ```
 
-Below, `migrations` stands for that binary. `--help` after any command prints its options; \
+(`godwit init` names the crate `<project>-migrations`.) Below, `migrations` stands for that
+binary. `--help` after any command prints its options; \
 `-h` a shorter version.
 ";
 

@@ -3,6 +3,7 @@
 //! One module per task. Exit codes: a task's own, `1` when it fails, `2` for a usage error.
 
 mod bench;
+mod fuzz;
 mod migrate;
 
 use std::path::PathBuf;
@@ -28,6 +29,9 @@ enum Task {
     /// Measure 1,000 migrations (compile time, applying them against psql, sqlite3 and mysql) and
     /// `copy` (rows per second from SQLite to PostgreSQL)
     Bench(bench::Args),
+    /// Render, lint and plan random DSL programs, file names and manifests, asserting that
+    /// nothing panics (CI runs a short run of the same)
+    Fuzz(fuzz::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.task {
         Task::Migrate(args) => migrate::run(&args),
         Task::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
+        Task::Fuzz(args) => fuzz::run(&args),
     };
     match result {
         Ok(code) => code,

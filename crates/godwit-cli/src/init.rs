@@ -61,8 +61,11 @@ pub struct Plan {
     /// The workspace root (absolute).
     pub root: PathBuf,
     pub root_kind: RootKind,
-    /// The migrations crate's package name (its directory at the root).
+    /// The migrations crate's directory at the root.
     pub name: String,
+    /// Its package name: `<project>-migrations` for the default directory, so that two projects
+    /// sharing a target directory do not share a package (see [`package_name`]).
+    pub package: String,
     /// The godwit crates directory the migrations crate depends on (absolute).
     pub godwit_crates: PathBuf,
     /// New files first, then the edits of existing ones.
@@ -79,6 +82,8 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
     let (root, root_kind, mut manifest) = find_root(&start)?;
 
     let name = options.name.as_str();
+    let package = package_name(name, &root, &manifest);
+    let package = package.as_str();
     let mut conflicts: Vec<String> = Vec::new();
     for dir in [name, XTASK] {
         let path = root.join(dir);
@@ -100,12 +105,12 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
             added.push(dir);
         }
     }
-    for (package, at) in member_packages(&root, &members) {
+    for (member, at) in member_packages(&root, &members) {
         // A member in the directory `init` would create is reported as that directory.
-        let reported = at == root.join(&package);
-        if (package == name || package == XTASK) && !reported {
+        let reported = at == root.join(name) || at == root.join(XTASK);
+        if (member == package || member == XTASK) && !reported {
             conflicts.push(format!(
-                "the workspace already has a package named `{package}`, in `{}`",
+                "the workspace already has a package named `{member}`, in `{}`",
                 show(&root, &at, true)
             ));
         }
@@ -178,7 +183,7 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         new(
             migrations.join("Cargo.toml"),
             templates::migrations_manifest(
-                name,
+                package,
                 &dependency("godwit"),
                 &dependency("godwit-build"),
             ),
@@ -210,7 +215,7 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         new(xtask.join("Cargo.toml"), templates::XTASK_MANIFEST.into()),
         new(
             xtask.join("src").join("main.rs"),
-            templates::xtask_main_rs(name),
+            templates::xtask_main_rs(package),
         ),
     ];
     if let Some(config) = config {
@@ -235,6 +240,7 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         root,
         root_kind,
         name: name.to_owned(),
+        package: package.to_owned(),
         godwit_crates,
         changes,
     })
@@ -324,6 +330,41 @@ impl Plan {
             name = self.name
         );
         out
+    }
+}
+
+/// The migrations crate's package name. For the default directory, `<project>-migrations`, the
+/// project being the root package's name or else the root directory's: cargo treats two path
+/// packages of one name, version and relative path as one, so two projects that share a target
+/// directory (`CARGO_TARGET_DIR`) and both called theirs `migrations` would run each other's
+/// binary. A name given with `--name` is used as it is.
+pub fn package_name(name: &str, root: &Path, manifest: &DocumentMut) -> String {
+    if name != DEFAULT_NAME {
+        return name.to_string();
+    }
+    let project = manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(Item::as_str)
+        .map(str::to_string)
+        .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let mut slug: String = project
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    slug = slug.trim_matches('-').to_string();
+    match slug.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => format!("{slug}-migrations"),
+        Some(_) => format!("app-{slug}-migrations"),
+        None => DEFAULT_NAME.to_string(),
     }
 }
 

@@ -86,6 +86,17 @@ pub(crate) async fn connect(
             _ if is_auth_failure(&reason) => {
                 "check the user name and password in the URL".to_string()
             }
+            // PostgreSQL: `role "x" does not exist`; the server answered.
+            _ if reason.contains("role \"") && reason.contains("does not exist") => {
+                "the server has no such user: check the user name in the URL (or create the role)"
+                    .to_string()
+            }
+            _ if reason.contains("database \"") && reason.contains("does not exist")
+                || reason.contains("Unknown database") =>
+            {
+                "the server has no such database: check the database name in the URL (or create it)"
+                    .to_string()
+            }
             _ => "check that the server runs and that the URL's host, port and database are right"
                 .to_string(),
         };

@@ -63,4 +63,4 @@ pub use report::{Ran, Repaired, Report};
 pub use runner::Runner;
 pub use status::{MigrationStatus, State, Status};
 pub use url::{DatabaseUrl, UrlSource, resolve as resolve_url};
-pub use verify::{RoundTripFailure, Verified};
+pub use verify::{Drift, HalfApplied, RoundTripFailure, Verified};

@@ -278,7 +278,20 @@ impl Runner {
         &self,
         history: &History,
     ) -> Result<(bool, Vec<HistoryRow>), Error> {
-        if self.url.sqlite_file().is_some_and(|f| !f.exists()) {
+        if let Some(file) = self.url.sqlite_file().filter(|f| !f.exists()) {
+            // Not created yet, which `up` will do; but a directory that is not there is a
+            // wrong path, which nothing will create.
+            if let Some(dir) = file
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+            {
+                return Err(Error::Connect {
+                    backend: Backend::Sqlite,
+                    url: self.url.redacted().to_string(),
+                    reason: format!("the directory {} does not exist", dir.display()),
+                    fix: "check the path in the URL".to_string(),
+                });
+            }
             return Ok((false, Vec::new()));
         }
         let mut conn = self.connect(Purpose::ReadOnly).await?;
@@ -449,7 +462,7 @@ impl Runner {
 
     /// Every difference between the connected database and the schema its applied migrations
     /// build (the model after the newest applied migration the code has). Read-only.
-    pub async fn drift(&self) -> Result<(Option<MigrationId>, Vec<Difference>), Error> {
+    pub async fn drift(&self) -> Result<verify::Drift, Error> {
         verify::drift(self).await
     }
 

@@ -35,10 +35,29 @@ pub struct RoundTripFailure {
     pub differences: Vec<Difference>,
 }
 
+/// What [`Runner::drift`] found.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    /// The newest applied migration the code has, whose schema the database is compared with.
+    pub applied_through: Option<MigrationId>,
+    /// Every difference not explained by a half-applied migration.
+    pub differences: Vec<Difference>,
+    /// A migration `up` stopped part-way (history says `partial`), and the differences it
+    /// explains: what it did before it stopped, which are not changes made by hand.
+    pub half_applied: Option<HalfApplied>,
+}
+
+/// A half-applied migration and what of the live schema it explains.
+#[derive(Debug, Clone)]
+pub struct HalfApplied {
+    pub id: MigrationId,
+    /// The statement it stopped at (1-based), as history has it.
+    pub statement: Option<usize>,
+    pub differences: Vec<Difference>,
+}
+
 /// [`Runner::drift`].
-pub(crate) async fn drift(
-    runner: &Runner,
-) -> Result<(Option<MigrationId>, Vec<Difference>), Error> {
+pub(crate) async fn drift(runner: &Runner) -> Result<Drift, Error> {
     let status = runner.status().await?;
     let newest = status
         .migrations
@@ -54,8 +73,37 @@ pub(crate) async fn drift(
         Some(id) => runner.catalog().model(Some(id.version))?,
         None => SchemaModel::default(),
     };
+    let backend = runner.url().backend();
     let live = live_schema(runner.url(), &runner.options().history_table).await?;
-    Ok((newest, diff(&model, &live, runner.url().backend())))
+    let mut differences = diff(&model, &live, backend);
+    // What a half-applied migration ran so far differs from the schema before it: the
+    // differences that the schema after it would not have are its, not changes by hand.
+    let partial = status.migrations.iter().find(|m| {
+        m.row
+            .as_ref()
+            .is_some_and(|r| r.status == RowStatus::Partial)
+    });
+    let mut half_applied = None;
+    if let Some(m) = partial
+        && let Some(id) = id_of(runner, m.version)
+        && let Ok(after) = runner.catalog().model(Some(m.version))
+    {
+        let remaining = diff(&after, &live, backend);
+        let (explained, rest): (Vec<Difference>, Vec<Difference>) = differences
+            .into_iter()
+            .partition(|d| !remaining.contains(d));
+        differences = rest;
+        half_applied = Some(HalfApplied {
+            id,
+            statement: m.row.as_ref().and_then(|r| r.statement),
+            differences: explained,
+        });
+    }
+    Ok(Drift {
+        applied_through: newest,
+        differences,
+        half_applied,
+    })
 }
 
 fn id_of(runner: &Runner, version: u64) -> Option<MigrationId> {

@@ -101,6 +101,10 @@ async fn wrong_credentials_are_one_line_without_the_password() {
     let wrong = format!("{scheme}://no_such_role:{SECRET}@{host}");
     let stderr = one_line_error(&wrong, &["up"]);
     assert!(stderr.contains("no_such_role"), "{stderr}");
+    assert!(
+        stderr.contains("the server has no such user: check the user name in the URL"),
+        "the hint is about the user, not whether the server runs: {stderr}"
+    );
     assert!(!table_exists(&mut db.conn, "godwit_migrations").await);
     db.conn.close().await;
 }
@@ -215,6 +219,18 @@ async fn timeouts_out_of_the_backends_range_are_refused() {
         stderr.contains(
             "the deploy lock timeout of 2147484 seconds is out of range: SQLite waits at most"
         ),
+        "{stderr}"
+    );
+}
+
+/// SQLite: a database that is not there yet is "not created yet" to `status`; one in a
+/// directory that is not there is a wrong path, which nothing will create.
+#[test]
+fn sqlite_status_in_a_missing_directory_is_an_error() {
+    let url = "sqlite:/nonexistent-godwit-dir/dev.db";
+    let stderr = one_line_error(url, &["status"]);
+    assert!(
+        stderr.contains("the directory /nonexistent-godwit-dir does not exist"),
         "{stderr}"
     );
 }

@@ -237,7 +237,24 @@ async fn history_that_does_not_match_the_code_stops_up(backend: Backend) {
     db.conn.close().await;
 }
 
+/// History lost (or a database migrated by another tool): `status` shows everything pending,
+/// and says which command records where the database stands.
+async fn status_hints_at_baseline_when_the_tables_exist_but_history_is_empty(backend: Backend) {
+    let mut db = scratch(backend, "baseline_hint").await;
+    let url = db.url();
+    assert!(run(fixture(&url, &["up"])).status.success());
+    exec(&mut db.conn, "DELETE FROM godwit_migrations").await;
+    let out = run(fixture(&url, &["status"]));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("but history records none applied: if another tool migrated it, or its history was lost, record what it has with `baseline --to VERSION`"),
+        "{stdout}"
+    );
+    db.conn.close().await;
+}
+
 on_every_backend!(
+    status_hints_at_baseline_when_the_tables_exist_but_history_is_empty,
     history_that_does_not_match_the_code_stops_up,
     status_check_and_json_tell_a_script_what_is_pending,
     fresh_refuses_without_yes,

@@ -35,6 +35,11 @@ async fn a_migration_failing_half_way(backend: Backend) {
         stderr.contains("statement: INSERT INTO no_such_table (x) VALUES (1)"),
         "{stderr}"
     );
+    // What the run applied before it failed.
+    assert!(
+        stderr.contains("before it stopped, this run finished: up 20260101000100 "),
+        "{stderr}"
+    );
     let stdout = text(&out.stdout);
     assert!(stdout.is_empty(), "{stdout}");
     // The failing run let go of the lock.
@@ -56,6 +61,16 @@ async fn a_migration_failing_half_way(backend: Backend) {
             assert!(
                 table_exists(&mut db.conn, "reviews").await,
                 "statements 1 and 2 were committed"
+            );
+            // `schema --live` says what is the half-applied migration's, not "made by hand".
+            let out = run(fixture(&url, &["schema", "--live"]));
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains(&format!(
+                    "migration {V5} create_reviews is half-applied (up stopped at statement 3); what it ran shows as:"
+                )) && stderr.contains("table reviews is in the database but not in the migrations")
+                    && !stderr.contains("made by hand"),
+                "{stderr}"
             );
 
             // The next run refuses, and says what to do.

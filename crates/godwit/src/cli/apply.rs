@@ -97,7 +97,7 @@ pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result
         .allow_changed(args.allow_changed)
         .allow_missing(args.allow_missing)
         .allow_out_of_order(args.allow_out_of_order);
-    let report = db::block_on(runner.up(&up));
+    let report = db::block_on(runner.up(&up)).map_err(|f| terminal.with_finished(f));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "up", &report?)
 }
@@ -110,7 +110,8 @@ pub(crate) fn down(cx: &Context<'_>, args: &DownArgs, out: &mut dyn Write) -> Re
     };
     let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));
     let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
-    let report = db::block_on(runner.down(&Down::new(target).dry_run(args.dry_run)));
+    let report = db::block_on(runner.down(&Down::new(target).dry_run(args.dry_run)))
+        .map_err(|f| terminal.with_finished(f));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "down", &report?)
 }
@@ -118,7 +119,7 @@ pub(crate) fn down(cx: &Context<'_>, args: &DownArgs, out: &mut dyn Write) -> Re
 pub(crate) fn redo(cx: &Context<'_>, args: &RedoArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let terminal = Arc::new(Terminal::new(args.db.json));
     let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
-    let report = db::block_on(runner.redo(args.steps));
+    let report = db::block_on(runner.redo(args.steps)).map_err(|f| terminal.with_finished(f));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "redo", &report?)
 }
@@ -140,7 +141,7 @@ pub(crate) fn fresh(
     }
     let terminal = Arc::new(Terminal::new(args.db.json));
     let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
-    let report = db::block_on(runner.fresh());
+    let report = db::block_on(runner.fresh()).map_err(|f| terminal.with_finished(f));
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "fresh", &report?)
 }

@@ -208,6 +208,8 @@ pub(crate) struct Terminal {
     quiet: bool,
     /// The batched task in progress: its bar on a terminal, or when its last log line was.
     batch: std::sync::Mutex<Option<BatchProgress>>,
+    /// The migrations this run finished, `<direction> <id> (<time>)`: a failure lists them.
+    finished: std::sync::Mutex<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -242,6 +244,35 @@ impl Terminal {
             tty,
             quiet,
             batch: std::sync::Mutex::new(None),
+            finished: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `failure` with the migrations this run finished before it, so that a failed run says
+    /// what it changed.
+    pub(crate) fn with_finished(&self, failure: Failure) -> Failure {
+        let finished = self.finished.lock().unwrap_or_else(|e| e.into_inner());
+        if finished.is_empty() {
+            return failure;
+        }
+        let note = format!(
+            "before it stopped, this run finished: {}",
+            finished.join(", ")
+        );
+        match failure {
+            Failure::Exit { code, mut errors } => {
+                if let Some(last) = errors.pop() {
+                    errors.push(anyhow!("{last:#}\n  {note}"));
+                }
+                Failure::Exit { code, errors }
+            }
+            Failure::Errors(mut errors) => {
+                if let Some(last) = errors.pop() {
+                    errors.push(anyhow!("{last:#}\n  {note}"));
+                }
+                Failure::Errors(errors)
+            }
+            usage => usage,
         }
     }
 
@@ -376,7 +407,18 @@ impl Observer for Terminal {
                  retry {attempt} of {retries} in {}",
                 godwit_runner::human_duration(*pause)
             )),
-            Event::Finished { .. } => {
+            Event::Finished {
+                id,
+                direction,
+                elapsed,
+            } => {
+                self.finished
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(format!(
+                        "{direction} {id} ({})",
+                        godwit_runner::human_duration(*elapsed)
+                    ));
                 if let Some(bar) = &self.bar {
                     bar.inc(1);
                 }

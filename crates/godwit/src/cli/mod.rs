@@ -262,6 +262,13 @@ pub fn main(project: &Project) -> ExitCode {
             default_hook(info);
         }
     }));
+    if let Err(e) = built_here(
+        project,
+        std::env::var("CARGO_PKG_NAME").ok().as_deref(),
+        std::env::var("CARGO_MANIFEST_DIR").ok().as_deref(),
+    ) {
+        return exit_code(Err(Failure::from(e)));
+    }
     let registrations = crate::registrations();
     let cx = Context::from_env(project, &registrations);
     let mut stdout = io::stdout().lock();
@@ -271,6 +278,34 @@ pub fn main(project: &Project) -> ExitCode {
             .map_err(|e| Failure::from(anyhow::Error::new(e)))
     });
     exit_code(result)
+}
+
+/// Refuse to run when cargo runs this binary for a package of the same name in another
+/// directory (`cargo run` sets `CARGO_PKG_NAME` and `CARGO_MANIFEST_DIR`): two workspaces that
+/// share a target directory and name their migrations crates alike get each other's binary,
+/// migrations included.
+pub(crate) fn built_here(
+    project: &Project,
+    run_package: Option<&str>,
+    run_dir: Option<&str>,
+) -> anyhow::Result<()> {
+    let (Some(package), Some(dir)) = (run_package, run_dir) else {
+        return Ok(());
+    };
+    let same = |a: &str, b: &str| {
+        let canon = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| Path::new(p).into());
+        canon(a) == canon(b)
+    };
+    if package == project.name && !same(dir, project.manifest_dir) {
+        anyhow::bail!(
+            "this `{package}` binary was built from `{}`, but cargo runs it for `{dir}`: the \
+             two workspaces share a target directory and a package name, so each gets the \
+             other's migrations; give the migrations crates different names (`name` in their \
+             Cargo.toml), or give each workspace its own target directory",
+            project.manifest_dir
+        );
+    }
+    Ok(())
 }
 
 /// Print what `result` says went wrong and turn it into an exit code.

@@ -87,6 +87,10 @@ fn update_manifest(cx: &Context<'_>, new_file: &Path) -> anyhow::Result<String> 
     ))
 }
 
+/// The longest snake-case name: with `m`, the 15-character timestamp, `_` and `.rs`, a file name
+/// of 200 bytes, under the 255 every file system allows.
+const MAX_SNAKE: usize = 180;
+
 /// The file and type names a description gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
@@ -131,6 +135,16 @@ impl Names {
                  it with a letter, such as `new \"Add 2fa to users\"`"
             ),
             Some(_) => {}
+        }
+        // The file is `m<15 characters>_<snake>.rs`: file systems allow 255 bytes a name.
+        if snake.len() > MAX_SNAKE {
+            bail!(
+                "the description makes a file name of {} characters, longer than the {} a file \
+                 system allows: say what the migration does in fewer words (the rest can go in \
+                 the file's doc comment)",
+                snake.len() + 20,
+                MAX_SNAKE + 20
+            );
         }
         let mut struct_name = words.to_upper_camel_case();
         if struct_name == "Self" {

@@ -34,7 +34,9 @@ pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> R
     let text = if args.db.json {
         format!("{:#}\n", to_json(&status, &allowances))
     } else {
-        table(&status, &allowances, cx.color)
+        let mut text = table(&status, &allowances, cx.color);
+        text.push_str(&baseline_hint(&runner, &status));
+        text
     };
     out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
     if args.check && !status.is_up_to_date() {
@@ -61,6 +63,41 @@ pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> R
         });
     }
     Ok(())
+}
+
+/// When history records nothing applied but the database already has tables the migrations
+/// create (a database migrated by another tool, or whose history was lost), the one command
+/// that records where it stands: `baseline`.
+fn baseline_hint(runner: &godwit_runner::Runner, status: &Status) -> String {
+    if status.count(State::Applied) > 0 || status.migrations.is_empty() {
+        return String::new();
+    }
+    let Ok(model) = runner.catalog().model(None) else {
+        return String::new();
+    };
+    let table = runner.options().history_table.clone();
+    let Ok(live) = db::block_on(godwit_runner::live_schema(runner.url(), &table)) else {
+        return String::new();
+    };
+    let present: Vec<&String> = model
+        .tables
+        .keys()
+        .filter(|t| live.tables.contains_key(*t))
+        .collect();
+    if present.is_empty() {
+        return String::new();
+    }
+    format!(
+        "the database already has tables the migrations create ({}), but history records none \
+         applied: if another tool migrated it, or its history was lost, record what it has with \
+         `baseline --to VERSION` (the newest migration it matches; `schema --live` shows the \
+         differences)\n",
+        present
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// The allowed lint findings of every migration on `backend`, or why they could not be found
@@ -214,7 +251,8 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
                 "", r.checksum
             )),
             (State::Missing, ..) => s.push_str(&format!(
-                "{:<14}  applied, but no migration in the code has this version\n",
+                "{:<14}  applied, but no migration in the code has this version: restore its file, \
+                 or, if it was removed on purpose, `up --allow-missing`\n",
                 ""
             )),
             (State::OutOfOrder, ..) => s.push_str(&format!(

@@ -141,7 +141,17 @@ pub(crate) fn baseline(
 /// `schema --live`: every difference between the database and its applied migrations.
 pub(crate) fn drift(cx: &Context<'_>, args: &DbArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let runner = db::runner(cx, args, Arc::new(Terminal::new(true)))?;
-    let (newest, differences) = db::block_on(runner.drift())?;
+    let drift = db::block_on(runner.drift())?;
+    let (newest, differences) = (drift.applied_through, drift.differences);
+    let half = drift.half_applied.map(|h| {
+        format!(
+            "\n  migration {} is half-applied (up stopped at statement {}); what it ran shows as:\n{}\n  \
+             run `up` to see how to resolve it",
+            h.id,
+            h.statement.unwrap_or(1),
+            differences_text(&h.differences)
+        )
+    });
     let url = runner.url().redacted().to_string();
     let after = newest
         .as_ref()
@@ -151,6 +161,7 @@ pub(crate) fn drift(cx: &Context<'_>, args: &DbArgs, out: &mut dyn Write) -> Res
             "database": url,
             "applied_through": newest.as_ref().map(|id| id.version),
             "differences": differences.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "half_applied": half,
         });
         writeln!(out, "{value:#}").map_err(anyhow::Error::new)?;
     } else if differences.is_empty() {
@@ -160,13 +171,20 @@ pub(crate) fn drift(cx: &Context<'_>, args: &DbArgs, out: &mut dyn Write) -> Res
         )
         .map_err(anyhow::Error::new)?;
     }
-    if differences.is_empty() {
+    if differences.is_empty() && half.is_none() {
         return Ok(());
     }
+    let by_hand = if differences.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ":\n{}\n  write a migration for each change made by hand, or undo it",
+            differences_text(&differences)
+        )
+    };
     Err(anyhow!(
-        "{url} differs from the schema its migrations build (applied through {after}):\n{}\n  \
-         write a migration for each change made by hand, or undo it",
-        differences_text(&differences)
+        "{url} differs from the schema its migrations build (applied through {after}){by_hand}{}",
+        half.unwrap_or_default()
     )
     .into())
 }

@@ -154,6 +154,9 @@ fn names_come_from_the_description() {
         .assert_eq(&err("2fa for users"));
     expect!["the description `Ajouter les catégories` contains `é`: it becomes the file and type name, so write it with ASCII letters, digits and spaces"]
         .assert_eq(&err("Ajouter les catégories"));
+    let long = "add a column ".repeat(43);
+    expect!["the description makes a file name of 578 characters, longer than the 200 a file system allows: say what the migration does in fewer words (the rest can go in the file's doc comment)"].assert_eq(&err(&long));
+    assert!(names(&"x".repeat(180)).is_ok());
 }
 
 #[test]
@@ -262,3 +265,23 @@ mod registered {
 }
 
 crate::register!(registered::Registered);
+
+/// Two workspaces sharing a target directory with migrations crates of one name get each
+/// other's binary: cargo says which package it runs and where, and the binary refuses another's.
+#[test]
+fn a_binary_built_for_another_workspace_refuses_to_run() {
+    use crate::cli::built_here;
+    assert!(built_here(&PROJECT, None, None).is_ok(), "run directly");
+    assert!(built_here(&PROJECT, Some("blog-migrations"), Some(DIR)).is_ok());
+    assert!(
+        built_here(&PROJECT, Some("other-package"), Some("/elsewhere")).is_ok(),
+        "cargo runs another package, which runs this binary"
+    );
+    let err = built_here(&PROJECT, Some("blog-migrations"), Some("/work/other-blog"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("this `blog-migrations` binary was built from `/work/blog`, but cargo runs it for `/work/other-blog`"),
+        "{err}"
+    );
+}
