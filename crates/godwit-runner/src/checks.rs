@@ -64,6 +64,19 @@ impl Runner {
                     "up"
                 },
                 statement: r.statement.unwrap_or(1),
+                before: match r.statement.unwrap_or(1) {
+                    1 => "no statement before it ran; statement 1 may have, in part or whole \
+                          (MySQL/MariaDB commit each DDL statement as it runs)"
+                        .to_string(),
+                    2 => "statement 1 ran and was committed, and statement 2 may have, in part or \
+                          whole"
+                        .to_string(),
+                    n => format!(
+                        "statements 1 to {} ran and were committed, and statement {n} may have, \
+                         in part or whole",
+                        n - 1
+                    ),
+                },
                 error: r
                     .error
                     .as_deref()

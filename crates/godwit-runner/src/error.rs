@@ -75,7 +75,7 @@ pub enum Error {
     /// A migration stopped part-way on a backend without transactional DDL.
     #[error(
         "migration {id} is half-applied: {direction} stopped at statement {statement}{error}; \
-         the statements before it ran and were committed. Print its SQL with `sql --backend {backend_arg}{down_flag} {version}`, \
+         {before}. Print its SQL with `sql --backend {backend_arg}{down_flag} {version}`, \
          undo or finish those statements by hand, then record the result in {table}: \
          `DELETE FROM {table} WHERE version = {version}` when the migration is now fully undone, \
          or `UPDATE {table} SET status = 'applied', statement = NULL, error = NULL WHERE version = {version}` \
@@ -88,9 +88,23 @@ pub enum Error {
         statement: usize,
         /// `` (error: ...)`` or empty.
         error: String,
+        /// What ran before it, in words.
+        before: String,
         backend_arg: &'static str,
         down_flag: &'static str,
         table: String,
+    },
+
+    /// MySQL/MariaDB: the statement a killed runner stopped at still runs on the server.
+    #[error(
+        "migration {id} stopped at statement {statement}, which the server is still running in \
+         connection {connection}, left by a runner that was killed: wait for it to finish (or \
+         `KILL` it), then run `up` again, which says what to do about the half-applied migration"
+    )]
+    StillRunning {
+        id: MigrationId,
+        statement: usize,
+        connection: String,
     },
 
     /// The migration lock was lost while this runner migrated.

@@ -23,7 +23,7 @@ use crate::connect::{Conn, Purpose, connect};
 use crate::copy::{self, Copied, CopyOptions};
 use crate::error::{Error, db_reason};
 use crate::event::{Observer, Quiet};
-use crate::history::{self, History, HistoryRow};
+use crate::history::{self, History, HistoryRow, RowStatus};
 use crate::introspect::Difference;
 use crate::lock::{self, Lock};
 use crate::options::{Down, DownTarget, Options, Up};
@@ -301,6 +301,66 @@ impl Runner {
         read
     }
 
+    /// MySQL/MariaDB: a runner killed in the middle of a statement leaves its connection on the
+    /// server until the statement ends (the server notices the client is gone only then). When
+    /// history says a migration stopped at a statement that another connection is still running,
+    /// wait for it, up to the deploy lock timeout, so that the half-applied report is about what
+    /// the database has; past that, say which connection runs it.
+    pub(crate) async fn wait_for_a_killed_runners_statement(
+        &self,
+        conn: &mut Conn,
+        rows: &[HistoryRow],
+    ) -> Result<(), Error> {
+        if self.backend() != Backend::MySql {
+            return Ok(());
+        }
+        let Some(row) = rows.iter().find(|r| r.status == RowStatus::Partial) else {
+            return Ok(());
+        };
+        let Some(n) = row.statement else {
+            return Ok(());
+        };
+        let Ok(rendered) = self.render(Dir::Up, &[row.version]) else {
+            return Ok(());
+        };
+        let Some(st) = rendered.first().and_then(|m| m.statements.get(n - 1)) else {
+            return Ok(());
+        };
+        let text = st.sql.trim().trim_end_matches(';').trim().to_string();
+        let Conn::MySql(c) = conn else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        loop {
+            let running: Vec<String> = match sqlx::query_scalar(
+                "SELECT CAST(CONCAT(ID, ' (running for ', TIME, ' s)') AS CHAR) \
+                 FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() \
+                 AND DB = DATABASE() AND TRIM(TRAILING ';' FROM TRIM(INFO)) = ?",
+            )
+            .bind(&text)
+            .fetch_all(&mut *c)
+            .await
+            {
+                Ok(running) => running,
+                Err(_) => return Ok(()),
+            };
+            let Some(who) = running.first() else {
+                return Ok(());
+            };
+            if started.elapsed() >= self.options.deploy_lock_timeout {
+                return Err(Error::StillRunning {
+                    id: MigrationId {
+                        version: row.version,
+                        name: row.name.clone(),
+                    },
+                    statement: n,
+                    connection: who.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Apply pending migrations, oldest first, up to `up.to`.
     pub async fn up(&self, up: &Up) -> Result<Report, Error> {
         let history = self.history()?;
@@ -332,6 +392,8 @@ impl Runner {
         let lock = self.lock().await?;
         let result = async {
             let (_, rows) = self.read(conn, history).await?;
+            self.wait_for_a_killed_runners_statement(conn, &rows)
+                .await?;
             let (versions, resumed) = self.pending_resumed(&rows, up.to)?;
             self.check_history(&rows, &versions, up)?;
             if !up.allow_unsafe {

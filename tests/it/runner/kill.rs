@@ -93,12 +93,36 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
             let mut expected = four;
             expected.push((V5, "partial".to_string()));
             assert_eq!(history(&mut db.conn, "godwit_migrations").await, expected);
+            // The killed runner's statement still runs on the server: the next runner waits
+            // for it (here 2 s), then says which connection runs it.
+            // (With the same code as the killed runner: the fixture's slow statement is
+            // GODWIT_FIXTURE_SLOW's.)
+            let out = run({
+                let mut c = fixture(&url, &["up", "--deploy-lock-timeout", "2"]);
+                c.env("GODWIT_FIXTURE_SLOW", "1");
+                c
+            });
+            assert_eq!(out.status.code(), Some(1));
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains(&format!(
+                    "migration {V5} create_reviews stopped at statement 3, which the server is still running in connection "
+                )),
+                "{stderr}"
+            );
+            let killed = scalar(
+                &mut db.conn,
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT SLEEP(600)%'",
+            )
+            .await;
+            super::exec(&mut db.conn, &format!("KILL {killed}")).await;
             let out = run(fixture(&url, &["up", "--deploy-lock-timeout", "20"]));
             assert_eq!(out.status.code(), Some(1));
             let stderr = text(&out.stderr);
             assert!(
                 stderr.contains(&format!(
-                    "migration {V5} create_reviews is half-applied: up stopped at statement 3;"
+                    "migration {V5} create_reviews is half-applied: up stopped at statement 3; \
+                     statements 1 to 2 ran and were committed, and statement 3 may have, in part or whole."
                 )),
                 "{stderr}"
             );
