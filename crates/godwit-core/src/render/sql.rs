@@ -29,20 +29,9 @@ pub(crate) fn portable_mysql_literals(sql: &str) -> String {
         let c = chars[i];
         if c == '`' {
             // An identifier: up to the closing backtick (doubled ones inside).
-            let start = i;
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == '`' {
-                    if chars.get(i + 1) == Some(&'`') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
-            }
-            i = (i + 1).min(chars.len());
-            out.extend(&chars[start..i]);
+            let end = skip_quoted(&chars, i, '`');
+            out.extend(&chars[i..end]);
+            i = end;
             continue;
         }
         if c != '\'' {
@@ -115,20 +104,9 @@ pub(crate) fn portable_postgres_literals(sql: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         if c == '"' {
-            let start = i;
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == '"' {
-                    if chars.get(i + 1) == Some(&'"') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
-            }
-            i = (i + 1).min(chars.len());
-            out.extend(&chars[start..i]);
+            let end = skip_quoted(&chars, i, '"');
+            out.extend(&chars[i..end]);
+            i = end;
             continue;
         }
         if c != '\'' {
@@ -253,20 +231,9 @@ pub(crate) fn rename_identifier(
         let c = chars[i];
         if c == '\'' || (c == '"' && backend == Backend::MySql) {
             // A string literal: copy it through, doubled quotes included.
-            let start = i;
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == c {
-                    if chars.get(i + 1) == Some(&c) {
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                i += 1;
-            }
-            i = (i + 1).min(chars.len());
-            out.extend(&chars[start..i]);
+            let end = skip_quoted(&chars, i, c);
+            out.extend(&chars[i..end]);
+            i = end;
         } else if c == quote_char {
             let start = i + 1;
             let mut end = start;
@@ -301,6 +268,23 @@ pub(crate) fn rename_identifier(
         }
     }
     (out, found)
+}
+
+/// The index just after the quoted run that starts at `chars[i]` (a `q`): up to the closing
+/// `q`, a doubled `q` inside it standing for one.
+fn skip_quoted(chars: &[char], i: usize, q: char) -> usize {
+    let mut i = i + 1;
+    while i < chars.len() {
+        if chars[i] == q {
+            if chars.get(i + 1) == Some(&q) {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        i += 1;
+    }
+    (i + 1).min(chars.len())
 }
 
 /// An identifier, quoted for `backend`.
