@@ -32,6 +32,9 @@ pub enum Rule {
     ForeignKeyNotValid,
     /// PostgreSQL: a check added without `NOT VALID` scans the table under a lock.
     CheckNotValid,
+    /// PostgreSQL: a constraint validated in the migration that adds it `NOT VALID` is checked
+    /// inside the transaction that still holds the lock its `ADD` took.
+    ValidateInSameMigration,
     /// PostgreSQL: `SET NOT NULL` scans the table under an exclusive lock.
     SetNotNull,
     /// PostgreSQL: a type change that rewrites the table under an exclusive lock.
@@ -69,11 +72,12 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentIndexWithOtherChanges,
         Rule::ForeignKeyNotValid,
         Rule::CheckNotValid,
+        Rule::ValidateInSameMigration,
         Rule::SetNotNull,
         Rule::TypeChangeRewrite,
         Rule::VolatileDefault,
@@ -98,6 +102,7 @@ impl Rule {
             Rule::ConcurrentIndexWithOtherChanges => "concurrent-index-with-other-changes",
             Rule::ForeignKeyNotValid => "foreign-key-not-valid",
             Rule::CheckNotValid => "check-not-valid",
+            Rule::ValidateInSameMigration => "validate-in-same-migration",
             Rule::SetNotNull => "set-not-null",
             Rule::TypeChangeRewrite => "type-change-rewrite",
             Rule::VolatileDefault => "volatile-default",
@@ -123,6 +128,7 @@ impl Rule {
             | Rule::ConcurrentIndexWithOtherChanges
             | Rule::ForeignKeyNotValid
             | Rule::CheckNotValid
+            | Rule::ValidateInSameMigration
             | Rule::SetNotNull
             | Rule::TypeChangeRewrite
             | Rule::VolatileDefault
@@ -222,6 +228,8 @@ fn pg_type_change_is_cheap(from: &ColumnType, to: &ColumnType) -> bool {
         (ColumnType::String(a), ColumnType::String(b)) => b >= a,
         (ColumnType::String(_), ColumnType::Text) => true,
         (ColumnType::Decimal(p1, s1), ColumnType::Decimal(p2, s2)) => s1 == s2 && p2 >= p1,
+        // With the session in UTC, which godwit's sessions are, PostgreSQL 12+ keeps the table.
+        (ColumnType::Timestamp, ColumnType::TimestampTz) => true,
         _ => false,
     }
 }
@@ -431,6 +439,27 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                 check.name, check.name
             ),
         ),
+        Op::ValidateConstraint { table, name }
+            if ctx.plan.ops.iter().any(|o| match o {
+                Op::AddForeignKey { foreign_key, .. } => {
+                    &foreign_key.name == name && foreign_key.not_valid
+                }
+                Op::AddCheck { check, .. } => &check.name == name && check.not_valid,
+                _ => false,
+            }) =>
+        {
+            fire(
+                Rule::ValidateInSameMigration,
+                format!(
+                    "`{name}` is validated in the migration that adds it `NOT VALID`: the scan of \
+                     `{table}` runs in the transaction that still holds the lock the `ADD` took, \
+                     as if it were added valid"
+                ),
+                format!(
+                    "// move the validation into the next migration:\ns.validate_constraint(\"{table}\", \"{name}\");"
+                ),
+            )
+        }
         Op::AddUnique { table, unique } if existing => fire(
             Rule::UniqueConstraint,
             format!(

@@ -235,6 +235,18 @@ const CASES: &[Case] = &[
         },
     },
     Case {
+        rule: Rule::ValidateInSameMigration,
+        unsafe_form: |s| {
+            s.add_check("posts", "ck_posts_views", col("views").gte(0))
+                .not_valid();
+            s.validate_constraint("posts", "ck_posts_views");
+        },
+        safe_form: |s| {
+            s.add_check("posts", "ck_posts_views", col("views").gte(0))
+                .not_valid();
+        },
+    },
+    Case {
         rule: Rule::ColumnReadByView,
         unsafe_form: |s| {
             s.sql("CREATE VIEW popular AS SELECT id, views FROM posts")

@@ -115,9 +115,14 @@ pub(crate) async fn connect(
                     Purpose::Lock => format!("{} (holds the migration lock)", whoami()),
                     _ => whoami(),
                 };
+                // Sessions in UTC whatever the server or role says, as on MySQL: a `timestamp`
+                // becomes a `timestamptz` as UTC (and PostgreSQL then changes the type without
+                // rewriting the table), and `timestamp` values read and written in Rust code are
+                // UTC.
                 let options = PgConnectOptions::from_str(&raw)
                     .map_err(bad_url)?
-                    .application_name(&name);
+                    .application_name(&name)
+                    .options([("TimeZone", "UTC")]);
                 let mut conn = options.connect().await.map_err(|e| fail(db_reason(&e)))?;
                 // PostgreSQL 14+: notice within a second that this process died (SIGKILL, a lost
                 // network), cancel its statement and roll back, instead of running on until the

@@ -467,6 +467,32 @@ const EXAMPLES: &[Example] = &[
         allow_when: "you know what the statement locks, and for how long.",
     },
     Example {
+        rule: Rule::ValidateInSameMigration,
+        setup: BLOG_WITH_ROWS,
+        risk: "`NOT VALID` makes adding the constraint quick, and `validate_constraint` checks the \
+               rows under a lock that lets writes go on; but in one migration both run in one \
+               transaction, which keeps the lock the `ADD` took until the validation has scanned \
+               every row: writes to the table wait as long as if the constraint had been added \
+               valid.",
+        unsafe_code: &[|s| {
+            s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))
+                .not_valid();
+            s.validate_constraint("posts", "ck_posts_views_positive");
+        }],
+        safe: "Validate in the next migration: the `ADD` commits and releases its lock first.",
+        safe_code: &[
+            |s| {
+                s.add_check("posts", "ck_posts_views_positive", col("views").gte(0))
+                    .not_valid();
+            },
+            |s| {
+                s.validate_constraint("posts", "ck_posts_views_positive");
+            },
+        ],
+        safe_allows: false,
+        allow_when: "the table is small.",
+    },
+    Example {
         rule: Rule::ColumnReadByView,
         setup: WITH_VIEW,
         risk: "PostgreSQL refuses to drop a column, or change its type, while a view uses it \

@@ -170,3 +170,57 @@ async fn mysql_migrations_applied_with_backslash_escaped_literals_stay_applied()
     );
     db.conn.close().await;
 }
+
+struct Events;
+impl Migration for Events {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("events", |t| {
+            t.id();
+            t.timestamp("at");
+        });
+        s.sql("INSERT INTO events (at) VALUES ('2030-01-01 12:00:00')")
+            .down("DELETE FROM events");
+    }
+}
+
+struct EventsInUtc;
+impl Migration for EventsInUtc {
+    fn up(&self, s: &mut Schema) {
+        s.change_column_type("events", "at", ColumnType::TimestampTz);
+    }
+}
+
+static EVENTS: Events = Events;
+static EVENTS_IN_UTC: EventsInUtc = EventsInUtc;
+
+/// `timestamp` to `timestamptz`: godwit's sessions are in UTC whatever the role's `TimeZone`
+/// (here Asia/Kathmandu), so each value keeps its instant read as UTC, and PostgreSQL keeps the
+/// table's file (no rewrite, which lint therefore does not report).
+#[tokio::test]
+async fn postgres_timestamp_to_timestamptz_keeps_the_table_and_reads_values_as_utc() {
+    let backend = Backend::Postgres;
+    let mut db = Scratch::create_on(backend, Server::Modes, "modes_timestamptz").await;
+    let before_lint = runner_of(&db, &[(1, "events", &EVENTS), (2, "utc", &EVENTS_IN_UTC)]);
+    before_lint
+        .up(&Up::default().to(Some(1)).allow_unsafe(true))
+        .await
+        .unwrap();
+    let file = "SELECT relfilenode::int8 FROM pg_class WHERE relname = 'events'";
+    let before = super::scalar(&mut db.conn, file).await;
+    // No `allow_unsafe`: lint finds nothing to refuse.
+    before_lint.up(&Up::default()).await.unwrap();
+    assert_eq!(
+        super::scalar(&mut db.conn, file).await,
+        before,
+        "the table was not rewritten"
+    );
+    assert_eq!(
+        client(
+            backend,
+            &db,
+            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM events"
+        ),
+        ["2030-01-01 12:00:00"]
+    );
+    db.conn.close().await;
+}

@@ -245,3 +245,29 @@ fn a_migration_that_panics_is_an_error_naming_its_file() {
                 .starts_with("-- 1 migration, up, for SQLite")
     );
 }
+
+struct AllowWithoutReason;
+impl Migration for AllowWithoutReason {
+    fn up(&self, s: &mut Schema) {
+        s.allow(Rule::DropColumn, "before anything");
+        s.drop_column("posts", "views");
+        s.allow(Rule::DropColumn, "  ");
+    }
+}
+
+/// `lint` is the CI gate: it fails on what `sql`, `plan` and `up` refuse (an `allow` before
+/// any operation, or without a reason), instead of exiting 0.
+#[test]
+fn lint_fails_on_an_allow_that_up_refuses() {
+    const EXTRA: &[(&str, &str, &dyn Migration)] = &[(
+        "m20261122_000000_allow_without_reason",
+        "AllowWithoutReason",
+        &AllowWithoutReason,
+    )];
+    let project = blog_with(EXTRA);
+    let regs = registrations_with(EXTRA);
+    let cx = cx(&project, &regs);
+    check(&cx, &["lint", "--backend", "postgres"], expect![[r#"
+        error: migration 20261122000000 allow_without_reason: allow(Rule::DropColumn, ..) comes before any operation: write it right after the operation it allows
+    "#]]);
+}
