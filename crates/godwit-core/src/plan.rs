@@ -406,13 +406,54 @@ fn render_plan(
         {
             rendered.transactional = false;
         }
-        if matches!(op, Op::Sql(raw) if raw.outside_transaction) {
+        if matches!(op, Op::Sql(raw) if raw.outside_transaction
+            || (backend == Backend::Postgres && raw_runs_concurrently(&raw.up)))
+        {
             rendered.transactional = false;
         }
         // The same operation on the same schema: it cannot fail where it just succeeded.
         model.apply(op).map_err(|e| fail(e.into()))?;
     }
     Ok(rendered)
+}
+
+/// Whether raw SQL for PostgreSQL says `CONCURRENTLY` (outside its string literals and
+/// comments): `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX .. CONCURRENTLY`
+/// and `REFRESH MATERIALIZED VIEW CONCURRENTLY` cannot run in a transaction, so the migration
+/// runs outside one, as with `.outside_transaction()`.
+fn raw_runs_concurrently(text: &crate::op::SqlText) -> bool {
+    let sql = match text {
+        crate::op::SqlText::All(s) => s.as_str(),
+        crate::op::SqlText::PerBackend { postgres, .. } => match postgres {
+            Some(s) => s.as_str(),
+            None => return false,
+        },
+    };
+    let mut words = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                }
+                words.push(' ');
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+                words.push(' ');
+            }
+            c if c.is_alphanumeric() || c == '_' => words.push(c.to_ascii_uppercase()),
+            _ => words.push(' '),
+        }
+    }
+    words.split_whitespace().any(|w| w == "CONCURRENTLY")
 }
 
 /// MySQL: `ALGORITHM` and `LOCK` on an `ALTER TABLE` or an index statement; false when the

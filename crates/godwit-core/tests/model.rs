@@ -733,3 +733,34 @@ fn type_limits_are_checked_before_running() {
         error: migration 20260102000000 under_test, operation #1 add_column("users", "balance"): MySQL/MariaDB cannot make `users.balance` a decimal of precision 66: the most is 65 digits: use at most decimal(65, ..), or store the digits as a string
     "#]].assert_eq(&up_on(Backend::MySql, wide));
 }
+
+#[test]
+fn raw_sql_saying_concurrently_runs_outside_a_transaction_on_postgres() {
+    let catalog = catalog(
+        |s| {
+            s.sql("CREATE INDEX CONCURRENTLY ix ON users (lower(email))")
+                .down("DROP INDEX CONCURRENTLY ix");
+        },
+        None,
+    );
+    let up = |b| catalog.render_up(b, Some(&[20260102000000])).unwrap()[0].transactional;
+    assert!(!up(Backend::Postgres));
+    let quoted = catalog_of_text("SELECT 'CONCURRENTLY' -- CONCURRENTLY\n");
+    assert!(
+        quoted
+            .render_up(Backend::Postgres, Some(&[20260102000000]))
+            .unwrap()[0]
+            .transactional
+    );
+}
+
+fn catalog_of_text(text: &'static str) -> Catalog {
+    let up: fn(&mut Schema) = match text {
+        "SELECT 'CONCURRENTLY' -- CONCURRENTLY\n" => |s| {
+            s.sql("SELECT 'CONCURRENTLY' -- CONCURRENTLY\n")
+                .down("SELECT 1");
+        },
+        _ => unreachable!(),
+    };
+    catalog(up, None)
+}

@@ -250,3 +250,46 @@ async fn postgres_type_change_under_a_view() {
     );
     db.conn.close().await;
 }
+
+struct RawConcurrentIndex;
+impl Migration for RawConcurrentIndex {
+    fn up(&self, s: &mut Schema) {
+        s.sql("CREATE INDEX CONCURRENTLY ix_posts_lower_title ON posts (lower(title))")
+            .creates_index("ix_posts_lower_title", "posts");
+    }
+}
+static RAW_CONCURRENT_INDEX: RawConcurrentIndex = RawConcurrentIndex;
+
+/// Raw SQL that says `CONCURRENTLY` (an expression index, which `add_index` does not take)
+/// runs outside a transaction on PostgreSQL without being told: it used to fail with 25001.
+/// A `CONCURRENTLY` in a string or a comment does not count.
+#[tokio::test]
+async fn postgres_raw_concurrently_runs_outside_a_transaction() {
+    let mut db = scratch(Backend::Postgres, "raw_concurrently").await;
+    let r = runner_of(
+        &db,
+        &[(1, "blog", &BLOG), (2, "index", &RAW_CONCURRENT_INDEX)],
+    );
+    let sql = r
+        .up(&Up::default().allow_unsafe(true).dry_run(true))
+        .await
+        .unwrap()
+        .sql
+        .unwrap();
+    assert!(
+        sql.contains("-- 2 index (up)\n-- statement by statement, each committed as it runs"),
+        "{sql}"
+    );
+    r.up(&Up::default().allow_unsafe(true))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        scalar(
+            &mut db.conn,
+            "SELECT count(*)::int8 FROM pg_indexes WHERE indexname = 'ix_posts_lower_title'"
+        )
+        .await,
+        1
+    );
+    db.conn.close().await;
+}

@@ -267,7 +267,11 @@ fn lint_fails_on_an_allow_that_up_refuses() {
     let project = blog_with(EXTRA);
     let regs = registrations_with(EXTRA);
     let cx = cx(&project, &regs);
-    check(&cx, &["lint", "--backend", "postgres"], expect![[r#"
+    check(
+        &cx,
+        &["lint", "--backend", "postgres"],
+        expect![[r#"
         error: migration 20261122000000 allow_without_reason: allow(Rule::DropColumn, ..) comes before any operation: write it right after the operation it allows
-    "#]]);
+    "#]],
+    );
 }
