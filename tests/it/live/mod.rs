@@ -21,11 +21,7 @@ use crate::scenarios::Scenario;
 use db::Scratch;
 use shape::Shape;
 
-async fn run(name: &str, scenario: Scenario, backend: Backend) {
-    run_on(name, scenario, backend, db::Server::Standard).await;
-}
-
-async fn run_on(name: &str, scenario: Scenario, backend: Backend, server: db::Server) {
+async fn run(name: &str, scenario: Scenario, backend: Backend, server: db::Server) {
     let catalog = scenario.catalog();
     let version = [scenario.version()];
 
@@ -126,34 +122,24 @@ async fn run_on(name: &str, scenario: Scenario, backend: Backend, server: db::Se
 /// whose settings change how SQL reads: `live::mysql_modes::add_column`, ...
 macro_rules! live_tests {
     ($($name:ident),* $(,)?) => {
-        live_tests!(@backend postgres, Postgres, $($name),*);
-        live_tests!(@backend mysql, MySql, $($name),*);
-        live_tests!(@backend sqlite, Sqlite, $($name),*);
-        live_tests!(@modes postgres_modes, Postgres, $($name),*);
-        live_tests!(@modes mysql_modes, MySql, $($name),*);
+        live_tests!(@backend postgres, Postgres, Standard, $($name),*);
+        live_tests!(@backend mysql, MySql, Standard, $($name),*);
+        live_tests!(@backend sqlite, Sqlite, Standard, $($name),*);
+        live_tests!(@backend postgres_modes, Postgres, Modes, $($name),*);
+        live_tests!(@backend mysql_modes, MySql, Modes, $($name),*);
     };
-    (@modes $module:ident, $backend:ident, $($name:ident),*) => {
+    (@backend $module:ident, $backend:ident, $server:ident, $($name:ident),*) => {
         mod $module {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::run_on(
+                    super::run(
                         stringify!($name),
                         crate::scenarios::$name(),
                         godwit_core::Backend::$backend,
-                        super::db::Server::Modes,
+                        super::db::Server::$server,
                     )
                     .await;
-                }
-            )*
-        }
-    };
-    (@backend $module:ident, $backend:ident, $($name:ident),*) => {
-        mod $module {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::run(stringify!($name), crate::scenarios::$name(), godwit_core::Backend::$backend).await;
                 }
             )*
         }

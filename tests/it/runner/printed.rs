@@ -88,11 +88,7 @@ fn rows(backend: Backend, db: &Scratch, table: &str) -> Vec<String> {
     lines
 }
 
-async fn run(name: &str, scenario: Scenario, backend: Backend) {
-    run_on(name, scenario, backend, Server::Standard).await;
-}
-
-async fn run_on(name: &str, scenario: Scenario, backend: Backend, server: Server) {
+async fn run(name: &str, scenario: Scenario, backend: Backend, server: Server) {
     if scenario.unsupported.contains(&backend) {
         // The live tests check that it is a typed error before anything runs.
         return;
@@ -164,34 +160,24 @@ async fn run_on(name: &str, scenario: Scenario, backend: Backend, server: Server
 /// servers whose settings change how SQL reads: `runner::printed::mysql_modes::add_column`, ...
 macro_rules! printed_tests {
     ($($name:ident),* $(,)?) => {
-        printed_tests!(@backend postgres, Postgres, $($name),*);
-        printed_tests!(@backend mysql, MySql, $($name),*);
-        printed_tests!(@backend sqlite, Sqlite, $($name),*);
-        printed_tests!(@modes postgres_modes, Postgres, $($name),*);
-        printed_tests!(@modes mysql_modes, MySql, $($name),*);
+        printed_tests!(@backend postgres, Postgres, Standard, $($name),*);
+        printed_tests!(@backend mysql, MySql, Standard, $($name),*);
+        printed_tests!(@backend sqlite, Sqlite, Standard, $($name),*);
+        printed_tests!(@backend postgres_modes, Postgres, Modes, $($name),*);
+        printed_tests!(@backend mysql_modes, MySql, Modes, $($name),*);
     };
-    (@modes $module:ident, $backend:ident, $($name:ident),*) => {
+    (@backend $module:ident, $backend:ident, $server:ident, $($name:ident),*) => {
         mod $module {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::run_on(
+                    super::run(
                         stringify!($name),
                         crate::scenarios::$name(),
                         godwit_core::Backend::$backend,
-                        super::Server::Modes,
+                        super::Server::$server,
                     )
                     .await;
-                }
-            )*
-        }
-    };
-    (@backend $module:ident, $backend:ident, $($name:ident),*) => {
-        mod $module {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::run(stringify!($name), crate::scenarios::$name(), godwit_core::Backend::$backend).await;
                 }
             )*
         }
