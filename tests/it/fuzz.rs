@@ -299,7 +299,9 @@ fn apply(s: &mut Schema, a: &Action) {
                 ix.name(n);
             }
         }
-        Action::DropIndex(t, n) => s.drop_index(t, n),
+        Action::DropIndex(t, n) => {
+            s.drop_index(t, n);
+        }
         Action::AddForeignKey(t, cols, r) => {
             s.add_foreign_key(t, cols, r);
         }

@@ -50,6 +50,7 @@ macro_rules! all_scenarios {
             add_foreign_key_to_other_column,
             drop_foreign_key,
             drop_foreign_key_without_index,
+            drop_index_beside_foreign_key_without_index,
             add_check,
             drop_check,
             add_unique,
@@ -676,7 +677,9 @@ pub fn add_index_concurrently() -> Scenario {
 pub fn drop_index() -> Scenario {
     Scenario::new(
         BLOG_WITH_ROWS,
-        Step::up(|s| s.drop_index("posts", "idx_posts_title")),
+        Step::up(|s| {
+            s.drop_index("posts", "idx_posts_title");
+        }),
     )
 }
 
@@ -750,6 +753,27 @@ pub fn drop_foreign_key_without_index() -> Scenario {
     Scenario::new(
         &[BLOG, BLOG_ROWS, LOOSE_COMMENTS, FOREIGN_KEY],
         Step::up(|s| s.drop_foreign_key("comments", "fk_comments_post_id")),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM comments",
+        after_up: 1,
+        after_down: Some(1),
+    }])
+}
+
+/// Dropping another index of a table whose foreign key has no index of the model's: MySQL
+/// enforces the key through the index it made for it, so the drop is valid there.
+pub fn drop_index_beside_foreign_key_without_index() -> Scenario {
+    const FOREIGN_KEY_AND_INDEX: Step = Step::up(|s| {
+        s.add_foreign_key("comments", ["post_id"], "posts");
+        s.add_column("comments", Column::integer("score").nullable());
+        s.add_index("comments", ["score"]);
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, LOOSE_COMMENTS, FOREIGN_KEY_AND_INDEX],
+        Step::up(|s| {
+            s.drop_index("comments", "idx_comments_score");
+        }),
     )
     .probes(&[Probe {
         sql: "SELECT COUNT(*) FROM comments",

@@ -517,36 +517,36 @@ fn drop_column_with_index() {
     check(
         scenarios::drop_column_with_index(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" DROP CONSTRAINT "uq_posts_user_id_status";
-            DROP INDEX "idx_posts_status";
-            ALTER TABLE "posts" DROP COLUMN "status";
-          mysql
-            ALTER TABLE `posts` DROP INDEX `uq_posts_user_id_status`;
-            DROP INDEX `idx_posts_status` ON `posts`;
-            ALTER TABLE `posts` DROP COLUMN `status`;
-          sqlite
-            DROP INDEX "uq_posts_user_id_status";
-            DROP INDEX "idx_posts_status";
-            ALTER TABLE "posts" DROP COLUMN "status";
-        down
-          postgres
-            -- warning: rolling back re-adds column `posts.status` without its data: the values it held were dropped
-            ALTER TABLE "posts" ADD COLUMN "status" varchar(20) NULL;
-            CREATE INDEX "idx_posts_status" ON "posts" ("status");
-            ALTER TABLE "posts" ADD CONSTRAINT "uq_posts_user_id_status" UNIQUE ("user_id", "status");
-          mysql
-            -- warning: rolling back re-adds column `posts.status` without its data: the values it held were dropped
-            ALTER TABLE `posts` ADD COLUMN `status` varchar(20) NULL;
-            CREATE INDEX `idx_posts_status` ON `posts` (`status`);
-            ALTER TABLE `posts` ADD CONSTRAINT `uq_posts_user_id_status` UNIQUE (`user_id`, `status`);
-          sqlite
-            -- warning: rolling back re-adds column `posts.status` without its data: the values it held were dropped
-            ALTER TABLE "posts" ADD COLUMN "status" varchar(20) NULL;
-            CREATE INDEX "idx_posts_status" ON "posts" ("status");
-            CREATE UNIQUE INDEX "uq_posts_user_id_status" ON "posts" ("user_id", "status");
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" DROP CONSTRAINT "uq_posts_user_id_status";
+                DROP INDEX "idx_posts_status";
+                ALTER TABLE "posts" DROP COLUMN "status";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `uq_posts_user_id_status`;
+                ALTER TABLE `posts` DROP INDEX `idx_posts_status`;
+                ALTER TABLE `posts` DROP COLUMN `status`;
+              sqlite
+                DROP INDEX "uq_posts_user_id_status";
+                DROP INDEX "idx_posts_status";
+                ALTER TABLE "posts" DROP COLUMN "status";
+            down
+              postgres
+                -- warning: rolling back re-adds column `posts.status` without its data: the values it held were dropped
+                ALTER TABLE "posts" ADD COLUMN "status" varchar(20) NULL;
+                CREATE INDEX "idx_posts_status" ON "posts" ("status");
+                ALTER TABLE "posts" ADD CONSTRAINT "uq_posts_user_id_status" UNIQUE ("user_id", "status");
+              mysql
+                -- warning: rolling back re-adds column `posts.status` without its data: the values it held were dropped
+                ALTER TABLE `posts` ADD COLUMN `status` varchar(20) NULL;
+                CREATE INDEX `idx_posts_status` ON `posts` (`status`);
+                ALTER TABLE `posts` ADD CONSTRAINT `uq_posts_user_id_status` UNIQUE (`user_id`, `status`);
+              sqlite
+                -- warning: rolling back re-adds column `posts.status` without its data: the values it held were dropped
+                ALTER TABLE "posts" ADD COLUMN "status" varchar(20) NULL;
+                CREATE INDEX "idx_posts_status" ON "posts" ("status");
+                CREATE UNIQUE INDEX "uq_posts_user_id_status" ON "posts" ("user_id", "status");
+        "#]],
     );
 }
 
@@ -562,7 +562,7 @@ fn drop_column_with_foreign_key() {
                 ALTER TABLE "comments" DROP COLUMN "author_id";
               mysql
                 ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_author_id`;
-                DROP INDEX `idx_comments_author_id` ON `comments`;
+                ALTER TABLE `comments` DROP INDEX `idx_comments_author_id`;
                 ALTER TABLE `comments` DROP COLUMN `author_id`;
               sqlite
                 -- foreign keys off
@@ -862,17 +862,17 @@ fn add_index() {
     check(
         scenarios::add_index(),
         expect![[r#"
-        up
-          postgres, sqlite
-            CREATE INDEX "idx_posts_status" ON "posts" ("status");
-          mysql
-            CREATE INDEX `idx_posts_status` ON `posts` (`status`);
-        down
-          postgres, sqlite
-            DROP INDEX "idx_posts_status";
-          mysql
-            DROP INDEX `idx_posts_status` ON `posts`;
-    "#]],
+            up
+              postgres, sqlite
+                CREATE INDEX "idx_posts_status" ON "posts" ("status");
+              mysql
+                CREATE INDEX `idx_posts_status` ON `posts` (`status`);
+            down
+              postgres, sqlite
+                DROP INDEX "idx_posts_status";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `idx_posts_status`;
+        "#]],
     );
 }
 
@@ -881,17 +881,17 @@ fn add_index_unique() {
     check(
         scenarios::add_index_unique(),
         expect![[r#"
-        up
-          postgres, sqlite
-            CREATE UNIQUE INDEX "idx_users_name" ON "users" ("name");
-          mysql
-            CREATE UNIQUE INDEX `idx_users_name` ON `users` (`name`);
-        down
-          postgres, sqlite
-            DROP INDEX "idx_users_name";
-          mysql
-            DROP INDEX `idx_users_name` ON `users`;
-    "#]],
+            up
+              postgres, sqlite
+                CREATE UNIQUE INDEX "idx_users_name" ON "users" ("name");
+              mysql
+                CREATE UNIQUE INDEX `idx_users_name` ON `users` (`name`);
+            down
+              postgres, sqlite
+                DROP INDEX "idx_users_name";
+              mysql
+                ALTER TABLE `users` DROP INDEX `idx_users_name`;
+        "#]],
     );
 }
 
@@ -900,17 +900,17 @@ fn add_index_multi_column() {
     check(
         scenarios::add_index_multi_column(),
         expect![[r#"
-        up
-          postgres, sqlite
-            CREATE INDEX "idx_posts_author_status" ON "posts" ("user_id", "status");
-          mysql
-            CREATE INDEX `idx_posts_author_status` ON `posts` (`user_id`, `status`);
-        down
-          postgres, sqlite
-            DROP INDEX "idx_posts_author_status";
-          mysql
-            DROP INDEX `idx_posts_author_status` ON `posts`;
-    "#]],
+            up
+              postgres, sqlite
+                CREATE INDEX "idx_posts_author_status" ON "posts" ("user_id", "status");
+              mysql
+                CREATE INDEX `idx_posts_author_status` ON `posts` (`user_id`, `status`);
+            down
+              postgres, sqlite
+                DROP INDEX "idx_posts_author_status";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `idx_posts_author_status`;
+        "#]],
     );
 }
 
@@ -919,17 +919,17 @@ fn add_index_partial() {
     check(
         scenarios::add_index_partial(),
         expect![[r#"
-        up
-          postgres, sqlite
-            CREATE INDEX "idx_posts_published_title" ON "posts" ("title") WHERE "status" = 'published';
-          mysql
-            error: migration 3 under_test, operation #1 add_index("posts", ["title"]) named "idx_posts_published_title": MySQL/MariaDB cannot create the partial index `idx_posts_published_title` (an index with `where_`): drop the `.where_(..)` for MySQL, or index a generated column holding the condition
-        down
-          postgres, sqlite
-            DROP INDEX "idx_posts_published_title";
-          mysql
-            DROP INDEX `idx_posts_published_title` ON `posts`;
-    "#]],
+            up
+              postgres, sqlite
+                CREATE INDEX "idx_posts_published_title" ON "posts" ("title") WHERE "status" = 'published';
+              mysql
+                error: migration 3 under_test, operation #1 add_index("posts", ["title"]) named "idx_posts_published_title": MySQL/MariaDB cannot create the partial index `idx_posts_published_title` (an index with `where_`): drop the `.where_(..)` for MySQL, or index a generated column holding the condition
+            down
+              postgres, sqlite
+                DROP INDEX "idx_posts_published_title";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `idx_posts_published_title`;
+        "#]],
     );
 }
 
@@ -938,20 +938,23 @@ fn add_index_concurrently() {
     check(
         scenarios::add_index_concurrently(),
         expect![[r#"
-        up
-          postgres
-            -- runs outside a transaction
-            CREATE INDEX CONCURRENTLY "idx_posts_views" ON "posts" ("views");
-          mysql
-            CREATE INDEX `idx_posts_views` ON `posts` (`views`);
-          sqlite
-            CREATE INDEX "idx_posts_views" ON "posts" ("views");
-        down
-          postgres, sqlite
-            DROP INDEX "idx_posts_views";
-          mysql
-            DROP INDEX `idx_posts_views` ON `posts`;
-    "#]],
+            up
+              postgres
+                -- runs outside a transaction
+                CREATE INDEX CONCURRENTLY "idx_posts_views" ON "posts" ("views");
+              mysql
+                CREATE INDEX `idx_posts_views` ON `posts` (`views`);
+              sqlite
+                CREATE INDEX "idx_posts_views" ON "posts" ("views");
+            down
+              postgres
+                -- runs outside a transaction
+                DROP INDEX CONCURRENTLY "idx_posts_views";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `idx_posts_views`;
+              sqlite
+                DROP INDEX "idx_posts_views";
+        "#]],
     );
 }
 
@@ -960,17 +963,17 @@ fn drop_index() {
     check(
         scenarios::drop_index(),
         expect![[r#"
-        up
-          postgres, sqlite
-            DROP INDEX "idx_posts_title";
-          mysql
-            DROP INDEX `idx_posts_title` ON `posts`;
-        down
-          postgres, sqlite
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-          mysql
-            CREATE INDEX `idx_posts_title` ON `posts` (`title`);
-    "#]],
+            up
+              postgres, sqlite
+                DROP INDEX "idx_posts_title";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `idx_posts_title`;
+            down
+              postgres, sqlite
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+              mysql
+                CREATE INDEX `idx_posts_title` ON `posts` (`title`);
+        "#]],
     );
 }
 
@@ -1026,7 +1029,7 @@ fn add_foreign_key() {
                 ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
               mysql
                 ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
-                DROP INDEX `fk_comments_post_id` ON `comments`;
+                ALTER TABLE `comments` DROP INDEX `fk_comments_post_id`;
               sqlite
                 -- foreign keys off
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
@@ -1066,7 +1069,7 @@ fn add_foreign_key_to_other_column() {
                 ALTER TABLE "invoices" DROP CONSTRAINT "fk_invoice_account_code";
               mysql
                 ALTER TABLE `invoices` DROP FOREIGN KEY `fk_invoice_account_code`;
-                DROP INDEX `fk_invoice_account_code` ON `invoices`;
+                ALTER TABLE `invoices` DROP INDEX `fk_invoice_account_code`;
               sqlite
                 -- foreign keys off
                 CREATE TABLE "_godwit_new_invoices" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "account_code" varchar(20) NOT NULL );
@@ -1636,17 +1639,17 @@ fn add_index_on_text() {
     check(
         scenarios::add_index_on_text(),
         expect![[r#"
-        up
-          postgres, sqlite
-            CREATE INDEX "idx_posts_body" ON "posts" ("body");
-          mysql
-            error: migration 3 under_test, operation #1 add_index("posts", ["body"]) named "idx_posts_body": MySQL/MariaDB cannot put an index on `posts.body`, a text column, without a prefix length: index a `string(len)` column instead (change the type, or add one holding the key)
-        down
-          postgres, sqlite
-            DROP INDEX "idx_posts_body";
-          mysql
-            DROP INDEX `idx_posts_body` ON `posts`;
-    "#]],
+            up
+              postgres, sqlite
+                CREATE INDEX "idx_posts_body" ON "posts" ("body");
+              mysql
+                error: migration 3 under_test, operation #1 add_index("posts", ["body"]) named "idx_posts_body": MySQL/MariaDB cannot put an index on `posts.body`, a text column, without a prefix length: index a `string(len)` column instead (change the type, or add one holding the key)
+            down
+              postgres, sqlite
+                DROP INDEX "idx_posts_body";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `idx_posts_body`;
+        "#]],
     );
 }
 
@@ -1726,7 +1729,7 @@ fn drop_foreign_key_without_index() {
                 ALTER TABLE "comments" DROP CONSTRAINT "fk_comments_post_id";
               mysql
                 ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
-                DROP INDEX `fk_comments_post_id` ON `comments`;
+                ALTER TABLE `comments` DROP INDEX `fk_comments_post_id`;
               sqlite
                 -- foreign keys off
                 CREATE TABLE "_godwit_new_comments" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "post_id" integer NOT NULL, "body" text NOT NULL );
@@ -1752,6 +1755,25 @@ fn drop_foreign_key_without_index() {
                 ALTER TABLE "_godwit_new_comments" RENAME TO "comments";
                 PRAGMA legacy_alter_table = OFF;
                 -- create again what was kept of "comments", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+        "#]],
+    );
+}
+
+#[test]
+fn drop_index_beside_foreign_key_without_index() {
+    check(
+        scenarios::drop_index_beside_foreign_key_without_index(),
+        expect![[r#"
+            up
+              postgres, sqlite
+                DROP INDEX "idx_comments_score";
+              mysql
+                ALTER TABLE `comments` DROP INDEX `idx_comments_score`;
+            down
+              postgres, sqlite
+                CREATE INDEX "idx_comments_score" ON "comments" ("score");
+              mysql
+                CREATE INDEX `idx_comments_score` ON `comments` (`score`);
         "#]],
     );
 }
@@ -1891,7 +1913,7 @@ fn add_constraints_not_valid_then_validate() {
               mysql
                 ALTER TABLE `posts` DROP CONSTRAINT `ck_posts_views_positive`;
                 ALTER TABLE `comments` DROP FOREIGN KEY `fk_comments_post_id`;
-                DROP INDEX `fk_comments_post_id` ON `comments`;
+                ALTER TABLE `comments` DROP INDEX `fk_comments_post_id`;
               sqlite
                 -- foreign keys off
                 CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
@@ -1933,7 +1955,7 @@ fn mysql_online_ddl() {
                 DROP INDEX "idx_posts_status";
                 ALTER TABLE "posts" DROP COLUMN "summary";
               mysql
-                DROP INDEX `idx_posts_status` ON `posts`;
+                ALTER TABLE `posts` DROP INDEX `idx_posts_status`, ALGORITHM=INPLACE, LOCK=NONE;
                 ALTER TABLE `posts` DROP COLUMN `summary`, ALGORITHM=INPLACE, LOCK=NONE;
         "#]],
     );
@@ -1944,17 +1966,17 @@ fn migration_timeouts() {
     check(
         scenarios::migration_timeouts(),
         expect![[r#"
-        up
-          postgres, sqlite
-            CREATE INDEX "idx_posts_status_views" ON "posts" ("status", "views");
-          mysql
-            CREATE INDEX `idx_posts_status_views` ON `posts` (`status`, `views`);
-        down
-          postgres, sqlite
-            DROP INDEX "idx_posts_status_views";
-          mysql
-            DROP INDEX `idx_posts_status_views` ON `posts`;
-    "#]],
+            up
+              postgres, sqlite
+                CREATE INDEX "idx_posts_status_views" ON "posts" ("status", "views");
+              mysql
+                CREATE INDEX `idx_posts_status_views` ON `posts` (`status`, `views`);
+            down
+              postgres, sqlite
+                DROP INDEX "idx_posts_status_views";
+              mysql
+                ALTER TABLE `posts` DROP INDEX `idx_posts_status_views`;
+        "#]],
     );
 }
 

@@ -195,6 +195,11 @@ fn locks(
         }
         Op::CreateIndex { table, index } if index.is_concurrent => vec![on(SUX, table)],
         Op::CreateIndex { table, .. } => vec![on("SHARE", table)],
+        Op::DropIndex {
+            table,
+            concurrently: true,
+            ..
+        } => vec![on(SUX, table)],
         Op::RenameIndex { table, .. } => vec![on(SUX, table)],
         Op::AddForeignKey { table, foreign_key } => {
             let mut out = vec![on(SRX, table)];

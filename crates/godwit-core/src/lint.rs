@@ -28,6 +28,9 @@ pub enum Rule {
     /// PostgreSQL: a concurrent index runs outside a transaction, and so do the migration's
     /// other operations.
     ConcurrentIndexWithOtherChanges,
+    /// PostgreSQL: dropping an index without `CONCURRENTLY` blocks reads and writes of the table
+    /// while it waits for the queries before it.
+    DropIndexNotConcurrent,
     /// PostgreSQL: a foreign key added without `NOT VALID` scans the table under a lock.
     ForeignKeyNotValid,
     /// PostgreSQL: a check added without `NOT VALID` scans the table under a lock.
@@ -52,6 +55,8 @@ pub enum Rule {
     MysqlTypeChange,
     /// MySQL/MariaDB: a foreign key added to an existing table checks every row under a lock.
     MysqlForeignKey,
+    /// MySQL/MariaDB: a check added to an existing table copies it, blocking writes.
+    MysqlCheck,
     /// Renaming a column breaks the code that runs while the migration deploys.
     RenameColumn,
     /// Renaming a table breaks the code that runs while the migration deploys.
@@ -60,6 +65,12 @@ pub enum Rule {
     DropColumn,
     /// Dropping a table breaks the code that still reads it.
     DropTable,
+    /// Allowing NULL in a column lets new code write NULL where the code still running reads a
+    /// value.
+    DropNotNull,
+    /// An index of more than three columns (not unique) costs every write and rarely helps
+    /// beyond its first columns.
+    WideIndex,
     /// Changing rows inside the schema transaction holds its locks while every row changes.
     DataInSchemaMigration,
     /// Raw SQL cannot be checked.
@@ -72,9 +83,10 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 24] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentIndexWithOtherChanges,
+        Rule::DropIndexNotConcurrent,
         Rule::ForeignKeyNotValid,
         Rule::CheckNotValid,
         Rule::ValidateInSameMigration,
@@ -86,10 +98,13 @@ impl Rule {
         Rule::MysqlOnlineDdl,
         Rule::MysqlTypeChange,
         Rule::MysqlForeignKey,
+        Rule::MysqlCheck,
         Rule::RenameColumn,
         Rule::RenameTable,
         Rule::DropColumn,
         Rule::DropTable,
+        Rule::DropNotNull,
+        Rule::WideIndex,
         Rule::DataInSchemaMigration,
         Rule::RawSql,
         Rule::ColumnReadByView,
@@ -100,6 +115,7 @@ impl Rule {
         match self {
             Rule::IndexNotConcurrent => "index-not-concurrent",
             Rule::ConcurrentIndexWithOtherChanges => "concurrent-index-with-other-changes",
+            Rule::DropIndexNotConcurrent => "drop-index-not-concurrent",
             Rule::ForeignKeyNotValid => "foreign-key-not-valid",
             Rule::CheckNotValid => "check-not-valid",
             Rule::ValidateInSameMigration => "validate-in-same-migration",
@@ -111,10 +127,13 @@ impl Rule {
             Rule::MysqlOnlineDdl => "mysql-online-ddl",
             Rule::MysqlTypeChange => "mysql-type-change",
             Rule::MysqlForeignKey => "mysql-foreign-key",
+            Rule::MysqlCheck => "mysql-check",
             Rule::RenameColumn => "rename-column",
             Rule::RenameTable => "rename-table",
             Rule::DropColumn => "drop-column",
             Rule::DropTable => "drop-table",
+            Rule::DropNotNull => "drop-not-null",
+            Rule::WideIndex => "wide-index",
             Rule::DataInSchemaMigration => "data-in-schema-migration",
             Rule::RawSql => "raw-sql",
             Rule::ColumnReadByView => "column-read-by-view",
@@ -126,6 +145,7 @@ impl Rule {
         match self {
             Rule::IndexNotConcurrent
             | Rule::ConcurrentIndexWithOtherChanges
+            | Rule::DropIndexNotConcurrent
             | Rule::ForeignKeyNotValid
             | Rule::CheckNotValid
             | Rule::ValidateInSameMigration
@@ -134,9 +154,10 @@ impl Rule {
             | Rule::VolatileDefault
             | Rule::UniqueConstraint
             | Rule::Json => &[Backend::Postgres],
-            Rule::MysqlOnlineDdl | Rule::MysqlTypeChange | Rule::MysqlForeignKey => {
-                &[Backend::MySql]
-            }
+            Rule::MysqlOnlineDdl
+            | Rule::MysqlTypeChange
+            | Rule::MysqlForeignKey
+            | Rule::MysqlCheck => &[Backend::MySql],
             _ => &Backend::ALL,
         }
     }
@@ -212,15 +233,239 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Functions whose value changes per row: a default calling one rewrites the table.
-const VOLATILE: [&str; 6] = [
-    "random(",
-    "gen_random_uuid(",
-    "uuid_generate_v4(",
-    "clock_timestamp(",
-    "nextval(",
-    "timeofday(",
+/// PostgreSQL functions (and keywords written like calls) that are not volatile: their value is
+/// the same for every row of a statement, so a default calling only these is computed once and
+/// kept in the catalog. Any other function is taken as volatile: `gen_random_uuid`, `random`,
+/// `clock_timestamp`, `nextval`, `uuid_generate_v1`, and functions godwit does not know.
+const NOT_VOLATILE: &[&str] = &[
+    // keywords and constructs written with parentheses
+    "all",
+    "and",
+    "any",
+    "array",
+    "case",
+    "cast",
+    "coalesce",
+    "else",
+    "exists",
+    "extract",
+    "greatest",
+    "in",
+    "is",
+    "least",
+    "not",
+    "nullif",
+    "or",
+    "overlay",
+    "position",
+    "row",
+    "some",
+    "substring",
+    "then",
+    "trim",
+    "values",
+    "when",
+    // the time of the transaction or the statement
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "localtime",
+    "localtimestamp",
+    "now",
+    "statement_timestamp",
+    "transaction_timestamp",
+    // immutable or stable functions of their arguments
+    "abs",
+    "age",
+    "array_length",
+    "btrim",
+    "cardinality",
+    "ceil",
+    "ceiling",
+    "char_length",
+    "concat",
+    "concat_ws",
+    "current_setting",
+    "date_part",
+    "date_trunc",
+    "floor",
+    "json_build_array",
+    "json_build_object",
+    "jsonb_build_array",
+    "jsonb_build_object",
+    "left",
+    "length",
+    "lower",
+    "lpad",
+    "ltrim",
+    "make_date",
+    "make_interval",
+    "make_time",
+    "make_timestamp",
+    "make_timestamptz",
+    "md5",
+    "replace",
+    "right",
+    "round",
+    "rpad",
+    "rtrim",
+    "split_part",
+    "strpos",
+    "substr",
+    "timezone",
+    "to_char",
+    "to_date",
+    "to_number",
+    "to_timestamp",
+    "trunc",
+    "upper",
 ];
+
+/// The functions a PostgreSQL expression calls that are (or may be) volatile, from its text:
+/// every name followed by `(` outside string literals, schema-qualified or quoted, that is not
+/// in [`NOT_VOLATILE`].
+fn volatile_calls(sql: &str) -> Vec<String> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut calls = Vec::new();
+    let mut i = 0;
+    let mut last_name: Option<String> = None;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // `E'..'` strings escape with backslashes; plain ones double the quote.
+            let escapes = i > 0 && matches!(chars[i - 1], 'e' | 'E');
+            i += 1;
+            while i < chars.len() {
+                if escapes && chars[i] == '\\' {
+                    i += 2;
+                    continue;
+                }
+                if chars[i] == '\'' {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i += 1;
+            last_name = None;
+        } else if c == '"' {
+            let mut name = String::new();
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '"' {
+                    if chars.get(i + 1) == Some(&'"') {
+                        name.push('"');
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                name.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+            last_name = Some(name);
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            {
+                i += 1;
+            }
+            last_name = Some(chars[start..i].iter().collect::<String>().to_lowercase());
+        } else if c.is_whitespace() || c == '.' {
+            // `schema.function (` names the function after the dot.
+            i += 1;
+        } else {
+            if c == '('
+                && let Some(name) = last_name.take()
+                && !NOT_VOLATILE.contains(&name.as_str())
+                && !calls.contains(&name)
+            {
+                calls.push(name);
+            }
+            last_name = None;
+            i += 1;
+        }
+    }
+    calls
+}
+
+/// Whether `check` proves `column` holds no NULL: `column IS NOT NULL`, however written.
+fn proves_not_null(check: &crate::op::CheckDef, column: &str) -> bool {
+    let sql = check.expr.sql(Backend::Postgres);
+    let squeezed: String = sql
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '"'))
+        .collect::<String>()
+        .to_lowercase();
+    let col: String = column.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed == format!("{}isnotnull", col.to_lowercase())
+}
+
+/// The expand step of a type change: a new column of the new type, filled in batches.
+fn expand_type(table: &str, column: &str, ty: &ColumnType) -> String {
+    let (t, c, new) = (
+        rust_str(table),
+        rust_str(column),
+        rust_str(&format!("{column}_new")),
+    );
+    format!(
+        "s.add_column({t}, Column::of({new}, ColumnType::{ty:?}).nullable());\ns.backfill({t}).set({new}, col({c}));\n// then: code writes both and reads {new}; drop {c} in a later migration"
+    )
+}
+
+/// PostgreSQL SQL with the quotes taken off plain lowercase identifiers (outside string
+/// literals), so that it reads the same on every backend.
+fn unquoted(sql: &str) -> String {
+    let mut out = String::new();
+    let mut rest = sql;
+    let plain = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    while let Some(i) = rest.find(['\'', '"']) {
+        out.push_str(&rest[..i]);
+        let q = rest.as_bytes()[i] as char;
+        // The run ends at the next lone quote (a doubled one stands for one).
+        let body = &rest[i + 1..];
+        let mut end = None;
+        let mut j = 0;
+        while let Some(k) = body[j..].find(q) {
+            let at = j + k;
+            if body[at + 1..].starts_with(q) {
+                j = at + 2;
+            } else {
+                end = Some(at);
+                break;
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let inner = &body[..end];
+        if q == '"' && plain(inner) {
+            out.push_str(inner);
+        } else {
+            out.push(q);
+            out.push_str(inner);
+            out.push(q);
+        }
+        rest = &body[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A Rust string literal of `s`.
+fn rust_str(s: &str) -> String {
+    format!("{s:?}")
+}
 
 /// Whether PostgreSQL changes the type without rewriting the table.
 fn pg_type_change_is_cheap(from: &ColumnType, to: &ColumnType) -> bool {
@@ -268,6 +513,25 @@ struct Context<'a> {
     model: &'a SchemaModel,
 }
 
+/// `concurrent-index-with-other-changes`: an index built or dropped concurrently takes the
+/// migration out of its transaction.
+fn concurrent_with_others(
+    fire: &mut impl FnMut(Rule, String, String),
+    others: usize,
+    name: &str,
+    concurrent: bool,
+) {
+    if concurrent && others > 0 {
+        fire(
+            Rule::ConcurrentIndexWithOtherChanges,
+            format!(
+                "`{name}` is built or dropped outside a transaction, so the {others} other operation(s) of this migration run without one too"
+            ),
+            "// move the concurrent index into a migration of its own".into(),
+        );
+    }
+}
+
 fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
     let mut out: Vec<(Rule, String, String)> = Vec::new();
     let mut fire = |rule: Rule, risk: String, safe: String| {
@@ -280,6 +544,21 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
     let online = ctx.plan.mysql_online.is_some();
     let existing = ctx.existing;
     let has_schema_ops = ctx.plan.ops.iter().any(|o| !o.is_data());
+    let not_concurrent = ctx
+        .plan
+        .ops
+        .iter()
+        .filter(|o| {
+            !matches!(o, Op::CreateIndex { index, .. } if index.is_concurrent)
+                && !matches!(
+                    o,
+                    Op::DropIndex {
+                        concurrently: true,
+                        ..
+                    }
+                )
+        })
+        .count();
     match op {
         Op::DropTable { table } if existing => fire(
             Rule::DropTable,
@@ -302,16 +581,25 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
         Op::AddColumn { table, column } if existing => {
             // A NOT NULL column without a default does not compile (`AddableColumn`).
             if let Some(DefaultValue::Expr(e)) = &column.default {
-                let sql = e.sql(Backend::Postgres).to_ascii_lowercase();
-                if VOLATILE.iter().any(|f| sql.contains(f)) {
+                let sql = e.sql(Backend::Postgres);
+                let calls = volatile_calls(&sql);
+                if !calls.is_empty() {
+                    let (name, ty) = (&column.name, &column.ty);
                     fire(
                         Rule::VolatileDefault,
                         format!(
-                            "a volatile default (`{sql}`) is computed per row: `{table}` is rewritten under an exclusive lock"
+                            "the default `{sql}` calls {}, which PostgreSQL computes per row (godwit takes a function it does not know as volatile): `{table}` is rewritten under an exclusive lock",
+                            calls
+                                .iter()
+                                .map(|c| format!("`{c}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                         format!(
-                            "s.add_column(\"{table}\", Column::of(\"{}\", ..).nullable());\n// backfill in batches, then set the default for new rows:\ns.set_default(\"{table}\", \"{}\", Sql(\"...\"));",
-                            column.name, column.name
+                            "s.add_column({t}, Column::of({n}, ColumnType::{ty:?}).nullable());\ns.set_default({t}, {n}, Sql({d}));\ns.backfill({t})\n    .set({n}, Expr::cust({d}))\n    .filter(col({n}).is_null());",
+                            t = rust_str(table),
+                            n = rust_str(name),
+                            d = rust_str(&sql),
                         ),
                     );
                 }
@@ -351,9 +639,7 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                             from.describe(),
                             ty.describe()
                         ),
-                        format!(
-                            "s.add_column(\"{table}\", Column::of(\"{column}_new\", ColumnType::..).nullable());\n// write both, backfill, switch reads, then drop the old column"
-                        ),
+                        expand_type(table, column, ty),
                     );
                 }
                 if mysql && !mysql_type_change_is_cheap(&from, ty) {
@@ -362,20 +648,61 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                         format!(
                             "changing the type of `{table}.{column}` copies the table and blocks writes"
                         ),
-                        format!(
-                            "s.add_column(\"{table}\", Column::of(\"{column}_new\", ColumnType::..).nullable());\n// write both, backfill, switch reads, then drop the old column"
-                        ),
+                        expand_type(table, column, ty),
                     );
                 }
             }
         }
-        Op::SetNotNull { table, column } if existing => fire(
-            Rule::SetNotNull,
-            format!("`SET NOT NULL` scans all of `{table}` while holding an exclusive lock"),
+        // A valid check that the column IS NOT NULL spares PostgreSQL the scan.
+        Op::SetNotNull { table, column }
+            if existing
+                && !ctx.model.tables.get(table).is_some_and(|t| {
+                    t.checks
+                        .iter()
+                        .any(|c| !c.not_valid && proves_not_null(c, column))
+                }) =>
+        {
+            let (t, c) = (rust_str(table), rust_str(column));
+            let ck = rust_str(&format!("ck_{table}_{column}_not_null"));
+            fire(
+                Rule::SetNotNull,
+                format!("`SET NOT NULL` scans all of `{table}` while holding an exclusive lock"),
+                format!(
+                    "// migration 1:\ns.add_check({t}, {ck}, col({c}).is_not_null()).not_valid();\n// migration 2:\ns.validate_constraint({t}, {ck});\n// migration 3 (PostgreSQL 12+ uses the valid check instead of scanning):\ns.set_not_null({t}, {c});\ns.drop_check({t}, {ck});"
+                ),
+            )
+        }
+        Op::DropNotNull { table, column } if existing => fire(
+            Rule::DropNotNull,
             format!(
-                "// migration 1:\ns.add_check(\"{table}\", \"ck_{table}_{column}_not_null\", \"{column} IS NOT NULL\").not_valid();\n// migration 2:\ns.validate_constraint(\"{table}\", \"ck_{table}_{column}_not_null\");\n// migration 3 (PostgreSQL 12+ uses the valid check instead of scanning):\ns.set_not_null(\"{table}\", \"{column}\");\ns.drop_check(\"{table}\", \"ck_{table}_{column}_not_null\");"
+                "once `{table}.{column}` allows NULL, new code may write NULL while the code still running reads it as never NULL"
+            ),
+            format!(
+                "// 1. deploy code that reads `{table}.{column}` as possibly NULL\n// 2. then, in a later migration:\ns.drop_not_null({}, {});\ns.allow(Rule::DropNotNull, \"every reader handles NULL since release N\");",
+                rust_str(table),
+                rust_str(column)
             ),
         ),
+        Op::DropIndex {
+            table,
+            name,
+            concurrently,
+        } => {
+            if existing && !concurrently {
+                fire(
+                    Rule::DropIndexNotConcurrent,
+                    format!(
+                        "`DROP INDEX` locks `{table}` against reads and writes, and waits behind every query running on it, which all queries after it then wait for"
+                    ),
+                    format!(
+                        "// in a migration of its own:\ns.drop_index({}, {}).concurrently();",
+                        rust_str(table),
+                        rust_str(name)
+                    ),
+                );
+            }
+            concurrent_with_others(&mut fire, not_concurrent, name, *concurrently);
+        }
         Op::CreateIndex { table, index } => {
             if existing && !index.is_concurrent {
                 fire(
@@ -385,28 +712,34 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                         index.name
                     ),
                     format!(
-                        "// in a migration of its own:\ns.add_index(\"{table}\", {:?}){}.concurrently();",
+                        "// in a migration of its own:\ns.add_index({}, {:?}){}.concurrently();",
+                        rust_str(table),
                         index.columns,
                         if index.is_unique { ".unique()" } else { "" }
                     ),
                 );
             }
-            let others = ctx
-                .plan
-                .ops
-                .iter()
-                .filter(|o| !matches!(o, Op::CreateIndex { index, .. } if index.is_concurrent))
-                .count();
-            if index.is_concurrent && others > 0 {
+            if !index.is_unique && index.columns.len() > 3 {
                 fire(
-                    Rule::ConcurrentIndexWithOtherChanges,
+                    Rule::WideIndex,
                     format!(
-                        "`{}` is built outside a transaction, so the {others} other operation(s) of this migration run without one too",
-                        index.name
+                        "`{}` has {} columns: every write to `{table}` updates it, and queries rarely use it beyond its first columns",
+                        index.name,
+                        index.columns.len()
                     ),
-                    "// move the concurrent index into a migration of its own".into(),
+                    format!(
+                        "s.add_index({}, {:?}){};",
+                        rust_str(table),
+                        &index.columns[..3],
+                        if index.is_concurrent {
+                            ".concurrently()"
+                        } else {
+                            ""
+                        }
+                    ),
                 );
             }
+            concurrent_with_others(&mut fire, not_concurrent, &index.name, index.is_concurrent);
         }
         Op::AddForeignKey { table, foreign_key } if existing => {
             if !foreign_key.not_valid {
@@ -424,21 +757,37 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
             }
             fire(
                 Rule::MysqlForeignKey,
-                format!("adding `{}` checks every row of `{table}` while holding a lock on both tables", foreign_key.name),
-                "// add it while the table is small, or add the column and key with the table;\n// on a large table, allow it with a reason once you have measured".into(),
+                format!(
+                    "adding `{}` copies `{table}` and checks every row while holding a lock on both tables",
+                    foreign_key.name
+                ),
+                "// declare the key with the table, while it is empty (t.references(..)),\n// or allow it with a reason once you have measured it on a copy of production".into(),
             );
         }
-        Op::AddCheck { table, check } if existing && !check.not_valid => fire(
-            Rule::CheckNotValid,
-            format!(
-                "adding `{}` checks every row of `{table}` while blocking writes",
-                check.name
-            ),
-            format!(
-                "// migration 1:\ns.add_check(\"{table}\", \"{}\", ...).not_valid();\n// migration 2:\ns.validate_constraint(\"{table}\", \"{}\");",
-                check.name, check.name
-            ),
-        ),
+        Op::AddCheck { table, check } if existing => {
+            let (t, n) = (rust_str(table), rust_str(&check.name));
+            if !check.not_valid {
+                fire(
+                    Rule::CheckNotValid,
+                    format!(
+                        "adding `{}` checks every row of `{table}` while blocking writes",
+                        check.name
+                    ),
+                    format!(
+                        "// migration 1:\ns.add_check({t}, {n}, {}).not_valid();\n// migration 2:\ns.validate_constraint({t}, {n});",
+                        rust_str(&unquoted(&check.expr.sql(Backend::Postgres)))
+                    ),
+                );
+            }
+            fire(
+                Rule::MysqlCheck,
+                format!(
+                    "adding `{}` copies `{table}` (MySQL/MariaDB check constraints have no online way, and no NOT VALID) while writes wait",
+                    check.name
+                ),
+                "// declare the check with the table, while it is empty (t.check(..)),\n// or allow it with a reason once you have measured the copy on a copy of production".into(),
+            );
+        }
         Op::ValidateConstraint { table, name }
             if ctx.plan.ops.iter().any(|o| match o {
                 Op::AddForeignKey { foreign_key, .. } => {
@@ -546,13 +895,13 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
             | Op::CreateIndex { .. }
             | Op::DropIndex { .. }
             | Op::RenameIndex { .. }
-            | Op::AddForeignKey { .. }
             | Op::DropForeignKey { .. }
-            | Op::AddCheck { .. }
             | Op::DropCheck { .. }
             | Op::AddUnique { .. }
             | Op::DropUnique { .. }
     );
+    // Adding a foreign key or a check has rules of its own on MySQL: neither runs online there
+    // (with foreign_key_checks on), so `mysql_online` is no fix for them.
     if alters && existing && !online {
         let algorithm = if matches!(op, Op::AddColumn { .. }) {
             "Instant"

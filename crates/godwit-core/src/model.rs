@@ -601,7 +601,7 @@ impl SchemaModel {
                 self.claim(&index.name)?;
                 self.table_mut(table)?.indexes.push(index.clone());
             }
-            Op::DropIndex { table, name } => {
+            Op::DropIndex { table, name, .. } => {
                 let t = self.table(table)?;
                 if !t.indexes.iter().any(|i| &i.name == name) {
                     return Err(unknown_name(

@@ -452,6 +452,9 @@ pub enum Op {
     DropIndex {
         table: String,
         name: String,
+        /// `DROP INDEX CONCURRENTLY` on PostgreSQL; the migration then runs outside a
+        /// transaction.
+        concurrently: bool,
     },
     RenameIndex {
         table: String,
@@ -532,7 +535,14 @@ impl Op {
                     index.columns, index.name
                 )
             }
-            Op::DropIndex { table, name } => format!("drop_index(\"{table}\", \"{name}\")"),
+            Op::DropIndex {
+                table,
+                name,
+                concurrently,
+            } => format!(
+                "drop_index(\"{table}\", \"{name}\"){}",
+                if *concurrently { ".concurrently()" } else { "" }
+            ),
             Op::RenameIndex { table, from, to } => {
                 format!("rename_index(\"{table}\", \"{from}\", \"{to}\")")
             }

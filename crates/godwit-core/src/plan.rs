@@ -375,6 +375,29 @@ fn render_plan(
         // Validate against the model first, so render sees a consistent schema.
         twin.apply(op).map_err(|e| fail(e.into()))?;
         let mut out = render::render_op(backend, model, twin, op).map_err(|e| fail(e.into()))?;
+        // MySQL/MariaDB add a check, or a foreign key while foreign_key_checks is on, only by
+        // copying the table: any other ALGORITHM is refused by the server, so it is refused here.
+        if backend == Backend::MySql
+            && let Some((algorithm, _)) = mysql_online
+            && algorithm != Algorithm::Copy
+            && let Some(what) = match op {
+                Op::AddCheck { .. } => Some("a check constraint"),
+                Op::AddForeignKey { .. } => Some("a foreign key"),
+                _ => None,
+            }
+        {
+            return Err(fail(
+                crate::error::RenderError::Unsupported {
+                    backend,
+                    what: format!("add {what} with ALGORITHM={}", algorithm.sql()),
+                    fix: "MySQL/MariaDB add it only by copying the table (`Try ALGORITHM=COPY`): \
+                          write `s.mysql_online(Algorithm::Copy, Lock::Shared)` or no \
+                          `mysql_online` for this migration, or add it with the table"
+                        .into(),
+                }
+                .into(),
+            ));
+        }
         if let Some((last, old)) = &shared_rebuild {
             // Rendered on its own for its errors and warnings; the rebuild after the last one
             // does what they all do.
@@ -401,7 +424,8 @@ fn render_plan(
                 rendered.warnings.push(w);
             }
         }
-        if matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent)
+        if (matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent)
+            || matches!(op, Op::DropIndex { concurrently, .. } if *concurrently))
             && backend == Backend::Postgres
         {
             rendered.transactional = false;

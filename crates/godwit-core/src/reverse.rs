@@ -169,10 +169,12 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
         Op::CreateIndex { table, index } => ops(vec![Op::DropIndex {
             table: table.clone(),
             name: index.name.clone(),
+            concurrently: index.is_concurrent,
         }]),
         Op::DropIndex {
             table: name,
             name: index,
+            concurrently,
         } => {
             let t = table(name)?;
             let def = t
@@ -189,7 +191,10 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
                 })?;
             ops(vec![Op::CreateIndex {
                 table: name.clone(),
-                index: def,
+                index: crate::op::IndexDef {
+                    is_concurrent: *concurrently,
+                    ..def
+                },
             }])
         }
         Op::RenameIndex { table, from, to } => ops(vec![Op::RenameIndex {

@@ -32,11 +32,12 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether the migration can run inside a transaction (`concurrently()` indexes and raw SQL
-    /// run `outside_transaction()` cannot).
+    /// Whether the migration can run inside a transaction (`concurrently()` indexes, built or
+    /// dropped, and raw SQL run `outside_transaction()` cannot).
     pub fn transactional(&self) -> bool {
         !self.ops.iter().any(|op| match op {
             Op::CreateIndex { index, .. } => index.is_concurrent,
+            Op::DropIndex { concurrently, .. } => *concurrently,
             Op::Sql(raw) => raw.outside_transaction,
             _ => false,
         })
@@ -288,12 +289,20 @@ impl Schema {
         }
     }
 
-    /// Drop an index by name.
-    pub fn drop_index(&mut self, table: impl Into<String>, name: impl Into<String>) {
-        self.push(Op::DropIndex {
+    /// Drop an index by name; modifier: `.concurrently()`.
+    pub fn drop_index(
+        &mut self,
+        table: impl Into<String>,
+        name: impl Into<String>,
+    ) -> DropIndex<'_> {
+        match self.push(Op::DropIndex {
             table: table.into(),
             name: name.into(),
-        });
+            concurrently: false,
+        }) {
+            Op::DropIndex { concurrently, .. } => DropIndex { concurrently },
+            _ => unreachable!("pushed a DropIndex"),
+        }
     }
 
     /// Rename an index.
@@ -607,4 +616,17 @@ impl Schema {
 /// Shorthand for [`Expr::col`], for data filters and checks.
 pub fn col(name: &'static str) -> Expr {
     Expr::col(name)
+}
+
+/// The modifiers of [`Schema::drop_index`].
+pub struct DropIndex<'a> {
+    concurrently: &'a mut bool,
+}
+
+impl DropIndex<'_> {
+    /// Drop the index without blocking reads and writes (`CONCURRENTLY` on PostgreSQL, ignored
+    /// elsewhere). The migration then runs outside a transaction.
+    pub fn concurrently(self) {
+        *self.concurrently = true;
+    }
 }

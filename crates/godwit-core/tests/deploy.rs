@@ -153,19 +153,18 @@ fn the_same_on_mysql() {
         Backend::MySql,
         contract,
         expect![[r#"
-        2 under_test MySQL/MariaDB: destructive, outside a transaction, irreversible (migration 2 under_test (down): cannot be rolled back: it is marked irreversible ("titles that were empty cannot be told apart afterwards"); roll back no further than the migration after it)
-          drop_column("posts", "legacy") [destructive] locks: metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)
-            ALTER TABLE `posts` DROP COLUMN `legacy`;
-          add_foreign_key("posts", ["author_id"] -> "users") named "fk_posts_author_2" [destructive] locks: metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)
-            ALTER TABLE `posts` ADD CONSTRAINT `fk_posts_author_2` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`);
-          update("posts") [destructive] locks: row locks on posts
-            UPDATE `posts` SET `title` = 'untitled' WHERE `title` = '';
-          allowed[drop-column]: nothing reads legacy since release 41
-          unsafe[mysql-online-ddl]
-          unsafe[mysql-foreign-key]
-          unsafe[mysql-online-ddl]
-          unsafe[data-in-schema-migration]
-    "#]],
+            2 under_test MySQL/MariaDB: destructive, outside a transaction, irreversible (migration 2 under_test (down): cannot be rolled back: it is marked irreversible ("titles that were empty cannot be told apart afterwards"); roll back no further than the migration after it)
+              drop_column("posts", "legacy") [destructive] locks: metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)
+                ALTER TABLE `posts` DROP COLUMN `legacy`;
+              add_foreign_key("posts", ["author_id"] -> "users") named "fk_posts_author_2" [destructive] locks: metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)
+                ALTER TABLE `posts` ADD CONSTRAINT `fk_posts_author_2` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`);
+              update("posts") [destructive] locks: row locks on posts
+                UPDATE `posts` SET `title` = 'untitled' WHERE `title` = '';
+              allowed[drop-column]: nothing reads legacy since release 41
+              unsafe[mysql-online-ddl]
+              unsafe[mysql-foreign-key]
+              unsafe[data-in-schema-migration]
+        "#]],
     );
 }
 

@@ -30,8 +30,24 @@ fn base(s: &mut Schema) {
 const VERSION: u64 = 20260102000000;
 
 fn lint(backend: Backend, up: fn(&mut Schema)) -> Vec<godwit_core::Finding> {
+    let up: &'static (dyn Fn(&mut Schema) + Sync) = Box::leak(Box::new(up));
+    lint_with(backend, up)
+}
+
+struct UpWith(&'static (dyn Fn(&mut Schema) + Sync));
+
+impl Migration for UpWith {
+    fn up(&self, s: &mut Schema) {
+        (self.0)(s)
+    }
+}
+
+fn lint_with(
+    backend: Backend,
+    up: &'static (dyn Fn(&mut Schema) + Sync),
+) -> Vec<godwit_core::Finding> {
     let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
-    let under_test: &'static dyn Migration = Box::leak(Box::new(Up(up)));
+    let under_test: &'static dyn Migration = Box::leak(Box::new(UpWith(up)));
     let catalog = Catalog::new([
         (
             MigrationId {
@@ -262,6 +278,52 @@ const CASES: &[Case] = &[
                 .creates_view("popular", ["posts"]);
         },
     },
+    Case {
+        rule: Rule::DropIndexNotConcurrent,
+        unsafe_form: |s| {
+            s.drop_index("posts", "idx_posts_author_id");
+        },
+        safe_form: |s| {
+            s.drop_index("posts", "idx_posts_author_id").concurrently();
+        },
+    },
+    Case {
+        rule: Rule::MysqlCheck,
+        unsafe_form: |s| {
+            s.add_check("posts", "ck_views", col("views").gte(0))
+                .not_valid();
+            s.mysql_online(Algorithm::Inplace, Lock::None);
+        },
+        safe_form: |s| {
+            s.create_table("votes", |t| {
+                t.id();
+                t.integer("weight").check(col("weight").gte(0));
+            });
+        },
+    },
+    Case {
+        rule: Rule::DropNotNull,
+        unsafe_form: |s| {
+            s.drop_not_null("posts", "title");
+        },
+        safe_form: |s| {
+            s.drop_not_null("posts", "title");
+            s.allow(
+                Rule::DropNotNull,
+                "every reader handles NULL since release 41",
+            );
+        },
+    },
+    Case {
+        rule: Rule::WideIndex,
+        unsafe_form: |s| {
+            s.add_index("posts", ["author_id", "title", "views", "id"]);
+        },
+        safe_form: |s| {
+            s.add_index("posts", ["author_id", "title", "views", "id"])
+                .unique();
+        },
+    },
 ];
 
 fn fires(findings: &[godwit_core::Finding], rule: Rule) -> bool {
@@ -308,7 +370,7 @@ fn a_finding_says_the_risk_and_the_safe_way() {
           risk: `SET NOT NULL` scans all of `users` while holding an exclusive lock
           safe:
             // migration 1:
-            s.add_check("users", "ck_users_name_not_null", "name IS NOT NULL").not_valid();
+            s.add_check("users", "ck_users_name_not_null", col("name").is_not_null()).not_valid();
             // migration 2:
             s.validate_constraint("users", "ck_users_name_not_null");
             // migration 3 (PostgreSQL 12+ uses the valid check instead of scanning):
@@ -392,4 +454,157 @@ fn mysql_online_options_are_written_on_every_alter() {
         CREATE INDEX `idx_posts_title` ON `posts` (`title`) ALGORITHM=INPLACE LOCK=NONE;
     "#]]
     .assert_eq(&sql);
+}
+
+#[test]
+fn volatility_is_read_from_the_calls_in_the_default() {
+    let volatile = |default: &'static str| {
+        let m: Box<dyn Fn(&mut Schema) + Sync> = Box::new(move |s: &mut Schema| {
+            s.add_column("posts", Column::uuid("token").default(Sql(default)));
+        });
+        let up: &'static (dyn Fn(&mut Schema) + Sync) = Box::leak(m);
+        let findings = lint_with(Backend::Postgres, up);
+        fires(&findings, Rule::VolatileDefault)
+    };
+    for default in [
+        "gen_random_uuid ()",
+        "GEN_RANDOM_UUID()",
+        "public.uuid_generate_v1()",
+        "\"my_uuid\"()",
+        "md5(random()::text)::uuid",
+        "app.next_token()",
+        "nextval('posts_token_seq')",
+    ] {
+        assert!(volatile(default), "{default} is volatile");
+    }
+    for default in [
+        "'00000000-0000-0000-0000-000000000000'",
+        "'random()'::uuid",
+        "md5('x')::uuid",
+        "now()",
+        "CURRENT_TIMESTAMP",
+        "COALESCE(NULL, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')",
+    ] {
+        assert!(!volatile(default), "{default} is not volatile");
+    }
+}
+
+#[test]
+fn a_valid_not_null_check_spares_the_scan() {
+    let findings = lint(Backend::Postgres, |s| {
+        s.add_check("users", "ck_name", col("name").is_not_null())
+            .not_valid();
+        s.validate_constraint("users", "ck_name");
+        s.set_not_null("users", "name");
+    });
+    assert!(!fires(&findings, Rule::SetNotNull), "{findings:#?}");
+    let findings = lint(Backend::Postgres, |s| {
+        s.add_check("users", "ck_name", "name IS NOT NULL")
+            .not_valid();
+        s.set_not_null("users", "name");
+    });
+    assert!(
+        fires(&findings, Rule::SetNotNull),
+        "not valid yet: {findings:#?}"
+    );
+    let findings = lint(Backend::Postgres, |s| {
+        s.add_check("users", "ck_email", "email IS NOT NULL");
+        s.set_not_null("users", "name");
+    });
+    assert!(
+        fires(&findings, Rule::SetNotNull),
+        "another column: {findings:#?}"
+    );
+}
+
+#[test]
+fn fixes_print_the_values_of_this_migration() {
+    let text = |backend, up: fn(&mut Schema)| -> String {
+        lint(backend, up).iter().map(|f| f.to_string()).collect()
+    };
+    expect![[r#"
+        unsafe[type-change-rewrite]: migration 20260102000000 under_test, operation #1 change_column_type("posts", "views", decimal(12, 2)) (PostgreSQL)
+          risk: changing `posts.views` from integer to decimal(12, 2) rewrites the table under an exclusive lock
+          safe:
+            s.add_column("posts", Column::of("views_new", ColumnType::Decimal(12, 2)).nullable());
+            s.backfill("posts").set("views_new", col("views"));
+            // then: code writes both and reads "views_new"; drop "views" in a later migration
+          or, if it is safe here: s.allow(Rule::TypeChangeRewrite, "why");
+        unsafe[check-not-valid]: migration 20260102000000 under_test, operation #2 add_check("posts", "ck_views") (PostgreSQL)
+          risk: adding `ck_views` checks every row of `posts` while blocking writes
+          safe:
+            // migration 1:
+            s.add_check("posts", "ck_views", "views >= 0").not_valid();
+            // migration 2:
+            s.validate_constraint("posts", "ck_views");
+          or, if it is safe here: s.allow(Rule::CheckNotValid, "why");
+    "#]].assert_eq(&text(Backend::Postgres, |s| {
+        s.change_column_type("posts", "views", ColumnType::Decimal(12, 2));
+        s.add_check("posts", "ck_views", col("views").gte(0));
+    }));
+    expect![[r#"
+        unsafe[mysql-check]: migration 20260102000000 under_test, operation #1 add_check("posts", "ck_views") (MySQL/MariaDB)
+          risk: adding `ck_views` copies `posts` (MySQL/MariaDB check constraints have no online way, and no NOT VALID) while writes wait
+          safe:
+            // declare the check with the table, while it is empty (t.check(..)),
+            // or allow it with a reason once you have measured the copy on a copy of production
+          or, if it is safe here: s.allow(Rule::MysqlCheck, "why");
+        unsafe[mysql-foreign-key]: migration 20260102000000 under_test, operation #2 add_foreign_key("users", ["id"] -> "posts") named "fk_users_id" (MySQL/MariaDB)
+          risk: adding `fk_users_id` copies `users` and checks every row while holding a lock on both tables
+          safe:
+            // declare the key with the table, while it is empty (t.references(..)),
+            // or allow it with a reason once you have measured it on a copy of production
+          or, if it is safe here: s.allow(Rule::MysqlForeignKey, "why");
+    "#]].assert_eq(&text(Backend::MySql, |s| {
+        s.add_check("posts", "ck_views", col("views").gte(0))
+            .not_valid();
+        s.add_foreign_key("users", ["id"], "posts");
+    }));
+}
+
+#[test]
+fn mysql_refuses_online_checks_and_foreign_keys_and_so_does_lint() {
+    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
+    for (name, up) in [
+        (
+            "online_check",
+            (|s| {
+                s.add_check("posts", "ck_views", col("views").gte(0));
+                s.mysql_online(Algorithm::Inplace, Lock::None);
+            }) as fn(&mut Schema),
+        ),
+        ("online_key", |s| {
+            s.add_foreign_key("users", ["id"], "posts");
+            s.allow(Rule::MysqlForeignKey, "users has ten rows");
+            s.mysql_online(Algorithm::Instant, Lock::None);
+        }),
+    ] {
+        let m: &'static dyn Migration = Box::leak(Box::new(Up(up)));
+        let catalog = Catalog::new([
+            (
+                MigrationId {
+                    version: 1,
+                    name: "base".into(),
+                },
+                base,
+            ),
+            (
+                MigrationId {
+                    version: 2,
+                    name: name.into(),
+                },
+                m,
+            ),
+        ]);
+        // `lint` renders the migrations first, as `up` does.
+        let err = catalog.render_up(Backend::MySql, Some(&[2])).unwrap_err();
+        assert!(
+            err.to_string().contains("Try ALGORITHM=COPY"),
+            "{name}: {err}"
+        );
+        assert!(
+            catalog.render_up(Backend::Postgres, Some(&[2])).is_ok(),
+            "{name}"
+        );
+    }
 }

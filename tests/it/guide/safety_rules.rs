@@ -37,6 +37,15 @@ const WITH_VIEW: &[Step] = &[
     }),
 ];
 
+/// `users` and `posts` with rows, and an index on `posts.status`.
+const WITH_INDEX: &[Step] = &[
+    crate::scenarios::BLOG,
+    crate::scenarios::BLOG_ROWS,
+    Step::up(|s| {
+        s.add_index("posts", ["status"]);
+    }),
+];
+
 /// One rule, shown by an unsafe and a safe way of doing the same thing.
 struct Example {
     rule: Rule,
@@ -161,28 +170,28 @@ const EXAMPLES: &[Example] = &[
         safe: "Prove it with a check first: add `status IS NOT NULL` as a check `.not_valid()`, \
                and validate it in the next migration, without blocking. PostgreSQL 12 and later \
                then use the valid check instead of scanning the table when the column is made \
-               `NOT NULL`, after which the check can go. The rule cannot see the check, so the \
-               last migration allows it, saying why.",
+               `NOT NULL`, after which the check can go. The rule knows the check from the \
+               schema model: a `set_not_null` on a column that a valid check proves \
+               `IS NOT NULL` is not flagged.",
         safe_code: &[
             |s| {
-                s.add_check("posts", "ck_posts_status_not_null", "status IS NOT NULL")
-                    .not_valid();
+                s.add_check(
+                    "posts",
+                    "ck_posts_status_not_null",
+                    col("status").is_not_null(),
+                )
+                .not_valid();
             },
             |s| {
                 s.validate_constraint("posts", "ck_posts_status_not_null");
             },
             |s| {
                 s.set_not_null("posts", "status");
-                s.allow(
-                    Rule::SetNotNull,
-                    "ck_posts_status_not_null is valid: PostgreSQL skips the scan",
-                );
                 s.drop_check("posts", "ck_posts_status_not_null");
             },
         ],
-        safe_allows: true,
-        allow_when: "the table is small, or a valid check already proves the column has no NULL \
-                     (as above).",
+        safe_allows: false,
+        allow_when: "the table is small.",
     },
     Example {
         rule: Rule::TypeChangeRewrite,
@@ -528,6 +537,90 @@ const EXAMPLES: &[Example] = &[
         }],
         safe_allows: false,
         allow_when: "the view does not use the column.",
+    },
+    Example {
+        rule: Rule::DropIndexNotConcurrent,
+        setup: WITH_INDEX,
+        risk: "`DROP INDEX` takes an exclusive lock on the table: it waits for every query \
+               already running on it, and every query after it, reads included, waits behind \
+               it. A long report running on the table stops the application's writes and reads \
+               for as long as it runs.",
+        unsafe_code: &[|s| {
+            s.drop_index("posts", "idx_posts_status");
+        }],
+        safe: "Drop it with `.concurrently()`, in a migration of its own: PostgreSQL then waits \
+               for the queries using the index without blocking others. It cannot run in a \
+               transaction, so godwit runs that migration outside one.",
+        safe_code: &[|s| {
+            s.drop_index("posts", "idx_posts_status").concurrently();
+        }],
+        safe_allows: false,
+        allow_when: "nothing queries the table for long (no reports, no long transactions).",
+    },
+    Example {
+        rule: Rule::MysqlCheck,
+        setup: BLOG_WITH_ROWS,
+        risk: "MySQL and MariaDB add a check constraint only by copying the table \
+               (`ALGORITHM=INPLACE` is refused: `Try ALGORITHM=COPY`), and writes wait until the \
+               copy is done. They have no `NOT VALID`: `.not_valid()` changes nothing there.",
+        unsafe_code: &[|s| {
+            s.add_check("posts", "ck_posts_views_positive", col("views").gte(0));
+        }],
+        safe: "Declare the check with the table, while it is empty; on a table that has rows, \
+               keep the rule in the code until a window where the copy is acceptable, and then \
+               allow it, saying so.",
+        safe_code: &[|s| {
+            s.create_table("votes", |t| {
+                t.id();
+                t.references("posts");
+                t.integer("weight").check(col("weight").gte(0));
+            });
+        }],
+        safe_allows: false,
+        allow_when: "the table is small: the copy takes a moment. Measure it on a copy of \
+                     production and say so in the reason.",
+    },
+    Example {
+        rule: Rule::DropNotNull,
+        setup: BLOG_WITH_ROWS,
+        risk: "Once the column allows NULL, the new code may write NULL into it while the old \
+               code, still running during the deploy (or after a rollback of the code), reads \
+               it as never NULL and fails on the row.",
+        unsafe_code: &[|s| {
+            s.drop_not_null("posts", "title");
+        }],
+        safe: "First deploy code that reads the column as possibly NULL; then drop the \
+               constraint in a later migration, saying since when every reader handles NULL.",
+        safe_code: &[|s| {
+            s.drop_not_null("posts", "title");
+            s.allow(
+                Rule::DropNotNull,
+                "every reader handles a NULL title since release 41",
+            );
+            s.mysql_online(Algorithm::Inplace, Lock::None);
+        }],
+        safe_allows: true,
+        allow_when: "no deployed code reads the column as never NULL.",
+    },
+    Example {
+        rule: Rule::WideIndex,
+        setup: BLOG_WITH_ROWS,
+        risk: "Every insert, and every update of an indexed column, writes each index of the \
+               table; an index of more than three columns is large and is rarely used beyond \
+               its first columns. Unique indexes are not flagged: their columns are the \
+               constraint.",
+        unsafe_code: &[|s| {
+            s.add_index("posts", ["user_id", "status", "views", "title"])
+                .concurrently();
+        }],
+        safe: "Index the columns the queries filter on first: three at most.",
+        safe_code: &[|s| {
+            s.add_index("posts", ["user_id", "status", "views"])
+                .concurrently();
+            s.mysql_online(Algorithm::Inplace, Lock::None);
+        }],
+        safe_allows: false,
+        allow_when: "a query plan shows the index used in full (an index-only scan, say).",
     },
 ];
 

@@ -365,6 +365,13 @@ const SECTIONS: &[Section] = &[
                 "MySQL/MariaDB create an index for a foreign key that has none; godwit drops it \
                  with the key, so that rolling back leaves the schema as it was.",
             ),
+            with_down(
+                "drop_index_beside_foreign_key_without_index",
+                "Drop an index beside a foreign key that has none",
+                "MySQL/MariaDB enforce such a key through the index they made for it, so any \
+                 other index of the table can go. godwit refuses only to drop the last index a \
+                 key of the model is enforced through.",
+            ),
             entry(
                 "add_check",
                 "Add a check constraint",

@@ -40,6 +40,9 @@ pub use table::drop_declared;
 /// these ([`crate::Catalog::render_up_earlier`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EarlierRendering {
+    /// MySQL/MariaDB indexes dropped with `DROP INDEX .. ON ..`, without the migration's
+    /// `ALGORITHM` and `LOCK`.
+    DropIndexOn,
     /// String literals as sea-query writes them: escaped with backslashes on MySQL/MariaDB,
     /// bytes as plain `'\x..'` literals on PostgreSQL.
     BackslashEscapedLiterals,
@@ -55,7 +58,8 @@ pub enum EarlierRendering {
 
 impl EarlierRendering {
     /// Every earlier rendering, newest first.
-    pub const ALL: [EarlierRendering; 3] = [
+    pub const ALL: [EarlierRendering; 4] = [
+        EarlierRendering::DropIndexOn,
         EarlierRendering::BackslashEscapedLiterals,
         EarlierRendering::RebuildPerOperation,
         EarlierRendering::BeforeExactValues,
@@ -86,6 +90,12 @@ pub(crate) fn rendering_before_exact_values() -> bool {
 
 /// Whether an earlier rendering that wrote string literals as sea-query does is rendering.
 pub(crate) fn rendering_escaped_literals() -> bool {
+    EARLIER.with(|b| b.get()) >= Some(EarlierRendering::BackslashEscapedLiterals)
+}
+
+/// Whether an earlier rendering that dropped MySQL indexes with `DROP INDEX .. ON ..` is
+/// rendering.
+pub(crate) fn drop_index_on() -> bool {
     EARLIER.with(|b| b.get()).is_some()
 }
 
@@ -242,7 +252,13 @@ fn render_op_inner(
             })]
         }
         Op::DropColumn { table, column } => {
-            mysql_fk_keeps_index(backend, after, table, &format!("drop column `{column}`"))?;
+            mysql_fk_keeps_index(
+                backend,
+                before,
+                after,
+                table,
+                &format!("drop column `{column}`"),
+            )?;
             let t = table_before(table);
             let mut out = Vec::new();
             for ck in t
@@ -355,9 +371,24 @@ fn render_op_inner(
         Op::CreateIndex { table, index } => {
             vec![create_index(backend, &table_before(table), index)?]
         }
-        Op::DropIndex { table, name } => {
-            mysql_fk_keeps_index(backend, after, table, &format!("drop index `{name}`"))?;
-            vec![drop_index_sql(backend, table, name)]
+        Op::DropIndex {
+            table,
+            name,
+            concurrently,
+        } => {
+            mysql_fk_keeps_index(
+                backend,
+                before,
+                after,
+                table,
+                &format!("drop index `{name}`"),
+            )?;
+            match backend {
+                Backend::Postgres if *concurrently => {
+                    vec![format!("DROP INDEX CONCURRENTLY {}", q(name))]
+                }
+                _ => vec![drop_index_sql(backend, table, name)],
+            }
         }
         Op::RenameIndex { table, from, to } => match backend {
             Backend::Postgres => vec![format!("ALTER INDEX {} RENAME TO {}", q(from), q(to))],
@@ -407,6 +438,7 @@ fn render_op_inner(
         Op::DropUnique { table, name } => {
             mysql_fk_keeps_index(
                 backend,
+                before,
                 after,
                 table,
                 &format!("drop unique constraint `{name}`"),

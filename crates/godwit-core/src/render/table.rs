@@ -181,8 +181,15 @@ pub(super) fn alter(
     schema_sql(backend, &a)
 }
 
+/// On MySQL/MariaDB, `ALTER TABLE .. DROP INDEX ..`, which takes the migration's `ALGORITHM` and
+/// `LOCK` (`DROP INDEX .. ON ..` takes none on MariaDB).
 pub(super) fn drop_index_sql(backend: Backend, table: &str, name: &str) -> String {
     match backend {
+        Backend::MySql if !super::drop_index_on() => format!(
+            "ALTER TABLE {} DROP INDEX {}",
+            quote(backend, table),
+            quote(backend, name)
+        ),
         Backend::MySql => format!(
             "DROP INDEX {} ON {}",
             quote(backend, name),
@@ -305,26 +312,32 @@ pub(super) fn mysql_fk_index_covered(table: &TableDef, columns: &[String]) -> bo
         || table.uniques.iter().any(|u| covers(&u.columns))
 }
 
-/// MySQL refuses to drop the last index a foreign key is enforced through: `after` is the table
-/// as the operation leaves it.
+/// MySQL refuses to drop the last index a foreign key is enforced through: `before` and `after`
+/// are the schema before and after the operation.
+///
+/// A foreign key whose columns no index of the model covers is enforced through an index MySQL
+/// made for it (named after the key), which no operation of the model drops: only a key that an
+/// index of the model covered before, and none covers after, loses its index. (MySQL drops the
+/// index it made once another index covers the columns: that one is then the key's.)
 pub(super) fn mysql_fk_keeps_index(
     backend: Backend,
+    before: &SchemaModel,
     after: &SchemaModel,
     table: &str,
     what: &str,
 ) -> Result<(), RenderError> {
-    let Some(t) = after
-        .tables
-        .get(table)
-        .filter(|_| backend == Backend::MySql)
-    else {
+    let (Some(old), Some(new)) = (
+        before
+            .tables
+            .get(table)
+            .filter(|_| backend == Backend::MySql),
+        after.tables.get(table),
+    ) else {
         return Ok(());
     };
-    match t
-        .foreign_keys
-        .iter()
-        .find(|f| !mysql_fk_index_covered(t, &f.columns))
-    {
+    match new.foreign_keys.iter().find(|f| {
+        mysql_fk_index_covered(old, &f.columns) && !mysql_fk_index_covered(new, &f.columns)
+    }) {
         Some(fk) => Err(RenderError::Unsupported {
             backend,
             what: format!("{what}: foreign key `{}` is enforced through it", fk.name),
