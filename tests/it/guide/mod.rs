@@ -11,7 +11,13 @@
 //! ```
 //!
 //! Each test reads (or writes) its own file only, so the tests run in parallel processes.
+//!
+//! `oracle` runs the examples of `docs/safety-rules.md` on the real servers and reads back what
+//! each server did (a rewrite, rows read under a lock that blocks writes, a lock queued behind a
+//! reader, a table copied): the unsafe way of each rule must show it, the safe way must not, and
+//! every fix godwit suggests must run on the backend it is suggested for.
 
+mod oracle;
 mod safety_rules;
 mod source;
 mod writing_migrations;

@@ -47,25 +47,25 @@ const WITH_INDEX: &[Step] = &[
 ];
 
 /// One rule, shown by an unsafe and a safe way of doing the same thing.
-struct Example {
-    rule: Rule,
+pub(super) struct Example {
+    pub(super) rule: Rule,
     /// The migrations before the fragments: tables with rows.
-    setup: &'static [Step],
+    pub(super) setup: &'static [Step],
     /// What can go wrong, in a paragraph.
-    risk: &'static str,
+    pub(super) risk: &'static str,
     /// The unsafe way, one migration per closure.
-    unsafe_code: &'static [fn(&mut Schema)],
+    pub(super) unsafe_code: &'static [fn(&mut Schema)],
     /// The safe way, explained.
-    safe: &'static str,
+    pub(super) safe: &'static str,
     /// The safe way, one migration per closure.
-    safe_code: &'static [fn(&mut Schema)],
+    pub(super) safe_code: &'static [fn(&mut Schema)],
     /// The safe way allows this rule with a reason (the lint cannot see what makes it safe).
-    safe_allows: bool,
+    pub(super) safe_allows: bool,
     /// When allowing the unsafe way is reasonable.
-    allow_when: &'static str,
+    pub(super) allow_when: &'static str,
 }
 
-const EXAMPLES: &[Example] = &[
+pub(super) const EXAMPLES: &[Example] = &[
     Example {
         rule: Rule::IndexNotConcurrent,
         setup: BLOG_WITH_ROWS,
@@ -319,25 +319,18 @@ const EXAMPLES: &[Example] = &[
     },
     Example {
         rule: Rule::MysqlForeignKey,
-        setup: BLOG_WITH_ROWS,
+        setup: WITH_COMMENTS,
         risk: "Adding a foreign key to a table with rows checks every row while holding a lock on \
                both tables; with foreign key checks on, MySQL cannot add it in place and copies \
-               the table. MySQL/MariaDB have no `NOT VALID`.",
-        unsafe_code: &[
-            |s| {
-                s.create_table("comments", |t| {
-                    t.id();
-                    t.big_integer("post_id");
-                    t.text("body");
-                });
-            },
-            |s| {
-                s.add_foreign_key("comments", ["post_id"], "posts");
-            },
-        ],
-        safe: "Declare the key with the table, while it is empty.",
+               the table (`ALGORITHM=INPLACE` is refused: `Adding foreign keys needs \
+               foreign_key_checks=OFF`). MySQL/MariaDB have no `NOT VALID`.",
+        unsafe_code: &[|s| {
+            s.add_foreign_key("comments", ["post_id"], "posts");
+        }],
+        safe: "Declare the key with the table, while it is empty: a new table for the rows that \
+               need the key, or the key written with the table in the first place.",
         safe_code: &[|s| {
-            s.create_table("comments", |t| {
+            s.create_table("replies", |t| {
                 t.id();
                 t.references("posts");
                 t.text("body");
@@ -630,7 +623,7 @@ fn example(rule: Rule) -> Option<&'static Example> {
 }
 
 /// The name the fragments' migrations get.
-fn migration_name(rule: Rule) -> String {
+pub(super) fn migration_name(rule: Rule) -> String {
     rule.code().replace('-', "_")
 }
 
