@@ -197,6 +197,8 @@ pub struct Finding {
     pub safe: String,
     /// The reason written in the migration, when the operation is allowed.
     pub allowed: Option<String>,
+    /// Where the operation was written in the migration's source.
+    pub location: Option<&'static std::panic::Location<'static>>,
 }
 
 impl fmt::Display for Finding {
@@ -994,6 +996,7 @@ impl Catalog {
                             risk,
                             safe,
                             allowed,
+                            location: entry.up.locations.get(i).copied(),
                         });
                     }
                 }

@@ -29,6 +29,9 @@ pub struct Plan {
     /// Lock and statement timeouts and lock retries set for this migration; the runner's
     /// defaults fill in the rest.
     pub timeouts: crate::types::Timeouts,
+    /// Where each operation of `ops` was written (file and line), for findings that point at
+    /// it; empty for plans godwit derived (a `down` reversed from `up`).
+    pub locations: Vec<&'static std::panic::Location<'static>>,
 }
 
 impl Plan {
@@ -117,14 +120,17 @@ impl Schema {
         self.plan
     }
 
+    #[track_caller]
     fn push(&mut self, op: Op) -> &mut Op {
         self.plan.ops.push(op);
+        self.plan.locations.push(std::panic::Location::caller());
         self.plan.ops.last_mut().expect("just pushed")
     }
 
     // ----- tables -------------------------------------------------------------------------
 
     /// Create a table; the closure declares its columns, keys and indexes.
+    #[track_caller]
     pub fn create_table(&mut self, name: impl Into<String>, build: impl FnOnce(&mut TableBuilder)) {
         let mut t = TableBuilder::new(name.into());
         build(&mut t);
@@ -134,11 +140,13 @@ impl Schema {
     }
 
     /// Drop a table. Its derived `down` recreates it from the schema model (without its rows).
+    #[track_caller]
     pub fn drop_table(&mut self, name: impl Into<String>) {
         self.push(Op::DropTable { table: name.into() });
     }
 
     /// Rename a table.
+    #[track_caller]
     pub fn rename_table(&mut self, from: impl Into<String>, to: impl Into<String>) {
         self.push(Op::RenameTable {
             from: from.into(),
@@ -150,6 +158,7 @@ impl Schema {
 
     /// Add a column to an existing table. It must be nullable or have a default (checked when
     /// compiling); `.unique()` and `.check(...)` on it add the constraint too.
+    #[track_caller]
     pub fn add_column(&mut self, table: impl Into<String>, column: impl AddableColumn) {
         let table = table.into();
         let mut column = column.into_def();
@@ -190,6 +199,7 @@ impl Schema {
     }
 
     /// Drop a column; indexes and foreign keys that use it are dropped first.
+    #[track_caller]
     pub fn drop_column(&mut self, table: impl Into<String>, column: impl Into<String>) {
         self.push(Op::DropColumn {
             table: table.into(),
@@ -198,6 +208,7 @@ impl Schema {
     }
 
     /// Rename a column; indexes, keys and constraints follow it.
+    #[track_caller]
     pub fn rename_column(
         &mut self,
         table: impl Into<String>,
@@ -212,6 +223,7 @@ impl Schema {
     }
 
     /// Change a column's type, keeping its nullability and default.
+    #[track_caller]
     pub fn change_column_type(
         &mut self,
         table: impl Into<String>,
@@ -226,6 +238,7 @@ impl Schema {
     }
 
     /// Set a column's default.
+    #[track_caller]
     pub fn set_default(
         &mut self,
         table: impl Into<String>,
@@ -241,6 +254,7 @@ impl Schema {
     }
 
     /// Remove a column's default.
+    #[track_caller]
     pub fn drop_default(&mut self, table: impl Into<String>, column: impl Into<String>) {
         self.push(Op::DropDefault {
             table: table.into(),
@@ -249,6 +263,7 @@ impl Schema {
     }
 
     /// Make a column `NOT NULL` (every row must already have a value).
+    #[track_caller]
     pub fn set_not_null(&mut self, table: impl Into<String>, column: impl Into<String>) {
         self.push(Op::SetNotNull {
             table: table.into(),
@@ -257,6 +272,7 @@ impl Schema {
     }
 
     /// Allow NULL in a column.
+    #[track_caller]
     pub fn drop_not_null(&mut self, table: impl Into<String>, column: impl Into<String>) {
         self.push(Op::DropNotNull {
             table: table.into(),
@@ -268,6 +284,7 @@ impl Schema {
 
     /// Create an index on `columns`; modifiers: `.unique()`, `.name(..)`, `.where_(..)`,
     /// `.concurrently()`.
+    #[track_caller]
     pub fn add_index<I, S>(&mut self, table: impl Into<String>, columns: I) -> &mut IndexDef
     where
         I: IntoIterator<Item = S>,
@@ -290,6 +307,7 @@ impl Schema {
     }
 
     /// Drop an index by name; modifier: `.concurrently()`.
+    #[track_caller]
     pub fn drop_index(
         &mut self,
         table: impl Into<String>,
@@ -306,6 +324,7 @@ impl Schema {
     }
 
     /// Rename an index.
+    #[track_caller]
     pub fn rename_index(
         &mut self,
         table: impl Into<String>,
@@ -323,6 +342,7 @@ impl Schema {
 
     /// Add a foreign key from `table(column)` to `ref_table(id)`; modifiers: `.ref_columns(..)`,
     /// `.on_delete(..)`, `.on_update(..)`, `.name(..)`.
+    #[track_caller]
     pub fn add_foreign_key<I, S>(
         &mut self,
         table: impl Into<String>,
@@ -352,6 +372,7 @@ impl Schema {
     }
 
     /// Drop a foreign key by name.
+    #[track_caller]
     pub fn drop_foreign_key(&mut self, table: impl Into<String>, name: impl Into<String>) {
         self.push(Op::DropForeignKey {
             table: table.into(),
@@ -360,6 +381,7 @@ impl Schema {
     }
 
     /// Add a named check constraint.
+    #[track_caller]
     pub fn add_check(
         &mut self,
         table: impl Into<String>,
@@ -384,6 +406,7 @@ impl Schema {
     /// Check the rows against a constraint added with `.not_valid()` (PostgreSQL
     /// `VALIDATE CONSTRAINT`, which does not block writes; nothing on MySQL and SQLite, which
     /// checked them when it was added). Do it in a migration after the one that added it.
+    #[track_caller]
     pub fn validate_constraint(&mut self, table: impl Into<String>, name: impl Into<String>) {
         self.push(Op::ValidateConstraint {
             table: table.into(),
@@ -392,6 +415,7 @@ impl Schema {
     }
 
     /// Drop a check constraint by name.
+    #[track_caller]
     pub fn drop_check(&mut self, table: impl Into<String>, name: impl Into<String>) {
         self.push(Op::DropCheck {
             table: table.into(),
@@ -400,6 +424,7 @@ impl Schema {
     }
 
     /// Add a unique constraint over `columns` (named `uq_<table>_<columns>` unless `.name(..)`).
+    #[track_caller]
     pub fn add_unique<I, S>(&mut self, table: impl Into<String>, columns: I) -> &mut UniqueDef
     where
         I: IntoIterator<Item = S>,
@@ -419,6 +444,7 @@ impl Schema {
     }
 
     /// Drop a unique constraint by name.
+    #[track_caller]
     pub fn drop_unique(&mut self, table: impl Into<String>, name: impl Into<String>) {
         self.push(Op::DropUnique {
             table: table.into(),
@@ -430,11 +456,13 @@ impl Schema {
 
     /// Run raw SQL, the same on every backend; give it a `.down(..)` or the migration cannot be
     /// rolled back.
+    #[track_caller]
     pub fn sql(&mut self, up: impl Into<String>) -> &mut RawSql {
         self.raw(SqlText::All(up.into()))
     }
 
     /// Run raw SQL written for each backend.
+    #[track_caller]
     pub fn sql_per_backend(&mut self, up: PerBackend) -> &mut RawSql {
         self.raw(up.into())
     }
@@ -453,6 +481,7 @@ impl Schema {
     }
 
     /// Insert rows with bound values: `s.insert("tags", ["name"]).values(["rust"])`.
+    #[track_caller]
     pub fn insert<I, S>(&mut self, table: impl Into<String>, columns: I) -> &mut Insert
     where
         I: IntoIterator<Item = S>,
@@ -470,6 +499,7 @@ impl Schema {
     }
 
     /// Update rows: `s.update("posts").set("status", "draft").filter(Expr::col("status").is_null())`.
+    #[track_caller]
     pub fn update(&mut self, table: impl Into<String>) -> &mut Update {
         let update = Update {
             table: table.into(),
@@ -483,6 +513,7 @@ impl Schema {
     }
 
     /// Delete rows: `s.delete("tags").filter(Expr::col("name").eq("obsolete"))`.
+    #[track_caller]
     pub fn delete(&mut self, table: impl Into<String>) -> &mut Delete {
         match self.push(Op::Delete(Delete {
             table: table.into(),
@@ -501,6 +532,7 @@ impl Schema {
     ///
     /// Its `down` derives to nothing when every column it sets is added by this migration
     /// (rolling back drops them); otherwise write `down`, or mark the migration irreversible.
+    #[track_caller]
     pub fn backfill(&mut self, table: impl Into<String>) -> &mut crate::data::Backfill {
         let backfill = crate::data::Backfill {
             table: table.into(),
@@ -519,6 +551,7 @@ impl Schema {
     /// every column the two tables share by name.
     ///
     /// Its `down` derives to nothing when this migration creates `to` (rolling back drops it).
+    #[track_caller]
     pub fn copy_rows(
         &mut self,
         from: impl Into<String>,
@@ -540,6 +573,7 @@ impl Schema {
     /// Record a step of Rust code, type-erased. Migrations call `run` (from `godwit::prelude`),
     /// which knows the function's type and passes it here.
     #[doc(hidden)]
+    #[track_caller]
     pub fn run_code(&mut self, name: impl Into<String>, code: crate::data::Code) {
         self.push(Op::Run(crate::data::RunCode {
             name: name.into(),

@@ -28,7 +28,7 @@ impl Migration for CheckSlugsOnPosts {
         s.add_check("posts", "ck_posts_slug_not_null", "slug IS NOT NULL")
             .not_valid();
         s.allow(
-            Rule::MysqlOnlineDdl,
+            Rule::MysqlCheck,
             "MySQL/MariaDB add a check only by copying the table; the blog's posts copy in seconds",
         );
     }

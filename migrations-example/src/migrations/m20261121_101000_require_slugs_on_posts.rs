@@ -2,8 +2,8 @@
 //!
 //! `SET NOT NULL` would scan every post under an exclusive lock, but PostgreSQL (12 and later)
 //! skips the scan when a valid check already proves the column has no NULL: the one the two
-//! migrations before added and validated. The lint rule cannot see that, so the operation is
-//! allowed with the reason. The check is then redundant, and dropped. On MySQL/MariaDB the
+//! migrations before added and validated. The lint rule knows that check from the schema model,
+//! so it does not flag the operation. The check is then redundant, and dropped. On MySQL/MariaDB the
 //! column is changed in place without blocking writes (or the statement fails rather than
 //! lock); on SQLite the table is rebuilt.
 //!
@@ -20,10 +20,6 @@ pub struct RequireSlugsOnPosts;
 impl Migration for RequireSlugsOnPosts {
     fn up(&self, s: &mut Schema) {
         s.set_not_null("posts", "slug");
-        s.allow(
-            Rule::SetNotNull,
-            "the validated check ck_posts_slug_not_null proves it: PostgreSQL 12+ does not scan",
-        );
         s.drop_check("posts", "ck_posts_slug_not_null");
         s.mysql_online(Algorithm::Inplace, Lock::None);
     }

@@ -1,9 +1,16 @@
 //! `lint`: the zero-downtime rules over the migrations' operations, without a database.
+//!
+//! Findings print for people (`--format human`), as JSON, as GitHub workflow annotations on
+//! the line of the migration that wrote the operation (`--format github`), or as a SARIF log
+//! for code-scanning tools (`--format sarif`).
 
 use std::io::Write;
 
 use anyhow::anyhow;
-use clap::Args;
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+use godwit_core::{Finding, Rule};
 
 use super::sql::{BackendArg, Version, parse_version};
 use super::{Context, Failure};
@@ -20,6 +27,21 @@ pub(crate) struct LintArgs {
     /// Only these migrations, by version or file name; every migration when none is given
     #[arg(value_name = "VERSION", value_parser = parse_version)]
     versions: Vec<Version>,
+    /// How to print the findings
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// For people: each finding with its risk and the safe way
+    Human,
+    /// One JSON object: the findings and the counts
+    Json,
+    /// GitHub Actions workflow commands: an annotation on the migration's line per finding
+    Github,
+    /// A SARIF 2.1.0 log, for code scanning
+    Sarif,
 }
 
 pub(crate) fn run(
@@ -43,17 +65,38 @@ pub(crate) fn run(
     let findings = catalog
         .lint(backend, versions)
         .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))?;
-    for f in &findings {
-        writeln!(out, "{f}").map_err(anyhow::Error::new)?;
-    }
     let unsafe_count = findings.iter().filter(|f| f.allowed.is_none()).count();
     let allowed = findings.len() - unsafe_count;
-    writeln!(
-        out,
-        "{unsafe_count} unsafe, {allowed} allowed, in {} migration(s) on {backend}",
-        versions.map_or(resolved.len(), <[u64]>::len)
-    )
-    .map_err(anyhow::Error::new)?;
+    let migrations = versions.map_or(resolved.len(), <[u64]>::len);
+    let summary = format!(
+        "{unsafe_count} unsafe, {allowed} allowed, in {migrations} migration(s) on {backend}"
+    );
+    let text = match args.format {
+        Format::Human => {
+            let mut text: String = findings.iter().map(|f| format!("{f}\n")).collect();
+            text.push_str(&summary);
+            text.push('\n');
+            text
+        }
+        Format::Github => {
+            let mut text: String = findings.iter().map(|f| github(cx, f)).collect();
+            text.push_str(&summary);
+            text.push('\n');
+            text
+        }
+        Format::Json => format!(
+            "{:#}\n",
+            json!({
+                "backend": backend.as_str(),
+                "migrations": migrations,
+                "unsafe": unsafe_count,
+                "allowed": allowed,
+                "findings": findings.iter().map(|f| finding_json(cx, f)).collect::<Vec<_>>(),
+            })
+        ),
+        Format::Sarif => format!("{:#}\n", sarif(cx, &findings)),
+    };
+    out.write_all(text.as_bytes()).map_err(anyhow::Error::new)?;
     if unsafe_count > 0 {
         return Err(Failure::Exit {
             code: UNSAFE,
@@ -63,4 +106,135 @@ pub(crate) fn run(
         });
     }
     Ok(())
+}
+
+/// Where `f`'s operation was written: the file (relative to the current directory when it is
+/// in the migrations crate, else as the compiler named it: relative to the workspace), and the
+/// line.
+fn location(cx: &Context<'_>, f: &Finding) -> Option<(String, u32)> {
+    f.location
+        .map(|l| (cx.shorten(l.file()).replace('\\', "/"), l.line()))
+}
+
+/// The finding's message on one line: the risk, then the safe way or the reason.
+fn message(f: &Finding) -> String {
+    match &f.allowed {
+        Some(reason) => format!("{} (allowed: {reason})", f.risk),
+        None => format!(
+            "{}. Safe: {} Or, if it is safe here: s.allow(Rule::{}, \"why\");",
+            f.risk,
+            f.safe.lines().map(str::trim).collect::<Vec<_>>().join(" "),
+            f.rule.rust_name()
+        ),
+    }
+}
+
+/// A GitHub workflow command: `::error file=..,line=..,title=..::message`, a notice when the
+/// operation is allowed. Data escapes `%`, CR and LF; properties also `:` and `,`.
+fn github(cx: &Context<'_>, f: &Finding) -> String {
+    let data = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let property = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    let level = if f.allowed.is_some() {
+        "notice"
+    } else {
+        "error"
+    };
+    let mut props = Vec::new();
+    if let Some((file, line)) = location(cx, f) {
+        props.push(format!("file={}", property(&file)));
+        props.push(format!("line={line}"));
+    }
+    props.push(format!(
+        "title={}",
+        property(&format!(
+            "godwit {} ({}): migration {}, operation #{}",
+            f.rule,
+            f.backend,
+            f.migration,
+            f.operation.0 + 1
+        ))
+    ));
+    format!(
+        "::{level} {}::{}\n",
+        props.join(","),
+        data(&cx.shorten(&format!("{}: {}", f.operation.1, message(f))))
+    )
+}
+
+fn finding_json(cx: &Context<'_>, f: &Finding) -> Value {
+    let (file, line) = location(cx, f).map_or((None, None), |(f, l)| (Some(f), Some(l)));
+    json!({
+        "rule": f.rule.code(),
+        "backend": f.backend.as_str(),
+        "migration": { "version": f.migration.version, "name": f.migration.name },
+        "operation": { "number": f.operation.0 + 1, "description": cx.shorten(&f.operation.1) },
+        "risk": f.risk,
+        "safe": f.safe,
+        "allowed": f.allowed,
+        "file": file,
+        "line": line,
+    })
+}
+
+/// A SARIF 2.1.0 log: one run of the tool `godwit`, its rules, and a result per finding (an
+/// allowed one carries its reason as an in-source suppression).
+fn sarif(cx: &Context<'_>, findings: &[Finding]) -> Value {
+    let rules: Vec<Value> = Rule::ALL
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.code(),
+                "name": r.rust_name(),
+                "properties": {
+                    "backends": r.backends().iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+                },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut result = json!({
+                "ruleId": f.rule.code(),
+                "ruleIndex": Rule::ALL.iter().position(|r| *r == f.rule),
+                "level": if f.allowed.is_some() { "note" } else { "error" },
+                "message": {
+                    "text": cx.shorten(&format!(
+                        "migration {}, operation #{} {} ({}): {}",
+                        f.migration, f.operation.0 + 1, f.operation.1, f.backend, message(f)
+                    )),
+                },
+            });
+            if let Some((file, line)) = location(cx, f) {
+                result["locations"] = json!([{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": file },
+                        "region": { "startLine": line },
+                    },
+                }]);
+            }
+            if let Some(reason) = &f.allowed {
+                result["suppressions"] = json!([{ "kind": "inSource", "justification": reason }]);
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "godwit",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                },
+            },
+            "results": results,
+        }],
+    })
 }

@@ -329,3 +329,84 @@ fn status_without_allowances_when_a_migration_does_not_fit_the_schema() {
         error: cannot make the deploy plan for SQLite: migration 20261122000000 broken, operation #1 add_column("missing", "note"): table `missing` does not exist (the tables are: posts, users)
     "#]].assert_eq(&on_sqlite(&cx, dir.path(), &["plan"]));
 }
+
+/// What `args` printed, and the exit code (0 when it succeeded).
+fn printed(cx: &Context<'_>, args: &[&str]) -> (String, u8) {
+    let mut out = Vec::new();
+    let args = std::iter::once("blog-migrations").chain(args.iter().copied());
+    let code = match run(cx, args, &mut out) {
+        Ok(()) => 0,
+        Err(Failure::Exit { code, .. }) => code,
+        Err(_) => 1,
+    };
+    (String::from_utf8(out).unwrap(), code)
+}
+
+#[test]
+fn lint_prints_for_github_json_and_sarif_with_the_line_of_the_operation() {
+    let registrations = blog();
+    let cx = cx(&PROJECT, &registrations);
+    let (github, code) = printed(&cx, &["lint", "--backend", "mysql", "--format", "github"]);
+    assert_eq!(code, 5);
+    let line = github.lines().next().unwrap();
+    assert!(
+        line.starts_with("::error file=crates/godwit/src/cli/tests/mod.rs,line="),
+        "{github}"
+    );
+    assert!(
+        line.contains(",title=godwit mysql-online-ddl (MySQL/MariaDB)%3A migration "),
+        "{line}"
+    );
+    expect!["1 unsafe, 0 allowed, in 3 migration(s) on MySQL/MariaDB"]
+        .assert_eq(&github.lines().skip(1).collect::<Vec<_>>().join("\n"));
+
+    let (json, code) = printed(&cx, &["lint", "--backend", "mysql", "--format", "json"]);
+    assert_eq!(code, 5);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["unsafe"], 1);
+    let finding = &json["findings"][0];
+    assert_eq!(finding["rule"], "mysql-online-ddl");
+    assert_eq!(finding["file"], "crates/godwit/src/cli/tests/mod.rs");
+    assert!(finding["line"].as_u64().unwrap() > 0);
+
+    let (sarif, code) = printed(&cx, &["lint", "--backend", "mysql", "--format", "sarif"]);
+    assert_eq!(code, 5);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(
+        run["tool"]["driver"]["rules"].as_array().unwrap().len(),
+        Rule::ALL.len()
+    );
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "mysql-online-ddl");
+    assert_eq!(result["level"], "error");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "crates/godwit/src/cli/tests/mod.rs"
+    );
+
+    // Allowed: a notice with the reason, and a suppression in SARIF.
+    let project = blog_with(CONTRACT);
+    let regs = registrations_with(CONTRACT);
+    let cx = super::cx(&project, &regs);
+    let (github, _) = printed(&cx, &["lint", "--backend", "sqlite", "--format", "github"]);
+    assert!(github.contains("::notice file="), "{github}");
+    assert!(
+        github.contains("(allowed: nothing reads titles since release 41)"),
+        "{github}"
+    );
+    let (sarif, _) = printed(&cx, &["lint", "--backend", "sqlite", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let allowed = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "drop-column")
+        .unwrap();
+    assert_eq!(allowed["level"], "note");
+    assert_eq!(
+        allowed["suppressions"][0]["justification"],
+        "nothing reads titles since release 41"
+    );
+}
