@@ -565,6 +565,14 @@ const PLAN: &[(&str, &str)] = &[
         "the reason written with the allowance, else `null`",
     ),
     (
+        "migrations[].findings[].note",
+        "why it is only a note, not unsafe (its table is under `--small-table-rows`), else `null`",
+    ),
+    (
+        "migrations[].findings[].table",
+        "the table it changes, with `name`, `rows` and `bytes` as the database's catalog gives them, else `null`",
+    ),
+    (
         "migrations[].warnings",
         "what a reviewer should know: data a rollback cannot bring back, a table rebuild on SQLite, ...",
     ),

@@ -261,8 +261,19 @@ impl Catalog {
         backend: Backend,
         versions: Option<&[u64]>,
     ) -> Result<Vec<MigrationPlan>, Error> {
+        self.deploy_plan_live(backend, versions, None)
+    }
+
+    /// [`Catalog::deploy_plan`] with the live database's context for its findings (see
+    /// [`Catalog::lint_live`]).
+    pub fn deploy_plan_live(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+        live: Option<&crate::lint::LiveContext>,
+    ) -> Result<Vec<MigrationPlan>, Error> {
         let rendered = self.render_up(backend, versions)?;
-        let findings = self.lint(backend, versions)?;
+        let findings = self.lint_live(backend, versions, live)?;
         let mut model = SchemaModel::default();
         let mut plans = Vec::new();
         let mut rendered = rendered.into_iter();

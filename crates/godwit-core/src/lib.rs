@@ -26,7 +26,7 @@ pub use column::{AddableColumn, Column, ColumnDef};
 pub use data::{Backfill, Batched, Code, CopyRows, DataStep, RunCode};
 pub use deploy::{ChangeKind, MigrationPlan, PlanStep};
 pub use error::{Error, ErrorKind, ModelError, RegistryError, RenderError};
-pub use lint::{Allowance, Finding, Rule};
+pub use lint::{Allowance, Finding, LiveContext, Rule, TableSize};
 pub use manifest::{Manifest, ManifestError, ManifestLine};
 pub use migration::{Migration, MigrationId, Registration, resolve};
 pub use model::SchemaModel;

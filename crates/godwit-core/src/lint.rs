@@ -31,6 +31,8 @@ pub enum Rule {
     /// PostgreSQL: dropping an index without `CONCURRENTLY` blocks reads and writes of the table
     /// while it waits for the queries before it.
     DropIndexNotConcurrent,
+    /// PostgreSQL 14.0 to 14.3 (known when connected): a concurrent index build can miss rows.
+    ConcurrentIndexCorruption,
     /// PostgreSQL: a foreign key added without `NOT VALID` scans the table under a lock.
     ForeignKeyNotValid,
     /// PostgreSQL: a check added without `NOT VALID` scans the table under a lock.
@@ -83,10 +85,11 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 24] = [
+    pub const ALL: [Rule; 25] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentIndexWithOtherChanges,
         Rule::DropIndexNotConcurrent,
+        Rule::ConcurrentIndexCorruption,
         Rule::ForeignKeyNotValid,
         Rule::CheckNotValid,
         Rule::ValidateInSameMigration,
@@ -116,6 +119,7 @@ impl Rule {
             Rule::IndexNotConcurrent => "index-not-concurrent",
             Rule::ConcurrentIndexWithOtherChanges => "concurrent-index-with-other-changes",
             Rule::DropIndexNotConcurrent => "drop-index-not-concurrent",
+            Rule::ConcurrentIndexCorruption => "concurrent-index-corruption",
             Rule::ForeignKeyNotValid => "foreign-key-not-valid",
             Rule::CheckNotValid => "check-not-valid",
             Rule::ValidateInSameMigration => "validate-in-same-migration",
@@ -146,6 +150,7 @@ impl Rule {
             Rule::IndexNotConcurrent
             | Rule::ConcurrentIndexWithOtherChanges
             | Rule::DropIndexNotConcurrent
+            | Rule::ConcurrentIndexCorruption
             | Rule::ForeignKeyNotValid
             | Rule::CheckNotValid
             | Rule::ValidateInSameMigration
@@ -162,6 +167,28 @@ impl Rule {
         }
     }
 
+    /// Whether the rule's risk is a lock held while the server works through the table's rows
+    /// (a scan, a rewrite, a copy, an index build): on a small table that is a moment, and the
+    /// live context makes such a finding a note rather than a refusal.
+    pub fn grows_with_the_table(self) -> bool {
+        matches!(
+            self,
+            Rule::IndexNotConcurrent
+                | Rule::ForeignKeyNotValid
+                | Rule::CheckNotValid
+                | Rule::ValidateInSameMigration
+                | Rule::SetNotNull
+                | Rule::TypeChangeRewrite
+                | Rule::VolatileDefault
+                | Rule::UniqueConstraint
+                | Rule::MysqlOnlineDdl
+                | Rule::MysqlTypeChange
+                | Rule::MysqlForeignKey
+                | Rule::MysqlCheck
+                | Rule::DataInSchemaMigration
+        )
+    }
+
     /// The Rust name, for `s.allow(Rule::..., "why")`.
     pub fn rust_name(self) -> String {
         format!("{self:?}")
@@ -171,6 +198,95 @@ impl Rule {
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+/// A table's size, from the live database's catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSize {
+    /// Its rows: counted when the table is small, else the catalog's estimate.
+    pub rows: u64,
+    /// Its data and indexes, in bytes.
+    pub bytes: u64,
+}
+
+/// The bytes per second a rough estimate of a lock's duration assumes the server reads or
+/// writes a table at.
+pub const ESTIMATE_BYTES_PER_SECOND: u64 = 100 * 1024 * 1024;
+
+/// The rows under which [`LiveContext`] makes a blocking change a note, by default.
+pub const DEFAULT_SMALL_TABLE_ROWS: u64 = 10_000;
+
+/// What the live database tells the rules: the size of each table, and the server's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveContext {
+    /// Every table of the database, by name.
+    pub sizes: std::collections::BTreeMap<String, TableSize>,
+    /// Under this many rows, a change whose risk grows with the table
+    /// ([`Rule::grows_with_the_table`]) is a note, not a refusal.
+    pub small_table_rows: u64,
+    /// PostgreSQL's `server_version_num` (140003 for 14.3), when connected to PostgreSQL.
+    pub postgres_version: Option<u32>,
+}
+
+impl Default for LiveContext {
+    fn default() -> Self {
+        LiveContext {
+            sizes: Default::default(),
+            small_table_rows: DEFAULT_SMALL_TABLE_ROWS,
+            postgres_version: None,
+        }
+    }
+}
+
+/// `seconds` for people: `45 s`, `12 min`, `3.5 h`.
+fn human_seconds(seconds: u64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s.div_ceil(60)),
+        s => format!("{:.1} h", s as f64 / 3600.0),
+    }
+}
+
+/// `n` with thousands separated: `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `bytes` for people: `16 kB`, `1.2 GB`.
+fn human_bytes(bytes: u64) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match unit {
+        0 => format!("{bytes} bytes"),
+        _ if value < 10.0 => format!("{value:.1} {}", units[unit]),
+        _ => format!("{value:.0} {}", units[unit]),
+    }
+}
+
+impl TableSize {
+    /// `1,234,567 rows, 1.2 GB`.
+    pub fn describe(&self) -> String {
+        format!("{} rows, {}", thousands(self.rows), human_bytes(self.bytes))
+    }
+
+    /// A rough estimate of how long the server works through the table, in seconds, at
+    /// [`ESTIMATE_BYTES_PER_SECOND`].
+    pub fn estimated_seconds(&self) -> u64 {
+        self.bytes.div_ceil(ESTIMATE_BYTES_PER_SECOND)
     }
 }
 
@@ -199,12 +315,26 @@ pub struct Finding {
     pub allowed: Option<String>,
     /// Where the operation was written in the migration's source.
     pub location: Option<&'static std::panic::Location<'static>>,
+    /// The table the operation changes and its size, when the lint was connected to the
+    /// database and the table is there.
+    pub table: Option<(String, TableSize)>,
+    /// Why the finding is only a note, not a refusal: its table is small (live context).
+    pub note: Option<String>,
+}
+
+impl Finding {
+    /// Neither allowed nor a note: `lint` fails and `up` refuses.
+    pub fn is_unsafe(&self) -> bool {
+        self.allowed.is_none() && self.note.is_none()
+    }
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = if self.allowed.is_some() {
             "allowed"
+        } else if self.note.is_some() {
+            "note"
         } else {
             "unsafe"
         };
@@ -218,6 +348,22 @@ impl fmt::Display for Finding {
             self.backend
         )?;
         writeln!(f, "  risk: {}", self.risk)?;
+        if let Some((table, size)) = &self.table {
+            let estimate = match size.estimated_seconds() {
+                s if !self.rule.grows_with_the_table() || self.note.is_some() || s < 2 => {
+                    String::new()
+                }
+                s => format!(
+                    "; the lock lasts roughly {} (reading {} per second: measure on a copy)",
+                    human_seconds(s),
+                    human_bytes(ESTIMATE_BYTES_PER_SECOND)
+                ),
+            };
+            writeln!(f, "  table: `{table}` has {}{estimate}", size.describe())?;
+        }
+        if let Some(note) = &self.note {
+            return writeln!(f, "  note: {note}");
+        }
         match &self.allowed {
             Some(reason) => writeln!(f, "  reason: {reason}"),
             None => {
@@ -621,9 +767,18 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
             format!(
                 "code that runs during the deploy still uses `{table}.{from}`, which no longer exists"
             ),
-            format!(
-                "// expand and contract:\ns.add_column(\"{table}\", Column::of(\"{to}\", ..).nullable());\n// write both, backfill `{to}`, switch reads, then drop `{from}` in a later migration"
-            ),
+            {
+                let ty = ctx
+                    .model
+                    .tables
+                    .get(table)
+                    .and_then(|t| t.column(from))
+                    .map_or(ColumnType::Text, |c| c.ty.clone());
+                let (t, f, n) = (rust_str(table), rust_str(from), rust_str(to));
+                format!(
+                    "// expand and contract:\ns.add_column({t}, Column::of({n}, ColumnType::{ty:?}).nullable());\ns.backfill({t}).set({n}, col({f}));\n// then: code writes both and reads {n}; drop {f} in a later migration"
+                )
+            },
         ),
         Op::ChangeColumnType { table, column, ty } if existing => {
             let from = ctx
@@ -957,6 +1112,19 @@ impl Catalog {
     /// Lint the `up` of the migrations in `versions` (all when `None`) for `backend`. Allowed
     /// operations are reported too, with their reason; [`Finding::allowed`] tells them apart.
     pub fn lint(&self, backend: Backend, versions: Option<&[u64]>) -> Result<Vec<Finding>, Error> {
+        self.lint_live(backend, versions, None)
+    }
+
+    /// [`Catalog::lint`] with what the live database says: each finding carries its table's
+    /// size; on a table under [`LiveContext::small_table_rows`] a finding whose risk grows with
+    /// the table is a note; and PostgreSQL 14.0 to 14.3, whose concurrent index builds can
+    /// corrupt the index, refuse `concurrently()`.
+    pub fn lint_live(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+        live: Option<&LiveContext>,
+    ) -> Result<Vec<Finding>, Error> {
         let mut findings = Vec::new();
         let mut model = SchemaModel::default();
         for entry in self.entries() {
@@ -981,13 +1149,45 @@ impl Catalog {
                         existing,
                         model: &model,
                     };
-                    for (rule, risk, safe) in check(&ctx, op) {
+                    let mut fired = check(&ctx, op);
+                    if let Some(version) = live.and_then(|l| l.postgres_version)
+                        && backend == Backend::Postgres
+                        && (140000..140004).contains(&version)
+                        && matches!(op, Op::CreateIndex { index, .. } if index.is_concurrent)
+                    {
+                        fired.push((
+                            Rule::ConcurrentIndexCorruption,
+                            format!(
+                                "PostgreSQL {}.{} can build a concurrent index that misses rows written while it is built, without an error (fixed in 14.4)",
+                                version / 10000,
+                                version % 100
+                            ),
+                            "// upgrade the server to 14.4 or later, then REINDEX CONCURRENTLY the indexes built concurrently since 14.0".into(),
+                        ));
+                    }
+                    // The table's size, before the migrations being linted changed it.
+                    let table = op_table(op)
+                        .filter(|_| existing)
+                        .and_then(|t| Some((t.to_string(), *live?.sizes.get(t)?)));
+                    for (rule, risk, safe) in fired {
                         let allowed = entry
                             .up
                             .allowances
                             .iter()
                             .find(|a| a.operation == i && a.rule == rule)
                             .map(|a| a.reason.clone());
+                        let note = match (&table, live) {
+                            (Some((name, size)), Some(live))
+                                if rule.grows_with_the_table()
+                                    && size.rows < live.small_table_rows =>
+                            {
+                                Some(format!(
+                                    "`{name}` is small (under {} rows): the change holds its lock for a moment",
+                                    thousands(live.small_table_rows)
+                                ))
+                            }
+                            _ => None,
+                        };
                         findings.push(Finding {
                             rule,
                             backend,
@@ -997,6 +1197,8 @@ impl Catalog {
                             safe,
                             allowed,
                             location: entry.up.locations.get(i).copied(),
+                            table: table.clone(),
+                            note,
                         });
                     }
                 }

@@ -313,15 +313,22 @@ impl Runner {
     }
 
     /// Refuse `versions` when lint finds an operation in them unsafe on this backend that no
-    /// `s.allow(..)` allows.
-    pub(crate) fn check_safety(&self, versions: &[u64]) -> Result<(), Error> {
+    /// `s.allow(..)` allows (with the live database's context, when it could be read: a change
+    /// on a small table is a note).
+    pub(crate) fn check_safety(
+        &self,
+        versions: &[u64],
+        live: Option<&godwit_core::LiveContext>,
+    ) -> Result<(), Error> {
         if versions.is_empty() {
             return Ok(());
         }
-        let findings = self.catalog.lint(self.backend(), Some(versions))?;
+        let findings = self
+            .catalog
+            .lint_live(self.backend(), Some(versions), live)?;
         let unsafe_ones: Vec<String> = findings
             .iter()
-            .filter(|f| f.allowed.is_none())
+            .filter(|f| f.is_unsafe())
             .map(|f| {
                 f.to_string()
                     .lines()

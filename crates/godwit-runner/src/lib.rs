@@ -38,6 +38,7 @@ mod failure;
 mod fresh;
 pub mod history;
 pub mod introspect;
+pub mod live;
 pub mod lock;
 pub mod options;
 mod rebuild;

@@ -21,6 +21,10 @@ pub struct Options {
     /// The pause before the first retry after a lock timeout; it doubles for each next one
     /// (default 1 s).
     pub retry_backoff: Duration,
+    /// Under this many rows, a change whose risk grows with the table (a scan, a rewrite, a
+    /// copy under a lock) is a note for `up`, `plan` and `lint --live`, not a refusal
+    /// (default 10,000).
+    pub small_table_rows: u64,
 }
 
 /// The default lock timeout of a migration's statements.
@@ -44,6 +48,7 @@ impl Default for Options {
                 lock_retries: Some(DEFAULT_LOCK_RETRIES),
             },
             retry_backoff: Duration::from_secs(1),
+            small_table_rows: godwit_core::lint::DEFAULT_SMALL_TABLE_ROWS,
         }
     }
 }
@@ -60,6 +65,10 @@ impl Options {
     /// Migrations' default timeouts: the fields set in `timeouts` replace the current ones.
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts.or(self.timeouts);
+        self
+    }
+    pub fn small_table_rows(mut self, rows: u64) -> Self {
+        self.small_table_rows = rows;
         self
     }
     pub fn retry_backoff(mut self, pause: Duration) -> Self {

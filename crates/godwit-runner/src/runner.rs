@@ -362,6 +362,19 @@ impl Runner {
     }
 
     /// Apply pending migrations, oldest first, up to `up.to`.
+    /// What the database tells the safety rules: each table's size and the server's version
+    /// (see [`Catalog::lint_live`](godwit_core::Catalog::lint_live)).
+    pub async fn live_context(&self) -> Result<godwit_core::LiveContext, Error> {
+        let mut conn = self.connect(Purpose::ReadOnly).await?;
+        let live = crate::live::read(&mut conn, self.options.small_table_rows).await;
+        conn.close().await;
+        live.map_err(|e| Error::Database {
+            backend: self.backend(),
+            action: "reading the tables' sizes".into(),
+            reason: self.url.scrub(&e.to_string()),
+        })
+    }
+
     pub async fn up(&self, up: &Up) -> Result<Report, Error> {
         let history = self.history()?;
         self.check_up(up)?;
@@ -397,7 +410,11 @@ impl Runner {
             let (versions, resumed) = self.pending_resumed(&rows, up.to)?;
             self.check_history(&rows, &versions, up)?;
             if !up.allow_unsafe {
-                self.check_safety(&versions)?;
+                // Without the sizes (a catalog it may not read), every finding is a refusal.
+                let live = crate::live::read(conn, self.options.small_table_rows)
+                    .await
+                    .ok();
+                self.check_safety(&versions, live.as_ref())?;
             }
             self.apply_resumed(conn, history, &versions, up.single_transaction, &resumed)
                 .await

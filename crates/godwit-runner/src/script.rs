@@ -720,7 +720,7 @@ impl Runner {
 
     /// Head a dry run of `versions` with what `up` would say of their unsafe operations.
     pub(crate) fn note_unsafe(&self, versions: &[u64], report: &mut Report) {
-        if let Err(Error::Unsafe { count, .. }) = self.check_safety(versions)
+        if let Err(Error::Unsafe { count, .. }) = self.check_safety(versions, None)
             && let Some(sql) = &mut report.sql
         {
             sql.insert_str(

@@ -615,6 +615,31 @@ pub(super) const EXAMPLES: &[Example] = &[
         safe_allows: false,
         allow_when: "a query plan shows the index used in full (an index-only scan, say).",
     },
+    Example {
+        rule: Rule::ConcurrentIndexCorruption,
+        setup: BLOG_WITH_ROWS,
+        risk: "PostgreSQL 14.0 to 14.3 can build an index `CONCURRENTLY` (or reindex it) that \
+               misses rows written while it is built, without an error: queries that use the \
+               index then miss those rows, and a unique index lets duplicates in. 14.4 fixed it. \
+               `lint --live`, `plan` and `up` read the server's version and know it; the \
+               examples here are linted as on PostgreSQL 14.3.",
+        unsafe_code: &[|s| {
+            s.add_index("posts", ["status"]).concurrently();
+        }],
+        safe: "Upgrade the server to 14.4 or later (then `REINDEX CONCURRENTLY` the indexes \
+               built concurrently since 14.0). Until then, build the index without \
+               `concurrently()`, which is correct but blocks writes while it is built: on a \
+               small table, or in a quiet hour, allowing that with the reason.",
+        safe_code: &[|s| {
+            s.add_index("posts", ["status"]);
+            s.allow(
+                Rule::IndexNotConcurrent,
+                "PostgreSQL 14.3 cannot build it concurrently safely; posts is small",
+            );
+        }],
+        safe_allows: false,
+        allow_when: "never: the index may silently miss rows.",
+    },
 ];
 
 /// The example of `rule`, if there is one.
@@ -635,8 +660,17 @@ fn lint(setup: &[Step], code: &[fn(&mut Schema)], rule: Rule, backend: Backend) 
         panic!("the {rule} example does not render on {backend}: {e}");
     }
     catalog
-        .lint(backend, Some(&versions))
+        .lint_live(backend, Some(&versions), live(rule).as_ref())
         .unwrap_or_else(|e| panic!("the {rule} example does not fold: {e}"))
+}
+
+/// The live context an example is linted with: PostgreSQL 14.3 for the rule that only a
+/// connected lint knows; none for the others (their tables' sizes would make notes of them).
+pub(super) fn live(rule: Rule) -> Option<godwit_core::LiveContext> {
+    (rule == Rule::ConcurrentIndexCorruption).then(|| godwit_core::LiveContext {
+        postgres_version: Some(140003),
+        ..Default::default()
+    })
 }
 
 /// Check what the page says of `e`'s fragments; return what the unsafe code's finding and the
@@ -780,6 +814,31 @@ compile ([writing-migrations.md](writing-migrations.md#the-examples)).
 - `plan` shows the findings of each pending migration in the deploy plan, with the safe way, and
   exits with code 0: it reports, `lint` is the gate.
 
+`lint --format github` prints each finding as a GitHub Actions annotation on the line of the
+migration that wrote the operation; `--format sarif` writes a SARIF 2.1.0 log for code scanning
+(an allowed operation is a suppressed result, with its reason); `--format json` is for scripts.
+
+## What the database adds
+
+Connected to the database, the rules know what the code alone cannot: `up` and `plan` always,
+`lint` with `--live` (it then reads `--database-url`, else `DATABASE_URL`). Each finding says how
+large its table is (rows and bytes, from `pg_class` and `information_schema.TABLES`; a table under
+64 MB is counted exactly), and for a change whose lock lasts while the server works through the
+table (a scan, a rewrite, a copy, an index build) on a large table, roughly how long the lock
+lasts. On a table under 10,000 rows (`--small-table-rows N`), such a change holds its lock for a
+moment: the finding is a note, and `up` runs it. The rules that protect running code (a rename, a
+drop) do not depend on size. The server's version matters too:
+[concurrent-index-corruption](#concurrent-index-corruption) knows PostgreSQL 14.0 to 14.3.
+
+```text
+{note}```
+
+Each rule below is also proven on the servers themselves by `tests/it/guide/oracle.rs`: the unsafe
+way rewrites the table (`pg_class.relfilenode` changes), reads or changes its rows under a lock
+that blocks writes (`pg_locks`, `pg_stat_xact_user_tables`), queues a lock behind a reader, or
+copies the table (MariaDB reports the rows it copied); the safe way does none of it, and every fix
+godwit suggests runs on the backend it is suggested for.
+
 ## What a finding says
 
 Each finding names the rule, the migration, the operation (numbered from 1 in `up`) and the
@@ -818,12 +877,34 @@ the other backends ignore it.
             &closure_body(source_fragments(Rule::DropColumn, " safe_code: &[")[0])
         ),
         blog = method("up", &blog),
+        note = note_example(),
     )
     .unwrap();
 }
 
 /// The text of the closures of field `field` (` unsafe_code: &[` or ` safe_code: &[`) of the
 /// example of `rule`, in this file.
+/// What the first example's finding says when `posts` has 2 rows: a note.
+fn note_example() -> String {
+    let e = &EXAMPLES[0];
+    let steps: Vec<Step> = e.unsafe_code.iter().map(|&f| Step::up(f)).collect();
+    let (catalog, versions) = catalog(e.setup, &steps, &migration_name(e.rule));
+    let mut live = godwit_core::LiveContext::default();
+    live.sizes.insert(
+        "posts".into(),
+        godwit_core::TableSize {
+            rows: 2,
+            bytes: 16384,
+        },
+    );
+    catalog
+        .lint_live(Backend::Postgres, Some(&versions), Some(&live))
+        .unwrap()
+        .iter()
+        .map(|f| f.to_string())
+        .collect()
+}
+
 fn source_fragments(rule: Rule, field: &str) -> Vec<&'static str> {
     let start = after(SOURCE, 0, &format!("rule: Rule::{},", rule.rust_name()));
     closures_in_array(SOURCE, after(SOURCE, start, field))

@@ -253,7 +253,28 @@ async fn status_hints_at_baseline_when_the_tables_exist_but_history_is_empty(bac
     db.conn.close().await;
 }
 
+/// `lint --live` takes the backend from the database it connects to, and reads its tables.
+async fn lint_live_reads_the_backend_from_the_database(backend: Backend) {
+    let db = scratch(backend, "lint_live").await;
+    let url = db.url();
+    assert!(run(fixture(&url, &["up"])).status.success());
+    let out = run(fixture(&url, &["lint", "--live", "--format", "json"]));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["backend"], backend.as_str(), "{json}");
+    assert_eq!(json["unsafe"], 0, "{json}");
+    let out = run(fixture(&url, &["lint", "--live", "--backend", "sqlite"]));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--backend conflicts with --live"
+    );
+    db.conn.close().await;
+}
+
 on_every_backend!(
+    lint_live_reads_the_backend_from_the_database,
     status_hints_at_baseline_when_the_tables_exist_but_history_is_empty,
     history_that_does_not_match_the_code_stops_up,
     status_check_and_json_tell_a_script_what_is_pending,

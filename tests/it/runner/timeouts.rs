@@ -81,6 +81,18 @@ static ADD_EMAIL_RETRIED: AddEmail = AddEmail { retries: 5 };
 static ADD_EMAIL_ONCE: AddEmail = AddEmail { retries: 0 };
 static SLEEP: Sleep = Sleep;
 static DROP_NAME: DropName = DropName;
+static INDEX_AND_FILL: IndexAndFill = IndexAndFill;
+
+/// Builds an index and changes rows in the schema migration: changes whose lock lasts as long as
+/// the table takes (PostgreSQL: index-not-concurrent; MySQL: mysql-online-ddl; all:
+/// data-in-schema-migration).
+struct IndexAndFill;
+impl Migration for IndexAndFill {
+    fn up(&self, s: &mut Schema) {
+        s.add_index("accounts", ["name"]);
+        s.update("accounts").set("name", "Ada");
+    }
+}
 
 fn id(version: u64, name: &str) -> MigrationId {
     MigrationId {
@@ -309,7 +321,60 @@ async fn up_refuses_unsafe_migrations(backend: Backend) {
     db.conn.close().await;
 }
 
+/// With the table's size read from the database, a change whose lock grows with the table is a
+/// note on a small table and `up` runs it; above `small_table_rows` it is refused, and the
+/// finding says how large the table is.
+async fn up_lets_blocking_changes_through_on_small_tables(backend: Backend) {
+    let mut db = scratch(backend, "small_table").await;
+    let url = db.url();
+    runner(&url, ("index_and_fill", &INDEX_AND_FILL))
+        .up(&Up::default().to(Some(V1)))
+        .await
+        .unwrap();
+    let live = runner(&url, ("index_and_fill", &INDEX_AND_FILL))
+        .live_context()
+        .await
+        .unwrap();
+    let accounts = live.sizes.get("accounts").expect("accounts has a size");
+    assert_eq!(accounts.rows, 1, "{live:?}");
+    assert!(accounts.bytes > 0 || backend == Backend::Sqlite, "{live:?}");
+    assert_eq!(
+        live.postgres_version.is_some(),
+        backend == Backend::Postgres
+    );
+
+    let strict = runner(&url, ("index_and_fill", &INDEX_AND_FILL));
+    let options = strict.options().clone().small_table_rows(1);
+    let error = strict
+        .with_options(options)
+        .up(&Up::default())
+        .await
+        .expect_err("above the threshold, the findings refuse");
+    let message = error.to_string();
+    assert!(matches!(error, Error::Unsafe { .. }), "{message}");
+    assert!(
+        message.contains("table: `accounts` has 1 rows")
+            && message.contains("unsafe[data-in-schema-migration]"),
+        "{message}"
+    );
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        vec![(V1, "applied".into())]
+    );
+
+    runner(&url, ("index_and_fill", &INDEX_AND_FILL))
+        .up(&Up::default())
+        .await
+        .expect("under 10,000 rows, the findings are notes");
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        vec![(V1, "applied".into()), (V2, "applied".into())]
+    );
+    db.conn.close().await;
+}
+
 on_every_backend!(
+    up_lets_blocking_changes_through_on_small_tables,
     a_lock_timeout_is_retried_until_the_lock_is_free,
     a_lock_timeout_without_retries_fails_and_applies_nothing,
     a_statement_timeout_cancels_a_long_statement,

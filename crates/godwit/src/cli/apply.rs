@@ -36,6 +36,10 @@ pub(crate) struct UpArgs {
     /// Apply pending migrations older than the newest applied one
     #[arg(long)]
     allow_out_of_order: bool,
+    /// Under this many rows, a change that holds a lock while it works through the table (a
+    /// scan, a rewrite, a copy) is a note, not a refusal
+    #[arg(long, value_name = "ROWS", default_value_t = godwit_core::lint::DEFAULT_SMALL_TABLE_ROWS)]
+    small_table_rows: u64,
     #[command(flatten)]
     timeouts: TimeoutArgs,
     #[command(flatten)]
@@ -89,6 +93,11 @@ pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result
     let to = args.to.as_ref().map(|v| version_of(cx, v)).transpose()?;
     let terminal = Arc::new(Terminal::new(args.db.json || args.dry_run));
     let runner = db::migrating_runner(cx, &args.db, &args.timeouts, terminal.clone())?;
+    let options = runner
+        .options()
+        .clone()
+        .small_table_rows(args.small_table_rows);
+    let runner = runner.with_options(options);
     let up = Up::default()
         .to(to)
         .single_transaction(args.single_transaction)

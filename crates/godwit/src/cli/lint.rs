@@ -22,8 +22,19 @@ pub(crate) const UNSAFE: u8 = 5;
 #[derive(Debug, Args)]
 pub(crate) struct LintArgs {
     /// The backend whose rules apply [default: the scheme of DATABASE_URL, else sqlite]
-    #[arg(long, short, value_enum, ignore_case = true)]
+    #[arg(long, short, value_enum, ignore_case = true, conflicts_with = "live")]
     backend: Option<BackendArg>,
+    /// Connect to the database (--database-url, else DATABASE_URL) for its backend, each
+    /// table's size and the server's version: findings then say how large their table is,
+    /// and a change that holds a lock while it works through a small table is a note
+    #[arg(long)]
+    live: bool,
+    /// With --live, the database [default: DATABASE_URL, else DATABASE_URL in .env, else the crate's SQLite dev.db]
+    #[arg(long, value_name = "URL", requires = "live")]
+    database_url: Option<String>,
+    /// With --live: under this many rows, such a change is a note, not an unsafe finding
+    #[arg(long, value_name = "ROWS", default_value_t = godwit_core::lint::DEFAULT_SMALL_TABLE_ROWS, requires = "live")]
+    small_table_rows: u64,
     /// Only these migrations, by version or file name; every migration when none is given
     #[arg(value_name = "VERSION", value_parser = parse_version)]
     versions: Vec<Version>,
@@ -50,9 +61,29 @@ pub(crate) fn run(
     args: &LintArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let backend: Backend = match args.backend {
-        Some(b) => b.into(),
-        None => super::sql::default_backend(cx)?,
+    // With --live, the database says the backend, the tables' sizes and the server's version.
+    let (backend, live) = if args.live {
+        let db = super::db::DbArgs {
+            database_url: args.database_url.clone(),
+            history_table: godwit_runner::DEFAULT_TABLE.into(),
+            deploy_lock_timeout: 60.0,
+            json: false,
+        };
+        let terminal = std::sync::Arc::new(super::db::Terminal::new(true));
+        let runner = super::db::runner(cx, &db, terminal)?;
+        let options = runner
+            .options()
+            .clone()
+            .small_table_rows(args.small_table_rows);
+        let runner = runner.with_options(options);
+        let live = super::db::block_on(runner.live_context())?;
+        (runner.url().backend(), Some(live))
+    } else {
+        let backend: Backend = match args.backend {
+            Some(b) => b.into(),
+            None => super::sql::default_backend(cx)?,
+        };
+        (backend, None)
     };
     let numbers = super::sql::check_named(cx, resolved, &args.versions)?;
     let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
@@ -63,13 +94,18 @@ pub(crate) fn run(
         .render_up(backend, versions)
         .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))?;
     let findings = catalog
-        .lint(backend, versions)
+        .lint_live(backend, versions, live.as_ref())
         .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))?;
-    let unsafe_count = findings.iter().filter(|f| f.allowed.is_none()).count();
-    let allowed = findings.len() - unsafe_count;
+    let unsafe_count = findings.iter().filter(|f| f.is_unsafe()).count();
+    let allowed = findings.iter().filter(|f| f.allowed.is_some()).count();
+    let notes = findings.len() - unsafe_count - allowed;
     let migrations = versions.map_or(resolved.len(), <[u64]>::len);
+    let notes_text = match notes {
+        0 => String::new(),
+        n => format!(", {n} note(s) on small tables"),
+    };
     let summary = format!(
-        "{unsafe_count} unsafe, {allowed} allowed, in {migrations} migration(s) on {backend}"
+        "{unsafe_count} unsafe, {allowed} allowed{notes_text}, in {migrations} migration(s) on {backend}"
     );
     let text = match args.format {
         Format::Human => {
@@ -91,6 +127,7 @@ pub(crate) fn run(
                 "migrations": migrations,
                 "unsafe": unsafe_count,
                 "allowed": allowed,
+                "notes": notes,
                 "findings": findings.iter().map(|f| finding_json(cx, f)).collect::<Vec<_>>(),
             })
         ),
@@ -118,10 +155,16 @@ fn location(cx: &Context<'_>, f: &Finding) -> Option<(String, u32)> {
 
 /// The finding's message on one line: the risk, then the safe way or the reason.
 fn message(f: &Finding) -> String {
+    let table = f.table.as_ref().map_or(String::new(), |(t, size)| {
+        format!(" (`{t}` has {})", size.describe())
+    });
+    if let Some(note) = &f.note {
+        return format!("{}{table} (note: {note})", f.risk);
+    }
     match &f.allowed {
-        Some(reason) => format!("{} (allowed: {reason})", f.risk),
+        Some(reason) => format!("{}{table} (allowed: {reason})", f.risk),
         None => format!(
-            "{}. Safe: {} Or, if it is safe here: s.allow(Rule::{}, \"why\");",
+            "{}{table}. Safe: {} Or, if it is safe here: s.allow(Rule::{}, \"why\");",
             f.risk,
             f.safe.lines().map(str::trim).collect::<Vec<_>>().join(" "),
             f.rule.rust_name()
@@ -138,11 +181,7 @@ fn github(cx: &Context<'_>, f: &Finding) -> String {
             .replace('\n', "%0A")
     };
     let property = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
-    let level = if f.allowed.is_some() {
-        "notice"
-    } else {
-        "error"
-    };
+    let level = if !f.is_unsafe() { "notice" } else { "error" };
     let mut props = Vec::new();
     if let Some((file, line)) = location(cx, f) {
         props.push(format!("file={}", property(&file)));
@@ -175,6 +214,12 @@ fn finding_json(cx: &Context<'_>, f: &Finding) -> Value {
         "risk": f.risk,
         "safe": f.safe,
         "allowed": f.allowed,
+        "note": f.note,
+        "table": f.table.as_ref().map(|(t, size)| json!({
+            "name": t,
+            "rows": size.rows,
+            "bytes": size.bytes,
+        })),
         "file": file,
         "line": line,
     })
@@ -201,7 +246,7 @@ fn sarif(cx: &Context<'_>, findings: &[Finding]) -> Value {
             let mut result = json!({
                 "ruleId": f.rule.code(),
                 "ruleIndex": Rule::ALL.iter().position(|r| *r == f.rule),
-                "level": if f.allowed.is_some() { "note" } else { "error" },
+                "level": if f.is_unsafe() { "error" } else { "note" },
                 "message": {
                     "text": cx.shorten(&format!(
                         "migration {}, operation #{} {} ({}): {}",

@@ -36,6 +36,10 @@ pub(crate) struct PlanArgs {
     /// without it, the connected database decides
     #[arg(long, short, value_enum, ignore_case = true, requires = "all")]
     backend: Option<BackendArg>,
+    /// Under this many rows, a change that holds a lock while it works through the table (a
+    /// scan, a rewrite, a copy) is a note, not an unsafe finding
+    #[arg(long, value_name = "ROWS", default_value_t = godwit_core::lint::DEFAULT_SMALL_TABLE_ROWS, conflicts_with = "all")]
+    small_table_rows: u64,
     #[command(flatten)]
     db: DbArgs,
 }
@@ -72,6 +76,11 @@ pub(crate) fn run(cx: &Context<'_>, args: &PlanArgs, out: &mut dyn Write) -> Res
     } else {
         let terminal = Arc::new(Terminal::new(true));
         let runner = db::runner(cx, &args.db, terminal)?;
+        let options = runner
+            .options()
+            .clone()
+            .small_table_rows(args.small_table_rows);
+        let runner = runner.with_options(options);
         let defaults = runner.options().timeouts;
         let status = db::block_on(runner.status())?;
         if let Some(m) = status
@@ -103,8 +112,11 @@ pub(crate) fn run(cx: &Context<'_>, args: &PlanArgs, out: &mut dyn Write) -> Res
         } else {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
+            // The tables' sizes, for the findings: without them (a catalog it may not read),
+            // the plan says what `lint` says.
+            let live = db::block_on(runner.live_context()).ok();
             catalog
-                .deploy_plan(status.backend, Some(&pending))
+                .deploy_plan_live(status.backend, Some(&pending), live.as_ref())
                 .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))
                 .with_context(|| format!("cannot make the deploy plan for {}", status.backend))?
         };
@@ -221,20 +233,40 @@ fn migration_text(cx: &Context<'_>, s: &mut String, plan: &MigrationPlan, defaul
         }
     }
     for f in &plan.findings {
-        match &f.allowed {
-            Some(_) => {
+        // The table's size and, where the lock grows with it, how long it may last: the
+        // finding's own line for it, as `lint` prints it.
+        let table = f.to_string();
+        let table = table
+            .lines()
+            .find(|l| l.trim_start().starts_with("table: "));
+        match (&f.allowed, &f.note) {
+            (Some(_), _) => {
                 s.push_str("  ");
                 s.push_str(&allowance_line(f));
                 s.push('\n');
             }
-            None => {
+            (None, Some(note)) => {
+                s.push_str(&format!(
+                    "  note[{}] #{} {}: {}\n    {}\n",
+                    f.rule,
+                    f.operation.0 + 1,
+                    f.operation.1,
+                    f.risk,
+                    note
+                ));
+            }
+            (None, None) => {
                 let label = db::paint(&format!("unsafe[{}]", f.rule), db::RED, color);
                 s.push_str(&format!(
-                    "  {label} #{} {}: {}\n    safe:\n",
+                    "  {label} #{} {}: {}\n",
                     f.operation.0 + 1,
                     f.operation.1,
                     f.risk
                 ));
+                if let Some(table) = table {
+                    s.push_str(&format!("    {}\n", table.trim()));
+                }
+                s.push_str("    safe:\n");
                 for line in f.safe.lines() {
                     s.push_str(&format!("      {line}\n"));
                 }
@@ -348,9 +380,8 @@ fn totals(plans: &[MigrationPlan]) -> Totals {
             ChangeKind::Destructive => t.destructive += 1,
             ChangeKind::Unknown => t.unknown += 1,
         }
-        let allowed = p.findings.iter().filter(|f| f.allowed.is_some()).count();
-        t.allowed += allowed;
-        t.unsafe_findings += p.findings.len() - allowed;
+        t.allowed += p.findings.iter().filter(|f| f.allowed.is_some()).count();
+        t.unsafe_findings += p.findings.iter().filter(|f| f.is_unsafe()).count();
         t.irreversible += usize::from(p.reversible.is_err());
     }
     t
@@ -502,6 +533,12 @@ fn to_json(
                         "safe": f.safe,
                         "allowed": f.allowed.is_some(),
                         "reason": f.allowed,
+                        "note": f.note,
+                        "table": f.table.as_ref().map(|(t, size)| json!({
+                            "name": t,
+                            "rows": size.rows,
+                            "bytes": size.bytes,
+                        })),
                     })
                 })
                 .collect();

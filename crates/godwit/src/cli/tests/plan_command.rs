@@ -126,21 +126,25 @@ fn plan_all_json() {
               "findings": [
                 {
                   "allowed": true,
+                  "note": null,
                   "operation": "drop_column(\"posts\", \"title\")",
                   "reason": "nothing reads titles since release 41",
                   "risk": "code that still reads `posts.title` fails as soon as it is gone, and its values are lost",
                   "rule": "drop-column",
                   "safe": "// 1. deploy code that no longer uses `posts.title`\n// 2. then, in a later migration:\ns.drop_column(\"posts\", \"title\");\ns.allow(Rule::DropColumn, \"unused since release N\");",
-                  "step": 1
+                  "step": 1,
+                  "table": null
                 },
                 {
                   "allowed": false,
+                  "note": null,
                   "operation": "drop_column(\"posts\", \"title\")",
                   "reason": null,
                   "risk": "without ALGORITHM and LOCK, MySQL may copy the table or block writes without saying so",
                   "rule": "mysql-online-ddl",
                   "safe": "// MySQL then refuses, rather than locking, when it cannot do it online:\ns.mysql_online(Algorithm::Inplace, Lock::None);",
-                  "step": 1
+                  "step": 1,
+                  "table": null
                 }
               ],
               "in_parts": false,

@@ -1,0 +1,124 @@
+//! What the live database tells the safety rules: each table's rows and bytes, from the
+//! catalog (`pg_class`, `information_schema.TABLES`, SQLite's `dbstat`), and PostgreSQL's
+//! version. Read before `up` checks the pending migrations, and by `plan` and `lint --live`.
+//!
+//! The catalogs' row counts are estimates (PostgreSQL's `reltuples` after the last `ANALYZE`,
+//! InnoDB's sampled `TABLE_ROWS`), so a table under [`EXACT_BELOW_BYTES`] is counted exactly:
+//! that is where the rules' threshold between a note and a refusal lies. A larger table that
+//! PostgreSQL never analyzed has no size: its findings stay refusals.
+
+use std::collections::BTreeMap;
+
+use godwit_core::{Backend, LiveContext, TableSize};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::connect::Conn;
+
+/// Tables smaller than this are counted with `count(*)`; the larger keep the catalog's estimate.
+pub const EXACT_BELOW_BYTES: u64 = 64 * 1024 * 1024;
+
+fn quote(backend: Backend, name: &str) -> String {
+    match backend {
+        Backend::MySql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// The live context, or the error that kept it from being read.
+pub(crate) async fn read(
+    conn: &mut Conn,
+    small_table_rows: u64,
+) -> Result<LiveContext, sqlx::Error> {
+    // (name, estimated rows or -1 when unknown, bytes)
+    let (backend, tables, postgres_version): (Backend, Vec<(String, i64, i64)>, Option<u32>) =
+        match conn {
+            Conn::Postgres(c) => {
+                let rows = sqlx::query(
+                    "SELECT c.relname::text, c.reltuples::int8, \
+                     pg_total_relation_size(c.oid)::int8 FROM pg_class c \
+                     WHERE c.relkind IN ('r', 'p') \
+                     AND c.relnamespace = current_schema()::regnamespace",
+                )
+                .fetch_all(&mut *c)
+                .await?;
+                let version: String = sqlx::query_scalar("SHOW server_version_num")
+                    .fetch_one(&mut *c)
+                    .await?;
+                (
+                    Backend::Postgres,
+                    rows.iter()
+                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                        .collect::<Result<_, sqlx::Error>>()?,
+                    version.trim().parse().ok(),
+                )
+            }
+            Conn::MySql(c) => {
+                let rows = sqlx::query(
+                    "SELECT CAST(TABLE_NAME AS CHAR), CAST(COALESCE(TABLE_ROWS, 0) AS SIGNED), \
+                     CAST(COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0) AS SIGNED) \
+                     FROM information_schema.TABLES \
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
+                )
+                .fetch_all(&mut *c)
+                .await?;
+                (
+                    Backend::MySql,
+                    rows.iter()
+                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                        .collect::<Result<_, sqlx::Error>>()?,
+                    None,
+                )
+            }
+            Conn::Sqlite(c, _) => {
+                let names: Vec<String> = sqlx::query_scalar(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+                )
+                .fetch_all(&mut *c)
+                .await?;
+                let mut tables = Vec::new();
+                for name in names {
+                    // `dbstat` is there when SQLite was built with it; without it, the bytes
+                    // are unknown (0) and the table is counted.
+                    let bytes: i64 = sqlx::query_scalar(
+                        "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = ?",
+                    )
+                    .bind(&name)
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap_or(0);
+                    tables.push((name, -1, bytes));
+                }
+                (Backend::Sqlite, tables, None)
+            }
+        };
+    let mut sizes = BTreeMap::new();
+    for (name, estimate, bytes) in tables {
+        let bytes = u64::try_from(bytes).unwrap_or(0);
+        let rows = if bytes < EXACT_BELOW_BYTES || backend == Backend::Sqlite {
+            let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", quote(backend, &name)));
+            let count: i64 = match conn {
+                Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await?,
+                Conn::MySql(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await?,
+                Conn::Sqlite(c, _) => sqlx::query_scalar(sql).fetch_one(&mut *c).await?,
+            };
+            count
+        } else if estimate >= 0 {
+            estimate
+        } else {
+            continue;
+        };
+        sizes.insert(
+            name,
+            TableSize {
+                rows: u64::try_from(rows).unwrap_or(0),
+                bytes,
+            },
+        );
+    }
+    Ok(LiveContext {
+        sizes,
+        small_table_rows,
+        postgres_version,
+    })
+}
