@@ -55,6 +55,7 @@ macro_rules! all_scenarios {
             drop_check,
             add_unique,
             drop_unique,
+            add_unique_using_index,
             rebuild_referenced_table,
             rebuild_once_for_several_changes,
             raw_sql,
@@ -812,6 +813,27 @@ pub fn add_unique() -> Scenario {
         }),
     )
     .probes(POSTS_KEPT)
+}
+
+/// A unique index built concurrently becomes the unique constraint.
+pub fn add_unique_using_index() -> Scenario {
+    const UNIQUE_INDEX: Step = Step::up(|s| {
+        s.add_index("users", ["name"])
+            .unique()
+            .name("uq_users_name")
+            .concurrently();
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, UNIQUE_INDEX],
+        Step::up(|s| {
+            s.add_unique_using_index("users", "uq_users_name");
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM users",
+        after_up: 2,
+        after_down: Some(2),
+    }])
 }
 
 pub fn drop_unique() -> Scenario {

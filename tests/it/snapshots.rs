@@ -1779,6 +1779,31 @@ fn drop_index_beside_foreign_key_without_index() {
 }
 
 #[test]
+fn add_unique_using_index() {
+    check(
+        scenarios::add_unique_using_index(),
+        expect![[r#"
+        up
+          postgres
+            ALTER TABLE "users" ADD CONSTRAINT "uq_users_name" UNIQUE USING INDEX "uq_users_name";
+          mysql, sqlite
+            -- no statements
+        down
+          postgres
+            -- runs outside a transaction
+            ALTER TABLE "users" DROP CONSTRAINT "uq_users_name";
+            CREATE UNIQUE INDEX CONCURRENTLY "uq_users_name" ON "users" ("name");
+          mysql
+            ALTER TABLE `users` DROP INDEX `uq_users_name`;
+            CREATE UNIQUE INDEX `uq_users_name` ON `users` (`name`);
+          sqlite
+            DROP INDEX "uq_users_name";
+            CREATE UNIQUE INDEX "uq_users_name" ON "users" ("name");
+    "#]],
+    );
+}
+
+#[test]
 fn drop_column_with_check() {
     check(
         scenarios::drop_column_with_check(),

@@ -45,6 +45,7 @@ impl ChangeKind {
             | Op::DropCheck { .. }
             | Op::DropUnique { .. }
             | Op::ValidateConstraint { .. }
+            | Op::AddUniqueUsingIndex { .. }
             | Op::Insert(_)
             | Op::Backfill(_)
             | Op::CopyRows(_) => ChangeKind::Additive,

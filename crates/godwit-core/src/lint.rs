@@ -973,8 +973,10 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                 unique.name
             ),
             format!(
-                "// in a migration of its own:\ns.add_index(\"{table}\", {:?}).unique().name(\"{}\").concurrently();",
-                unique.columns, unique.name
+                "// migration 1, on its own:\ns.add_index({t}, {:?}).unique().name({n}).concurrently();\n// migration 2:\ns.add_unique_using_index({t}, {n});",
+                unique.columns,
+                t = rust_str(table),
+                n = rust_str(&unique.name),
             ),
         ),
         Op::Sql(raw) => {
@@ -1097,6 +1099,7 @@ pub(crate) fn op_table(op: &Op) -> Option<&str> {
         | Op::DropCheck { table, .. }
         | Op::ValidateConstraint { table, .. }
         | Op::AddUnique { table, .. }
+        | Op::AddUniqueUsingIndex { table, .. }
         | Op::DropUnique { table, .. } => table,
         Op::RenameTable { from, .. } => from,
         Op::Insert(i) => &i.table,

@@ -678,6 +678,34 @@ impl SchemaModel {
                 self.claim(&unique.name)?;
                 self.table_mut(table)?.uniques.push(unique.clone());
             }
+            Op::AddUniqueUsingIndex { table, index } => {
+                let t = self.table(table)?;
+                let Some(def) = t.indexes.iter().find(|i| &i.name == index) else {
+                    return Err(unknown_name(
+                        t,
+                        index,
+                        "indexes",
+                        t.indexes.iter().map(|i| i.name.as_str()),
+                    ));
+                };
+                if !def.is_unique || def.predicate.is_some() {
+                    return Err(ModelError::Invalid(format!(
+                        "index `{index}` of `{table}` {}: only a unique index on whole columns can become a unique constraint (add it with `add_index(..).unique().concurrently()` first)",
+                        if def.is_unique {
+                            "is partial (it has a WHERE)"
+                        } else {
+                            "is not unique"
+                        }
+                    )));
+                }
+                let unique = crate::op::UniqueDef {
+                    name: index.clone(),
+                    columns: def.columns.clone(),
+                };
+                let t = self.table_mut(table)?;
+                t.indexes.retain(|i| &i.name != index);
+                t.uniques.push(unique);
+            }
             Op::DropUnique { table, name } => {
                 let t = self.table(table)?;
                 if !t.uniques.iter().any(|u| &u.name == name) {

@@ -489,6 +489,13 @@ pub enum Op {
         table: String,
         name: String,
     },
+    /// A unique index (built `concurrently()` before) becomes a unique constraint of the same
+    /// name: `ADD CONSTRAINT .. UNIQUE USING INDEX ..` on PostgreSQL, a brief lock and no scan;
+    /// on MySQL/MariaDB and SQLite the unique index already is one.
+    AddUniqueUsingIndex {
+        table: String,
+        index: String,
+    },
     Sql(RawSql),
     Insert(Insert),
     Update(Update),
@@ -565,6 +572,9 @@ impl Op {
                 )
             }
             Op::DropUnique { table, name } => format!("drop_unique(\"{table}\", \"{name}\")"),
+            Op::AddUniqueUsingIndex { table, index } => {
+                format!("add_unique_using_index(\"{table}\", \"{index}\")")
+            }
             Op::Sql(raw) => {
                 let declared: Vec<String> = raw
                     .creates

@@ -254,6 +254,31 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
         }
         // Validating checks rows; there is nothing to undo.
         Op::ValidateConstraint { .. } => ops(vec![]),
+        // Dropping the constraint drops its index: the inverse builds the index again.
+        Op::AddUniqueUsingIndex { table: name, index } => {
+            let def = table(name)?
+                .indexes
+                .iter()
+                .find(|i| &i.name == index)
+                .cloned()
+                .ok_or_else(|| {
+                    ErrorKind::Model(ModelError::UnknownName {
+                        table: name.clone(),
+                        name: index.clone(),
+                        hint: String::new(),
+                    })
+                })?;
+            ops(vec![
+                Op::DropUnique {
+                    table: name.clone(),
+                    name: index.clone(),
+                },
+                Op::CreateIndex {
+                    table: name.clone(),
+                    index: def,
+                },
+            ])
+        }
         Op::AddUnique { table, unique } => ops(vec![Op::DropUnique {
             table: table.clone(),
             name: unique.name.clone(),

@@ -444,6 +444,19 @@ impl Schema {
     }
 
     /// Drop a unique constraint by name.
+    /// Make the unique index `index` (built with `.unique().concurrently()` in an earlier
+    /// migration) the table's unique constraint of the same name. On PostgreSQL that takes a
+    /// brief lock and no scan, where `add_unique` builds the index under a lock that blocks
+    /// writes; MySQL/MariaDB and SQLite need no statement: a unique index is their unique
+    /// constraint.
+    #[track_caller]
+    pub fn add_unique_using_index(&mut self, table: impl Into<String>, index: impl Into<String>) {
+        self.push(Op::AddUniqueUsingIndex {
+            table: table.into(),
+            index: index.into(),
+        });
+    }
+
     #[track_caller]
     pub fn drop_unique(&mut self, table: impl Into<String>, name: impl Into<String>) {
         self.push(Op::DropUnique {

@@ -248,14 +248,22 @@ pub(super) const EXAMPLES: &[Example] = &[
         unsafe_code: &[|s| {
             s.add_unique("users", ["name"]);
         }],
-        safe: "Build a unique index concurrently, in a migration of its own: it enforces \
-               uniqueness the same way, and writes go on while it is built.",
-        safe_code: &[|s| {
-            s.add_index("users", ["name"])
-                .unique()
-                .name("uq_users_name")
-                .concurrently();
-        }],
+        safe: "Build a unique index concurrently, in a migration of its own: writes go on while \
+               it is built. Then make it the constraint with `add_unique_using_index`: on \
+               PostgreSQL `ADD CONSTRAINT .. UNIQUE USING INDEX`, a brief lock and no scan (on \
+               MySQL/MariaDB and SQLite the unique index is the constraint already, and nothing \
+               runs).",
+        safe_code: &[
+            |s| {
+                s.add_index("users", ["name"])
+                    .unique()
+                    .name("uq_users_name")
+                    .concurrently();
+            },
+            |s| {
+                s.add_unique_using_index("users", "uq_users_name");
+            },
+        ],
         safe_allows: false,
         allow_when: "the table is small.",
     },

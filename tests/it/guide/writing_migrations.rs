@@ -385,6 +385,15 @@ const SECTIONS: &[Section] = &[
                  `.name(..)` says otherwise.",
             ),
             with_down("drop_unique", "Drop a unique constraint", "By name."),
+            with_down(
+                "add_unique_using_index",
+                "Make a unique index the unique constraint",
+                "`s.add_unique_using_index(table, index)`: a unique index built `concurrently()` in \
+                 an earlier migration becomes the constraint, of the same name. PostgreSQL takes \
+                 a brief lock and does not scan the table; on MySQL/MariaDB and SQLite the unique \
+                 index is the constraint already, and nothing runs. This is the safe way to add a \
+                 unique constraint to a table with rows ([unique-constraint](safety-rules.md#unique-constraint)).",
+            ),
             entry(
                 "add_constraints_not_valid_then_validate",
                 "Add constraints without a long lock",

@@ -445,6 +445,16 @@ fn render_op_inner(
             )?;
             vec![drop_unique_sql(backend, table, name)]
         }
+        // MySQL/MariaDB and SQLite: the unique index is the unique constraint already.
+        Op::AddUniqueUsingIndex { table, index } => match backend {
+            Backend::Postgres => vec![format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
+                q(table),
+                q(index),
+                q(index)
+            )],
+            _ => vec![],
+        },
         Op::Sql(raw) => vec![raw_text(backend, &raw.up)?],
         Op::Insert(i) => {
             let mut stmt = sq::Query::insert();
