@@ -77,6 +77,18 @@ pub enum Rule {
     DataInSchemaMigration,
     /// Raw SQL cannot be checked.
     RawSql,
+    /// Style, opt-in (`lint --style`): a primary or foreign key of `integer` or `smallint`
+    /// runs out of values long before `bigint`, and widening it later rewrites the table.
+    PreferBigintKeys,
+    /// Style, opt-in: PostgreSQL stores `varchar(n)` as `text`; the length is a constraint that
+    /// only a table rewrite (or a check) changes.
+    PreferText,
+    /// Style, opt-in: PostgreSQL `timestamp` has no time zone, so the same instant reads
+    /// differently from sessions in different zones.
+    PreferTimestamptz,
+    /// Style, opt-in: `char(n)` pads with spaces, and compares and stores them in surprising
+    /// ways.
+    NoCharN,
     /// A column of a table that a view (declared by raw SQL) reads is dropped, changes type
     /// (PostgreSQL refuses both while the view stands) or is renamed (MySQL/MariaDB views keep
     /// the old name and fail).
@@ -85,7 +97,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 25] = [
+    pub const ALL: [Rule; 29] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentIndexWithOtherChanges,
         Rule::DropIndexNotConcurrent,
@@ -111,6 +123,10 @@ impl Rule {
         Rule::DataInSchemaMigration,
         Rule::RawSql,
         Rule::ColumnReadByView,
+        Rule::PreferBigintKeys,
+        Rule::PreferText,
+        Rule::PreferTimestamptz,
+        Rule::NoCharN,
     ];
 
     /// The rule's name in findings and on the command line (`drop-column`).
@@ -141,6 +157,10 @@ impl Rule {
             Rule::DataInSchemaMigration => "data-in-schema-migration",
             Rule::RawSql => "raw-sql",
             Rule::ColumnReadByView => "column-read-by-view",
+            Rule::PreferBigintKeys => "prefer-bigint-keys",
+            Rule::PreferText => "prefer-text",
+            Rule::PreferTimestamptz => "prefer-timestamptz",
+            Rule::NoCharN => "no-char-n",
         }
     }
 
@@ -158,13 +178,27 @@ impl Rule {
             | Rule::TypeChangeRewrite
             | Rule::VolatileDefault
             | Rule::UniqueConstraint
-            | Rule::Json => &[Backend::Postgres],
+            | Rule::Json
+            | Rule::PreferText
+            | Rule::PreferTimestamptz
+            | Rule::NoCharN => &[Backend::Postgres],
+            // SQLite's integer keys are 64-bit.
+            Rule::PreferBigintKeys => &[Backend::Postgres, Backend::MySql],
             Rule::MysqlOnlineDdl
             | Rule::MysqlTypeChange
             | Rule::MysqlForeignKey
             | Rule::MysqlCheck => &[Backend::MySql],
             _ => &Backend::ALL,
         }
+    }
+
+    /// Whether the rule is a matter of style: it fires only when asked for (`lint --style`),
+    /// and its findings are notes, never a refusal.
+    pub fn is_style(self) -> bool {
+        matches!(
+            self,
+            Rule::PreferBigintKeys | Rule::PreferText | Rule::PreferTimestamptz | Rule::NoCharN
+        )
     }
 
     /// Whether the rule's risk is a lock held while the server works through the table's rows
@@ -325,7 +359,7 @@ pub struct Finding {
 impl Finding {
     /// Neither allowed nor a note: `lint` fails and `up` refuses.
     pub fn is_unsafe(&self) -> bool {
-        self.allowed.is_none() && self.note.is_none()
+        self.allowed.is_none() && self.note.is_none() && !self.rule.is_style()
     }
 }
 
@@ -333,6 +367,8 @@ impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let level = if self.allowed.is_some() {
             "allowed"
+        } else if self.rule.is_style() {
+            "style"
         } else if self.note.is_some() {
             "note"
         } else {
@@ -659,6 +695,89 @@ struct Context<'a> {
     /// The table existed before this migration (it may hold rows).
     existing: bool,
     model: &'a SchemaModel,
+    /// Whether the style rules are asked for.
+    style: bool,
+}
+
+/// The style rules' findings on the columns `op` adds or retypes.
+fn style(ctx: &Context<'_>, op: &Op, fire: &mut impl FnMut(Rule, String, String)) {
+    let columns: Vec<(&str, &crate::column::ColumnDef, bool)> = match op {
+        Op::CreateTable(t) => t
+            .columns
+            .iter()
+            .map(|c| {
+                let key = t.primary_key.contains(&c.name)
+                    || t.foreign_keys.iter().any(|f| f.columns.contains(&c.name));
+                (t.name.as_str(), c, key)
+            })
+            .collect(),
+        Op::AddColumn { table, column } => vec![(table.as_str(), column, false)],
+        _ => Vec::new(),
+    };
+    for (table, c, key) in columns {
+        let (t, n) = (rust_str(table), rust_str(&c.name));
+        match &c.ty {
+            ColumnType::Integer | ColumnType::SmallInt if key => fire(
+                Rule::PreferBigintKeys,
+                format!(
+                    "`{table}.{}` is a key of type {}: it runs out of values far sooner than bigint, and widening it later rewrites the table",
+                    c.name,
+                    c.ty.describe()
+                ),
+                format!("// a bigint key: t.id(), t.references(..), or\nColumn::big_integer({n})"),
+            ),
+            ColumnType::String(len) => fire(
+                Rule::PreferText,
+                format!(
+                    "`{table}.{}` is varchar({len}): PostgreSQL stores text either way, and changing the limit later takes a lock",
+                    c.name
+                ),
+                format!(
+                    "Column::text({n})\n// and, to keep the limit, a check that can change without a rewrite:\ns.add_check({t}, {}, {});",
+                    rust_str(&format!("ck_{table}_{}_length", c.name)),
+                    rust_str(&format!("char_length({}) <= {len}", c.name)),
+                ),
+            ),
+            ColumnType::Timestamp => fire(
+                Rule::PreferTimestamptz,
+                format!(
+                    "`{table}.{}` is a timestamp without time zone: sessions in other zones read another instant",
+                    c.name
+                ),
+                format!("Column::timestamp_tz({n})"),
+            ),
+            _ => {}
+        }
+    }
+    if let Op::Sql(raw) = op
+        && raw_mentions_char_n(ctx.backend, &raw.up)
+    {
+        fire(
+            Rule::NoCharN,
+            "`char(n)` pads its values with spaces, which comparisons and lengths then disagree about".into(),
+            "// a text column (with a check on its length if it has one): t.text(..)".into(),
+        );
+    }
+}
+
+/// Whether raw SQL for `backend` writes a `char(n)` or `character(n)` type (not `varchar`).
+fn raw_mentions_char_n(backend: Backend, text: &SqlText) -> bool {
+    let sql = match text {
+        SqlText::All(s) => Some(s.as_str()),
+        SqlText::PerBackend { postgres, .. } if backend == Backend::Postgres => postgres.as_deref(),
+        SqlText::PerBackend { .. } => None,
+    };
+    let Some(sql) = sql else { return false };
+    let lower = sql.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    ["char", "character"].iter().any(|word| {
+        lower.match_indices(word).any(|(i, _)| {
+            let before = i.checked_sub(1).map(|j| bytes[j]);
+            let rest = lower[i + word.len()..].trim_start();
+            !before.is_some_and(ident) && rest.starts_with('(')
+        })
+    })
 }
 
 /// `concurrent-index-with-other-changes`: an index built or dropped concurrently takes the
@@ -683,10 +802,13 @@ fn concurrent_with_others(
 fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
     let mut out: Vec<(Rule, String, String)> = Vec::new();
     let mut fire = |rule: Rule, risk: String, safe: String| {
-        if rule.backends().contains(&ctx.backend) {
+        if rule.backends().contains(&ctx.backend) && (ctx.style || !rule.is_style()) {
             out.push((rule, risk, safe));
         }
     };
+    if ctx.style {
+        style(ctx, op, &mut fire);
+    }
     let pg = ctx.backend == Backend::Postgres;
     let mysql = ctx.backend == Backend::MySql;
     let online = ctx.plan.mysql_online.is_some();
@@ -1128,6 +1250,18 @@ impl Catalog {
         versions: Option<&[u64]>,
         live: Option<&LiveContext>,
     ) -> Result<Vec<Finding>, Error> {
+        self.lint_with(backend, versions, live, false)
+    }
+
+    /// [`Catalog::lint_live`], and with `style` the style rules ([`Rule::is_style`]) too: their
+    /// findings are notes.
+    pub fn lint_with(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+        live: Option<&LiveContext>,
+        style: bool,
+    ) -> Result<Vec<Finding>, Error> {
         let mut findings = Vec::new();
         let mut model = SchemaModel::default();
         for entry in self.entries() {
@@ -1151,6 +1285,7 @@ impl Catalog {
                         plan: &entry.up,
                         existing,
                         model: &model,
+                        style,
                     };
                     let mut fired = check(&ctx, op);
                     if let Some(version) = live.and_then(|l| l.postgres_version)

@@ -336,7 +336,7 @@ fn fires(findings: &[godwit_core::Finding], rule: Rule) -> bool {
 fn every_rule_has_a_case() {
     for rule in Rule::ALL {
         // It fires only when connected: see postgres_14_0_to_14_3_refuse_concurrent_index_builds.
-        if rule == Rule::ConcurrentIndexCorruption {
+        if rule == Rule::ConcurrentIndexCorruption || rule.is_style() {
             continue;
         }
         assert!(CASES.iter().any(|c| c.rule == rule), "no case for {rule}");
@@ -729,4 +729,86 @@ fn postgres_14_0_to_14_3_refuse_concurrent_index_builds() {
         &lint(Backend::Postgres, up),
         Rule::ConcurrentIndexCorruption
     ));
+}
+
+#[test]
+fn style_rules_fire_only_when_asked_and_never_refuse() {
+    let up: fn(&mut Schema) = |s| {
+        s.create_table("events", |t| {
+            t.integer("id");
+            t.primary_key(["id"]);
+            t.string("kind", 20);
+            t.timestamp("at");
+        });
+        s.sql("CREATE TABLE codes (code char(3) PRIMARY KEY, label varchar(20))")
+            .down("DROP TABLE codes");
+        s.allow(Rule::RawSql, "a lookup table");
+    };
+    let catalog = |up: fn(&mut Schema)| {
+        let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
+        let m: &'static dyn Migration = Box::leak(Box::new(Up(up)));
+        Catalog::new([
+            (
+                MigrationId {
+                    version: 1,
+                    name: "base".into(),
+                },
+                base,
+            ),
+            (
+                MigrationId {
+                    version: 2,
+                    name: "styled".into(),
+                },
+                m,
+            ),
+        ])
+    };
+    let plain = catalog(up).lint(Backend::Postgres, Some(&[2])).unwrap();
+    assert!(plain.iter().all(|f| !f.rule.is_style()), "{plain:#?}");
+    let styled = catalog(up)
+        .lint_with(Backend::Postgres, Some(&[2]), None, true)
+        .unwrap();
+    let rules: Vec<Rule> = styled.iter().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        [
+            Rule::PreferBigintKeys,
+            Rule::PreferText,
+            Rule::PreferTimestamptz,
+            Rule::NoCharN,
+            Rule::RawSql
+        ],
+        "{styled:#?}"
+    );
+    assert!(styled.iter().all(|f| !f.is_unsafe()), "{styled:#?}");
+    let text: String = styled.iter().take(2).map(|f| f.to_string()).collect();
+    expect![[r#"
+        style[prefer-bigint-keys]: migration 2 styled, operation #1 create_table("events") (PostgreSQL)
+          risk: `events.id` is a key of type integer: it runs out of values far sooner than bigint, and widening it later rewrites the table
+          safe:
+            // a bigint key: t.id(), t.references(..), or
+            Column::big_integer("id")
+          or, if it is safe here: s.allow(Rule::PreferBigintKeys, "why");
+        style[prefer-text]: migration 2 styled, operation #1 create_table("events") (PostgreSQL)
+          risk: `events.kind` is varchar(20): PostgreSQL stores text either way, and changing the limit later takes a lock
+          safe:
+            Column::text("kind")
+            // and, to keep the limit, a check that can change without a rewrite:
+            s.add_check("events", "ck_events_kind_length", "char_length(kind) <= 20");
+          or, if it is safe here: s.allow(Rule::PreferText, "why");
+    "#]].assert_eq(&text);
+    // MySQL: only the keys; SQLite: none.
+    let mysql: Vec<Rule> = catalog(up)
+        .lint_with(Backend::MySql, Some(&[2]), None, true)
+        .unwrap()
+        .iter()
+        .map(|f| f.rule)
+        .filter(|r| r.is_style())
+        .collect();
+    assert_eq!(mysql, [Rule::PreferBigintKeys]);
+    let sqlite = catalog(up)
+        .lint_with(Backend::Sqlite, Some(&[2]), None, true)
+        .unwrap();
+    assert!(sqlite.iter().all(|f| !f.rule.is_style()));
 }

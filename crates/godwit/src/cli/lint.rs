@@ -38,6 +38,10 @@ pub(crate) struct LintArgs {
     /// Only these migrations, by version or file name; every migration when none is given
     #[arg(value_name = "VERSION", value_parser = parse_version)]
     versions: Vec<Version>,
+    /// Also the style rules (bigint keys, text over varchar, timestamptz, no char(n)): their
+    /// findings are notes, which do not fail
+    #[arg(long)]
+    style: bool,
     /// How to print the findings
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -94,7 +98,7 @@ pub(crate) fn run(
         .render_up(backend, versions)
         .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))?;
     let findings = catalog
-        .lint_live(backend, versions, live.as_ref())
+        .lint_with(backend, versions, live.as_ref(), args.style)
         .map_err(|e| anyhow!("{}", cx.shorten(&e.to_string())))?;
     let unsafe_count = findings.iter().filter(|f| f.is_unsafe()).count();
     let allowed = findings.iter().filter(|f| f.allowed.is_some()).count();
@@ -102,7 +106,7 @@ pub(crate) fn run(
     let migrations = versions.map_or(resolved.len(), <[u64]>::len);
     let notes_text = match notes {
         0 => String::new(),
-        n => format!(", {n} note(s) on small tables"),
+        n => format!(", {n} note(s)"),
     };
     let summary = format!(
         "{unsafe_count} unsafe, {allowed} allowed{notes_text}, in {migrations} migration(s) on {backend}"
