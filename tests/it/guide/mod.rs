@@ -16,7 +16,11 @@
 //! each server did (a rewrite, rows read under a lock that blocks writes, a lock queued behind a
 //! reader, a table copied): the unsafe way of each rule must show it, the safe way must not, and
 //! every fix godwit suggests must run on the backend it is suggested for.
+//!
+//! `agreement` sets godwit's verdicts beside strong_migrations' and squawk's check lists, case by
+//! case (`cargo test -p tests --test it guide::agreement -- --nocapture` prints the table).
 
+mod agreement;
 mod oracle;
 mod safety_rules;
 mod source;
