@@ -261,6 +261,9 @@ pub struct LiveContext {
     pub small_table_rows: u64,
     /// PostgreSQL's `server_version_num` (140003 for 14.3), when connected to PostgreSQL.
     pub postgres_version: Option<u32>,
+    /// PostgreSQL: the functions `pg_proc` says are not volatile (every overload `IMMUTABLE`
+    /// or `STABLE`), lower-case; a default calling only these does not rewrite the table.
+    pub not_volatile: std::collections::BTreeSet<String>,
 }
 
 impl Default for LiveContext {
@@ -269,6 +272,7 @@ impl Default for LiveContext {
             sizes: Default::default(),
             small_table_rows: DEFAULT_SMALL_TABLE_ROWS,
             postgres_version: None,
+            not_volatile: Default::default(),
         }
     }
 }
@@ -697,6 +701,8 @@ struct Context<'a> {
     model: &'a SchemaModel,
     /// Whether the style rules are asked for.
     style: bool,
+    /// What the live database says, when connected.
+    live: Option<&'a LiveContext>,
 }
 
 /// The style rules' findings on the columns `op` adds or retypes.
@@ -852,7 +858,11 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
             // A NOT NULL column without a default does not compile (`AddableColumn`).
             if let Some(DefaultValue::Expr(e)) = &column.default {
                 let sql = e.sql(Backend::Postgres);
-                let calls = volatile_calls(&sql);
+                // Connected, `pg_proc` knows the user's functions too.
+                let calls: Vec<String> = volatile_calls(&sql)
+                    .into_iter()
+                    .filter(|c| !ctx.live.is_some_and(|l| l.not_volatile.contains(c)))
+                    .collect();
                 if !calls.is_empty() {
                     let (name, ty) = (&column.name, &column.ty);
                     fire(
@@ -1286,6 +1296,7 @@ impl Catalog {
                         existing,
                         model: &model,
                         style,
+                        live,
                     };
                     let mut fired = check(&ctx, op);
                     if let Some(version) = live.and_then(|l| l.postgres_version)

@@ -30,6 +30,7 @@ pub(crate) async fn read(
     small_table_rows: u64,
 ) -> Result<LiveContext, sqlx::Error> {
     // (name, estimated rows or -1 when unknown, bytes)
+    let mut not_volatile = std::collections::BTreeSet::new();
     let (backend, tables, postgres_version): (Backend, Vec<(String, i64, i64)>, Option<u32>) =
         match conn {
             Conn::Postgres(c) => {
@@ -44,6 +45,14 @@ pub(crate) async fn read(
                 let version: String = sqlx::query_scalar("SHOW server_version_num")
                     .fetch_one(&mut *c)
                     .await?;
+                // A name with one volatile overload stays volatile.
+                let names: Vec<String> = sqlx::query_scalar(
+                    "SELECT lower(proname::text) FROM pg_proc GROUP BY lower(proname::text) \
+                     HAVING bool_and(provolatile <> 'v')",
+                )
+                .fetch_all(&mut *c)
+                .await?;
+                not_volatile.extend(names);
                 (
                     Backend::Postgres,
                     rows.iter()
@@ -120,5 +129,6 @@ pub(crate) async fn read(
         sizes,
         small_table_rows,
         postgres_version,
+        not_volatile,
     })
 }

@@ -543,3 +543,75 @@ async fn what_godwit_passes_neither_rewrites_nor_blocks_nor_copies() {
     }
     println!("{}", lines.join("\n"));
 }
+
+/// Connected, the volatility of a default's functions comes from `pg_proc`: a user's IMMUTABLE
+/// function passes and keeps the table's file; a VOLATILE one is flagged and rewrites it.
+#[tokio::test]
+async fn postgres_reads_volatility_from_pg_proc() {
+    use godwit::runner::Up;
+    use godwit_core::Migration;
+    use godwit_core::prelude::*;
+
+    const IMMUTABLE: Step = Step::up(|s| {
+        s.add_column(
+            "posts",
+            Column::integer("score").default(Sql("app_default()")),
+        );
+    });
+    const VOLATILE: Step = Step::up(|s| {
+        s.add_column("posts", Column::uuid("token").default(Sql("app_token()")));
+    });
+    let mut db = Scratch::create(Backend::Postgres, "pg_proc_volatility").await;
+    let leak = |s: Step| -> &'static dyn Migration { Box::leak(Box::new(s)) };
+    let migrations = [
+        (1, "blog", leak(crate::scenarios::BLOG)),
+        (2, "rows", leak(crate::scenarios::BLOG_ROWS)),
+        (3, "immutable", leak(IMMUTABLE)),
+        (4, "volatile", leak(VOLATILE)),
+    ];
+    let runner = crate::runner::runner_of(&db, &migrations);
+    runner.up(&Up::default().to(Some(2))).await.unwrap();
+    crate::runner::exec(
+        &mut db.conn,
+        "CREATE FUNCTION app_default() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 7'; \
+         CREATE FUNCTION app_token() RETURNS uuid LANGUAGE sql VOLATILE AS 'SELECT gen_random_uuid()'",
+    )
+    .await;
+    let catalog = godwit_core::Catalog::new(migrations.iter().map(|(v, n, m)| {
+        (
+            godwit_core::MigrationId {
+                version: *v,
+                name: n.to_string(),
+            },
+            *m,
+        )
+    }));
+    let volatile = |findings: Vec<godwit_core::Finding>| -> Vec<u64> {
+        findings
+            .iter()
+            .filter(|f| f.rule == Rule::VolatileDefault)
+            .map(|f| f.migration.version)
+            .collect()
+    };
+    let offline = catalog.lint(Backend::Postgres, Some(&[3, 4])).unwrap();
+    assert_eq!(volatile(offline), [3, 4], "unknown functions are volatile");
+    let live = runner.live_context().await.unwrap();
+    assert!(live.not_volatile.contains("app_default") && !live.not_volatile.contains("app_token"));
+    let online = catalog
+        .lint_live(Backend::Postgres, Some(&[3, 4]), Some(&live))
+        .unwrap();
+    assert_eq!(volatile(online), [4]);
+
+    let file = "SELECT relfilenode::int8 FROM pg_class WHERE relname = 'posts'";
+    let before = crate::runner::scalar(&mut db.conn, file).await;
+    // `up` reads pg_proc too: no allow_unsafe needed for the immutable default.
+    runner.up(&Up::default().to(Some(3))).await.unwrap();
+    assert_eq!(crate::runner::scalar(&mut db.conn, file).await, before);
+    runner.up(&Up::default().allow_unsafe(true)).await.unwrap();
+    assert_ne!(
+        crate::runner::scalar(&mut db.conn, file).await,
+        before,
+        "the volatile default rewrote posts"
+    );
+    db.conn.close().await;
+}

@@ -220,7 +220,10 @@ pub(super) const EXAMPLES: &[Example] = &[
                default is kept in the catalog), but a volatile default, one whose value changes \
                per row (`gen_random_uuid()`, `random()`, `clock_timestamp()`, `nextval(..)`), \
                must be computed for every row: the table is rewritten under an exclusive lock. \
-               `CurrentTimestamp` is not volatile (it is the transaction's time).",
+               `CurrentTimestamp` is not volatile (it is the transaction's time). godwit reads the \
+               functions the default calls: one it does not know to be immutable or stable is \
+               taken as volatile, unless, connected (`up`, `plan`, `lint --live`), PostgreSQL's \
+               own `pg_proc` says otherwise.",
         unsafe_code: &[|s| {
             s.add_column(
                 "posts",
