@@ -386,6 +386,16 @@ fn exercise(programs: &[Program]) {
         let _ = catalog.lint(backend, None);
         let _ = catalog.schema_snapshot(backend);
         let _ = catalog.deploy_plan(backend, None);
+        // The one-pass reversibility says what each migration's own render_down says.
+        if let Ok(one_pass) = catalog.reversibility(backend, None) {
+            for (version, reversible) in one_pass {
+                let alone = catalog
+                    .render_down(backend, Some(&[version]))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                assert_eq!(reversible, alone, "migration {version} on {backend}");
+            }
+        }
     }
 }
 

@@ -2229,3 +2229,29 @@ fn hostile_literals() {
     "#]],
     );
 }
+
+/// `reversibility`, which renders every down in one pass, says of each migration of every
+/// scenario what `render_down` of that migration alone says, on every backend.
+#[test]
+fn reversibility_in_one_pass_is_render_down_of_each() {
+    for (name, scenario) in scenarios::ALL {
+        let catalog = scenario().catalog();
+        let versions: Vec<u64> = (1..=scenario().version()).collect();
+        for backend in Backend::ALL {
+            let one_pass = catalog.reversibility(backend, None).unwrap();
+            assert_eq!(one_pass.len(), versions.len(), "{name}");
+            for (version, reversible) in one_pass {
+                let alone = catalog
+                    .render_down(backend, Some(&[version]))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+                assert_eq!(reversible, alone, "{name}, migration {version}, {backend}");
+            }
+            // And the schema after it is the schema after every up.
+            let some = catalog
+                .reversibility(backend, Some(&[scenario().version()]))
+                .unwrap();
+            assert_eq!(some.len(), 1, "{name}");
+        }
+    }
+}

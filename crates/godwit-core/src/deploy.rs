@@ -275,14 +275,28 @@ impl Catalog {
     ) -> Result<Vec<MigrationPlan>, Error> {
         let rendered = self.render_up(backend, versions)?;
         let findings = self.lint_live(backend, versions, live)?;
+        let mut reversibility = self.reversibility(backend, versions)?.into_iter();
+        // The findings of each migration, by version.
+        let mut by_migration: std::collections::HashMap<u64, Vec<crate::lint::Finding>> =
+            std::collections::HashMap::new();
+        for f in findings {
+            by_migration.entry(f.migration.version).or_default().push(f);
+        }
+        let wanted_set: Option<std::collections::HashSet<u64>> =
+            versions.map(|vs| vs.iter().copied().collect());
         let mut model = SchemaModel::default();
+        // The same schema, one operation ahead while an operation renders.
+        let mut twin = SchemaModel::default();
         let mut plans = Vec::new();
         let mut rendered = rendered.into_iter();
         for entry in self.entries() {
-            let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
+            let wanted = wanted_set
+                .as_ref()
+                .is_none_or(|vs| vs.contains(&entry.id.version));
             if !wanted {
                 for op in &entry.up.ops {
                     model.apply(op).map_err(|e| self.op_error(entry, op, e))?;
+                    twin.apply(op).map_err(|e| self.op_error(entry, op, e))?;
                 }
                 continue;
             }
@@ -291,9 +305,8 @@ impl Catalog {
             };
             let mut steps = Vec::new();
             for op in &entry.up.ops {
-                let mut after = model.clone();
-                after.apply(op).map_err(|e| self.op_error(entry, op, e))?;
-                let mut out = render::render_op(backend, &model, &after, op)
+                twin.apply(op).map_err(|e| self.op_error(entry, op, e))?;
+                let mut out = render::render_op(backend, &model, &twin, op)
                     .map_err(|e| self.op_error(entry, op, e))?;
                 // The statements exactly as `render_up` writes them, `ALGORITHM` and `LOCK`
                 // included.
@@ -312,12 +325,12 @@ impl Catalog {
                     locks: locks(backend, &model, op, online),
                     change: ChangeKind::of(op),
                 });
-                model = after;
+                model.apply(op).map_err(|e| self.op_error(entry, op, e))?;
             }
-            let reversible = self
-                .render_down(backend, Some(&[entry.id.version]))
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+            let reversible = match reversibility.next() {
+                Some((version, reversible)) if version == entry.id.version => reversible,
+                _ => unreachable!("reversibility lists the same migrations, in order"),
+            };
             let kinds: Vec<ChangeKind> = steps.iter().map(|s| s.change).collect();
             let change = if kinds.contains(&ChangeKind::Destructive) {
                 ChangeKind::Destructive
@@ -332,11 +345,7 @@ impl Catalog {
                 transactional: migration.transactional && backend != Backend::MySql,
                 in_parts: entry.up.ops.iter().any(Op::is_batched),
                 steps,
-                findings: findings
-                    .iter()
-                    .filter(|f| f.migration == entry.id)
-                    .cloned()
-                    .collect(),
+                findings: by_migration.remove(&entry.id.version).unwrap_or_default(),
                 reversible,
                 change,
                 warnings: migration.warnings,

@@ -1274,8 +1274,12 @@ impl Catalog {
     ) -> Result<Vec<Finding>, Error> {
         let mut findings = Vec::new();
         let mut model = SchemaModel::default();
+        let wanted_set: Option<std::collections::HashSet<u64>> =
+            versions.map(|vs| vs.iter().copied().collect());
         for entry in self.entries() {
-            let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
+            let wanted = wanted_set
+                .as_ref()
+                .is_none_or(|vs| vs.contains(&entry.id.version));
             let mut created: BTreeSet<String> = BTreeSet::new();
             if let Some(e) = entry.up.errors.first() {
                 return Err(Error {

@@ -75,9 +75,10 @@ impl Catalog {
     }
 
     fn position(&self, version: u64) -> Result<usize, Error> {
+        // Entries are ordered by version.
         self.entries
-            .iter()
-            .position(|e| e.id.version == version)
+            .binary_search_by_key(&version, |e| e.id.version)
+            .ok()
             .ok_or_else(|| Error {
                 migration: MigrationId {
                     version,
@@ -123,11 +124,12 @@ impl Catalog {
         let mut out = Vec::new();
         // Nothing after the newest wanted migration matters to them (nor can it fail them).
         let last = versions.map(|vs| vs.iter().copied().max().unwrap_or(0));
+        let wanted_set = Wanted::new(versions);
         for entry in &self.entries {
             if last.is_some_and(|last| entry.id.version > last) {
                 break;
             }
-            let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
+            let wanted = wanted_set.has(entry.id.version);
             if wanted {
                 recording_errors(&entry.id, "up", &entry.up)?;
                 out.push(render_plan(
@@ -169,10 +171,11 @@ impl Catalog {
         self.check_versions(versions)?;
         let mut model = SchemaModel::default();
         let mut out = Vec::new();
+        let wanted_set = Wanted::new(versions);
         for entry in &self.entries {
             // The schema before a migration is kept only for the migrations rendered: cloning it
             // for every migration made rolling back one of 1,000 take a third of a second.
-            let wanted = versions.is_none_or(|vs| vs.contains(&entry.id.version));
+            let wanted = wanted_set.has(entry.id.version);
             let before = wanted.then(|| model.clone());
             apply_plan(&mut model, &entry.id, "up", &entry.up)?;
             if let Some(before) = before {
@@ -192,11 +195,94 @@ impl Catalog {
         Ok(out)
     }
 
+    /// Whether the `down` of each migration in `versions` (every one when `None`) renders for
+    /// `backend`: `Ok`, or why not. What [`render_down`](Self::render_down) of each alone
+    /// would say, in one pass: each migration's down is rendered against the schema itself
+    /// (kept in two copies one operation apart, as `render_up` does), and the tables it touched
+    /// are put back as they were before its up is applied again, so that no migration clones
+    /// the whole schema (which made `plan --all` cubic in the number of migrations).
+    pub fn reversibility(
+        &self,
+        backend: Backend,
+        versions: Option<&[u64]>,
+    ) -> Result<Vec<(u64, Result<(), String>)>, Error> {
+        self.check_versions(versions)?;
+        let wanted_set = Wanted::new(versions);
+        let mut model = SchemaModel::default();
+        let mut twin = SchemaModel::default();
+        let mut out = Vec::new();
+        for entry in &self.entries {
+            if !wanted_set.has(entry.id.version) {
+                apply_plan(&mut model, &entry.id, "up", &entry.up)?;
+                apply_plan(&mut twin, &entry.id, "up", &entry.up)?;
+                continue;
+            }
+            // What the up and the down can change: the tables they name, and with a rename
+            // (of a table or a column), the tables whose foreign keys point at one of them.
+            let ops = || entry.up.ops.iter().chain(entry.down.ops.iter());
+            let mut touched: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+            for op in ops() {
+                touched.extend(op_tables(op).into_iter().map(str::to_string));
+            }
+            if ops().any(|op| matches!(op, Op::RenameTable { .. } | Op::RenameColumn { .. })) {
+                for t in model.tables.values() {
+                    if t.foreign_keys
+                        .iter()
+                        .any(|f| touched.contains(&f.ref_table))
+                    {
+                        touched.insert(t.name.clone());
+                    }
+                }
+            }
+            let saved: Vec<(String, Option<crate::op::TableDef>)> = touched
+                .iter()
+                .map(|n| (n.clone(), model.tables.get(n).cloned()))
+                .collect();
+            let saved_objects = model.objects.clone();
+            let result = (|| {
+                let down = self.down_ops_advancing(entry, &mut model)?;
+                apply_plan(&mut twin, &entry.id, "up", &entry.up)?;
+                let online = entry.down.mysql_online.or(entry.up.mysql_online);
+                render_plan(
+                    &mut model, &mut twin, backend, &entry.id, "down", &down.0, online,
+                )
+                .map(|_| ())
+            })();
+            for m in [&mut model, &mut twin] {
+                for (name, table) in &saved {
+                    match table {
+                        Some(t) => {
+                            m.tables.insert(name.clone(), t.clone());
+                        }
+                        None => {
+                            m.tables.remove(name);
+                        }
+                    }
+                }
+                m.objects = saved_objects.clone();
+                apply_plan(m, &entry.id, "up", &entry.up)?;
+            }
+            out.push((entry.id.version, result.map_err(|e| e.to_string())));
+        }
+        Ok(out)
+    }
+
     /// The operations of `entry`'s down, given the schema before its up, and warnings.
     fn down_ops(
         &self,
         entry: &Entry,
         before: &SchemaModel,
+    ) -> Result<(Vec<Op>, Vec<String>), Error> {
+        let mut model = before.clone();
+        self.down_ops_advancing(entry, &mut model)
+    }
+
+    /// [`down_ops`](Self::down_ops) on `model`, the schema before `entry`'s up, which it leaves
+    /// somewhere between that and the schema after the up.
+    fn down_ops_advancing(
+        &self,
+        entry: &Entry,
+        model: &mut SchemaModel,
     ) -> Result<(Vec<Op>, Vec<String>), Error> {
         let err = |operation, kind| Error {
             migration: entry.id.clone(),
@@ -217,9 +303,9 @@ impl Catalog {
         }
         if !entry.down.derive_down {
             recording_errors(&entry.id, "down", &entry.down)?;
+            apply_plan(model, &entry.id, "up", &entry.up)?;
             return Ok((entry.down.ops.clone(), Vec::new()));
         }
-        let mut model = before.clone();
         let mut inverse = Vec::new();
         let mut warnings = Vec::new();
         // Tables and columns this migration adds: rolling back drops them, and with them
@@ -250,7 +336,7 @@ impl Catalog {
                 continue;
             }
             let reversed =
-                reverse::inverse(&model, op).map_err(|kind| err(Some((i, op.describe())), kind))?;
+                reverse::inverse(model, op).map_err(|kind| err(Some((i, op.describe())), kind))?;
             warnings.extend(reversed.warnings);
             inverse.push(reversed.ops);
             model.apply(op).map_err(|e| Error {
@@ -496,4 +582,33 @@ pub(crate) fn with_algorithm(stmt: &mut Statement, algorithm: Algorithm, lock: L
     stmt.sql.push_str(&suffix);
     stmt.preview.push_str(&suffix);
     true
+}
+
+/// The versions a call asks for, looked up in constant time.
+struct Wanted(Option<std::collections::HashSet<u64>>);
+
+impl Wanted {
+    fn new(versions: Option<&[u64]>) -> Self {
+        Wanted(versions.map(|vs| vs.iter().copied().collect()))
+    }
+
+    fn has(&self, version: u64) -> bool {
+        self.0.as_ref().is_none_or(|vs| vs.contains(&version))
+    }
+}
+
+/// Every table `op` names (a rename names both).
+fn op_tables(op: &Op) -> Vec<&str> {
+    match op {
+        Op::RenameTable { from, to } => vec![from, to],
+        Op::CopyRows(c) => vec![&c.from, &c.to],
+        Op::AddForeignKey { table, foreign_key } => vec![table, &foreign_key.ref_table],
+        Op::Sql(raw) => raw
+            .creates
+            .iter()
+            .chain(&raw.drops)
+            .flat_map(|o| o.tables.iter().map(String::as_str))
+            .collect(),
+        _ => crate::lint::op_table(op).into_iter().collect(),
+    }
 }

@@ -67,7 +67,10 @@ impl Catalog {
             kind,
         };
         let separate_fks = backend != Backend::Sqlite;
-        // Tables are created one after another into `built`, as a run of the file would.
+        // Tables are created one after another into `built`, as a run of the file would;
+        // `before` follows one table behind (cloning the schema per table made `schema`
+        // quadratic in the number of tables).
+        let mut before = SchemaModel::default();
         let mut built = SchemaModel::default();
         for table in model.tables.values() {
             let mut def = table.clone();
@@ -79,10 +82,10 @@ impl Catalog {
                 index.is_concurrent = false;
             }
             let op = Op::CreateTable(def.clone());
-            let before = built.clone();
-            built.tables.insert(def.name.clone(), def);
+            built.tables.insert(def.name.clone(), def.clone());
             let rendered = render::render_op(backend, &before, &built, &op)
                 .map_err(|e| fail(ErrorKind::Render(e)))?;
+            before.tables.insert(def.name.clone(), def);
             out.push('\n');
             for s in &rendered.statements {
                 write_statement(&mut out, &s.preview);
@@ -108,14 +111,17 @@ impl Catalog {
                 out.push('\n');
             }
             for (table, op) in fks {
-                let before = built.clone();
-                if let Some(t) = built.tables.get_mut(&table.name)
-                    && let Op::AddForeignKey { foreign_key, .. } = &op
-                {
+                let Op::AddForeignKey { foreign_key, .. } = &op else {
+                    unreachable!("built above")
+                };
+                if let Some(t) = built.tables.get_mut(&table.name) {
                     t.foreign_keys.push(foreign_key.clone());
                 }
                 let rendered = render::render_op(backend, &before, &built, &op)
                     .map_err(|e| fail(ErrorKind::Render(e)))?;
+                if let Some(t) = before.tables.get_mut(&table.name) {
+                    t.foreign_keys.push(foreign_key.clone());
+                }
                 for s in &rendered.statements {
                     write_statement(&mut out, &s.preview);
                 }

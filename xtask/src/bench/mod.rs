@@ -1,4 +1,4 @@
-//! `cargo xtask bench [compile|apply|backfill|copy]`: how long 1,000 migrations take to compile, and
+//! `cargo xtask bench [compile|apply|backfill|copy|scale]`: how long 1,000 migrations take to compile, and
 //! to apply (godwit against each database's own client); how a `backfill` of 1,000,000 rows compares
 //! with one `UPDATE` on PostgreSQL; how fast `copy` moves rows from SQLite to
 //! PostgreSQL. Results and method: `docs/benchmarks.md`.
@@ -7,6 +7,7 @@ mod apply;
 mod backfill;
 mod compile;
 mod copy;
+mod scale;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
@@ -18,6 +19,9 @@ pub enum What {
     Backfill,
     /// `copy` of 1,000,000 rows from SQLite to PostgreSQL, in rows per second
     Copy,
+    /// How `sql`, `schema`, `plan`, `lint`, `check`, `up` and `status` grow from 1,000
+    /// migrations to 5,000
+    Scale,
     /// All of them
     All,
 }
@@ -50,6 +54,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if matches!(args.what, What::Copy | What::All) {
         copy::run(args)?;
+    }
+    if matches!(args.what, What::Scale | What::All) {
+        scale::run(args)?;
     }
     Ok(())
 }

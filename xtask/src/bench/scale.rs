@@ -1,0 +1,137 @@
+//! `cargo xtask bench scale`: how the commands grow with the number of migrations, from
+//! `--migrations` (1,000) to five times as many (each a table with an index, as in `bench
+//! compile`).
+//!
+//! It builds the generated crate in release mode for each size (the dependencies are shared and
+//! built once), then times, process start included, the commands that need no database (`sql`,
+//! `schema`, `plan --all`, `lint`, `check`, on PostgreSQL's rules) and, on a fresh SQLite file,
+//! `up --single-transaction`, `status` and a no-op `up`. The sizes take turns, one run each per
+//! round; the report gives the median of each, and the ratio of the larger to the smaller
+//! (linear is 5x). Results: `docs/benchmarks.md`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+
+use super::Args;
+use super::compile::{PACKAGE, cargo, median, write_crate};
+
+/// One command of the benchmark: its name, and its arguments (`{db}` is the SQLite URL).
+const COMMANDS: &[(&str, &[&str])] = &[
+    ("sql --backend postgres", &["sql", "--backend", "postgres"]),
+    (
+        "schema --backend postgres",
+        &["schema", "--backend", "postgres"],
+    ),
+    (
+        "plan --all --backend postgres",
+        &["plan", "--all", "--backend", "postgres"],
+    ),
+    (
+        "lint --backend postgres",
+        &["lint", "--backend", "postgres"],
+    ),
+    ("check", &["check", "--write"]),
+    (
+        "up --single-transaction (SQLite)",
+        &["up", "--single-transaction", "--database-url", "{db}"],
+    ),
+    ("status (SQLite)", &["status", "--database-url", "{db}"]),
+    (
+        "up, nothing pending (SQLite)",
+        &["up", "--database-url", "{db}"],
+    ),
+];
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    ensure!(
+        args.migrations >= 1 && args.runs >= 1,
+        "--migrations and --runs must be at least 1"
+    );
+    let root = crate::workspace_root();
+    let dir = root.join("target").join("godwit-bench");
+    let work = dir.join("scale");
+    fs::create_dir_all(&work).with_context(|| format!("cannot create `{}`", work.display()))?;
+    let sizes = [args.migrations, args.migrations * 5];
+    let mut bins: Vec<PathBuf> = Vec::new();
+    for n in sizes {
+        write_crate(&root, &dir, n)?;
+        eprintln!("building the crate of {n} migrations in release mode (not measured) ...");
+        cargo(&dir, &["build", "--release"])?;
+        let bin = work.join(format!("{PACKAGE}-{n}"));
+        fs::copy(dir.join("target/release").join(PACKAGE), &bin)
+            .with_context(|| format!("cannot copy the binary to `{}`", bin.display()))?;
+        // `check --write` writes migrations.sum into the crate: each size gets a directory of
+        // its own to run in, with the crate's sources (the binary reads them for `check`).
+        bins.push(bin);
+    }
+    // times[size][command]
+    let mut times: Vec<Vec<Vec<Duration>>> = vec![vec![Vec::new(); COMMANDS.len()]; sizes.len()];
+    for round in 1..=args.runs {
+        for (s, n) in sizes.iter().enumerate() {
+            // The crate of this size is the one written last for `check`: write it again.
+            write_crate(&root, &dir, *n)?;
+            let db = work.join(format!("scale-{n}.db"));
+            for f in [db.clone(), PathBuf::from(format!("{}-lock", db.display()))] {
+                let _ = fs::remove_file(f);
+            }
+            let url = format!("sqlite://{}?mode=rwc", db.display());
+            for (c, (name, command)) in COMMANDS.iter().enumerate() {
+                let argv: Vec<String> = command.iter().map(|a| a.replace("{db}", &url)).collect();
+                let t = timed(&bins[s], &dir, &argv)
+                    .with_context(|| format!("`{name}` on {n} migrations"))?;
+                times[s][c].push(t);
+            }
+        }
+        eprintln!("round {round}/{} done", args.runs);
+    }
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| command | {} migrations | {} migrations | ratio (linear: 5x) |",
+        sizes[0], sizes[1]
+    );
+    table.push_str("|---|---|---|---|\n");
+    for (c, (name, _)) in COMMANDS.iter().enumerate() {
+        let small = median(&mut times[0][c]).as_secs_f64();
+        let large = median(&mut times[1][c]).as_secs_f64();
+        let _ = writeln!(
+            table,
+            "| `{name}` | {small:.3} s | {large:.3} s | {:.1}x |",
+            large / small.max(1e-9)
+        );
+    }
+    println!(
+        "\nMachine: {}. Median of {} runs (`cargo xtask bench scale --runs {}`), release build.\n\n{table}",
+        super::machine(),
+        args.runs,
+        args.runs
+    );
+    Ok(())
+}
+
+/// Run `bin` with `args` in `dir`, and time it; fail with its output when it fails.
+fn timed(bin: &Path, dir: &Path, args: &[String]) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run `{}`", bin.display()))?;
+    let elapsed = start.elapsed();
+    if !out.status.success() {
+        bail!(
+            "`{}` failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(elapsed)
+}
