@@ -205,7 +205,7 @@ impl Catalog {
         &self,
         backend: Backend,
         versions: Option<&[u64]>,
-    ) -> Result<Vec<(u64, Result<(), String>)>, Error> {
+    ) -> Result<Vec<(u64, Reversible)>, Error> {
         self.check_versions(versions)?;
         let wanted_set = Wanted::new(versions);
         let mut model = SchemaModel::default();
@@ -583,6 +583,9 @@ pub(crate) fn with_algorithm(stmt: &mut Statement, algorithm: Algorithm, lock: L
     stmt.preview.push_str(&suffix);
     true
 }
+
+/// Whether a migration can be rolled back: `Ok`, or why not.
+pub type Reversible = Result<(), String>;
 
 /// The versions a call asks for, looked up in constant time.
 struct Wanted(Option<std::collections::HashSet<u64>>);
