@@ -377,7 +377,25 @@ fn exercise(programs: &[Program]) {
             assert!(!e.contains("panicked"), "the DSL panicked: {e}");
         }
     }
-    let _ = catalog.model(None);
+    // The index of names `apply` keeps says what a full rebuild of it says.
+    if let Ok(model) = catalog.model(None) {
+        let mut fresh = model.clone();
+        fresh.reindex();
+        assert_eq!(model.indexed_names(), fresh.indexed_names());
+        for t in model.tables.values() {
+            let names = t
+                .indexes
+                .iter()
+                .map(|i| &i.name)
+                .chain(t.uniques.iter().map(|u| &u.name))
+                .chain(t.foreign_keys.iter().map(|f| &f.name))
+                .chain(t.checks.iter().map(|c| &c.name));
+            for name in names {
+                assert_eq!(model.name_owner(name), fresh.name_owner(name), "{name}");
+                assert!(model.name_owner(name).is_some(), "{name} is indexed");
+            }
+        }
+    }
     for backend in Backend::ALL {
         if catalog.render_up(backend, None).is_ok() {
             RENDERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

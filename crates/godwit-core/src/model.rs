@@ -8,12 +8,49 @@ use crate::op::{DeclaredObject, ForeignKeyDef, ObjectKind, Op, RawSql, TableDef}
 use crate::types::{ColumnType, ReferentialAction};
 
 /// Every table the migrations created, by name, and the objects their raw SQL declared.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// [`apply`](Self::apply) keeps an index of the names of indexes and constraints, so that a new
+/// name is checked in constant time. Code that changes `tables` by hand and then applies
+/// operations calls [`reindex`](Self::reindex) first.
+#[derive(Clone, Default)]
 pub struct SchemaModel {
     pub tables: BTreeMap<String, TableDef>,
     /// Indexes, views, triggers and functions made by raw SQL that declared them
     /// ([`RawSql::creates_index`] and its kin), in the order they were created.
     pub objects: Vec<DeclaredObject>,
+    /// Index and constraint names, and the table each is on.
+    names: NameIndex,
+}
+
+impl PartialEq for SchemaModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.tables == other.tables && self.objects == other.objects
+    }
+}
+
+impl std::fmt::Debug for SchemaModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaModel")
+            .field("tables", &self.tables)
+            .field("objects", &self.objects)
+            .finish()
+    }
+}
+
+/// What kind of thing owns a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameKind {
+    Index,
+    Unique,
+    ForeignKey,
+    Check,
+}
+
+/// The index and constraint names of the tables: name to (table, kind), and each table's names.
+#[derive(Debug, Clone, Default)]
+struct NameIndex {
+    owner: std::collections::HashMap<String, (String, NameKind)>,
+    by_table: std::collections::HashMap<String, Vec<String>>,
 }
 
 fn hint_among<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
@@ -78,21 +115,61 @@ impl SchemaModel {
                 o.tables.join("`, `")
             ));
         }
-        for t in self.tables.values() {
-            if t.indexes.iter().any(|i| i.name == name) {
-                return Some(format!("an index on `{}`", t.name));
-            }
-            if t.uniques.iter().any(|u| u.name == name) {
-                return Some(format!("a unique constraint on `{}`", t.name));
-            }
-            if t.foreign_keys.iter().any(|f| f.name == name) {
-                return Some(format!("a foreign key on `{}`", t.name));
-            }
-            if t.checks.iter().any(|c| c.name == name) {
-                return Some(format!("a check constraint on `{}`", t.name));
+        let (table, kind) = self.names.owner.get(name)?;
+        Some(match kind {
+            NameKind::Index => format!("an index on `{table}`"),
+            NameKind::Unique => format!("a unique constraint on `{table}`"),
+            NameKind::ForeignKey => format!("a foreign key on `{table}`"),
+            NameKind::Check => format!("a check constraint on `{table}`"),
+        })
+    }
+
+    /// Every index and constraint name the index of names holds, sorted (for tests).
+    #[doc(hidden)]
+    pub fn indexed_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.names.owner.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Rebuild the index of names from `tables`, after changing them by hand.
+    pub fn reindex(&mut self) {
+        self.names = NameIndex::default();
+        let names: Vec<String> = self.tables.keys().cloned().collect();
+        for t in &names {
+            self.reindex_table(t);
+        }
+    }
+
+    /// Index the names of `table` anew (it may be gone).
+    pub(crate) fn reindex_table(&mut self, table: &str) {
+        for name in self.names.by_table.remove(table).unwrap_or_default() {
+            if self.names.owner.get(&name).is_some_and(|(t, _)| t == table) {
+                self.names.owner.remove(&name);
             }
         }
-        None
+        let Some(t) = self.tables.get(table) else {
+            return;
+        };
+        let named = t
+            .indexes
+            .iter()
+            .map(|i| (&i.name, NameKind::Index))
+            .chain(t.uniques.iter().map(|u| (&u.name, NameKind::Unique)))
+            .chain(
+                t.foreign_keys
+                    .iter()
+                    .map(|f| (&f.name, NameKind::ForeignKey)),
+            )
+            .chain(t.checks.iter().map(|c| (&c.name, NameKind::Check)));
+        let mut names = Vec::new();
+        for (name, kind) in named {
+            self.names
+                .owner
+                .insert(name.clone(), (table.to_string(), kind));
+            names.push(name.clone());
+        }
+        self.names.by_table.insert(table.to_string(), names);
     }
 
     fn claim(&self, name: &str) -> Result<(), ModelError> {
@@ -359,6 +436,15 @@ impl SchemaModel {
 
     /// Validate `op` against the schema and apply it.
     pub fn apply(&mut self, op: &Op) -> Result<(), ModelError> {
+        let result = self.apply_op(op);
+        // The names live on the tables the operation names (a rename names both).
+        for table in crate::plan::op_tables(op) {
+            self.reindex_table(table);
+        }
+        result
+    }
+
+    fn apply_op(&mut self, op: &Op) -> Result<(), ModelError> {
         match op {
             Op::CreateTable(t) => {
                 if self.declared(ObjectKind::View, &t.name).is_some() {

@@ -260,6 +260,9 @@ impl Catalog {
                     }
                 }
                 m.objects = saved_objects.clone();
+                for name in &touched {
+                    m.reindex_table(name);
+                }
                 apply_plan(m, &entry.id, "up", &entry.up)?;
             }
             out.push((entry.id.version, result.map_err(|e| e.to_string())));
@@ -601,7 +604,7 @@ impl Wanted {
 }
 
 /// Every table `op` names (a rename names both).
-fn op_tables(op: &Op) -> Vec<&str> {
+pub(crate) fn op_tables(op: &Op) -> Vec<&str> {
     match op {
         Op::RenameTable { from, to } => vec![from, to],
         Op::CopyRows(c) => vec![&c.from, &c.to],
