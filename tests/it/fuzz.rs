@@ -382,6 +382,13 @@ fn exercise(programs: &[Program]) {
         let mut fresh = model.clone();
         fresh.reindex();
         assert_eq!(model.indexed_names(), fresh.indexed_names());
+        for t in model.tables.keys() {
+            assert_eq!(
+                model.references_to(t),
+                fresh.references_to(t),
+                "references to {t}"
+            );
+        }
         for t in model.tables.values() {
             let names = t
                 .indexes

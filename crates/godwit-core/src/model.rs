@@ -46,11 +46,16 @@ enum NameKind {
     Check,
 }
 
-/// The index and constraint names of the tables: name to (table, kind), and each table's names.
+/// The index and constraint names of the tables: name to (table, kind), and each table's names;
+/// and which tables reference each table with a foreign key.
 #[derive(Debug, Clone, Default)]
 struct NameIndex {
     owner: std::collections::HashMap<String, (String, NameKind)>,
     by_table: std::collections::HashMap<String, Vec<String>>,
+    /// Referenced table to the tables whose foreign keys reference it.
+    referencing: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
+    /// Table to the tables its foreign keys reference.
+    references: std::collections::HashMap<String, Vec<String>>,
 }
 
 fn hint_among<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> String {
@@ -148,9 +153,23 @@ impl SchemaModel {
                 self.names.owner.remove(&name);
             }
         }
+        for referenced in self.names.references.remove(table).unwrap_or_default() {
+            if let Some(set) = self.names.referencing.get_mut(&referenced) {
+                set.remove(table);
+            }
+        }
         let Some(t) = self.tables.get(table) else {
             return;
         };
+        let referenced: Vec<String> = t.foreign_keys.iter().map(|f| f.ref_table.clone()).collect();
+        for r in &referenced {
+            self.names
+                .referencing
+                .entry(r.clone())
+                .or_default()
+                .insert(table.to_string());
+        }
+        self.names.references.insert(table.to_string(), referenced);
         let named = t
             .indexes
             .iter()
@@ -253,8 +272,11 @@ impl SchemaModel {
 
     /// Foreign keys in other tables (or this one) that point at `table`.
     pub fn references_to(&self, table: &str) -> Vec<(&str, &ForeignKeyDef)> {
-        self.tables
-            .values()
+        let Some(from) = self.names.referencing.get(table) else {
+            return Vec::new();
+        };
+        from.iter()
+            .filter_map(|t| self.tables.get(t))
             .flat_map(|t| t.foreign_keys.iter().map(move |f| (t.name.as_str(), f)))
             .filter(|(_, f)| f.ref_table == table)
             .collect()
@@ -436,9 +458,24 @@ impl SchemaModel {
 
     /// Validate `op` against the schema and apply it.
     pub fn apply(&mut self, op: &Op) -> Result<(), ModelError> {
+        // The names live on the tables the operation names (a rename names both); renaming a
+        // table also changes the foreign keys that reference it.
+        let mut tables: Vec<String> = crate::plan::op_tables(op)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if let Op::RenameTable { from, .. } = op {
+            tables.extend(
+                self.names
+                    .referencing
+                    .get(from)
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+        }
         let result = self.apply_op(op);
-        // The names live on the tables the operation names (a rename names both).
-        for table in crate::plan::op_tables(op) {
+        for table in &tables {
             self.reindex_table(table);
         }
         result
