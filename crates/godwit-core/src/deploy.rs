@@ -146,6 +146,15 @@ fn locks(
                 Op::DropTable { table } => vec![format!("exclusive metadata lock on {table}")],
                 _ => crate::lint::op_table(op)
                     .map(|t| match online {
+                        Some((Algorithm::Copy, lock)) => vec![format!(
+                            "metadata lock on {t} (ALGORITHM=COPY, LOCK={}: MySQL copies the table, and {} wait until the copy is done)",
+                            lock.sql(),
+                            match lock {
+                                Lock::None => "nothing else needs to",
+                                Lock::Shared => "writes",
+                                Lock::Exclusive => "reads and writes",
+                            }
+                        )],
                         Some((algorithm, lock)) => vec![format!(
                             "metadata lock on {t} (ALGORITHM={}, LOCK={}: MySQL refuses the statement rather than copy the table or lock it harder)",
                             algorithm.sql(),

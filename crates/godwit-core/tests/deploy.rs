@@ -206,3 +206,20 @@ fn the_plan_shows_the_sql_that_runs() {
         }
     }
 }
+
+/// `ALGORITHM=COPY` copies the table, and its `LOCK` says what waits: the plan says so (and not
+/// that MySQL refuses, which it does for the in-place algorithms only).
+#[test]
+fn a_copy_says_what_waits_for_it() {
+    let plans = catalog(|s| {
+        s.add_check("posts", "ck_title", "title <> ''");
+        s.allow(Rule::MysqlCheck, "posts is small");
+        s.mysql_online(Algorithm::Copy, Lock::Shared);
+    })
+    .deploy_plan(Backend::MySql, Some(&[2]))
+    .unwrap();
+    expect![[r#"
+        ["metadata lock on posts (ALGORITHM=COPY, LOCK=SHARED: MySQL copies the table, and writes wait until the copy is done)"]
+    "#]]
+    .assert_eq(&format!("{:?}\n", plans[0].steps[0].locks));
+}

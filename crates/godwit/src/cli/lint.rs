@@ -29,8 +29,8 @@ pub(crate) struct LintArgs {
     /// and a change that holds a lock while it works through a small table is a note
     #[arg(long)]
     live: bool,
-    /// With --live, the database [default: DATABASE_URL, else DATABASE_URL in .env, else the crate's SQLite dev.db]
-    #[arg(long, value_name = "URL", requires = "live")]
+    /// The database: its scheme chooses the backend; with --live, it is read [default: DATABASE_URL, else DATABASE_URL in .env, else the crate's SQLite dev.db]
+    #[arg(long, value_name = "URL")]
     database_url: Option<String>,
     /// With --live: under this many rows, such a change is a note, not an unsafe finding
     #[arg(long, value_name = "ROWS", default_value_t = godwit_core::lint::DEFAULT_SMALL_TABLE_ROWS, requires = "live")]
@@ -85,7 +85,7 @@ pub(crate) fn run(
     } else {
         let backend: Backend = match args.backend {
             Some(b) => b.into(),
-            None => super::sql::default_backend(cx)?,
+            None => super::sql::default_backend(cx, args.database_url.as_deref())?,
         };
         (backend, None)
     };

@@ -30,10 +30,10 @@ use crate::{Backend, Catalog, ChangeKind, Finding, MigrationPlan, Timeouts};
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
     /// Plan every migration, without connecting to a database (for CI and reviews)
-    #[arg(long, conflicts_with = "database_url")]
+    #[arg(long)]
     all: bool,
-    /// With --all, the backend to plan for [default: the scheme of DATABASE_URL, else sqlite];
-    /// without it, the connected database decides
+    /// With --all, the backend to plan for [default: the scheme of --database-url, else of
+    /// DATABASE_URL, else sqlite]; without it, the connected database decides
     #[arg(long, short, value_enum, ignore_case = true, requires = "all")]
     backend: Option<BackendArg>,
     /// Under this many rows, a change that holds a lock while it works through the table (a
@@ -55,7 +55,7 @@ pub(crate) fn run(cx: &Context<'_>, args: &PlanArgs, out: &mut dyn Write) -> Res
     let (target, plans, defaults, total) = if args.all {
         let backend = match args.backend {
             Some(b) => b.into(),
-            None => super::sql::default_backend(cx)?,
+            None => super::sql::default_backend(cx, args.db.database_url.as_deref())?,
         };
         let resolved = registry::load(cx).map_err(Failure::Errors)?;
         let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));

@@ -47,7 +47,7 @@ pub(crate) fn run(
     }
     let backend: Backend = match args.backend {
         Some(b) => b.into(),
-        None => super::sql::default_backend(cx)?,
+        None => super::sql::default_backend(cx, args.db.database_url.as_deref())?,
     };
     let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
     let snapshot = catalog

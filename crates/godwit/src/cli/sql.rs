@@ -10,9 +10,12 @@ use crate::{Backend, Catalog, MigrationId, Registration, RenderedMigration};
 
 #[derive(Debug, Args)]
 pub(crate) struct SqlArgs {
-    /// The backend to write SQL for [default: the scheme of DATABASE_URL, else sqlite]
+    /// The backend to write SQL for [default: the scheme of --database-url, else of DATABASE_URL, else sqlite]
     #[arg(long, short, value_enum, ignore_case = true)]
     backend: Option<BackendArg>,
+    /// A database URL whose scheme chooses the backend (nothing connects to it)
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     /// Print the rollback SQL instead, newest migration first
     #[arg(long)]
     down: bool,
@@ -141,26 +144,30 @@ pub(crate) fn check_named(
     Ok(numbers)
 }
 
-/// The backend `sql` writes for: `--backend`, else `DATABASE_URL`'s scheme, else SQLite.
+/// The backend `sql` writes for: `--backend`, else the scheme of `--database-url` or
+/// `DATABASE_URL`, else SQLite.
 fn backend(cx: &Context<'_>, args: &SqlArgs) -> anyhow::Result<Backend> {
     if let Some(b) = args.backend {
         return Ok(b.into());
     }
-    default_backend(cx)
+    default_backend(cx, args.database_url.as_deref())
 }
 
-/// `DATABASE_URL`'s backend, else SQLite.
-pub(crate) fn default_backend(cx: &Context<'_>) -> anyhow::Result<Backend> {
-    let url = cx.database_url();
+/// The backend of `--database-url` (`url`) when given, else of `DATABASE_URL`, else SQLite.
+pub(crate) fn default_backend(cx: &Context<'_>, url: Option<&str>) -> anyhow::Result<Backend> {
+    let (url, named) = match url {
+        Some(url) => (url.to_string(), "--database-url"),
+        None => (cx.database_url(), "DATABASE_URL"),
+    };
     if url.trim().is_empty() {
         return Err(anyhow!(
-            "DATABASE_URL is set but empty: set it to the database's URL, unset it, or pass --backend"
+            "{named} is set but empty: set it to the database's URL, unset it, or pass --backend"
         ));
     }
     Backend::from_url(&url).ok_or_else(|| {
         let scheme = url.split(':').next().unwrap_or(&url);
         anyhow!(
-            "DATABASE_URL has the scheme `{scheme}`, which names no backend: use postgres://, \
+            "{named} has the scheme `{scheme}`, which names no backend: use postgres://, \
                  mysql://, mariadb:// or sqlite:, or pass --backend"
         )
     })
