@@ -105,10 +105,19 @@ fn main() -> ExitCode {{
 
 fn migrate(args: Vec<OsString>) -> ExitCode {{
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["run", "--quiet", "--package", MIGRATIONS, "--bin", MIGRATIONS, "--"])
-        .args(args)
-        .status();
+    let mut command = Command::new(cargo);
+    command.args(["run", "--package", MIGRATIONS, "--bin", MIGRATIONS]);
+    // The first build compiles godwit and the database drivers, minutes on a small machine: on
+    // a terminal, cargo shows its progress then. Otherwise, and once built, it stays quiet.
+    if first_build() && std::io::IsTerminal::is_terminal(&std::io::stderr()) {{
+        eprintln!(
+            "building the migrations binary for the first time: this compiles godwit and the \
+             database drivers, and takes a few minutes"
+        );
+    }} else {{
+        command.arg("--quiet");
+    }}
+    let status = command.arg("--").args(args).status();
     match status {{
         Ok(status) => exit_code(status),
         Err(e) => {{
@@ -116,6 +125,18 @@ fn migrate(args: Vec<OsString>) -> ExitCode {{
             ExitCode::FAILURE
         }}
     }}
+}}
+
+/// Whether the migrations binary was never built in the workspace's default target directory.
+fn first_build() -> bool {{
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let binary = format!("{{MIGRATIONS}}{{}}", std::env::consts::EXE_SUFFIX);
+    !target.join("debug").join(binary).exists()
 }}
 
 /// The binary's own exit code, or cargo's when the build failed (128 + the signal that ended it).
