@@ -675,21 +675,33 @@ fn mysql_type_change_is_cheap(from: &ColumnType, to: &ColumnType) -> bool {
     }
 }
 
-fn raw_mentions_json(backend: Backend, text: &SqlText) -> bool {
+/// The raw SQL that runs on `backend` (PostgreSQL's: the rules that read it are PostgreSQL's),
+/// lower-cased.
+fn raw_postgres_sql(backend: Backend, text: &SqlText) -> Option<String> {
     let sql = match text {
         SqlText::All(s) => Some(s.as_str()),
         SqlText::PerBackend { postgres, .. } if backend == Backend::Postgres => postgres.as_deref(),
         SqlText::PerBackend { .. } => None,
     };
-    let Some(sql) = sql else { return false };
-    let lower = sql.to_ascii_lowercase();
+    sql.map(str::to_ascii_lowercase)
+}
+
+/// Where `word` stands in `lower` as a word of its own at its start, with what follows it.
+fn words<'a>(lower: &'a str, word: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     let bytes = lower.as_bytes();
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    lower.match_indices("json").any(|(i, _)| {
+    lower.match_indices(word).filter_map(move |(i, _)| {
         let before = i.checked_sub(1).map(|j| bytes[j]);
-        let after = bytes.get(i + 4).copied();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
+        (!before.is_some_and(ident)).then(|| &lower[i + word.len()..])
     })
+}
+
+fn raw_mentions_json(backend: Backend, text: &SqlText) -> bool {
+    let Some(lower) = raw_postgres_sql(backend, text) else {
+        return false;
+    };
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    words(&lower, "json").any(|rest| !rest.bytes().next().is_some_and(ident))
 }
 
 /// What one operation looks like to the rules.
@@ -768,22 +780,12 @@ fn style(ctx: &Context<'_>, op: &Op, fire: &mut impl FnMut(Rule, String, String)
 
 /// Whether raw SQL for `backend` writes a `char(n)` or `character(n)` type (not `varchar`).
 fn raw_mentions_char_n(backend: Backend, text: &SqlText) -> bool {
-    let sql = match text {
-        SqlText::All(s) => Some(s.as_str()),
-        SqlText::PerBackend { postgres, .. } if backend == Backend::Postgres => postgres.as_deref(),
-        SqlText::PerBackend { .. } => None,
+    let Some(lower) = raw_postgres_sql(backend, text) else {
+        return false;
     };
-    let Some(sql) = sql else { return false };
-    let lower = sql.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    ["char", "character"].iter().any(|word| {
-        lower.match_indices(word).any(|(i, _)| {
-            let before = i.checked_sub(1).map(|j| bytes[j]);
-            let rest = lower[i + word.len()..].trim_start();
-            !before.is_some_and(ident) && rest.starts_with('(')
-        })
-    })
+    ["char", "character"]
+        .iter()
+        .any(|word| words(&lower, word).any(|rest| rest.trim_start().starts_with('(')))
 }
 
 /// `concurrent-index-with-other-changes`: an index built or dropped concurrently takes the

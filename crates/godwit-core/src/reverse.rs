@@ -176,19 +176,7 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
             name: index,
             concurrently,
         } => {
-            let t = table(name)?;
-            let def = t
-                .indexes
-                .iter()
-                .find(|i| &i.name == index)
-                .cloned()
-                .ok_or_else(|| {
-                    ErrorKind::Model(ModelError::UnknownName {
-                        table: name.clone(),
-                        name: index.clone(),
-                        hint: String::new(),
-                    })
-                })?;
+            let def = index_def(table(name)?, index)?;
             ops(vec![Op::CreateIndex {
                 table: name.clone(),
                 index: crate::op::IndexDef {
@@ -256,18 +244,7 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
         Op::ValidateConstraint { .. } => ops(vec![]),
         // Dropping the constraint drops its index: the inverse builds the index again.
         Op::AddUniqueUsingIndex { table: name, index } => {
-            let def = table(name)?
-                .indexes
-                .iter()
-                .find(|i| &i.name == index)
-                .cloned()
-                .ok_or_else(|| {
-                    ErrorKind::Model(ModelError::UnknownName {
-                        table: name.clone(),
-                        name: index.clone(),
-                        hint: String::new(),
-                    })
-                })?;
+            let def = index_def(table(name)?, index)?;
             ops(vec![
                 Op::DropUnique {
                     table: name.clone(),
@@ -365,4 +342,20 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
             "data changes cannot be derived backwards: write `down` by hand, or mark the migration `irreversible(\"why\")`",
         )),
     }
+}
+
+/// The index `index` of `table`, as the model has it.
+fn index_def(table: &crate::op::TableDef, index: &str) -> Result<crate::op::IndexDef, ErrorKind> {
+    table
+        .indexes
+        .iter()
+        .find(|i| i.name == index)
+        .cloned()
+        .ok_or_else(|| {
+            ErrorKind::Model(ModelError::UnknownName {
+                table: table.name.clone(),
+                name: index.to_string(),
+                hint: String::new(),
+            })
+        })
 }
