@@ -29,12 +29,29 @@ fn base(s: &mut Schema) {
 
 const VERSION: u64 = 20260102000000;
 
-fn lint(backend: Backend, up: fn(&mut Schema)) -> Vec<godwit_core::Finding> {
-    let up: &'static (dyn Fn(&mut Schema) + Sync) = Box::leak(Box::new(up));
-    lint_with(backend, up)
+/// `base` as migration 1, then `up` as migration `version` called `name`.
+fn catalog(version: u64, name: &str, up: impl Fn(&mut Schema) + Sync + 'static) -> Catalog {
+    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
+    let under_test: &'static dyn Migration = Box::leak(Box::new(UpWith(Box::new(up))));
+    Catalog::new([
+        (
+            MigrationId {
+                version: 1,
+                name: "base".into(),
+            },
+            base,
+        ),
+        (
+            MigrationId {
+                version,
+                name: name.into(),
+            },
+            under_test,
+        ),
+    ])
 }
 
-struct UpWith(&'static (dyn Fn(&mut Schema) + Sync));
+struct UpWith(Box<dyn Fn(&mut Schema) + Sync>);
 
 impl Migration for UpWith {
     fn up(&self, s: &mut Schema) {
@@ -42,29 +59,8 @@ impl Migration for UpWith {
     }
 }
 
-fn lint_with(
-    backend: Backend,
-    up: &'static (dyn Fn(&mut Schema) + Sync),
-) -> Vec<godwit_core::Finding> {
-    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
-    let under_test: &'static dyn Migration = Box::leak(Box::new(UpWith(up)));
-    let catalog = Catalog::new([
-        (
-            MigrationId {
-                version: 20260101000000,
-                name: "base".into(),
-            },
-            base,
-        ),
-        (
-            MigrationId {
-                version: VERSION,
-                name: "under_test".into(),
-            },
-            under_test,
-        ),
-    ]);
-    catalog
+fn lint(backend: Backend, up: impl Fn(&mut Schema) + Sync + 'static) -> Vec<godwit_core::Finding> {
+    catalog(VERSION, "under_test", up)
         .lint(backend, Some(&[VERSION]))
         .expect("the migrations are valid")
 }
@@ -400,54 +396,20 @@ fn an_allowed_operation_shows_its_reason() {
 
 #[test]
 fn allow_needs_an_operation_and_a_reason() {
-    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
-    let m: &'static dyn Migration = Box::leak(Box::new(Up(|s| {
+    let catalog = catalog(2, "early_allow", |s| {
         s.allow(Rule::DropTable, "early");
-    })));
-    let catalog = Catalog::new([
-        (
-            MigrationId {
-                version: 1,
-                name: "base".into(),
-            },
-            base,
-        ),
-        (
-            MigrationId {
-                version: 2,
-                name: "early_allow".into(),
-            },
-            m,
-        ),
-    ]);
+    });
     let err = catalog.render_up(Backend::Postgres, None).unwrap_err();
     expect!["migration 2 early_allow: allow(Rule::DropTable, ..) comes before any operation: write it right after the operation it allows"].assert_eq(&err.to_string());
 }
 
 #[test]
 fn mysql_online_options_are_written_on_every_alter() {
-    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
-    let m: &'static dyn Migration = Box::leak(Box::new(Up(|s| {
+    let catalog = catalog(2, "online", |s| {
         s.add_column("posts", Column::text("summary").nullable());
         s.add_index("posts", ["title"]);
         s.mysql_online(Algorithm::Inplace, Lock::None);
-    })));
-    let catalog = Catalog::new([
-        (
-            MigrationId {
-                version: 1,
-                name: "base".into(),
-            },
-            base,
-        ),
-        (
-            MigrationId {
-                version: 2,
-                name: "online".into(),
-            },
-            m,
-        ),
-    ]);
+    });
     let sql: String = catalog.render_up(Backend::MySql, Some(&[2])).unwrap()[0]
         .statements
         .iter()
@@ -463,11 +425,9 @@ fn mysql_online_options_are_written_on_every_alter() {
 #[test]
 fn volatility_is_read_from_the_calls_in_the_default() {
     let volatile = |default: &'static str| {
-        let m: Box<dyn Fn(&mut Schema) + Sync> = Box::new(move |s: &mut Schema| {
+        let findings = lint(Backend::Postgres, move |s: &mut Schema| {
             s.add_column("posts", Column::uuid("token").default(Sql(default)));
         });
-        let up: &'static (dyn Fn(&mut Schema) + Sync) = Box::leak(m);
-        let findings = lint_with(Backend::Postgres, up);
         fires(&findings, Rule::VolatileDefault)
     };
     for default in [
@@ -568,7 +528,6 @@ fn fixes_print_the_values_of_this_migration() {
 
 #[test]
 fn mysql_refuses_online_checks_and_foreign_keys_and_so_does_lint() {
-    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
     for (name, up) in [
         (
             "online_check",
@@ -583,23 +542,7 @@ fn mysql_refuses_online_checks_and_foreign_keys_and_so_does_lint() {
             s.mysql_online(Algorithm::Instant, Lock::None);
         }),
     ] {
-        let m: &'static dyn Migration = Box::leak(Box::new(Up(up)));
-        let catalog = Catalog::new([
-            (
-                MigrationId {
-                    version: 1,
-                    name: "base".into(),
-                },
-                base,
-            ),
-            (
-                MigrationId {
-                    version: 2,
-                    name: name.into(),
-                },
-                m,
-            ),
-        ]);
+        let catalog = catalog(2, name, up);
         // `lint` renders the migrations first, as `up` does.
         let err = catalog.render_up(Backend::MySql, Some(&[2])).unwrap_err();
         assert!(
@@ -618,25 +561,7 @@ fn lint_live(
     up: fn(&mut Schema),
     live: &godwit_core::LiveContext,
 ) -> Vec<godwit_core::Finding> {
-    let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
-    let under_test: &'static dyn Migration = Box::leak(Box::new(Up(up)));
-    let catalog = Catalog::new([
-        (
-            MigrationId {
-                version: 20260101000000,
-                name: "base".into(),
-            },
-            base,
-        ),
-        (
-            MigrationId {
-                version: VERSION,
-                name: "under_test".into(),
-            },
-            under_test,
-        ),
-    ]);
-    catalog
+    catalog(VERSION, "under_test", up)
         .lint_live(backend, Some(&[VERSION]), Some(live))
         .expect("the migrations are valid")
 }
@@ -744,26 +669,7 @@ fn style_rules_fire_only_when_asked_and_never_refuse() {
             .down("DROP TABLE codes");
         s.allow(Rule::RawSql, "a lookup table");
     };
-    let catalog = |up: fn(&mut Schema)| {
-        let base: &'static dyn Migration = Box::leak(Box::new(Up(base)));
-        let m: &'static dyn Migration = Box::leak(Box::new(Up(up)));
-        Catalog::new([
-            (
-                MigrationId {
-                    version: 1,
-                    name: "base".into(),
-                },
-                base,
-            ),
-            (
-                MigrationId {
-                    version: 2,
-                    name: "styled".into(),
-                },
-                m,
-            ),
-        ])
-    };
+    let catalog = |up: fn(&mut Schema)| catalog(2, "styled", up);
     let plain = catalog(up).lint(Backend::Postgres, Some(&[2])).unwrap();
     assert!(plain.iter().all(|f| !f.rule.is_style()), "{plain:#?}");
     let styled = catalog(up)
