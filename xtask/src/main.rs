@@ -5,6 +5,7 @@
 mod bench;
 mod fuzz;
 mod migrate;
+mod newcomer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ enum Task {
     /// Measure 1,000 migrations (compile time, applying them against psql, sqlite3 and mysql) and
     /// `copy` (rows per second from SQLite to PostgreSQL)
     Bench(bench::Args),
+    /// A new user's first minutes, timed: a fresh project, `godwit init`, `new`, `up`, `status`,
+    /// the first build from nothing included
+    Newcomer(newcomer::Args),
     /// Render, lint and plan random DSL programs, file names and manifests, asserting that
     /// nothing panics (CI runs a short run of the same)
     Fuzz(fuzz::Args),
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Task::Migrate(args) => migrate::run(&args),
         Task::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
         Task::Fuzz(args) => fuzz::run(&args),
+        Task::Newcomer(args) => newcomer::run(&args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

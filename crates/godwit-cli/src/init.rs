@@ -34,6 +34,40 @@ pub struct Options {
     pub name: String,
     /// A godwit checkout or its `crates` directory; `None` for the tree this binary was built from.
     pub godwit_path: Option<PathBuf>,
+    /// Depend on godwit from crates.io even when this binary was built from a checkout.
+    pub registry: bool,
+    /// The backends the migrations binary is built for (godwit's cargo features); empty for all
+    /// three.
+    pub backends: Vec<Backend>,
+}
+
+/// A database godwit can migrate, as `init --backend` names it: each is a cargo feature of
+/// `godwit`, and a migrations binary built for some compiles only their drivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Backend {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl Backend {
+    /// godwit's cargo feature for it.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Where the migrations crate gets godwit from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The `crates` directory of a godwit checkout (absolute): path dependencies.
+    Path(PathBuf),
+    /// crates.io, at this version: `godwit = "0.1.0"`.
+    Registry(String),
 }
 
 /// What the workspace root was before `init`.
@@ -66,8 +100,10 @@ pub struct Plan {
     /// Its package name: `<project>-migrations` for the default directory, so that two projects
     /// sharing a target directory do not share a package (see [`package_name`]).
     pub package: String,
-    /// The godwit crates directory the migrations crate depends on (absolute).
-    pub godwit_crates: PathBuf,
+    /// Where the migrations crate gets godwit from.
+    pub source: Source,
+    /// The backends it is built for; empty for all three.
+    pub backends: Vec<Backend>,
     /// New files first, then the edits of existing ones.
     pub changes: Vec<Change>,
 }
@@ -76,7 +112,13 @@ pub struct Plan {
 /// compute every file. Fails, naming every conflict, without writing anything.
 pub fn plan(options: &Options) -> anyhow::Result<Plan> {
     check_name(&options.name)?;
-    let godwit_crates = godwit_crates(options.godwit_path.as_deref())?;
+    let source = source(options.godwit_path.as_deref(), options.registry)?;
+    let mut backends = options.backends.clone();
+    backends.sort();
+    backends.dedup();
+    if backends.len() == 3 {
+        backends.clear();
+    }
     let start = fs::canonicalize(&options.dir)
         .with_context(|| format!("cannot open the directory `{}`", options.dir.display()))?;
     let (root, root_kind, mut manifest) = find_root(&start)?;
@@ -162,15 +204,21 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         bail!(message);
     }
 
-    // The dependencies: relative to the migrations crate when godwit lives inside the workspace
-    // (so the whole tree can move), absolute otherwise.
-    let dependency = |krate: &str| -> String {
-        let path = godwit_crates.join(krate);
-        match path.strip_prefix(&root) {
-            Ok(inside) => slashes(&Path::new("..").join(inside)),
-            Err(_) => path.display().to_string(),
+    // Path dependencies: relative to the migrations crate when godwit lives inside the
+    // workspace (so the whole tree can move), absolute otherwise.
+    let dependency = |krate: &str| -> templates::Dependency {
+        match &source {
+            Source::Registry(version) => templates::Dependency::Version(version.clone()),
+            Source::Path(crates) => {
+                let path = crates.join(krate);
+                templates::Dependency::Path(match path.strip_prefix(&root) {
+                    Ok(inside) => slashes(&Path::new("..").join(inside)),
+                    Err(_) => path.display().to_string(),
+                })
+            }
         }
     };
+    let features: Vec<&str> = backends.iter().map(|b| b.feature()).collect();
 
     let migrations = Path::new(name);
     let xtask = Path::new(XTASK);
@@ -186,6 +234,7 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
                 package,
                 &dependency("godwit"),
                 &dependency("godwit-build"),
+                &features,
             ),
         ),
         new(
@@ -198,7 +247,7 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         ),
         new(
             migrations.join("src").join("lib.rs"),
-            templates::migrations_lib_rs(name),
+            templates::migrations_lib_rs(name, &features),
         ),
         new(
             migrations.join("src").join("migrations").join(".gitkeep"),
@@ -241,7 +290,8 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         root_kind,
         name: name.to_owned(),
         package: package.to_owned(),
-        godwit_crates,
+        source,
+        backends,
         changes,
     })
 }
@@ -311,20 +361,66 @@ impl Plan {
                 }
             }
         }
+        match &self.source {
+            Source::Path(crates) => {
+                let _ = writeln!(
+                    out,
+                    "godwit comes from {} (path dependencies; `--godwit-path` picks another \
+                     checkout, `--registry` crates.io)",
+                    crates.display()
+                );
+            }
+            Source::Registry(version) => {
+                let _ = writeln!(out, "godwit comes from crates.io, version {version}");
+            }
+        }
+        let backends = if self.backends.is_empty() {
+            "PostgreSQL, MySQL/MariaDB and SQLite".to_string()
+        } else {
+            self.backends
+                .iter()
+                .map(|b| match b {
+                    Backend::Postgres => "PostgreSQL",
+                    Backend::Mysql => "MySQL/MariaDB",
+                    Backend::Sqlite => "SQLite",
+                })
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
         let _ = writeln!(
             out,
-            "godwit comes from {} (path dependencies; `--godwit-path` picks another checkout)",
-            self.godwit_crates.display()
+            "the migrations binary is built for {backends} (`--backend` chooses; godwit's cargo \
+             features)"
         );
         if dry_run {
             out.push_str("Nothing was written.\n");
             return out;
         }
+        let has_sqlite = self.backends.is_empty() || self.backends.contains(&Backend::Sqlite);
+        out.push_str("\nNext:\n");
+        if !has_sqlite {
+            let example = match self.backends[0] {
+                Backend::Postgres => "postgres://user:password@localhost/app",
+                _ => "mysql://user:password@localhost/app",
+            };
+            let _ = writeln!(
+                out,
+                "  export DATABASE_URL={example}   # or DATABASE_URL=... in .env"
+            );
+        }
+        let database = if has_sqlite {
+            format!(
+                "the database is {}/dev.db (SQLite) unless DATABASE_URL is set",
+                self.name
+            )
+        } else {
+            "on the database DATABASE_URL names".to_string()
+        };
         let _ = write!(
             out,
-            "\nNext:\n  \
+            "  \
              cargo xtask migrate new \"create users\"   # writes {name}/src/migrations/m<UTC time>_create_users.rs\n  \
-             cargo xtask migrate up                   # applies it; the database is {name}/dev.db (SQLite) unless DATABASE_URL is set\n  \
+             cargo xtask migrate up                   # applies it; {database}\n  \
              cargo xtask migrate status               # what is applied and what is pending\n  \
              cargo xtask migrate --help               # every command\n",
             name = self.name
@@ -399,11 +495,30 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 
 /// The godwit crates directory: from `--godwit-path` (a checkout, its `crates` directory, or one
 /// of its crates), else the tree this binary was built from.
+/// Where godwit comes from: the checkout `--godwit-path` names; crates.io with `--registry`; else
+/// the checkout this binary was built from, while it exists; else (a `godwit` installed from
+/// crates.io) crates.io, at this binary's version.
+fn source(given: Option<&Path>, registry: bool) -> anyhow::Result<Source> {
+    let from_registry = || Source::Registry(env!("CARGO_PKG_VERSION").to_string());
+    if registry {
+        if given.is_some() {
+            bail!("--registry and --godwit-path ask for two sources of godwit: pass one of them");
+        }
+        return Ok(from_registry());
+    }
+    if given.is_none() && !Path::new(BUILT_FROM).parent().is_some_and(is_crates) {
+        return Ok(from_registry());
+    }
+    godwit_crates(given).map(Source::Path)
+}
+
+/// Whether `dir` is a godwit checkout's `crates` directory.
+fn is_crates(dir: &Path) -> bool {
+    dir.join("godwit").join("Cargo.toml").is_file()
+        && dir.join("godwit-build").join("Cargo.toml").is_file()
+}
+
 fn godwit_crates(given: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let is_crates = |dir: &Path| {
-        dir.join("godwit").join("Cargo.toml").is_file()
-            && dir.join("godwit-build").join("Cargo.toml").is_file()
-    };
     match given {
         Some(path) => {
             let dir = fs::canonicalize(path).with_context(|| {
@@ -809,5 +924,59 @@ mod tests {
         for bad in ["", "1db", "my db", "xtask", "test", "crates/db", "é"] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The migrations crate's manifest `plan` writes for `options` in a fresh workspace.
+    fn manifest_for(registry: bool, backends: Vec<Backend>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("Cargo.toml"),
+            "[workspace]\nresolver = \"3\"\nmembers = []\n",
+        )
+        .unwrap();
+        let plan = plan(&Options {
+            dir: dir.path().to_path_buf(),
+            name: DEFAULT_NAME.to_string(),
+            godwit_path: None,
+            registry,
+            backends,
+        })
+        .unwrap();
+        let manifest = plan
+            .changes
+            .iter()
+            .find(|c| c.path == Path::new("migrations").join("Cargo.toml"))
+            .unwrap();
+        manifest.content.clone()
+    }
+
+    #[test]
+    fn dependencies_from_crates_io_or_a_checkout_for_the_backends_asked() {
+        let version = env!("CARGO_PKG_VERSION");
+        let manifest = manifest_for(true, vec![]);
+        assert!(
+            manifest.contains(&format!("godwit = {{ version = \"{version}\" }}")),
+            "{manifest}"
+        );
+        assert!(
+            manifest.contains(&format!("godwit-build = {{ version = \"{version}\" }}")),
+            "{manifest}"
+        );
+        let manifest = manifest_for(true, vec![Backend::Sqlite, Backend::Postgres]);
+        assert!(
+            manifest.contains(&format!(
+                "godwit = {{ version = \"{version}\", default-features = false, features = \
+                 [\"postgres\", \"sqlite\"] }}"
+            )),
+            "{manifest}"
+        );
+        // All three is godwit's default: no feature list.
+        let manifest = manifest_for(
+            false,
+            vec![Backend::Mysql, Backend::Sqlite, Backend::Postgres],
+        );
+        assert!(manifest.contains("godwit = { path = \""), "{manifest}");
+        assert!(!manifest.contains("features"), "{manifest}");
+        assert!(manifest.parse::<DocumentMut>().is_ok());
     }
 }

@@ -76,9 +76,31 @@ struct InitArgs {
     /// [default: the checkout this `godwit` was built from, while it exists]
     #[arg(long, value_name = "DIR")]
     godwit_path: Option<PathBuf>,
+    /// Depend on godwit from crates.io (`godwit = "<version>"`) rather than on a checkout
+    ///
+    /// [default: crates.io when this `godwit` was installed from it, else the checkout it was
+    /// built from]
+    #[arg(long, conflicts_with = "godwit_path")]
+    registry: bool,
+    /// Build the migrations binary for this database only (repeat it, or list them with commas,
+    /// for several); each compiles one driver
+    ///
+    /// [default: all three]
+    #[arg(long, value_name = "BACKEND", value_enum, value_delimiter = ',')]
+    backend: Vec<BackendArg>,
     /// Print what would be created and changed, and write nothing
     #[arg(long)]
     dry_run: bool,
+}
+
+/// A database, as `--backend` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BackendArg {
+    Postgres,
+    /// MySQL or MariaDB
+    #[value(alias = "mariadb")]
+    Mysql,
+    Sqlite,
 }
 
 /// The whole command-line interface, as clap sees it (for the generated command reference).
@@ -127,6 +149,16 @@ fn run_init(args: InitArgs) -> anyhow::Result<()> {
         dir,
         name: args.name,
         godwit_path: args.godwit_path,
+        registry: args.registry,
+        backends: args
+            .backend
+            .iter()
+            .map(|b| match b {
+                BackendArg::Postgres => init::Backend::Postgres,
+                BackendArg::Mysql => init::Backend::Mysql,
+                BackendArg::Sqlite => init::Backend::Sqlite,
+            })
+            .collect(),
     })?;
     if args.dry_run {
         print!("{}", plan.summary(true));

@@ -5,9 +5,40 @@ fn toml_string(text: &str) -> String {
     toml_edit::Value::from(text).to_string().trim().to_owned()
 }
 
-/// The migrations crate's `Cargo.toml`; the paths are as they go in it (relative to the crate,
-/// or absolute).
-pub fn migrations_manifest(name: &str, godwit: &str, godwit_build: &str) -> String {
+/// How the migrations crate depends on a godwit crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dependency {
+    /// A path as it goes in the manifest (relative to the crate, or absolute).
+    Path(String),
+    /// A crates.io version.
+    Version(String),
+}
+
+/// `dependency` as a TOML inline table's entries: `path = ".."` or `version = ".."`.
+fn source_entry(dependency: &Dependency) -> String {
+    match dependency {
+        Dependency::Path(path) => format!("path = {}", toml_string(path)),
+        Dependency::Version(version) => format!("version = {}", toml_string(version)),
+    }
+}
+
+/// The migrations crate's `Cargo.toml`. `features` are the backends it is built for (godwit's
+/// cargo features); empty for godwit's default, all three.
+pub fn migrations_manifest(
+    name: &str,
+    godwit: &Dependency,
+    godwit_build: &Dependency,
+    features: &[&str],
+) -> String {
+    let features = if features.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = features.iter().map(|f| toml_string(f)).collect();
+        format!(
+            ", default-features = false, features = [{}]",
+            list.join(", ")
+        )
+    };
     format!(
         r#"[package]
 name = {name}
@@ -17,14 +48,14 @@ edition = "2024"
 publish = false
 
 [dependencies]
-godwit = {{ path = {godwit} }}
+godwit = {{ {godwit}{features} }}
 
 [build-dependencies]
-godwit-build = {{ path = {godwit_build} }}
+godwit-build = {{ {godwit_build} }}
 "#,
         name = toml_string(name),
-        godwit = toml_string(godwit),
-        godwit_build = toml_string(godwit_build),
+        godwit = source_entry(godwit),
+        godwit_build = source_entry(godwit_build),
     )
 }
 
@@ -37,15 +68,25 @@ fn main() {
 
 pub const MIGRATIONS_MAIN_RS: &str = "godwit::main!();\n";
 
-pub fn migrations_lib_rs(name: &str) -> String {
+pub fn migrations_lib_rs(name: &str, features: &[&str]) -> String {
+    let database = if features.is_empty() || features.contains(&"sqlite") {
+        format!(
+            "//! Without `--database-url`, `DATABASE_URL` or a `.env` file that sets it, the database is the\n\
+             //! SQLite file `{name}/dev.db`.\n"
+        )
+    } else {
+        format!(
+            "//! The database is the one `--database-url`, `DATABASE_URL` or a `.env` file that sets it\n\
+             //! names; this crate is built for {} (the `godwit` dependency's features).\n",
+            features.join(" and ")
+        )
+    };
     format!(
         r#"//! The database migrations, one file each in `src/migrations`.
 //!
 //! Write one with `cargo xtask migrate new "create users"`, apply them with
 //! `cargo xtask migrate up`, and see the other commands with `cargo xtask migrate --help`.
-//! Without `--database-url`, `DATABASE_URL` or a `.env` file that sets it, the database is the
-//! SQLite file `{name}/dev.db`.
-
+{database}
 godwit::migrations!();
 "#
     )

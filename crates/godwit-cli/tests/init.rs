@@ -179,6 +179,48 @@ fn init_then_the_first_migration_up_and_down() {
         "{config}"
     );
 
+    // The application depends on the migrations crate as getting-started.md says: from its
+    // own directory, by the package name `init` chose.
+    let manifest = fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap();
+    let package = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("name = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
+    let godwit_line = manifest
+        .lines()
+        .find(|l| l.starts_with("godwit = "))
+        .unwrap();
+    let godwit_dir = godwit_root().join("crates/godwit");
+    write(
+        &root.join("app/Cargo.toml"),
+        &format!(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\nmigrations = {{ path = \"../migrations\", package = \"{package}\" }}\n\
+             godwit = {{ path = {:?} }}\n",
+            godwit_dir.display().to_string()
+        ),
+    );
+    assert!(godwit_line.contains("path = "), "{godwit_line}");
+    let tree = expect_code(
+        "cargo tree --package app",
+        &cargo(
+            root,
+            &[
+                "tree",
+                "--package",
+                "app",
+                "--depth",
+                "1",
+                "--prefix",
+                "none",
+            ],
+        ),
+        0,
+    );
+    assert!(tree.contains(&package), "{tree}");
+
     // The first migration.
     let out = expect_code(
         "migrate new",
@@ -421,4 +463,109 @@ fn refusals_write_nothing() {
 
     let out = expect_code("help", &godwit(root, &["--help"]), 0);
     assert!(out.contains("init"), "{out}");
+}
+
+/// `init --backend postgres`: the migrations crate depends on godwit's `postgres` feature alone,
+/// its dependency tree has no other driver, its binary applies a migration on the real server,
+/// and a SQLite URL is refused with the feature to add.
+#[test]
+fn init_for_one_backend_builds_one_driver() {
+    let project = workspace();
+    let root = project.path();
+    let out = expect_code(
+        "init --backend postgres",
+        &godwit(root, &["init", "--backend", "postgres"]),
+        0,
+    );
+    assert!(out.contains("built for PostgreSQL"), "{out}");
+    assert!(out.contains("export DATABASE_URL=postgres://"), "{out}");
+    let manifest = fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(r#"default-features = false, features = ["postgres"] }"#),
+        "{manifest}"
+    );
+
+    // No other driver in what cargo builds for it.
+    let tree = expect_code(
+        "cargo tree",
+        &cargo(
+            root,
+            &[
+                "tree",
+                "--manifest-path",
+                "migrations/Cargo.toml",
+                "--edges",
+                "normal",
+                "--prefix",
+                "none",
+            ],
+        ),
+        0,
+    );
+    assert!(tree.contains("sqlx-postgres"), "{tree}");
+    for other in ["sqlx-mysql", "sqlx-sqlite", "libsqlite3-sys"] {
+        assert!(!tree.contains(other), "{other} in:\n{tree}");
+    }
+
+    write(
+        &root.join("migrations/src/migrations/m20261206_120000_create_notes.rs"),
+        "use godwit::prelude::*;\n\npub struct CreateNotes;\n\nimpl Migration for CreateNotes {\n    \
+         fn up(&self, s: &mut Schema) {\n        s.create_table(\"notes\", |t| {\n            \
+         t.id();\n            t.text(\"body\");\n        });\n    }\n}\n\ngodwit::register!(CreateNotes);\n",
+    );
+    // The migrations binary itself, not through the xtask: tests running side by side share
+    // the build directory, where every project's `xtask` package is the same one to cargo.
+    let migrate = |args: &[&str]| {
+        let mut all = vec![
+            "run",
+            "--quiet",
+            "--manifest-path",
+            "migrations/Cargo.toml",
+            "--",
+        ];
+        all.extend_from_slice(args);
+        cargo(root, &all)
+    };
+    // A SQLite URL: refused before anything connects, with the feature to add.
+    let output = migrate(&["status", "--database-url", "sqlite:dev.db"]);
+    expect_code("status on SQLite", &output, 1);
+    let err = text(&output.stderr);
+    assert!(err.contains("built for PostgreSQL only"), "{err}");
+    assert!(err.contains("add the `sqlite` feature"), "{err}");
+
+    // The real server: a database of its own.
+    let server = std::env::var("GODWIT_TEST_POSTGRES_URL").expect(
+        "GODWIT_TEST_POSTGRES_URL is not set: point it at the test server (see the README)",
+    );
+    let name = format!("godwit_init_pg_{}", std::process::id());
+    let admin = |sql: String| {
+        let output = Command::new("psql")
+            .args([
+                server.as_str(),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAtc",
+                sql.as_str(),
+            ])
+            .output()
+            .expect("psql runs");
+        expect_code(&sql, &output, 0)
+    };
+    admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    admin(format!("CREATE DATABASE {name}"));
+    let (base, _) = server.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let out = expect_code("migrate up", &migrate(&["up", "--database-url", &url]), 0);
+    assert!(out.contains("applied 1 migration"), "{out}");
+    let output = Command::new("psql")
+        .args([
+            url.as_str(),
+            "-qAtc",
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'notes'",
+        ])
+        .output()
+        .expect("psql runs");
+    let found = expect_code("psql", &output, 0);
+    admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    assert_eq!(found.trim(), "1");
 }

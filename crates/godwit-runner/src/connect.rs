@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 
 use godwit_core::{Backend, Statement};
 use sea_query_sqlx::SqlxValues;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgConnection};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 
@@ -26,8 +29,11 @@ pub(crate) enum Purpose {
 
 /// A connection to one of the three backends.
 pub(crate) enum Conn {
+    #[cfg(feature = "postgres")]
     Postgres(PgConnection),
+    #[cfg(feature = "mysql")]
     MySql(MySqlConnection),
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteConnection, Arc<Mutex<Deadline>>),
 }
 
@@ -48,8 +54,11 @@ const SQLITE_PROGRESS_OPS: i32 = 10_000;
 macro_rules! on_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
+            #[cfg(feature = "postgres")]
             $crate::connect::Conn::Postgres($c) => $body,
+            #[cfg(feature = "mysql")]
             $crate::connect::Conn::MySql($c) => $body,
+            #[cfg(feature = "sqlite")]
             $crate::connect::Conn::Sqlite($c, ..) => $body,
         }
     };
@@ -74,7 +83,7 @@ pub(crate) async fn connect(
     url: &DatabaseUrl,
     purpose: Purpose,
     timeout: Duration,
-    busy_timeout: Duration,
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_variables))] busy_timeout: Duration,
 ) -> Result<Conn, Error> {
     let raw = url.expose();
     let fail = |reason: String| {
@@ -110,6 +119,7 @@ pub(crate) async fn connect(
     let bad_url = |e: sqlx::Error| fail(e.to_string());
     let connecting = async {
         match url.backend() {
+            #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 let name = match purpose {
                     Purpose::Lock => format!("{} (holds the migration lock)", whoami()),
@@ -134,6 +144,7 @@ pub(crate) async fn connect(
                 }
                 Ok(Conn::Postgres(conn))
             }
+            #[cfg(feature = "mysql")]
             Backend::MySql => {
                 // Sessions in UTC whatever the URL says: a `timestamp_tz` is a `datetime(6)` in
                 // UTC there, and `CURRENT_TIMESTAMP` is the session's time.
@@ -154,6 +165,7 @@ pub(crate) async fn connect(
                 }
                 Ok(Conn::MySql(conn))
             }
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(&raw)
                     .map_err(bad_url)?
@@ -177,6 +189,8 @@ pub(crate) async fn connect(
                 }
                 Ok(Conn::Sqlite(conn, deadline))
             }
+            #[allow(unreachable_patterns)]
+            other => return Err(fail(crate::url::not_built_in(other))),
         }
         .map_err(|e| fail(db_reason(&e)))
     };
@@ -217,15 +231,20 @@ fn is_auth_failure(reason: &str) -> bool {
 impl Conn {
     pub(crate) fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "postgres")]
             Conn::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Conn::MySql(_) => Backend::MySql,
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(..) => Backend::Sqlite,
         }
     }
 
     /// On SQLite, how long each statement may run from now on (`None` or zero: no limit); the
     /// other backends take their statement timeout as SQL.
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
     pub(crate) fn set_sqlite_statement_timeout(&mut self, limit: Option<Duration>) {
+        #[cfg(feature = "sqlite")]
         if let Conn::Sqlite(_, deadline) = self {
             let mut d = deadline.lock().unwrap_or_else(|e| e.into_inner());
             d.limit = limit.filter(|l| !l.is_zero());
@@ -242,6 +261,7 @@ impl Conn {
     }
 
     fn start_clock(&self) {
+        #[cfg(feature = "sqlite")]
         if let Conn::Sqlite(_, deadline) = self {
             let mut d = deadline.lock().unwrap_or_else(|e| e.into_inner());
             d.until = d.limit.and_then(|l| Instant::now().checked_add(l));
@@ -249,6 +269,7 @@ impl Conn {
     }
 
     fn stop_clock(&self) {
+        #[cfg(feature = "sqlite")]
         if let Conn::Sqlite(_, deadline) = self {
             deadline.lock().unwrap_or_else(|e| e.into_inner()).until = None;
         }
@@ -276,20 +297,10 @@ impl Conn {
         let sql = AssertSqlSafe(st.sql.clone());
         let values = SqlxValues(st.values.clone());
         self.start_clock();
-        let result = match self {
-            Conn::Postgres(c) => sqlx::query_with(sql, values)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()),
-            Conn::MySql(c) => sqlx::query_with(sql, values)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()),
-            Conn::Sqlite(c, _) => sqlx::query_with(sql, values)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()),
-        };
+        let result = on_conn!(self, c => sqlx::query_with(sql, values)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()));
         self.stop_clock();
         result
     }

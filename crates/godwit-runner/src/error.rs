@@ -276,6 +276,7 @@ pub(crate) fn timeout_kind(e: &sqlx::Error) -> Option<Timeout> {
     let sqlx::Error::Database(d) = e else {
         return None;
     };
+    #[cfg(feature = "mysql")]
     if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
         return match my.number() {
             // ER_LOCK_WAIT_TIMEOUT: row locks (innodb_lock_wait_timeout) and metadata locks
@@ -286,6 +287,7 @@ pub(crate) fn timeout_kind(e: &sqlx::Error) -> Option<Timeout> {
             _ => None,
         };
     }
+    #[cfg(feature = "sqlite")]
     if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
         let code: i64 = d.code().and_then(|c| c.parse().ok())?;
         // The primary result code is the low byte of the extended one.

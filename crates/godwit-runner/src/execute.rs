@@ -572,6 +572,13 @@ pub(crate) async fn abort(conn: &mut Conn, in_tx: bool, fk_off: bool) {
 }
 
 /// `PRAGMA foreign_key_check`, one line per violation.
+#[cfg(not(feature = "sqlite"))]
+pub(crate) async fn foreign_key_violations(_conn: &mut Conn) -> Result<Vec<String>, sqlx::Error> {
+    Ok(Vec::new())
+}
+
+/// `PRAGMA foreign_key_check`, one line per violation.
+#[cfg(feature = "sqlite")]
 pub(crate) async fn foreign_key_violations(conn: &mut Conn) -> Result<Vec<String>, sqlx::Error> {
     let Conn::Sqlite(c, _) = conn else {
         return Ok(Vec::new());

@@ -241,10 +241,13 @@ impl History {
             }};
         }
         match conn {
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => rows!(c, |r: &sqlx::postgres::PgRow| r.try_get(6)),
+            #[cfg(feature = "mysql")]
             Conn::MySql(c) => rows!(c, |r: &sqlx::mysql::MySqlRow| r
                 .try_get::<time::PrimitiveDateTime, _>(6)
                 .map(|t| t.assume_utc())),
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c, _) => rows!(c, |r: &sqlx::sqlite::SqliteRow| r.try_get(6)),
         }
         Ok(out)

@@ -22,9 +22,31 @@
 //!   migrations do not know (raw-SQL indexes and triggers, the `AUTOINCREMENT` counter);
 //! - [`error`]: what can go wrong, [`Error`].
 //!
+//! Cargo features `postgres`, `mysql` and `sqlite` (all by default) choose the drivers compiled
+//! in; a URL for a backend left out is refused with an error that names the feature.
+//!
 //! **Invariant:** SQL comes only from godwit-core's renderer and from the history, progress,
 //! lock, `fresh` and `copy` statements here (`copy/mod.rs` lists its own); nothing else writes SQL.
 //! A password never appears in a message.
+
+// A binary for fewer backends leaves the others' helpers unused, and a match on the connection
+// may have a single arm: the full build (all three) is the one linted.
+#![cfg_attr(
+    not(all(feature = "postgres", feature = "mysql", feature = "sqlite")),
+    allow(
+        dead_code,
+        unused_imports,
+        unused_mut,
+        irrefutable_let_patterns,
+        unreachable_patterns
+    )
+)]
+
+#[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+compile_error!(
+    "godwit needs at least one backend: enable the `postgres`, `mysql` or `sqlite` feature \
+     (of `godwit`, or of `godwit-runner`)"
+);
 
 mod batch;
 mod checks;

@@ -33,6 +33,7 @@ pub(crate) async fn read(
     let mut not_volatile = std::collections::BTreeSet::new();
     let (backend, tables, postgres_version): (Backend, Vec<(String, i64, i64)>, Option<u32>) =
         match conn {
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => {
                 let rows = sqlx::query(
                     "SELECT c.relname::text, c.reltuples::int8, \
@@ -61,6 +62,7 @@ pub(crate) async fn read(
                     version.trim().parse().ok(),
                 )
             }
+            #[cfg(feature = "mysql")]
             Conn::MySql(c) => {
                 let rows = sqlx::query(
                     "SELECT CAST(TABLE_NAME AS CHAR), CAST(COALESCE(TABLE_ROWS, 0) AS SIGNED), \
@@ -78,6 +80,7 @@ pub(crate) async fn read(
                     None,
                 )
             }
+            #[cfg(feature = "sqlite")]
             Conn::Sqlite(c, _) => {
                 let names: Vec<String> = sqlx::query_scalar(
                     "SELECT name FROM sqlite_master WHERE type = 'table' \
@@ -107,8 +110,11 @@ pub(crate) async fn read(
         let rows = if bytes < EXACT_BELOW_BYTES || backend == Backend::Sqlite {
             let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", quote(backend, &name)));
             let count: i64 = match conn {
+                #[cfg(feature = "postgres")]
                 Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await?,
+                #[cfg(feature = "mysql")]
                 Conn::MySql(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await?,
+                #[cfg(feature = "sqlite")]
                 Conn::Sqlite(c, _) => sqlx::query_scalar(sql).fetch_one(&mut *c).await?,
             };
             count

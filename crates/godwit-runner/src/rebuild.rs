@@ -23,6 +23,7 @@ pub(crate) struct Kept {
 /// Read what `table` has that the migrations do not know: every index and trigger on it not
 /// named in `known` (SQLite's own `sqlite_autoindex_*` have no SQL and are left out), and its
 /// `AUTOINCREMENT` counter.
+#[cfg(feature = "sqlite")]
 pub(crate) async fn keep(
     conn: &mut Conn,
     table: &str,
@@ -67,6 +68,7 @@ pub(crate) async fn keep(
 /// Create again what [`keep`] read of `table`, and set its counter back where the rebuild left
 /// it lower. An object that does not fit the new table (it names a column the migration
 /// dropped) is an error that names it and says what to do.
+#[cfg(feature = "sqlite")]
 pub(crate) async fn restore(conn: &mut Conn, table: &str, kept: &Kept) -> Result<(), String> {
     let Conn::Sqlite(c, _) = conn else {
         return Ok(());
@@ -252,4 +254,20 @@ mod tests {
                 .is_empty()
         );
     }
+}
+
+/// Without SQLite there is no table rebuild.
+#[cfg(not(feature = "sqlite"))]
+pub(crate) async fn keep(
+    _conn: &mut Conn,
+    _table: &str,
+    _known: &[String],
+) -> Result<Kept, sqlx::Error> {
+    Ok(Kept::default())
+}
+
+/// Without SQLite there is no table rebuild.
+#[cfg(not(feature = "sqlite"))]
+pub(crate) async fn restore(_conn: &mut Conn, _table: &str, _kept: &Kept) -> Result<(), String> {
+    Ok(())
 }

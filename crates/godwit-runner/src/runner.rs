@@ -306,6 +306,7 @@ impl Runner {
     /// history says a migration stopped at a statement that another connection is still running,
     /// wait for it, up to the deploy lock timeout, so that the half-applied report is about what
     /// the database has; past that, say which connection runs it.
+    #[cfg(feature = "mysql")]
     pub(crate) async fn wait_for_a_killed_runners_statement(
         &self,
         conn: &mut Conn,
@@ -359,6 +360,16 @@ impl Runner {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Without MySQL/MariaDB there is no such connection to wait for.
+    #[cfg(not(feature = "mysql"))]
+    pub(crate) async fn wait_for_a_killed_runners_statement(
+        &self,
+        _conn: &mut Conn,
+        _rows: &[HistoryRow],
+    ) -> Result<(), Error> {
+        Ok(())
     }
 
     /// Apply pending migrations, oldest first, up to `up.to`.

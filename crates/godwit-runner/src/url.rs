@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use godwit_core::Backend;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::MySqlConnectOptions;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgConnectOptions;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::error::Error;
@@ -119,9 +122,14 @@ impl DatabaseUrl {
             )));
         };
         let check = match backend {
+            #[cfg(feature = "postgres")]
             Backend::Postgres => PgConnectOptions::from_str(url).map(drop),
+            #[cfg(feature = "mysql")]
             Backend::MySql => MySqlConnectOptions::from_str(&mysql_scheme(url)).map(drop),
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => SqliteConnectOptions::from_str(url).map(drop),
+            #[allow(unreachable_patterns)]
+            other => return Err(invalid(not_built_in(other))),
         };
         if let Err(e) = check {
             return Err(invalid(format!("{e}")));
@@ -195,6 +203,16 @@ impl DatabaseUrl {
         if self.backend != Backend::Sqlite {
             return None;
         }
+        self.sqlite_filename()
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    fn sqlite_filename(&self) -> Option<PathBuf> {
+        None
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn sqlite_filename(&self) -> Option<PathBuf> {
         let options = SqliteConnectOptions::from_str(&self.url).ok()?;
         let file = options.get_filename();
         let name = file.to_string_lossy();
@@ -425,6 +443,31 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Why a URL for `backend` cannot be used by this build, and the fix: the cargo feature that
+/// compiles its driver in, or a URL for a backend that is built in.
+pub(crate) fn not_built_in(backend: Backend) -> String {
+    let (feature, name) = match backend {
+        Backend::Postgres => ("postgres", "PostgreSQL"),
+        Backend::MySql => ("mysql", "MySQL/MariaDB"),
+        Backend::Sqlite => ("sqlite", "SQLite"),
+    };
+    let built: Vec<&str> = [
+        (cfg!(feature = "postgres"), "PostgreSQL"),
+        (cfg!(feature = "mysql"), "MySQL/MariaDB"),
+        (cfg!(feature = "sqlite"), "SQLite"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    format!(
+        "it is a {name} URL, and this migrations binary was built for {} only: give a URL for \
+         that (--database-url or DATABASE_URL), or add the `{feature}` feature to the \
+         migrations crate's godwit dependency (`godwit = {{ version = \"..\", features = \
+         [\"{feature}\"] }}`) and build again",
+        built.join(" and ")
+    )
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ use crate::values::{self};
 
 use super::plan::Plan;
 use super::progress::{Progress, key_text, parse_key};
-use super::write::{Failure, copy_in, insert_rows, is_foreign_key_violation};
+#[cfg(feature = "postgres")]
+use super::write::copy_in;
+use super::write::{Failure, insert_rows, is_foreign_key_violation};
 use super::{
     CopiedTable, CopyOptions, PROGRESS_TABLE, build, count, exec, has_rows, quote, show_key,
 };
@@ -440,6 +442,7 @@ impl Copier<'_> {
             .map_err(|e| stopped(self.to.scrub(&db_reason(&e))))?;
         let written = async {
             match dst {
+                #[cfg(feature = "postgres")]
                 Conn::Postgres(c) => copy_in(c, plan, &rows).await?,
                 _ => insert_rows(dst, plan, rows).await?,
             }

@@ -40,6 +40,7 @@ pub(super) fn is_foreign_key_violation(reason: &str) -> bool {
 }
 
 /// PostgreSQL: the rows through `COPY ... FROM STDIN`, in text format.
+#[cfg(feature = "postgres")]
 pub(super) async fn copy_in(
     c: &mut sqlx::postgres::PgConnection,
     plan: &Plan,

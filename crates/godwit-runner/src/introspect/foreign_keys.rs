@@ -26,6 +26,7 @@ pub(super) async fn discover_foreign_keys(
             .acquire_timeout(std::time::Duration::from_secs(10))
     }
     let task = match backend {
+        #[cfg(feature = "postgres")]
         Backend::Postgres => {
             let pool: sqlx::PgPool = pool_options()
                 .connect(&raw)
@@ -61,6 +62,7 @@ pub(super) async fn discover_foreign_keys(
                 })
             })
         }
+        #[cfg(feature = "mysql")]
         Backend::MySql => {
             let pool: sqlx::MySqlPool = pool_options()
                 .connect(&raw)
@@ -96,7 +98,8 @@ pub(super) async fn discover_foreign_keys(
                 })
             })
         }
-        Backend::Sqlite => return Ok(BTreeMap::new()),
+        // SQLite's come from its pragmas; a backend not built in never connects.
+        _ => return Ok(BTreeMap::new()),
     };
     match task.await {
         Ok(Ok(found)) => Ok(found),
@@ -105,6 +108,7 @@ pub(super) async fn discover_foreign_keys(
     }
 }
 
+#[cfg(feature = "postgres")]
 fn pg_action(a: Option<sea_schema::postgres::def::ForeignKeyAction>) -> String {
     use sea_schema::postgres::def::ForeignKeyAction as A;
     match a {
@@ -117,6 +121,7 @@ fn pg_action(a: Option<sea_schema::postgres::def::ForeignKeyAction>) -> String {
     .to_string()
 }
 
+#[cfg(feature = "mysql")]
 fn mysql_action(a: sea_schema::mysql::def::ForeignKeyAction) -> String {
     use sea_schema::mysql::def::ForeignKeyAction as A;
     match a {

@@ -40,8 +40,11 @@
 //! panics is an error.
 
 mod diff;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod foreign_keys;
+#[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 mod types;
@@ -300,6 +303,7 @@ pub async fn live_schema(url: &DatabaseUrl, history_table: &str) -> Result<LiveS
     let result = introspect(&mut conn, history_table).await.map_err(fail);
     conn.close().await;
     let mut schema = result?;
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     if backend != Backend::Sqlite {
         let discovered = foreign_keys::discover_foreign_keys(url).await?;
         for (name, table) in schema.tables.iter_mut() {
@@ -316,16 +320,19 @@ pub(crate) async fn introspect(
     history_table: &str,
 ) -> Result<LiveSchema, sqlx::Error> {
     let (mut tables, rows) = match conn {
+        #[cfg(feature = "postgres")]
         Conn::Postgres(c) => (
             postgres::introspect(c).await?,
             sqlx::query_as(postgres::PG_OBJECTS)
                 .fetch_all(&mut *c)
                 .await?,
         ),
+        #[cfg(feature = "mysql")]
         Conn::MySql(c) => (
             mysql::introspect(c).await?,
             sqlx::query_as(mysql::MY_OBJECTS).fetch_all(&mut *c).await?,
         ),
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c, _) => (
             sqlite::introspect(c).await?,
             sqlx::query_as(sqlite::SQLITE_OBJECTS)

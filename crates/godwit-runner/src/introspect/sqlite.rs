@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
+#[cfg(feature = "sqlite")]
 use sqlx::Row;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteConnection;
 
 use super::{LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable};
@@ -13,6 +15,7 @@ use super::{LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable};
 pub(super) const SQLITE_OBJECTS: &str = "SELECT type, name, CASE type WHEN 'trigger' THEN tbl_name END FROM sqlite_master \
      WHERE type IN ('view', 'trigger') ORDER BY type, name";
 
+#[cfg(feature = "sqlite")]
 pub(super) async fn introspect(
     conn: &mut SqliteConnection,
 ) -> Result<BTreeMap<String, LiveTable>, sqlx::Error> {

@@ -46,8 +46,11 @@ use sea_query::Value;
 use sea_query::value::prelude::{BigDecimal, Json, Uuid, serde_json};
 use sea_query_sqlx::SqlxValues;
 use sqlx::error::BoxDynError;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::{MySql, MySqlRow, MySqlValueRef};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgRow, PgValueRef, Postgres};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{Sqlite, SqliteRow, SqliteValueRef};
 use sqlx::{
     AssertSqlSafe, Column, Decode, Executor, Row, SqlSafeStr, Statement as _, TypeInfo, ValueRef,
@@ -113,8 +116,11 @@ pub(crate) async fn fetch_rows(
         }};
     }
     match conn {
+        #[cfg(feature = "postgres")]
         Conn::Postgres(c) => run!(c, postgres_typed, postgres_untyped),
+        #[cfg(feature = "mysql")]
         Conn::MySql(c) => run!(c, mysql_typed, mysql_untyped),
+        #[cfg(feature = "sqlite")]
         Conn::Sqlite(c, _) => run!(c, sqlite_typed, sqlite_untyped),
     }
 }
@@ -213,12 +219,14 @@ fn utc(t: OffsetDateTime) -> OffsetDateTime {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
+#[cfg(feature = "postgres")]
 fn postgres_untyped(row: &PgRow, i: usize) -> Result<Value, BoxDynError> {
     let raw = row.try_get_raw(i)?;
     let name = raw.type_info().name().to_string();
     postgres_value(raw, &name)
 }
 
+#[cfg(feature = "postgres")]
 fn postgres_value(raw: PgValueRef<'_>, name: &str) -> Result<Value, BoxDynError> {
     fn get<'r, T: Decode<'r, Postgres>>(raw: PgValueRef<'r>) -> Result<Option<T>, BoxDynError> {
         if raw.is_null() {
@@ -255,6 +263,7 @@ fn postgres_value(raw: PgValueRef<'_>, name: &str) -> Result<Value, BoxDynError>
     })
 }
 
+#[cfg(feature = "postgres")]
 fn postgres_typed(row: &PgRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDynError> {
     let value = postgres_untyped(row, i)?;
     coerce(value, ty)
@@ -263,6 +272,7 @@ fn postgres_typed(row: &PgRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDy
 // ---------------------------------------------------------------------------------------------
 // MySQL / MariaDB
 
+#[cfg(feature = "mysql")]
 fn mysql_untyped(row: &MySqlRow, i: usize) -> Result<Value, BoxDynError> {
     let raw = row.try_get_raw(i)?;
     let (name, text) = {
@@ -277,6 +287,7 @@ fn mysql_untyped(row: &MySqlRow, i: usize) -> Result<Value, BoxDynError> {
     mysql_value(raw, &name, text)
 }
 
+#[cfg(feature = "mysql")]
 /// A MySQL value of the type called `name`; `text`: a string type in a character set other
 /// than `binary`.
 fn mysql_value(raw: MySqlValueRef<'_>, name: &str, text: bool) -> Result<Value, BoxDynError> {
@@ -327,6 +338,7 @@ fn mysql_value(raw: MySqlValueRef<'_>, name: &str, text: bool) -> Result<Value, 
     })
 }
 
+#[cfg(feature = "mysql")]
 fn mysql_typed(row: &MySqlRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDynError> {
     let value = mysql_untyped(row, i)?;
     coerce(value, ty)
@@ -335,6 +347,7 @@ fn mysql_typed(row: &MySqlRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDy
 // ---------------------------------------------------------------------------------------------
 // SQLite
 
+#[cfg(feature = "sqlite")]
 /// SQLite's storage classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Storage {
@@ -345,6 +358,7 @@ enum Storage {
     Blob,
 }
 
+#[cfg(feature = "sqlite")]
 fn storage(raw: &SqliteValueRef<'_>) -> Storage {
     if raw.is_null() {
         return Storage::Null;
@@ -357,11 +371,13 @@ fn storage(raw: &SqliteValueRef<'_>) -> Storage {
     }
 }
 
+#[cfg(feature = "sqlite")]
 /// Decode a SQLite value as `T`.
 fn lite<'r, T: Decode<'r, Sqlite>>(raw: SqliteValueRef<'r>) -> Result<T, BoxDynError> {
     T::decode(raw)
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite_untyped(row: &SqliteRow, i: usize) -> Result<Value, BoxDynError> {
     let declared = row.column(i).type_info().name().to_string();
     let raw = row.try_get_raw(i)?;
@@ -399,6 +415,7 @@ fn sqlite_untyped(row: &SqliteRow, i: usize) -> Result<Value, BoxDynError> {
     })
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite_typed(row: &SqliteRow, i: usize, ty: &ColumnType) -> Result<Value, BoxDynError> {
     let raw = row.try_get_raw(i)?;
     let class = storage(&raw);
@@ -408,6 +425,7 @@ fn sqlite_typed(row: &SqliteRow, i: usize, ty: &ColumnType) -> Result<Value, Box
     sqlite_value(raw, class, ty)
 }
 
+#[cfg(feature = "sqlite")]
 /// A non-NULL SQLite value of storage class `class` as a value of `ty`.
 fn sqlite_value(
     raw: SqliteValueRef<'_>,
