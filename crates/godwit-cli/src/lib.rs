@@ -46,6 +46,21 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Init(InitArgs),
+    /// Print a completion script for `godwit`, for bash, zsh, fish, elvish or PowerShell
+    ///
+    /// bash: `godwit completions bash > ~/.local/share/bash-completion/completions/godwit`;
+    /// zsh: into a directory of `$fpath` as `_godwit`; fish:
+    /// `~/.config/fish/completions/godwit.fish`. The migrations binary has its own
+    /// (`cargo xtask migrate completions bash`).
+    Completions(CompletionsArgs),
+}
+
+/// `completions <SHELL>`.
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 /// Add a migrations crate, an xtask crate and the `cargo xtask` alias to this cargo workspace
@@ -129,6 +144,15 @@ where
     };
     let result = match cli.command {
         Command::Init(args) => run_init(args),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "godwit",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

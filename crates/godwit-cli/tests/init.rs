@@ -569,3 +569,43 @@ fn init_for_one_backend_builds_one_driver() {
     admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     assert_eq!(found.trim(), "1");
 }
+
+/// `godwit completions bash`, sourced by bash: the command and its flags complete.
+#[test]
+fn completions_complete_in_bash() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = expect_code(
+        "completions bash",
+        &godwit(dir.path(), &["completions", "bash"]),
+        0,
+    );
+    let file = dir.path().join("godwit.bash");
+    fs::write(&file, script).unwrap();
+    let complete = |words: &[&str]| {
+        let cword = words.len() - 1;
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let probe = format!(
+            "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={cword}\n_godwit godwit '{}' '{}'\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            file.display(),
+            quoted.join(" "),
+            words[cword],
+            words[cword - 1]
+        );
+        let output = Command::new("bash")
+            .args(["--norc", "-c", &probe])
+            .output()
+            .expect("bash runs");
+        expect_code("bash", &output, 0)
+    };
+    assert_eq!(complete(&["godwit", "in"]), "init\n");
+    assert_eq!(complete(&["godwit", "init", "--back"]), "--backend\n");
+    assert_eq!(
+        complete(&["godwit", "init", "--backend", "p"]),
+        "postgres\n"
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let script = expect_code(shell, &godwit(dir.path(), &["completions", shell]), 0);
+        assert!(script.contains("godwit-path"), "{shell}:\n{script}");
+    }
+}

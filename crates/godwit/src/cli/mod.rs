@@ -243,12 +243,43 @@ enum Command {
     /// sequences are set past the copied keys and every table's rows are counted in both
     /// (exit code 1 when they differ).
     Copy(copy::CopyArgs),
+    /// Print a completion script for this binary, for bash, zsh, fish, elvish or PowerShell
+    ///
+    /// It completes the binary by its name (the migrations crate's), as run from a deploy image
+    /// or the target directory. bash: `blog-migrations completions bash >
+    /// ~/.local/share/bash-completion/completions/blog-migrations`; zsh: into a directory of
+    /// `$fpath` as `_blog-migrations`; fish: `~/.config/fish/completions/blog-migrations.fish`.
+    Completions(CompletionsArgs),
+}
+
+/// `completions <SHELL>`.
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 /// The migrations binary's command line as a clap [`Command`](clap::Command), for tools that
 /// document or complete it. Its name is godwit's; [`run`] names it after the migrations crate.
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+/// The completion script for `shell` of the migrations binary named `bin`.
+///
+/// clap_complete's bash script spells the state of a subcommand two ways when the binary's name
+/// has a hyphen (as `<project>-migrations` always does), so that nothing after a subcommand
+/// completes; its case labels are respelled the way its loop spells them.
+fn completions(shell: clap_complete::Shell, bin: &'static str) -> String {
+    let mut command = Cli::command().name(bin).bin_name(bin);
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, bin, &mut script);
+    let script = String::from_utf8_lossy(&script).into_owned();
+    if shell != clap_complete::Shell::Bash || !bin.contains('-') {
+        return script;
+    }
+    script.replace(&bin.replace('-', "__subcmd__"), &bin.replace('-', "__"))
 }
 
 /// The binary's `main`: parse the arguments, run the command, print errors, return the exit
@@ -376,6 +407,10 @@ where
         Command::Schema(args) => {
             let resolved = registry::load(cx).map_err(Failure::Errors)?;
             schema::run(cx, &resolved, &args, out)?;
+        }
+        Command::Completions(args) => {
+            out.write_all(completions(args.shell, cx.project.name).as_bytes())
+                .map_err(|e| Failure::from(anyhow::Error::new(e)))?;
         }
         Command::Verify(args) => verify::verify(cx, &args, out)?,
         Command::Baseline(args) => verify::baseline(cx, &args, out)?,

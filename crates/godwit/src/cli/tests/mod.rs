@@ -7,6 +7,7 @@ use super::*;
 use crate::prelude::*;
 use crate::{ManifestLine, MigrationId, RenderedMigration, Statement};
 
+mod completions;
 mod new_command;
 mod plan_command;
 mod schema_command;
