@@ -7,10 +7,16 @@ use crate::types::{ColumnType, DefaultValue, SqlExpr};
 /// Everything the schema knows about one column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnDef {
+    /// The column's name.
     pub name: String,
+    /// The column's type.
     pub ty: ColumnType,
+    /// Whether the column allows NULL; when `false` it is `NOT NULL`.
     pub nullable: bool,
+    /// The column's default, if it has one.
     pub default: Option<DefaultValue>,
+    /// Whether the database numbers the rows in this column: the auto-increment key `t.id()`
+    /// makes.
     pub auto_increment: bool,
     /// Set by the table builder on a single-column primary key; folded into the table's key.
     pub(crate) primary_key: bool,

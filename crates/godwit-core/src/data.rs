@@ -39,7 +39,9 @@ impl PartialEq for Code {
 /// A named step of Rust code, run inside the migration's transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunCode {
+    /// The step's name, which `sql` and `--dry-run` show in place of SQL.
     pub name: String,
+    /// The function the runner calls.
     pub code: Code,
 }
 
@@ -66,9 +68,13 @@ impl Default for Batching {
 /// if it is interrupted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backfill {
+    /// The table updated, walked by its primary key.
     pub table: String,
+    /// Each column set and the value or expression of the row it gets, in order.
     pub sets: Vec<(String, Expr)>,
+    /// The condition a row must match to be updated; the batches still walk every key.
     pub filter: Option<Expr>,
+    /// The batch size and the pause after each batch.
     pub batching: Batching,
 }
 
@@ -102,12 +108,16 @@ impl Backfill {
 /// source's primary key, each batch in its own transaction, resumable like a backfill.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CopyRows {
+    /// The source table, walked by its primary key.
     pub from: String,
+    /// The target table the rows are inserted into.
     pub to: String,
     /// Target column and the expression of the source row it gets; empty: every column of
     /// `to` that `from` has too, by name.
     pub columns: Vec<(String, Expr)>,
+    /// The condition a source row must match to be copied.
     pub filter: Option<Expr>,
+    /// The batch size (in source rows) and the pause after each batch.
     pub batching: Batching,
 }
 
@@ -170,23 +180,32 @@ pub enum DataStep {
     /// the migrations do not know (indexes and triggers made with raw SQL, not named in
     /// `known`) and its `AUTOINCREMENT` counter, to be put back by [`DataStep::Restore`].
     Keep {
+        /// The table rebuilt.
         table: String,
         /// The indexes the rebuild drops or creates itself, by the schema model.
         known: Vec<String>,
     },
     /// SQLite, after a table rebuild: create again what [`DataStep::Keep`] read, and set the
     /// `AUTOINCREMENT` counter back, so that no id is handed out twice.
-    Restore { table: String },
+    Restore {
+        /// The table rebuilt.
+        table: String,
+    },
 }
 
 /// What each batch of a batched step does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchAction {
+    /// `UPDATE` the batch's rows of the walked table (a backfill).
     Update {
+        /// Each column set and the value or expression of the row it gets, in order.
         sets: Vec<(String, Expr)>,
     },
+    /// `INSERT INTO .. SELECT` the batch's rows of the walked table into another (a row copy).
     Insert {
+        /// The target table.
         into: String,
+        /// Each target column and the expression of the source row it gets, in order.
         columns: Vec<(String, Expr)>,
     },
 }
@@ -197,14 +216,19 @@ pub enum BatchAction {
 pub struct Batched {
     /// What progress bars and messages call it: `backfill("users")`.
     pub label: String,
+    /// The backend the statements are rendered for.
     pub backend: Backend,
     /// The table walked.
     pub table: String,
     /// Its primary key, and the key columns' types.
     pub key: Vec<String>,
+    /// The types of the `key` columns, in the same order.
     pub key_types: Vec<ColumnType>,
+    /// The condition a row must match to be acted on; the batches still walk every key.
     pub filter: Option<Expr>,
+    /// What each batch does with its rows.
     pub action: BatchAction,
+    /// The batch size and the pause after each batch.
     pub batching: Batching,
     /// Run in the last batch's transaction: PostgreSQL moves the target's identity sequence
     /// past the keys `copy_rows` copied into it.

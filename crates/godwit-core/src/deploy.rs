@@ -76,18 +76,21 @@ pub struct PlanStep {
     pub sql: Vec<String>,
     /// The locks it takes: `ACCESS EXCLUSIVE on posts` (PostgreSQL lock levels).
     pub locks: Vec<String>,
+    /// Whether the operation is additive, destructive or unknown, for when to deploy it.
     pub change: ChangeKind,
 }
 
 /// One migration of the plan.
 #[derive(Debug, Clone)]
 pub struct MigrationPlan {
+    /// The migration's version and name.
     pub id: MigrationId,
     /// False when it runs outside a transaction (a `concurrently()` index).
     pub transactional: bool,
     /// It has batched steps (`backfill`, `copy_rows`): it runs in parts, each batched step
     /// outside any transaction.
     pub in_parts: bool,
+    /// Its operations, in the order they run.
     pub steps: Vec<PlanStep>,
     /// Lint findings, allowed ones with their reason.
     pub findings: Vec<Finding>,
@@ -95,6 +98,7 @@ pub struct MigrationPlan {
     pub reversible: Result<(), String>,
     /// Destructive if any step is, else unknown if any step is raw SQL, else additive.
     pub change: ChangeKind,
+    /// What a reviewer should know about its statements.
     pub warnings: Vec<String>,
     /// The migration's own timeouts and lock retries (the runner's defaults fill in the rest).
     pub timeouts: crate::types::Timeouts,

@@ -5,6 +5,8 @@
 //! [`SchemaModel`] that validates each operation, derives `down`, and lets [`render`] turn each
 //! operation into SQL for PostgreSQL, MySQL/MariaDB or SQLite.
 
+#![warn(missing_docs)]
+
 pub mod column;
 pub mod data;
 pub mod deploy;

@@ -333,15 +333,20 @@ impl TableSize {
 pub struct Allowance {
     /// The position (from 0) of the operation in the migration's `up`.
     pub operation: usize,
+    /// The rule the operation is allowed past.
     pub rule: Rule,
+    /// Why the operation is safe here, as written in the migration.
     pub reason: String,
 }
 
 /// One rule firing on one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The rule that fired.
     pub rule: Rule,
+    /// The backend the migration was linted for.
     pub backend: Backend,
+    /// The migration the operation is in.
     pub migration: MigrationId,
     /// The position (from 0) and description of the operation.
     pub operation: (usize, String),

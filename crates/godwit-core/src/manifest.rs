@@ -30,7 +30,9 @@ pub const FILE_NAME: &str = "migrations.sum";
 /// One migration's line: `<version> <name> v1:<checksum>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestLine {
+    /// The migration's version, `YYYYMMDDHHMMSS` as a number.
     pub version: u64,
+    /// The migration's snake_case name.
     pub name: String,
     /// `v1:` and 64 lowercase hex digits.
     pub checksum: String,
@@ -85,18 +87,31 @@ impl Manifest {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManifestError {
+    /// The file has nothing in it but whitespace.
     #[error("it is empty: its first line must be `sum v1:<sha256>`")]
     Empty,
+    /// A line is a git conflict marker (`<<<<<<<`, `=======`, `>>>>>>>` or `|||||||`): a merge
+    /// of the file was left unfinished.
     #[error(
         "line {line} is a git conflict marker (`{text}`): the merge of this file is unfinished; \
          make sure the migration merged last has the newest version (rename its file if not), then \
          run `check --write`, which rewrites this file from the code"
     )]
-    ConflictMarker { line: usize, text: String },
+    ConflictMarker {
+        /// The marker's line number.
+        line: usize,
+        /// The marker line's text.
+        text: String,
+    },
+    /// A line is not what its place calls for: the first line a `sum` line, every other line a
+    /// migration line.
     #[error("line {line} (`{text}`) is not {expected}")]
     Malformed {
+        /// The line's number.
         line: usize,
+        /// The line's text.
         text: String,
+        /// What the line should look like.
         expected: &'static str,
     },
 }

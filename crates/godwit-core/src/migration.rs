@@ -108,6 +108,7 @@ pub struct Registration {
     pub file: &'static str,
     /// The registered type, as written in `register!`.
     pub type_name: &'static str,
+    /// The registered value, whose `up` and `down` record the migration.
     pub migration: &'static dyn Migration,
 }
 

@@ -14,6 +14,7 @@ use crate::types::{ColumnType, ReferentialAction};
 /// operations calls [`reindex`](Self::reindex) first.
 #[derive(Clone, Default)]
 pub struct SchemaModel {
+    /// Every table, by name.
     pub tables: BTreeMap<String, TableDef>,
     /// Indexes, views, triggers and functions made by raw SQL that declared them
     /// ([`RawSql::creates_index`] and its kin), in the order they were created.

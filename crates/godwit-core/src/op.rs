@@ -10,12 +10,19 @@ use crate::types::{ColumnType, DefaultValue, ReferentialAction, SqlExpr};
 /// The same type describes a table being created and a table in the schema model.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableDef {
+    /// The table's name.
     pub name: String,
+    /// The columns, in the table's order.
     pub columns: Vec<ColumnDef>,
+    /// The columns of the primary key, in key order; empty when the table has none.
     pub primary_key: Vec<String>,
+    /// The indexes on the table, other than those made by raw SQL.
     pub indexes: Vec<IndexDef>,
+    /// The foreign keys from this table's columns to other tables (or itself).
     pub foreign_keys: Vec<ForeignKeyDef>,
+    /// The check constraints, on the table or on one of its columns.
     pub checks: Vec<CheckDef>,
+    /// The unique constraints.
     pub uniques: Vec<UniqueDef>,
 }
 
@@ -33,8 +40,11 @@ impl TableDef {
 /// An index on one or more columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexDef {
+    /// The index's name (default `idx_<table>_<columns>`).
     pub name: String,
+    /// The indexed columns, in index order.
     pub columns: Vec<String>,
+    /// Whether the index is unique (see [`IndexDef::unique`]).
     pub is_unique: bool,
     /// A partial index's predicate (PostgreSQL and SQLite).
     pub predicate: Option<SqlExpr>,
@@ -72,11 +82,17 @@ impl IndexDef {
 /// A foreign key from `columns` to `ref_table(ref_columns)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForeignKeyDef {
+    /// The constraint's name (default `fk_<table>_<columns>`).
     pub name: String,
+    /// The referencing columns of this table, in order.
     pub columns: Vec<String>,
+    /// The referenced table.
     pub ref_table: String,
+    /// The referenced columns of `ref_table`, one for each of `columns` (default `id`).
     pub ref_columns: Vec<String>,
+    /// The `ON DELETE` action; `None` writes no clause, leaving the database's default.
     pub on_delete: Option<ReferentialAction>,
+    /// The `ON UPDATE` action; `None` writes no clause, leaving the database's default.
     pub on_update: Option<ReferentialAction>,
     /// Added `NOT VALID` on PostgreSQL: existing rows are checked later by
     /// [`validate_constraint`](crate::Schema::validate_constraint).
@@ -124,7 +140,9 @@ impl ForeignKeyDef {
 /// A named check constraint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckDef {
+    /// The constraint's name (`ck_<table>_<column>` for a column check).
     pub name: String,
+    /// The condition every row must satisfy.
     pub expr: SqlExpr,
     /// The column a column check (`.check(..)` on a column) belongs to: dropping the column
     /// drops the check, as PostgreSQL and MySQL do.
@@ -145,7 +163,9 @@ impl CheckDef {
 /// A named unique constraint over one or more columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UniqueDef {
+    /// The constraint's name (default `uq_<table>_<columns>`).
     pub name: String,
+    /// The columns whose values, taken together, must be unique, in order.
     pub columns: Vec<String>,
 }
 
@@ -160,10 +180,15 @@ impl UniqueDef {
 /// SQL text: the same on every backend, or one text per backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqlText {
+    /// One text, run as written on every backend.
     All(String),
+    /// A text for each backend; rendering for a backend left `None` fails.
     PerBackend {
+        /// The text for PostgreSQL.
         postgres: Option<String>,
+        /// The text for MySQL/MariaDB.
         mysql: Option<String>,
+        /// The text for SQLite.
         sqlite: Option<String>,
     },
 }
@@ -171,9 +196,13 @@ pub enum SqlText {
 /// The kind of a database object that raw SQL creates or drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ObjectKind {
+    /// An index.
     Index,
+    /// A view.
     View,
+    /// A trigger.
     Trigger,
+    /// A function or a procedure.
     Function,
 }
 
@@ -193,7 +222,9 @@ impl ObjectKind {
 /// the schema model, drift detection, the SQLite rebuild, lint and `down` know it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeclaredObject {
+    /// What kind of object it is.
     pub kind: ObjectKind,
+    /// The object's name.
     pub name: String,
     /// An index's or a trigger's table; the tables a view reads; none for a function.
     pub tables: Vec<String>,
@@ -219,7 +250,10 @@ impl DeclaredObject {
 /// Raw SQL with an optional down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawSql {
+    /// The SQL to run.
     pub up: SqlText,
+    /// The SQL that undoes it, set by [`RawSql::down`] or [`RawSql::down_per_backend`];
+    /// without it, a derived `down` can only drop the objects it declares it creates.
     pub down_sql: Option<SqlText>,
     /// It must run outside a transaction (see [`RawSql::outside_transaction`]).
     pub outside_transaction: bool,
@@ -326,8 +360,11 @@ impl RawSql {
 /// One SQL text per backend; a backend left `None` makes the migration fail to render there.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PerBackend {
+    /// The text for PostgreSQL.
     pub postgres: Option<&'static str>,
+    /// The text for MySQL/MariaDB.
     pub mysql: Option<&'static str>,
+    /// The text for SQLite.
     pub sqlite: Option<&'static str>,
 }
 
@@ -344,8 +381,11 @@ impl From<PerBackend> for SqlText {
 /// `INSERT` of rows with bound values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Insert {
+    /// The table the rows go into.
     pub table: String,
+    /// The columns the values fill, in order.
     pub columns: Vec<String>,
+    /// The rows: each one value per column of `columns`, in the same order.
     pub rows: Vec<Vec<Value>>,
 }
 
@@ -364,8 +404,11 @@ impl Insert {
 /// `UPDATE ... SET ... WHERE ...` with sea-query expressions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
+    /// The table whose rows are updated.
     pub table: String,
+    /// Each column set and the value or expression it gets, in order.
     pub sets: Vec<(String, Expr)>,
+    /// The condition a row must match to be updated; `None` updates every row.
     pub filter: Option<Expr>,
 }
 
@@ -386,7 +429,9 @@ impl Update {
 /// `DELETE ... WHERE ...` with a sea-query expression.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delete {
+    /// The table rows are deleted from.
     pub table: String,
+    /// The condition a row must match to be deleted; `None` deletes every row.
     pub filter: Option<Expr>,
 }
 
@@ -402,103 +447,176 @@ impl Delete {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Op {
+    /// Create a table with its columns, keys, indexes and constraints.
     CreateTable(TableDef),
+    /// Drop a table.
     DropTable {
+        /// The table to drop.
         table: String,
     },
+    /// Rename a table; foreign keys that reference it follow.
     RenameTable {
+        /// The table's current name.
         from: String,
+        /// Its new name.
         to: String,
     },
+    /// Add a column to an existing table.
     AddColumn {
+        /// The table the column is added to.
         table: String,
+        /// The new column.
         column: ColumnDef,
     },
+    /// Drop a column, and the indexes, unique constraints, foreign keys and column checks that
+    /// use it.
     DropColumn {
+        /// The table the column is in.
         table: String,
+        /// The column to drop.
         column: String,
     },
+    /// Rename a column; indexes, keys and constraints follow it.
     RenameColumn {
+        /// The table the column is in.
         table: String,
+        /// The column's current name.
         from: String,
+        /// Its new name.
         to: String,
     },
+    /// Change a column's type, keeping its nullability and default.
     ChangeColumnType {
+        /// The table the column is in.
         table: String,
+        /// The column whose type changes.
         column: String,
+        /// The new type.
         ty: ColumnType,
     },
+    /// Set a column's default.
     SetDefault {
+        /// The table the column is in.
         table: String,
+        /// The column that gets the default.
         column: String,
+        /// The new default.
         default: DefaultValue,
     },
+    /// Remove a column's default.
     DropDefault {
+        /// The table the column is in.
         table: String,
+        /// The column whose default is removed.
         column: String,
     },
+    /// Make a column `NOT NULL`.
     SetNotNull {
+        /// The table the column is in.
         table: String,
+        /// The column that becomes `NOT NULL`.
         column: String,
     },
+    /// Allow NULL in a column.
     DropNotNull {
+        /// The table the column is in.
         table: String,
+        /// The column that comes to allow NULL.
         column: String,
     },
+    /// Create an index.
     CreateIndex {
+        /// The table the index is on.
         table: String,
+        /// The index to create.
         index: IndexDef,
     },
+    /// Drop an index by name.
     DropIndex {
+        /// The table the index is on.
         table: String,
+        /// The name of the index to drop.
         name: String,
         /// `DROP INDEX CONCURRENTLY` on PostgreSQL; the migration then runs outside a
         /// transaction.
         concurrently: bool,
     },
+    /// Rename an index.
     RenameIndex {
+        /// The table the index is on.
         table: String,
+        /// The index's current name.
         from: String,
+        /// Its new name.
         to: String,
     },
+    /// Add a foreign key to an existing table.
     AddForeignKey {
+        /// The referencing table, whose columns the foreign key is on.
         table: String,
+        /// The foreign key to add.
         foreign_key: ForeignKeyDef,
     },
+    /// Drop a foreign key by name.
     DropForeignKey {
+        /// The referencing table, whose columns the foreign key is on.
         table: String,
+        /// The name of the foreign key to drop.
         name: String,
     },
+    /// Add a check constraint.
     AddCheck {
+        /// The table the check is on.
         table: String,
+        /// The check to add.
         check: CheckDef,
     },
+    /// Drop a check constraint by name.
     DropCheck {
+        /// The table the check is on.
         table: String,
+        /// The name of the check to drop.
         name: String,
     },
+    /// Check the existing rows against a foreign key or check added `NOT VALID`
+    /// (`VALIDATE CONSTRAINT` on PostgreSQL; nothing on MySQL/MariaDB and SQLite, which checked
+    /// them when it was added).
     ValidateConstraint {
+        /// The table the constraint is on.
         table: String,
+        /// The name of the foreign key or check to validate.
         name: String,
     },
+    /// Add a unique constraint.
     AddUnique {
+        /// The table the constraint is on.
         table: String,
+        /// The constraint to add.
         unique: UniqueDef,
     },
+    /// Drop a unique constraint by name.
     DropUnique {
+        /// The table the constraint is on.
         table: String,
+        /// The name of the unique constraint to drop.
         name: String,
     },
     /// A unique index (built `concurrently()` before) becomes a unique constraint of the same
     /// name: `ADD CONSTRAINT .. UNIQUE USING INDEX ..` on PostgreSQL, a brief lock and no scan;
     /// on MySQL/MariaDB and SQLite the unique index already is one.
     AddUniqueUsingIndex {
+        /// The table the index is on.
         table: String,
+        /// The name of the unique index, which the constraint takes.
         index: String,
     },
+    /// Raw SQL, with its `down` and the objects it declares, if any.
     Sql(RawSql),
+    /// `INSERT` rows with bound values.
     Insert(Insert),
+    /// `UPDATE` rows in one statement.
     Update(Update),
+    /// `DELETE` rows in one statement.
     Delete(Delete),
     /// Rust code, run in the migration's transaction.
     Run(crate::data::RunCode),

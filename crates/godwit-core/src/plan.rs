@@ -13,7 +13,9 @@ use crate::types::{Algorithm, Backend, Lock, Timeouts};
 /// One migration's recorded `up` and `down`.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The migration's version and name.
     pub id: MigrationId,
+    /// What `up` recorded.
     pub up: Plan,
     /// What `down` recorded; `derive_down` set means "reverse `up`".
     pub down: Plan,
@@ -22,9 +24,11 @@ pub struct Entry {
 /// The SQL of one migration in one direction, for one backend.
 #[derive(Debug, Clone)]
 pub struct RenderedMigration {
+    /// The migration's version and name.
     pub id: MigrationId,
     /// `up` or `down`.
     pub direction: &'static str,
+    /// The statements, in the order they run.
     pub statements: Vec<Statement>,
     /// False when an operation cannot run in a transaction (`concurrently()` indexes).
     pub transactional: bool,

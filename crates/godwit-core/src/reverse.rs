@@ -7,7 +7,9 @@ use crate::op::{Op, RawSql};
 /// The operations that undo one operation, and what a reviewer should know about them.
 #[derive(Debug, Default)]
 pub struct Reversed {
+    /// The operations that undo it, in the order they run.
     pub ops: Vec<Op>,
+    /// What rolling back loses or cannot restore: a dropped table comes back empty, say.
     pub warnings: Vec<String>,
 }
 

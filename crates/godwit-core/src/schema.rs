@@ -15,6 +15,7 @@ use crate::types::{ColumnType, DefaultValue, SqlExpr};
 /// What one `up` or `down` recorded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
+    /// The operations recorded, in order.
     pub ops: Vec<Op>,
     /// Set by [`Schema::irreversible`]: the reason this migration cannot be rolled back.
     pub irreversible: Option<String>,
@@ -443,7 +444,6 @@ impl Schema {
         }
     }
 
-    /// Drop a unique constraint by name.
     /// Make the unique index `index` (built with `.unique().concurrently()` in an earlier
     /// migration) the table's unique constraint of the same name. On PostgreSQL that takes a
     /// brief lock and no scan, where `add_unique` builds the index under a lock that blocks
@@ -457,6 +457,7 @@ impl Schema {
         });
     }
 
+    /// Drop a unique constraint by name.
     #[track_caller]
     pub fn drop_unique(&mut self, table: impl Into<String>, name: impl Into<String>) {
         self.push(Op::DropUnique {

@@ -62,7 +62,7 @@ impl Reference {
     }
 }
 
-/// Declares the columns, keys and indexes of a table in [`Schema::create_table`].
+/// Declares the columns, keys and indexes of a table in [`Schema::create_table`](crate::Schema::create_table).
 #[derive(Debug)]
 pub struct TableBuilder {
     name: String,

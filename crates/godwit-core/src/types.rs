@@ -86,31 +86,48 @@ impl std::str::FromStr for Backend {
 /// | `Date` / `Time` | `date` / `time` | `date` / `time(6)` | `date_text` / `time_text` |
 /// | `Timestamp` | `timestamp` | `datetime(6)` | `datetime_text` |
 /// | `TimestampTz` | `timestamp with time zone` | `datetime(6)`, in UTC | `timestamp_with_timezone_text` |
+/// | `Uuid` | `uuid` | `binary(16)` | `uuid_text` |
+/// | `Json` | `jsonb` | `json` | `json_text` |
+/// | `Binary` | `bytea` | `blob` | `blob` |
 ///
 /// Every value of a type is stored exactly on every backend: MySQL/MariaDB's `datetime(6)` and
 /// `time(6)` keep microseconds (their `timestamp` would end in 2038), and SQLite's `decimal`
 /// keeps the digits written (NUMERIC affinity up to 15 digits, what a REAL holds exactly; TEXT
 /// affinity past them, where `ORDER BY` and arithmetic in SQL see text).
-/// | `Uuid` | `uuid` | `binary(16)` | `uuid_text` |
-/// | `Json` | `jsonb` | `json` | `json_text` |
-/// | `Binary` | `bytea` | `blob` | `blob` |
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ColumnType {
+    /// A 16-bit integer.
     SmallInt,
+    /// A 32-bit integer.
     Integer,
+    /// A 64-bit integer.
     BigInt,
+    /// Text of at most this many characters.
     String(u32),
+    /// Text of any length.
     Text,
+    /// True or false.
     Boolean,
+    /// A single-precision floating-point number.
     Float,
+    /// A double-precision floating-point number.
     Double,
+    /// An exact decimal number: its precision (digits in all), then its scale (digits after
+    /// the point).
     Decimal(u32, u32),
+    /// A calendar date.
     Date,
+    /// A time of day.
     Time,
+    /// A date and time, without time zone.
     Timestamp,
+    /// A point in time, with time zone (kept in UTC on MySQL/MariaDB).
     TimestampTz,
+    /// A UUID.
     Uuid,
+    /// A JSON document.
     Json,
+    /// Bytes of any length.
     Binary,
 }
 
@@ -344,10 +361,16 @@ impl From<Value> for DefaultValue {
 /// What happens to referencing rows when the referenced row is deleted or updated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReferentialAction {
+    /// `CASCADE`: delete the referencing rows too, or update their key to match.
     Cascade,
+    /// `SET NULL`: set the referencing columns to NULL (they must be nullable).
     SetNull,
+    /// `SET DEFAULT`: set the referencing columns to their defaults.
     SetDefault,
+    /// `RESTRICT`: refuse to delete or update a row that rows still reference, checked at once.
     Restrict,
+    /// `NO ACTION`: refuse it too, but checked at the end of the statement (on MySQL/MariaDB the
+    /// same as `RESTRICT`); what a foreign key does when no action is given.
     NoAction,
 }
 
@@ -404,7 +427,9 @@ impl Lock {
 ///   interrupt once a statement has run that long.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Timeouts {
+    /// The lock timeout: how long a statement may wait for a lock.
     pub lock: Option<std::time::Duration>,
+    /// The statement timeout: how long a statement may run.
     pub statement: Option<std::time::Duration>,
     /// How many times a migration is tried again after a lock timeout, when nothing of it
     /// stays applied from the failed try.

@@ -40,6 +40,20 @@
 //!
 //! Everything of `godwit_core` is re-exported here; migration files need only
 //! `use godwit::prelude::*;`.
+//!
+//! **Cargo features.** `postgres`, `mysql` and `sqlite`, all on by default, choose the database
+//! drivers the migrations binary is built with. A team on one database builds one driver:
+//!
+//! ```toml
+//! [dependencies]
+//! godwit = { version = "0.1", default-features = false, features = ["postgres"] }
+//! ```
+//!
+//! A URL for a backend left out is refused before anything connects, with an error naming the
+//! feature. Rendering SQL (`sql`, `schema`, `plan`, `lint`) works for every backend whatever the
+//! features.
+
+#![warn(missing_docs)]
 
 pub use godwit_core::*;
 

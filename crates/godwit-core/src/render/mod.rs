@@ -2,7 +2,7 @@
 //!
 //! **Invariant:** an operation a backend cannot express is a [`RenderError`] before anything
 //! runs; nothing is silently dropped. SQLite's missing `ALTER`s go through the table rebuild in
-//! [`sqlite`].
+//! `sqlite.rs`.
 //!
 //! This file renders each operation ([`render_op`]) from the pieces in `sql.rs` (sea-query
 //! plumbing, quoting), `column.rs` (types, defaults, column definitions) and `table.rs`
@@ -136,6 +136,7 @@ impl Statement {
 /// What one operation renders to.
 #[derive(Debug, Clone, Default)]
 pub struct RenderedOp {
+    /// The statements, in the order they run.
     pub statements: Vec<Statement>,
     /// A SQLite table rebuild: foreign key enforcement must be off while it runs.
     pub foreign_keys_off: bool,

@@ -75,6 +75,7 @@ impl Project {
 /// Everything a command reads from the outside world.
 #[derive(Debug, Clone)]
 pub struct Context<'a> {
+    /// The migrations crate this binary was built from.
     pub project: &'a Project,
     /// Every registered migration, as [`crate::registrations`] returns them.
     pub registrations: &'a [Registration],
@@ -148,7 +149,9 @@ pub enum Failure {
     Errors(Vec<anyhow::Error>),
     /// Errors with an exit code of their own (see the module's documentation).
     Exit {
+        /// The process's exit code.
         code: u8,
+        /// Each printed as `error: {:#}`.
         errors: Vec<anyhow::Error>,
     },
 }
