@@ -23,6 +23,8 @@
 //! **Invariant:** this crate has no dependencies and knows nothing of godwit's types: it only
 //! writes module declarations.
 
+#![warn(missing_docs)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};

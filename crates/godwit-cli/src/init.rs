@@ -45,8 +45,11 @@ pub struct Options {
 /// `godwit`, and a migrations binary built for some compiles only their drivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Backend {
+    /// PostgreSQL: the `postgres` feature.
     Postgres,
+    /// MySQL and MariaDB: the `mysql` feature.
     Mysql,
+    /// SQLite: the `sqlite` feature.
     Sqlite,
 }
 
@@ -84,6 +87,7 @@ pub enum RootKind {
 pub struct Change {
     /// Relative to the workspace root.
     pub path: PathBuf,
+    /// The whole file as it will be written.
     pub content: String,
     /// `None` for a new file; what changes for an existing one.
     pub update: Option<String>,
@@ -94,6 +98,7 @@ pub struct Change {
 pub struct Plan {
     /// The workspace root (absolute).
     pub root: PathBuf,
+    /// What the root was before `init`.
     pub root_kind: RootKind,
     /// The migrations crate's directory at the root.
     pub name: String,

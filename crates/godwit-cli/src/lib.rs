@@ -8,6 +8,8 @@
 //! [`command`] is the whole command-line interface, for a generated command reference; [`init`]
 //! holds the logic, which plans every file before writing any.
 
+#![warn(missing_docs)]
+
 pub mod init;
 mod templates;
 

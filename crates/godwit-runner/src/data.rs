@@ -103,20 +103,33 @@ pub(crate) fn describe(e: &BoxError) -> (String, Option<Timeout>) {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DataError {
+    /// The database refused the statement.
     #[error("{reason}")]
     Database {
+        /// The database's error: its message and code when it answered.
         reason: String,
         #[doc(hidden)]
         timeout: Option<Timeout>,
     },
+    /// [`Row::get`] or [`Row::value`] asked for a column the row does not have.
     #[error("the row has no column `{column}` (it has {columns}): select it, or fix the name")]
-    NoColumn { column: String, columns: String },
+    NoColumn {
+        /// The column asked for.
+        column: String,
+        /// The row's columns, each in backticks, separated by `, `.
+        columns: String,
+    },
+    /// [`Row::get`] asked for a type the column's value cannot be read as.
     #[error("column `{column}` holds {value}, which is not a {wanted}: read it as its own type")]
     WrongType {
+        /// The column.
         column: String,
+        /// The value, as sea-query's `Value` debug-prints it.
         value: String,
+        /// The Rust type asked for, by its full path.
         wanted: &'static str,
     },
+    /// [`Db::fetch_one`] found no row.
     #[error("the query returned no row, where one was expected")]
     NoRow,
 }

@@ -12,6 +12,7 @@ use godwit_core::{Backend, MigrationId};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A database URL is empty, malformed, or names a backend that is not compiled in.
     #[error("{source_name} is not a usable database URL{url}: {reason}")]
     InvalidUrl {
         /// `` (`the URL, redacted`)``, or empty when the text is not shaped like a URL at all
@@ -19,42 +20,64 @@ pub enum Error {
         url: String,
         /// Where it came from: `--database-url`, `DATABASE_URL`, ...
         source_name: String,
+        /// What is wrong with it and how to write it, with any password scrubbed.
         reason: String,
     },
 
+    /// A `.env` file that was searched for `DATABASE_URL` cannot be read or parsed.
     #[error("cannot read `{path}`: {reason}")]
-    DotEnv { path: String, reason: String },
+    DotEnv {
+        /// The `.env` file's path.
+        path: String,
+        /// Why it cannot be read, or where a line fails to parse (the line itself is not
+        /// shown, as it may hold a password).
+        reason: String,
+    },
 
+    /// Connecting to the database failed.
     #[error("cannot connect to {backend} at {url}: {reason}; {fix}")]
     Connect {
+        /// The backend the URL names.
         backend: Backend,
         /// Redacted.
         url: String,
+        /// The driver's or the server's error, with any password scrubbed.
         reason: String,
+        /// What to check: the path, the user name and password, the database name, or the server
+        /// and host.
         fix: String,
     },
 
+    /// A query the runner needed failed (reading or writing history, taking or releasing the lock,
+    /// `fresh`, ...).
     #[error("{action} failed on {backend}: {reason}")]
     Database {
+        /// The backend it ran on.
         backend: Backend,
         /// What the runner was doing: `reading the history table godwit_migrations`.
         action: String,
+        /// The database's error: its message and code when it answered.
         reason: String,
     },
 
     /// A migration's statement failed: nothing of it stays applied where the backend has
-    /// transactional DDL; elsewhere `recorded` says what history holds.
+    /// transactional DDL; elsewhere `outcome` says what history holds.
     #[error(
         "migration {id} ({direction}) failed at statement {statement} of {of} on {backend}: {reason}\n  \
          statement: {sql}\n  {outcome}"
     )]
     Statement {
+        /// The migration.
         id: MigrationId,
+        /// `up` or `down`.
         direction: &'static str,
+        /// The backend it ran on.
         backend: Backend,
         /// 1-based.
         statement: usize,
+        /// How many statements the migration has in this direction.
         of: usize,
+        /// The statement as the dry run prints it, cut after 300 characters.
         sql: String,
         /// The database's error.
         reason: String,
@@ -62,13 +85,18 @@ pub enum Error {
         outcome: String,
     },
 
+    /// SQLite: a migration that ran with foreign keys off leaves rows that break them, so it was
+    /// rolled back.
     #[error(
         "migration {id} ({direction}) leaves foreign keys violated on SQLite ({violations}); \
          nothing of it was kept: fix the data it moves, or the rows that break the keys, and run again"
     )]
     ForeignKeys {
+        /// The migration.
         id: MigrationId,
+        /// `up` or `down`.
         direction: &'static str,
+        /// The violations `PRAGMA foreign_key_check` found, separated by `; ` (or why it failed).
         violations: String,
     },
 
@@ -82,16 +110,23 @@ pub enum Error {
          when it is now fully applied"
     )]
     HalfApplied {
+        /// The migration.
         id: MigrationId,
+        /// Its version, for the commands the message shows.
         version: u64,
+        /// `up` or `down`: the direction that stopped.
         direction: &'static str,
+        /// The statement it stopped at (1-based), as history has it.
         statement: usize,
         /// `` (error: ...)`` or empty.
         error: String,
         /// What ran before it, in words.
         before: String,
+        /// The backend's name as `sql --backend` takes it.
         backend_arg: &'static str,
+        /// ` --down` when the down direction stopped, else empty.
         down_flag: &'static str,
+        /// The history table, in which the result is to be recorded.
         table: String,
     },
 
@@ -102,8 +137,11 @@ pub enum Error {
          `KILL` it), then run `up` again, which says what to do about the half-applied migration"
     )]
     StillRunning {
+        /// The migration.
         id: MigrationId,
+        /// The statement (1-based) the server still runs.
         statement: usize,
+        /// The server's connection running it: its id and how long it has run.
         connection: String,
     },
 
@@ -113,47 +151,82 @@ pub enum Error {
          migrating now; what was in a transaction was rolled back where the backend has \
          transactional DDL; run `status` to see where things stand, then `up` again"
     )]
-    LockLost { reason: String },
+    LockLost {
+        /// How it was lost: the server no longer counts this runner as the holder, or the
+        /// connection that held it failed or stopped answering.
+        reason: String,
+    },
 
+    /// The migration lock was not free within the deploy lock timeout.
     #[error(
         "timed out after {waited:?} waiting for the migration lock on {url}, held by {holder}: \
          another deploy is migrating this database; wait for it to finish, or raise --deploy-lock-timeout"
     )]
     LockTimeout {
+        /// How long this runner waited.
         waited: Duration,
+        /// Who holds the lock: the backend's session or connection, or the process named in the
+        /// lock file.
         holder: String,
         /// Redacted.
         url: String,
     },
 
+    /// A version given to a command is not one of the migrations in the binary.
     #[error(
         "no migration has version {version} ({known}): check the version against the migration files"
     )]
-    UnknownVersion { version: u64, known: String },
+    UnknownVersion {
+        /// The version given.
+        version: u64,
+        /// The versions the binary has, separated by `, `.
+        known: String,
+    },
 
+    /// `down` would roll back a migration that history records but the binary does not hold.
     #[error(
         "cannot roll back {version}: it is recorded in {table} but this binary has no migration with that version; \
          build the binary from the code that applied it"
     )]
-    NotInBinary { version: u64, table: String },
+    NotInBinary {
+        /// The version to roll back.
+        version: u64,
+        /// The history table that records it.
+        table: String,
+    },
 
+    /// `up --single-transaction` on a backend whose DDL commits implicitly (MySQL/MariaDB).
     #[error(
         "--single-transaction is not possible on {backend}: its DDL commits implicitly; run `up` without it"
     )]
-    SingleTransactionUnsupported { backend: Backend },
+    SingleTransactionUnsupported {
+        /// The backend.
+        backend: Backend,
+    },
 
+    /// `up --single-transaction` would include a migration that must run outside a transaction.
     #[error(
         "--single-transaction cannot include migration {id}: it must run outside a transaction \
          (CREATE INDEX CONCURRENTLY); apply the migrations before it with `up --single-transaction --to VERSION`, then run `up`"
     )]
-    NotTransactional { id: MigrationId },
+    NotTransactional {
+        /// The first such migration.
+        id: MigrationId,
+    },
 
+    /// `up --single-transaction` would include a migration with batched steps (a backfill or
+    /// `copy_rows`), each batch of which commits on its own.
     #[error(
         "--single-transaction cannot include migration {id}: its backfill or copy_rows runs batch by batch, \
          each batch in its own transaction; apply the migrations before it with `up --single-transaction --to VERSION`, then run `up`"
     )]
-    Batched { id: MigrationId },
+    Batched {
+        /// The first such migration.
+        id: MigrationId,
+    },
 
+    /// The SQLite URL is an in-memory database, which the history, the lock and the migrations
+    /// cannot share across connections.
     #[error(
         "an in-memory SQLite database lives only as long as one connection: point the URL at a file, \
          such as sqlite:dev.db?mode=rwc"
@@ -162,13 +235,28 @@ pub enum Error {
 
     /// A timeout the backend does not take.
     #[error("{reason}")]
-    InvalidTimeout { reason: String },
+    InvalidTimeout {
+        /// Which timeout, and the range the backend takes.
+        reason: String,
+    },
 
+    /// The history table's name is not a plain identifier the runner can use.
     #[error("the history table name `{name}` is not usable: {reason}")]
-    HistoryTableName { name: String, reason: String },
+    HistoryTableName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 
+    /// The SQLite lock file next to the database cannot be created, opened or locked.
     #[error("cannot use the lock file `{path}`: {reason}; check that its directory is writable")]
-    LockFile { path: String, reason: String },
+    LockFile {
+        /// The lock file's path.
+        path: String,
+        /// The operating system's error.
+        reason: String,
+    },
 
     /// History and the code disagree: an applied migration changed or is missing, or a
     /// pending one is older than the newest applied (nothing ran).
@@ -176,13 +264,24 @@ pub enum Error {
         "history in the database does not match the migrations in the code, so nothing was run \
          ({count} problem(s)):\n{problems}"
     )]
-    History { count: usize, problems: String },
+    History {
+        /// How many problems there are.
+        count: usize,
+        /// One indented line per problem.
+        problems: String,
+    },
 
+    /// `baseline` on a database whose history table already has rows (nothing was recorded).
     #[error(
         "baseline is for a database godwit has not migrated yet, but {table} has {rows} row(s): \
          use `up` to apply what is pending"
     )]
-    Baseline { table: String, rows: usize },
+    Baseline {
+        /// The history table.
+        table: String,
+        /// How many rows it has.
+        rows: usize,
+    },
 
     /// Pending migrations hold operations that lint finds unsafe on this backend and that no
     /// `s.allow(..)` allows (nothing ran).
@@ -192,7 +291,9 @@ pub enum Error {
          `up --allow-unsafe` runs them anyway"
     )]
     Unsafe {
+        /// The backend the migrations are checked for.
         backend: Backend,
+        /// How many unsafe operations there are.
         count: usize,
         /// Every unsafe finding, as `lint` prints it.
         findings: String,
@@ -211,6 +312,7 @@ pub enum Error {
     CopyVersions {
         /// Both redacted.
         from: String,
+        /// The target database's URL, redacted too.
         to: String,
         /// What differs and how to fix it.
         problems: String,
@@ -219,6 +321,7 @@ pub enum Error {
     /// `copy` refused a table before copying anything into it.
     #[error("cannot copy table `{table}`: {reason}")]
     CopyRefused {
+        /// The table.
         table: String,
         /// Why, and what to do.
         reason: String,
@@ -228,9 +331,12 @@ pub enum Error {
     /// recorded, and running the same copy again continues after them.
     #[error("copying table `{table}` stopped {at}: {reason}\n  {outcome}")]
     CopyStopped {
+        /// The table.
         table: String,
         /// `at the rows after key (5)`, `while reading the source`, ...
         at: String,
+        /// Why: the database's error (with any password scrubbed), or a key or value the target
+        /// cannot store.
         reason: String,
         /// What was kept and what to do next.
         outcome: String,
@@ -243,21 +349,38 @@ pub enum Error {
          empty these tables in the target (`fresh`, then `up`, empties them all) and copy again"
     )]
     CopyCounts {
+        /// How many tables differ.
         count: usize,
         /// One line per table: `  books: 3 in the source, 2 in the target`.
         tables: String,
     },
 }
 
+/// A `Result` whose error defaults to the runner's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The database's own words for `e`: its message and code when it answered, else sqlx's text.
 pub(crate) fn db_reason(e: &sqlx::Error) -> String {
     match e {
-        sqlx::Error::Database(d) => match d.code() {
-            Some(code) => format!("{} ({code})", d.message()),
-            None => d.message().to_string(),
-        },
+        sqlx::Error::Database(d) => {
+            let reason = match d.code() {
+                Some(code) => format!("{} ({code})", d.message()),
+                None => d.message().to_string(),
+            };
+            // PostgreSQL's hint is often the way out (`You might need to increase
+            // max_locks_per_transaction.`): it is kept.
+            #[cfg(feature = "postgres")]
+            if let Some(hint) = d
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|pg| pg.hint())
+            {
+                return format!(
+                    "{reason}; the server's hint: {}",
+                    hint.trim_end_matches('.')
+                );
+            }
+            reason
+        }
         other => other.to_string(),
     }
 }

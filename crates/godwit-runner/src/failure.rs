@@ -15,6 +15,56 @@ use crate::options::{DEFAULT_LOCK_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT};
 use crate::runner::Runner;
 use crate::script::{Dir, Script, Step, Unit, unit_migration};
 
+/// What a transaction ran out of on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    /// PostgreSQL's shared lock table (`out of shared memory`, sized by
+    /// `max_locks_per_transaction`), MySQL's lock table.
+    Locks,
+    /// Memory or disk.
+    Other,
+}
+
+/// Whether `e` is the server running out of a resource the transaction as a whole holds, rather
+/// than one statement failing: PostgreSQL's class 53 (insufficient resources), MySQL's full
+/// lock table or out-of-resources errors, SQLite's `SQLITE_NOMEM` and `SQLITE_FULL`.
+pub(crate) fn exhausted(e: &sqlx::Error) -> Option<Exhausted> {
+    let sqlx::Error::Database(d) = e else {
+        return None;
+    };
+    #[cfg(feature = "mysql")]
+    if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return match my.number() {
+            // ER_LOCK_TABLE_FULL.
+            1206 => Some(Exhausted::Locks),
+            // ER_OUT_OF_RESOURCES, ER_OUTOFMEMORY, ER_RECORD_FILE_FULL (the table is full).
+            1041 | 1037 | 1114 => Some(Exhausted::Other),
+            _ => None,
+        };
+    }
+    #[cfg(feature = "sqlite")]
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        let code: i64 = d.code().and_then(|c| c.parse().ok())?;
+        return match code & 0xff {
+            // SQLITE_NOMEM, SQLITE_FULL.
+            7 | 13 => Some(Exhausted::Other),
+            _ => None,
+        };
+    }
+    let code = d.code()?;
+    if !code.starts_with("53") {
+        return None;
+    }
+    // 53200 is also plain memory; the lock table's case says so in its hint.
+    let locks = code == "53200"
+        && (d.message().contains("shared memory") || db_reason(e).contains("max_locks"));
+    Some(if locks {
+        Exhausted::Locks
+    } else {
+        Exhausted::Other
+    })
+}
+
 /// Why a statement, Rust code or batched step failed.
 #[derive(Debug)]
 pub(crate) struct StepFailure {
@@ -87,6 +137,46 @@ impl Runner {
         tries: Tries,
     ) -> Error {
         abort(conn, true, fk_off).await;
+        let what = match unit_migration(unit) {
+            Some(m) if !unit.single => format!("migration {}", script.migrations[m].id),
+            _ => "--single-transaction".to_string(),
+        };
+        // The server ran out of something the whole transaction holds (locks, memory, disk):
+        // replaying it would take as long and end the same way, at a statement that is not the
+        // cause. Say so at once, with the server's hint and the way out.
+        if let Some(exhausted) = exhausted(&batch_error) {
+            let way_out = if unit.single {
+                format!(
+                    "run without --single-transaction (one transaction per migration), or in \
+                     parts with `up --to VERSION`{}",
+                    match exhausted {
+                        Exhausted::Locks =>
+                            ", or raise the server's max_locks_per_transaction \
+                                             (PostgreSQL; it takes a restart)",
+                        Exhausted::Other => "",
+                    }
+                )
+            } else {
+                match exhausted {
+                    Exhausted::Locks => "raise the server's max_locks_per_transaction \
+                                         (PostgreSQL; it takes a restart), or split the \
+                                         migration"
+                        .to_string(),
+                    Exhausted::Other => {
+                        "free the resource on the server, or split the migration".to_string()
+                    }
+                }
+            };
+            return Error::Database {
+                backend: self.backend(),
+                action: format!("{what} ({})", script.dir.as_str()),
+                reason: format!(
+                    "{}; it was rolled back: nothing of it is applied; the server ran out of \
+                     what the whole transaction holds, not of what one statement needs: {way_out}",
+                    db_reason(&batch_error)
+                ),
+            };
+        }
         let fk = fk_off && conn.batch("PRAGMA foreign_keys = OFF").await.is_ok();
         let begin = match self.backend() {
             Backend::Sqlite => "BEGIN IMMEDIATE",
@@ -116,10 +206,6 @@ impl Runner {
             }
         }
         abort(conn, true, fk).await;
-        let what = match unit_migration(unit) {
-            Some(m) if !unit.single => format!("migration {}", script.migrations[m].id),
-            _ => "--single-transaction".to_string(),
-        };
         Error::Database {
             backend: self.backend(),
             action: format!("{what} ({})", script.dir.as_str()),

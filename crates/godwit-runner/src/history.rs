@@ -32,6 +32,7 @@ pub const DEFAULT_TABLE: &str = "godwit_migrations";
 /// What history says of one migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowStatus {
+    /// The migration ran to the end.
     Applied,
     /// `up` stopped part-way (a backend without transactional DDL, or a migration that runs
     /// outside a transaction).
@@ -41,6 +42,7 @@ pub enum RowStatus {
 }
 
 impl RowStatus {
+    /// The status as the history table stores it: `applied`, `partial` or `partial_down`.
     pub fn as_str(self) -> &'static str {
         match self {
             RowStatus::Applied => "applied",
@@ -62,14 +64,21 @@ impl RowStatus {
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryRow {
+    /// The migration's version: `20261120090000`.
     pub version: u64,
+    /// The migration's name when it was recorded.
     pub name: String,
+    /// The [`checksum`] of the migration's statements when it was recorded.
     pub checksum: String,
+    /// Whether it is applied, or stopped part-way up or down.
     pub status: RowStatus,
     /// For a partial migration: the statement (1-based) that did not complete.
     pub statement: Option<usize>,
+    /// For a partial migration: the database's error, when there was one.
     pub error: Option<String>,
+    /// When it was recorded, in UTC: when it finished, or for a partial one when it started.
     pub applied_at: OffsetDateTime,
+    /// How long it ran, in milliseconds (0 when it was recorded by `baseline` or is partial).
     pub execution_ms: u64,
 }
 
@@ -90,12 +99,11 @@ pub fn checksum(m: &RenderedMigration) -> String {
     out
 }
 
-/// Check a history table name: a plain identifier, so that it can be written unquoted in the
-/// messages that tell users what SQL to run.
 /// What godwit adds to the history table's name for the progress of batched steps.
 pub(crate) const PROGRESS_SUFFIX: &str = "_batches";
 
-/// The history table's name must be a plain identifier, and it and the names godwit derives
+/// The history table's name must be a plain identifier (so that it can be written unquoted in
+/// the messages that tell users what SQL to run), and it and the names godwit derives
 /// from it (`<name>_batches`) must fit `backend`'s identifier limit: PostgreSQL would cut a
 /// longer one short, silently, to the history table's own name.
 pub(crate) fn check_table_name(name: &str, backend: Backend) -> Result<(), Error> {

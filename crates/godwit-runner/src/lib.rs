@@ -25,10 +25,40 @@
 //! Cargo features `postgres`, `mysql` and `sqlite` (all by default) choose the drivers compiled
 //! in; a URL for a backend left out is refused with an error that names the feature.
 //!
+//! A [`Runner`] applies migrations given as `(MigrationId, &dyn Migration)` pairs (`godwit`'s
+//! `godwit::runner(url)` builds one from every registered migration):
+//!
+//! ```no_run
+//! use godwit_core::{Migration, MigrationId, Schema};
+//! use godwit_runner::{DatabaseUrl, Runner, Up, UrlSource};
+//!
+//! struct CreateTags;
+//!
+//! impl Migration for CreateTags {
+//!     fn up(&self, s: &mut Schema) {
+//!         s.create_table("tags", |t| {
+//!             t.id();
+//!             t.string("name", 50).unique();
+//!         });
+//!     }
+//! }
+//!
+//! # async fn migrate() -> Result<(), godwit_runner::Error> {
+//! let url = DatabaseUrl::parse("postgres://app@localhost/blog", UrlSource::Given)?;
+//! let id = MigrationId { version: 20261120090000, name: "create_tags".into() };
+//! let runner = Runner::new(url, [(id, &CreateTags as &dyn Migration)]);
+//! let report = runner.up(&Up::default()).await?;
+//! println!("applied {} migration(s)", report.ran.len());
+//! println!("up to date: {}", runner.status().await?.is_up_to_date());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! **Invariant:** SQL comes only from godwit-core's renderer and from the history, progress,
 //! lock, `fresh` and `copy` statements here (`copy/mod.rs` lists its own); nothing else writes SQL.
 //! A password never appears in a message.
 
+#![warn(missing_docs)]
 // A binary for fewer backends leaves the others' helpers unused, and a match on the connection
 // may have a single arm: the full build (all three) is the one linted.
 #![cfg_attr(

@@ -14,14 +14,14 @@
 //! A server-side lock lives as long as its connection, and a connection can be ended under a
 //! running migration (an operator's `pg_terminate_backend` or `KILL`, a proxy's idle timeout,
 //! MySQL's `wait_timeout`). The lock's connection is pinged every 30 seconds while it is held,
-//! and asked whether it still holds the lock ([`Probe::check`]) before each migration, each
+//! and asked whether it still holds the lock (`Probe::check`) before each migration, each
 //! commit and each batch: a runner that lost it stops with [`Error::LockLost`], rolling back
 //! the transaction it is in, instead of migrating alongside the next runner that takes it.
 //!
 //! **Invariant:** every lock dies with its holder. Server-side locks belong to their session and
 //! the OS lock to the open file, so the lock is released on every path: success, error, panic
 //! (the connection or file is dropped), Ctrl-C and SIGKILL (the process ends, the server closes
-//! the session, the kernel closes the file). [`Lock::release`] releases it early and explicitly.
+//! the session, the kernel closes the file). `Lock::release` releases it early and explicitly.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write as _;
@@ -45,7 +45,7 @@ pub(crate) enum Lock {
 
 /// The connection that holds a server-side lock, kept alive while the lock is held (a proxy or
 /// `wait_timeout` would otherwise close it during a long statement), and asked whether it still
-/// holds the lock before each migration, transaction commit and batch ([`Probe::check`]).
+/// holds the lock before each migration, transaction commit and batch (`Probe::check`).
 pub(crate) struct Held {
     probe: Arc<Probe>,
     keepalive: tokio::task::JoinHandle<()>,
@@ -387,6 +387,7 @@ pub async fn hold(
 }
 
 impl HeldLock {
+    /// Release the lock now (dropping it releases it too, when the connection or file closes).
     pub async fn release(self) -> Result<(), Error> {
         self.0.release().await
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use godwit_core::Timeouts;
 
-/// Settings of a [`Runner`].
+/// Settings of a [`Runner`](crate::Runner).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
@@ -54,10 +54,12 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The history table's name.
     pub fn history_table(mut self, name: impl Into<String>) -> Self {
         self.history_table = name.into();
         self
     }
+    /// How long to wait for another runner's migration lock.
     pub fn deploy_lock_timeout(mut self, timeout: Duration) -> Self {
         self.deploy_lock_timeout = timeout;
         self
@@ -67,14 +69,18 @@ impl Options {
         self.timeouts = timeouts.or(self.timeouts);
         self
     }
+    /// The row count under which a change whose risk grows with the table is a note, not a
+    /// refusal.
     pub fn small_table_rows(mut self, rows: u64) -> Self {
         self.small_table_rows = rows;
         self
     }
+    /// The pause before the first retry after a lock timeout; it doubles for each next one.
     pub fn retry_backoff(mut self, pause: Duration) -> Self {
         self.retry_backoff = pause;
         self
     }
+    /// How long connecting may take.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -103,30 +109,38 @@ pub struct Up {
 }
 
 impl Up {
+    /// Run even though an applied migration's code changed since it ran.
     pub fn allow_changed(mut self, yes: bool) -> Self {
         self.allow_changed = yes;
         self
     }
+    /// Run even though history holds migrations that are not in the code.
     pub fn allow_missing(mut self, yes: bool) -> Self {
         self.allow_missing = yes;
         self
     }
+    /// Apply pending migrations older than the newest applied one.
     pub fn allow_out_of_order(mut self, yes: bool) -> Self {
         self.allow_out_of_order = yes;
         self
     }
+    /// Run migrations even when lint finds operations in them unsafe on the backend and no
+    /// `s.allow(..)` allows them.
     pub fn allow_unsafe(mut self, yes: bool) -> Self {
         self.allow_unsafe = yes;
         self
     }
+    /// Stop after this version (it must exist); `None` applies every pending migration.
     pub fn to(mut self, version: Option<u64>) -> Self {
         self.to = version;
         self
     }
+    /// All pending migrations in one transaction (PostgreSQL, SQLite).
     pub fn single_transaction(mut self, yes: bool) -> Self {
         self.single_transaction = yes;
         self
     }
+    /// Return the SQL instead of running it.
     pub fn dry_run(mut self, yes: bool) -> Self {
         self.dry_run = yes;
         self
@@ -148,17 +162,21 @@ pub enum DownTarget {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Down {
+    /// How many migrations to roll back.
     pub target: DownTarget,
+    /// Return the SQL instead of running it.
     pub dry_run: bool,
 }
 
 impl Down {
+    /// Roll back as far as `target` says (not a dry run).
     pub fn new(target: DownTarget) -> Self {
         Down {
             target,
             dry_run: false,
         }
     }
+    /// Return the SQL instead of running it.
     pub fn dry_run(mut self, yes: bool) -> Self {
         self.dry_run = yes;
         self

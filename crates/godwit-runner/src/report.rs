@@ -8,6 +8,7 @@ use godwit_core::{Backend, MigrationId};
 /// A migration whose recorded checksum `repair` replaced.
 #[derive(Debug, Clone)]
 pub struct Repaired {
+    /// The migration.
     pub id: MigrationId,
     /// The checksum history had.
     pub recorded: String,
@@ -18,14 +19,18 @@ pub struct Repaired {
 /// One migration that ran.
 #[derive(Debug, Clone)]
 pub struct Ran {
+    /// The migration.
     pub id: MigrationId,
+    /// `up` or `down`.
     pub direction: &'static str,
+    /// How long it took.
     pub elapsed: Duration,
 }
 
 /// What a command did.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The backend of the database.
     pub backend: Backend,
     /// The migrations that ran, in order.
     pub ran: Vec<Ran>,

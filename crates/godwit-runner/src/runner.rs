@@ -1,15 +1,15 @@
 //! [`Runner`]: apply and roll back migrations on a database, as a library.
 //!
 //! Every command follows the same steps: connect; read history (without creating it); work out
-//! what to run; take the [lock](crate::lock); read history **again** (another deploy may have
+//! what to run; take the [lock]; read history **again** (another deploy may have
 //! run migrations while this one waited); render every migration to run, so that nothing starts
-//! when one cannot be rendered; then compile the run into a [script](crate::script) of steps and
-//! run it ([`crate::execute`]), or print it for a dry run.
+//! when one cannot be rendered; then compile the run into a script (`script.rs`) of steps and
+//! run it (`execute.rs`), or print it for a dry run.
 //!
 //! This file is the runner's public face: each command is a short method that reads as those
-//! steps. The work is in one file per concept: [`crate::checks`] (what is refused before
-//! anything runs), [`crate::script`] (what will run, and the dry run), [`crate::execute`] and
-//! [`crate::failure`] (running it), [`crate::status`], [`crate::fresh`], [`crate::copy`],
+//! steps. The work is in one file per concept: `checks.rs` (what is refused before
+//! anything runs), `script.rs` (what will run, and the dry run), `execute.rs` and
+//! `failure.rs` (running it), [`crate::status`], `fresh.rs`, [`crate::copy`],
 //! [`crate::verify`].
 
 use std::collections::BTreeMap;
@@ -83,11 +83,14 @@ impl Runner {
         }
     }
 
+    /// Use `options` instead of the default settings.
     pub fn with_options(mut self, options: Options) -> Runner {
         self.options = options;
         self
     }
 
+    /// Report what the runner does, as [`Event`](crate::Event)s, to `observer` (by default nothing
+    /// watches).
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Runner {
         self.observer = observer;
         self
@@ -110,10 +113,12 @@ impl Runner {
         }
     }
 
+    /// The database this runner works on (it displays redacted).
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
     }
 
+    /// The runner's settings.
     pub fn options(&self) -> &Options {
         &self.options
     }
@@ -372,7 +377,6 @@ impl Runner {
         Ok(())
     }
 
-    /// Apply pending migrations, oldest first, up to `up.to`.
     /// What the database tells the safety rules: each table's size and the server's version
     /// (see [`Catalog::lint_live`](godwit_core::Catalog::lint_live)).
     pub async fn live_context(&self) -> Result<godwit_core::LiveContext, Error> {
@@ -386,6 +390,10 @@ impl Runner {
         })
     }
 
+    /// Apply pending migrations, oldest first, up to `up.to`, under the migration lock, resuming a
+    /// migration an earlier run stopped in where it can. Nothing runs when history disagrees with
+    /// the code or a pending operation is unsafe, unless `up` allows it. With `up.dry_run`, the
+    /// report holds the SQL instead and nothing runs.
     pub async fn up(&self, up: &Up) -> Result<Report, Error> {
         let history = self.history()?;
         self.check_up(up)?;

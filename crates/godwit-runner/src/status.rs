@@ -12,7 +12,9 @@ use crate::runner::Runner;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum State {
+    /// Applied, and its code is unchanged since it ran.
     Applied,
+    /// Not applied yet.
     Pending,
     /// `up` stopped part-way; see the row's `statement` and `error`.
     Partial,
@@ -30,6 +32,8 @@ pub enum State {
 }
 
 impl State {
+    /// The state as `status` shows it: `applied`, `pending`, `partial`, `partial_down`, `missing`,
+    /// `changed`, `out_of_order` or `cannot_render`.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Applied => "applied",
@@ -47,8 +51,11 @@ impl State {
 /// One line of `status`.
 #[derive(Debug, Clone)]
 pub struct MigrationStatus {
+    /// The migration's version.
     pub version: u64,
+    /// The migration's name in the code, or in history for a [`State::Missing`] one.
     pub name: String,
+    /// Where it stands.
     pub state: State,
     /// Its history row, when it has one.
     pub row: Option<HistoryRow>,
@@ -62,9 +69,11 @@ pub struct MigrationStatus {
 /// Every migration, applied or not.
 #[derive(Debug, Clone)]
 pub struct Status {
+    /// The backend of the database.
     pub backend: Backend,
     /// The database URL, redacted.
     pub database: String,
+    /// The history table's name.
     pub history_table: String,
     /// False when the history table does not exist yet (nothing was ever applied).
     pub history_exists: bool,

@@ -2,7 +2,7 @@
 //!
 //! **Invariant:** the password in a URL never leaves this type. `Display` and `Debug` show the
 //! URL with the password replaced by `***`, and error messages about connecting are passed
-//! through [`DatabaseUrl::scrub`]. Only [`connect`](crate::connect) reads the URL as written.
+//! through [`DatabaseUrl::scrub`]. Only `connect.rs` reads the URL as written.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -18,6 +18,7 @@ use crate::url::DatabaseUrl;
 /// What `verify` found.
 #[derive(Debug, Clone)]
 pub struct Verified {
+    /// The backend of the scratch databases the round trips ran in.
     pub backend: Backend,
     /// The migrations whose `down` then `up` restored the schema, newest first.
     pub round_trips: Vec<MigrationId>,
@@ -29,9 +30,11 @@ pub struct Verified {
 /// A round trip that did not restore the schema.
 #[derive(Debug, Clone)]
 pub struct RoundTripFailure {
+    /// The migration whose round trip failed.
     pub id: MigrationId,
     /// `down` (the schema after `down` is not the one before `up`) or `up` (after `up` again).
     pub step: &'static str,
+    /// How the scratch database's schema differs from the one expected after `step`.
     pub differences: Vec<Difference>,
 }
 
@@ -50,9 +53,12 @@ pub struct Drift {
 /// A half-applied migration and what of the live schema it explains.
 #[derive(Debug, Clone)]
 pub struct HalfApplied {
+    /// The migration.
     pub id: MigrationId,
     /// The statement it stopped at (1-based), as history has it.
     pub statement: Option<usize>,
+    /// The differences it explains (what it did before it stopped), which
+    /// [`Drift::differences`] leaves out.
     pub differences: Vec<Difference>,
 }
 

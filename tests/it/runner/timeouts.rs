@@ -1,5 +1,6 @@
-//! Lock and statement timeouts, retries after a lock timeout, and `up` refusing unsafe
-//! migrations, with migrations of the tests' own (not the fixture's).
+//! Lock and statement timeouts, retries after a lock timeout, the server running out of a
+//! resource, and `up` refusing unsafe migrations, with migrations of the tests' own (not the
+//! fixture's).
 //!
 //! A second session holds a lock on the table a migration alters (PostgreSQL and MariaDB: an
 //! open transaction that read the table; SQLite: the write lock), so the migration times out
@@ -91,6 +92,83 @@ impl Migration for IndexAndFill {
     fn up(&self, s: &mut Schema) {
         s.add_index("accounts", ["name"]);
         s.update("accounts").set("name", "Ada");
+    }
+}
+
+/// Sorts more rows than its session may spill to disk (PostgreSQL's `temp_file_limit`): the
+/// server runs out of a resource (53400), as a long run in one transaction runs out of lock
+/// slots (53200, `max_locks_per_transaction`), and no statement is wrong.
+struct SpillPastTheLimit;
+impl Migration for SpillPastTheLimit {
+    fn up(&self, s: &mut Schema) {
+        s.sql_per_backend(PerBackend {
+            postgres: Some("SET LOCAL temp_file_limit = '64kB'; SET LOCAL work_mem = '64kB'"),
+            mysql: None,
+            sqlite: None,
+        })
+        .down("SELECT 1");
+        s.sql_per_backend(PerBackend {
+            postgres: Some(
+                "CREATE TABLE spilled AS SELECT g FROM generate_series(1, 200000) g \
+                 ORDER BY md5(g::text)",
+            ),
+            mysql: None,
+            sqlite: None,
+        })
+        .down("DROP TABLE spilled");
+    }
+}
+
+static SPILL: SpillPastTheLimit = SpillPastTheLimit;
+
+/// PostgreSQL: a run the server cannot hold (out of lock slots, temporary disk, memory) fails at
+/// once with the server's words and the way out, without replaying its statements one by one to
+/// name one of them (the replay would take as long and fail the same way).
+async fn running_out_of_a_server_resource_says_the_way_out(backend: Backend) {
+    assert_eq!(backend, Backend::Postgres);
+    let mut db = scratch(backend, "exhausted").await;
+    let url = db.url();
+    let error = runner(&url, ("spill", &SPILL))
+        .up(&Up::default().single_transaction(true).allow_unsafe(true))
+        .await
+        .expect_err("the sort outgrows temp_file_limit");
+    let message = error.to_string();
+    for part in [
+        "--single-transaction (up) failed on PostgreSQL",
+        "temp_file_limit",
+        "(53400)",
+        "nothing of it is applied",
+        "the server ran out of what the whole transaction holds",
+        "run without --single-transaction (one transaction per migration), or in parts with `up --to VERSION`",
+    ] {
+        assert!(message.contains(part), "`{part}` in: {message}");
+    }
+    assert!(history(&mut db.conn, "godwit_migrations").await.is_empty());
+    assert!(!table_exists(&mut db.conn, "accounts").await);
+
+    // One transaction per migration: the first is applied, the second says what to do.
+    let error = runner(&url, ("spill", &SPILL))
+        .up(&Up::default().allow_unsafe(true))
+        .await
+        .expect_err("the sort outgrows temp_file_limit");
+    let message = error.to_string();
+    assert!(
+        message.contains("free the resource on the server, or split the migration"),
+        "{message}"
+    );
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        vec![(V1, "applied".into())]
+    );
+    db.conn.close().await;
+}
+
+mod postgres_only {
+    use super::*;
+
+    #[tokio::test]
+    async fn running_out_of_a_server_resource_says_the_way_out() {
+        super::running_out_of_a_server_resource_says_the_way_out(Backend::Postgres).await;
     }
 }
 

@@ -96,8 +96,8 @@ pub struct CopyOptions {
     /// Store values the target cannot keep exactly as it can (see the module's documentation)
     /// instead of stopping.
     pub allow_rounding: bool,
-    /// Receives the target's lock wait and each table's progress ([`Event::Batch`],
-    /// [`Event::BatchDone`]).
+    /// Receives the target's lock wait and each table's progress ([`Event::Batch`](crate::Event::Batch),
+    /// [`Event::BatchDone`](crate::Event::BatchDone)).
     pub observer: Arc<dyn Observer>,
 }
 
@@ -123,18 +123,22 @@ impl Default for CopyOptions {
 }
 
 impl CopyOptions {
+    /// Only these tables (all of the schema when `None`), still in foreign-key order.
     pub fn tables(mut self, tables: Option<Vec<String>>) -> Self {
         self.tables = tables;
         self
     }
+    /// Rows per batch (and per target transaction); 0 counts as 1.
     pub fn batch_size(mut self, rows: u32) -> Self {
         self.batch_size = std::cmp::max(rows, 1);
         self
     }
+    /// Round values the target cannot keep exactly, instead of stopping the copy.
     pub fn allow_rounding(mut self, yes: bool) -> Self {
         self.allow_rounding = yes;
         self
     }
+    /// Where the target's lock wait and each table's progress are reported.
     pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = observer;
         self
@@ -144,9 +148,11 @@ impl CopyOptions {
 /// One copied table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CopiedTable {
+    /// The table's name.
     pub table: String,
     /// Rows in the source and in the target once the copy ended (equal: they are checked).
     pub source_rows: u64,
+    /// Rows in the target once the copy ended.
     pub target_rows: u64,
     /// Rows this run copied.
     pub copied: u64,
@@ -166,11 +172,13 @@ pub struct CopiedTable {
 pub struct Copied {
     /// Both redacted.
     pub from: String,
+    /// The target database's URL, redacted too.
     pub to: String,
     /// The newest migration applied to both.
     pub version: MigrationId,
     /// In the order they were copied.
     pub tables: Vec<CopiedTable>,
+    /// How long the whole copy took.
     pub elapsed: Duration,
 }
 

@@ -134,7 +134,7 @@ pub const OTHER_TOOLS_HISTORY: &[&str] = &[
 ///
 /// Differences come sorted by table, then table, column, primary key, index, foreign key and
 /// check, each by name. An empty list means the database matches the migrations, within what
-/// the [module documentation](self) says is compared.
+/// the [module documentation](crate::introspect) says is compared.
 pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Difference> {
     let mut out = BTreeSet::new();
     let names: BTreeSet<&String> = model.tables.keys().chain(live.tables.keys()).collect();

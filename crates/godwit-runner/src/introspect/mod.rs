@@ -4,7 +4,7 @@
 //! history table, with its columns (type as the backend spells it, nullability, default,
 //! auto-increment), primary key, indexes (unique or not, columns, partial predicate), unique
 //! constraints, foreign keys (referenced table and columns, `ON DELETE`/`ON UPDATE`) and check
-//! constraints. [`diff`] compares it with a [`SchemaModel`] and returns one [`Difference`] per
+//! constraints. [`diff`] compares it with a [`SchemaModel`](godwit_core::SchemaModel) and returns one [`Difference`] per
 //! thing that does not match, each a line a person can act on.
 //!
 //! Where the information comes from:
@@ -80,7 +80,9 @@ pub struct LiveSchema {
 /// part of an extension; SQLite has no functions).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LiveObject {
+    /// A view, a trigger or a function; never an index.
     pub kind: ObjectKind,
+    /// The object's name.
     pub name: String,
     /// A trigger's table.
     pub table: Option<String>,
@@ -101,6 +103,7 @@ impl LiveObject {
 /// One table of a live database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveTable {
+    /// The table's name.
     pub name: String,
     /// In the table's order.
     pub columns: Vec<LiveColumn>,
@@ -108,7 +111,9 @@ pub struct LiveTable {
     pub primary_key: Vec<String>,
     /// Indexes other than the primary key's, and unique constraints (`constraint` set).
     pub indexes: Vec<LiveIndex>,
+    /// The table's foreign keys.
     pub foreign_keys: Vec<LiveForeignKey>,
+    /// The table's check constraints.
     pub checks: Vec<LiveCheck>,
     /// PostgreSQL: the foreign keys added `NOT VALID` and not validated since, by name.
     pub foreign_keys_not_valid: Vec<String>,
@@ -124,10 +129,12 @@ impl LiveTable {
 /// A column of a live table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveColumn {
+    /// The column's name.
     pub name: String,
     /// The type as the backend spells it: PostgreSQL's `format_type`, MySQL/MariaDB's
     /// `COLUMN_TYPE`, SQLite's declared type.
     pub ty: String,
+    /// Whether the column accepts `NULL`.
     pub nullable: bool,
     /// The default's SQL text as the backend keeps it; `None` without a default (and for the
     /// sequence default of a `serial` column, which counts as auto-increment).
@@ -152,6 +159,7 @@ pub struct LiveIndex {
     pub name: String,
     /// The indexed columns, in order; an expression shows as `<expression>`.
     pub columns: Vec<String>,
+    /// A unique index or constraint.
     pub unique: bool,
     /// The `WHERE` predicate of a partial index, as the backend keeps it. SQLite gives only
     /// whether there is one: its predicate is then `<partial>`.
@@ -167,17 +175,23 @@ pub struct LiveIndex {
 pub struct LiveForeignKey {
     /// `None` on SQLite, which does not keep the name.
     pub name: Option<String>,
+    /// The referencing columns, in order.
     pub columns: Vec<String>,
+    /// The referenced table.
     pub ref_table: String,
+    /// The referenced columns, matching `columns` one for one; on SQLite, `<primary key>` where
+    /// the foreign key names no referenced column.
     pub ref_columns: Vec<String>,
     /// `CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT` or `NO ACTION`.
     pub on_delete: String,
+    /// The `ON UPDATE` action, spelled as `on_delete` is.
     pub on_update: String,
 }
 
 /// A check constraint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveCheck {
+    /// The constraint's name.
     pub name: String,
     /// The expression as the backend keeps it; empty on SQLite.
     pub expr: String,
@@ -188,13 +202,17 @@ pub struct LiveCheck {
 /// What a [`Difference`] is about.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Object {
+    /// The table itself.
     Table,
+    /// A column, by name.
     Column(String),
+    /// The table's primary key.
     PrimaryKey,
     /// An index or a unique constraint, by name.
     Index(String),
     /// A foreign key, by name (on SQLite, by its columns).
     ForeignKey(String),
+    /// A check constraint, by name.
     Check(String),
     /// A trigger on the table, by name.
     Trigger(String),
@@ -218,8 +236,11 @@ pub enum DifferenceKind {
 /// One way the live schema differs from the schema model.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Difference {
+    /// The table concerned; for a view or a function, its own name.
     pub table: String,
+    /// What in the table differs.
     pub object: Object,
+    /// Whether it is missing, unexpected or changed.
     pub kind: DifferenceKind,
     /// What the migrations say, for [`DifferenceKind::Changed`] (and what is missing).
     pub expected: Option<String>,

@@ -106,7 +106,14 @@ pub(crate) fn up(cx: &Context<'_>, args: &UpArgs, out: &mut dyn Write) -> Result
         .allow_changed(args.allow_changed)
         .allow_missing(args.allow_missing)
         .allow_out_of_order(args.allow_out_of_order);
-    let report = db::block_on(runner.up(&up)).map_err(|f| terminal.with_finished(f));
+    // In one transaction for all, a failure rolls back what finished before it: nothing to list.
+    let report = db::block_on(runner.up(&up)).map_err(|f| {
+        if args.single_transaction {
+            f
+        } else {
+            terminal.with_finished(f)
+        }
+    });
     terminal.finish();
     print(out, &args.db, runner.url().redacted(), "up", &report?)
 }

@@ -222,6 +222,9 @@ struct BatchProgress {
     longest: Duration,
 }
 
+/// How many of the first and of the last migrations a failed run lists as finished.
+const FINISHED_SHOWN: usize = 3;
+
 /// Without a terminal, a batched task logs a line this often.
 const BATCH_LOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -255,10 +258,22 @@ impl Terminal {
         if finished.is_empty() {
             return failure;
         }
-        let note = format!(
-            "before it stopped, this run finished: {}",
-            finished.join(", ")
-        );
+        // A long run lists its first and last migrations, not thousands of lines.
+        let note = if finished.len() > FINISHED_SHOWN * 2 {
+            format!(
+                "before it stopped, this run finished {} migrations: {}, ... ({} more), {} \
+                 (`status` lists them)",
+                finished.len(),
+                finished[..FINISHED_SHOWN].join(", "),
+                finished.len() - FINISHED_SHOWN * 2,
+                finished[finished.len() - FINISHED_SHOWN..].join(", ")
+            )
+        } else {
+            format!(
+                "before it stopped, this run finished: {}",
+                finished.join(", ")
+            )
+        };
         match failure {
             Failure::Exit { code, mut errors } => {
                 if let Some(last) = errors.pop() {
@@ -496,3 +511,36 @@ pub(crate) const GREEN: u8 = 32;
 pub(crate) const YELLOW: u8 = 33;
 pub(crate) const RED: u8 = 31;
 pub(crate) const MAGENTA: u8 = 35;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure_after(finished: usize) -> String {
+        let terminal = Terminal::new(true);
+        terminal
+            .finished
+            .lock()
+            .unwrap()
+            .extend((1..=finished).map(|n| format!("up {n} m{n} (1 ms)")));
+        match terminal.with_finished(Failure::Errors(vec![anyhow!("it failed")])) {
+            Failure::Errors(errors) => format!("{:#}", errors[0]),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_failed_run_lists_what_it_finished_and_no_more_than_six() {
+        assert_eq!(
+            failure_after(2),
+            "it failed\n  before it stopped, this run finished: up 1 m1 (1 ms), up 2 m2 (1 ms)"
+        );
+        assert_eq!(
+            failure_after(2100),
+            "it failed\n  before it stopped, this run finished 2100 migrations: up 1 m1 (1 ms), \
+             up 2 m2 (1 ms), up 3 m3 (1 ms), ... (2094 more), up 2098 m2098 (1 ms), up 2099 \
+             m2099 (1 ms), up 2100 m2100 (1 ms) (`status` lists them)"
+        );
+        assert_eq!(failure_after(0), "it failed");
+    }
+}
