@@ -12,6 +12,12 @@
 //! - MariaDB: `mysql db < all.sql`; `up` (statement by statement: its DDL commits implicitly);
 //!   `up` when nothing is pending.
 //!
+//! Beside them, sqlx-cli (the peer; installed once into `target/godwit-bench/sqlx-cli` with
+//! `cargo install sqlx-cli --version 0.9.1 --no-default-features --features
+//! postgres,mysql,sqlite,rustls`) applies the same SQL, one file per migration as it reads them
+//! (`sqlx migrate run`, a transaction per migration), and `sqlx migrate info` is measured against
+//! godwit's `status`, each with 1,000 migrations applied by itself.
+//!
 //! Every run starts from a new database (on PostgreSQL, after a `CHECKPOINT`), and the variants
 //! take turns, one run each per round, so that a busy moment of the machine falls on all of them
 //! alike; the report gives the median and the fastest run. The servers are the test suite's:
@@ -49,6 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let root = crate::workspace_root();
     let dir = root.join("target").join("godwit-bench");
+    let sqlx = sqlx_cli(&dir)?;
     write_crate(&root, &dir, args.migrations)?;
     eprintln!("building the migrations binary in release mode (not measured) ...");
     cargo(&dir, &["build", "--release"])?;
@@ -77,6 +84,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let noop_pg = {
         let db = pg.fresh_postgres("noop")?;
         timed(&mut up(&bin, &pg.with_database(&db), &[]))?;
+        db
+    };
+    let sqlx_pg = sqlx_migrations(&bin, &work, "postgres", n)?;
+    let noop_sqlx_pg = {
+        let db = pg.fresh_postgres("noop_sqlx")?;
+        timed(&mut sqlx_run(&sqlx, &sqlx_pg, &pg.with_database(&db)))?;
         db
     };
     let results = rounds(
@@ -109,9 +122,39 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 check_applied(&bin, &url, n)?;
                 pg.drop_postgres(&db)?;
                 Ok(t)
-            }),
+            })
+            .peer(3),
+            Variant::new(
+                "sqlx migrate run (a transaction per migration)",
+                Some(0),
+                || {
+                    let db = fresh_pg(&pg)?;
+                    let t = timed(&mut sqlx_run(&sqlx, &sqlx_pg, &pg.with_database(&db)))?;
+                    pg.drop_postgres(&db)?;
+                    Ok(t)
+                },
+            ),
             Variant::new("godwit up, nothing pending", None, || {
                 timed(&mut up(&bin, &pg.with_database(&noop_pg), &[]))
+            })
+            .peer(5),
+            Variant::new("sqlx migrate run, nothing pending", None, || {
+                timed(&mut sqlx_run(
+                    &sqlx,
+                    &sqlx_pg,
+                    &pg.with_database(&noop_sqlx_pg),
+                ))
+            }),
+            Variant::new("godwit status", None, || {
+                timed(&mut status(&bin, &pg.with_database(&noop_pg)))
+            })
+            .peer(7),
+            Variant::new("sqlx migrate info", None, || {
+                timed(&mut sqlx_info(
+                    &sqlx,
+                    &sqlx_pg,
+                    &pg.with_database(&noop_sqlx_pg),
+                ))
             }),
             Variant::new("psql -c 'SELECT 1' (connecting alone)", None, || {
                 timed(
@@ -129,6 +172,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ],
     )?;
     pg.drop_postgres(&noop_pg)?;
+    pg.drop_postgres(&noop_sqlx_pg)?;
     table.push(("PostgreSQL", results));
 
     // SQLite.
@@ -146,6 +190,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let noop_url = format!("sqlite://{}?mode=rwc", noop_db.display());
     fresh(&noop_db);
     timed(&mut up(&bin, &noop_url, &[]))?;
+    let sqlx_lite = sqlx_migrations(&bin, &work, "sqlite", n)?;
+    let noop_sqlx_db = work.join("noop-sqlx.db");
+    let noop_sqlx_url = format!("sqlite://{}?mode=rwc", noop_sqlx_db.display());
+    fresh(&noop_sqlx_db);
+    timed(&mut sqlx_run(&sqlx, &sqlx_lite, &noop_sqlx_url))?;
     let results = rounds(
         args.runs,
         "SQLite",
@@ -166,14 +215,35 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 let t = timed(&mut up(&bin, &url, &[]))?;
                 check_applied(&bin, &url, n)?;
                 Ok(t)
-            }),
+            })
+            .peer(3),
+            Variant::new(
+                "sqlx migrate run (a transaction per migration)",
+                Some(0),
+                || {
+                    fresh(&db);
+                    timed(&mut sqlx_run(&sqlx, &sqlx_lite, &url))
+                },
+            ),
             Variant::new("godwit up, nothing pending", None, || {
                 timed(&mut up(&bin, &noop_url, &[]))
+            })
+            .peer(5),
+            Variant::new("sqlx migrate run, nothing pending", None, || {
+                timed(&mut sqlx_run(&sqlx, &sqlx_lite, &noop_sqlx_url))
+            }),
+            Variant::new("godwit status", None, || {
+                timed(&mut status(&bin, &noop_url))
+            })
+            .peer(7),
+            Variant::new("sqlx migrate info", None, || {
+                timed(&mut sqlx_info(&sqlx, &sqlx_lite, &noop_sqlx_url))
             }),
         ],
     )?;
     fresh(&db);
     fresh(&noop_db);
+    fresh(&noop_sqlx_db);
     table.push(("SQLite", results));
 
     // MariaDB.
@@ -182,6 +252,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let noop_my = {
         let db = my.fresh_mysql("noop")?;
         timed(&mut up(&bin, &my.with_database(&db), &[]))?;
+        db
+    };
+    let sqlx_my = sqlx_migrations(&bin, &work, "mysql", n)?;
+    let noop_sqlx_my = {
+        let db = my.fresh_mysql("noop_sqlx")?;
+        timed(&mut sqlx_run(&sqlx, &sqlx_my, &my.with_database(&db)))?;
         db
     };
     let results = rounds(
@@ -202,13 +278,40 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 check_applied(&bin, &url, n)?;
                 my.drop_mysql(&db)?;
                 Ok(t)
+            })
+            .peer(2),
+            Variant::new("sqlx migrate run", Some(0), || {
+                let db = my.fresh_mysql("run")?;
+                let t = timed(&mut sqlx_run(&sqlx, &sqlx_my, &my.with_database(&db)))?;
+                my.drop_mysql(&db)?;
+                Ok(t)
             }),
             Variant::new("godwit up, nothing pending", None, || {
                 timed(&mut up(&bin, &my.with_database(&noop_my), &[]))
+            })
+            .peer(4),
+            Variant::new("sqlx migrate run, nothing pending", None, || {
+                timed(&mut sqlx_run(
+                    &sqlx,
+                    &sqlx_my,
+                    &my.with_database(&noop_sqlx_my),
+                ))
+            }),
+            Variant::new("godwit status", None, || {
+                timed(&mut status(&bin, &my.with_database(&noop_my)))
+            })
+            .peer(6),
+            Variant::new("sqlx migrate info", None, || {
+                timed(&mut sqlx_info(
+                    &sqlx,
+                    &sqlx_my,
+                    &my.with_database(&noop_sqlx_my),
+                ))
             }),
         ],
     )?;
     my.drop_mysql(&noop_my)?;
+    my.drop_mysql(&noop_sqlx_my)?;
     table.push(("MariaDB", results));
 
     let mut s = String::new();
@@ -220,8 +323,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.runs
     );
     let _ = writeln!(s);
-    let _ = writeln!(s, "| database | what | seconds | vs the client |");
-    let _ = writeln!(s, "|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| database | what | seconds | vs the client | vs sqlx-cli (paired: median, range) |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|");
     for (db, results) in table {
         for r in &results {
             let vs = match r.against {
@@ -232,9 +338,28 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 ),
                 None => String::new(),
             };
+            // Paired: run k of this against run k of the peer, taken side by side.
+            let peer = match r.peer {
+                Some(i) => {
+                    let mut ratios: Vec<f64> = r
+                        .times
+                        .iter()
+                        .zip(&results[i].times)
+                        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64().max(1e-9))
+                        .collect();
+                    ratios.sort_by(f64::total_cmp);
+                    format!(
+                        "{:.2}x ({:.2} to {:.2})",
+                        ratios[ratios.len() / 2],
+                        ratios[0],
+                        ratios[ratios.len() - 1]
+                    )
+                }
+                None => String::new(),
+            };
             let _ = writeln!(
                 s,
-                "| {db} | {} | {:.3} ({:.3}) | {vs} |",
+                "| {db} | {} | {:.3} ({:.3}) | {vs} | {peer} |",
                 r.name,
                 r.median.as_secs_f64(),
                 r.fastest.as_secs_f64()
@@ -250,6 +375,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 struct Variant<'a> {
     name: &'static str,
     against: Option<usize>,
+    /// The sqlx-cli variant this one is compared with, run by run.
+    peer: Option<usize>,
     run: Box<dyn FnMut() -> anyhow::Result<Duration> + 'a>,
 }
 
@@ -262,16 +389,26 @@ impl<'a> Variant<'a> {
         Variant {
             name,
             against,
+            peer: None,
             run: Box::new(run),
         }
+    }
+
+    /// Compared with sqlx-cli's variant `i`, run by run.
+    fn peer(mut self, i: usize) -> Self {
+        self.peer = Some(i);
+        self
     }
 }
 
 struct Measured {
     name: &'static str,
     against: Option<usize>,
+    peer: Option<usize>,
     median: Duration,
     fastest: Duration,
+    /// Every run, in round order.
+    times: Vec<Duration>,
 }
 
 /// Run every variant once per round, `runs` rounds, so that a busy moment of the machine
@@ -291,7 +428,9 @@ fn rounds(runs: usize, db: &str, mut variants: Vec<Variant<'_>>) -> anyhow::Resu
         .map(|(v, t)| Measured {
             name: v.name,
             against: v.against,
-            median: median(t),
+            peer: v.peer,
+            times: t.clone(),
+            median: median(&mut t.clone()),
             fastest: t.iter().copied().min().unwrap_or_default(),
         })
         .collect())
@@ -306,6 +445,109 @@ fn up(bin: &Path, url: &str, extra: &[&str]) -> Command {
     let mut c = Command::new(bin);
     c.arg("up")
         .args(extra)
+        .args(["--database-url", url])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null());
+    c
+}
+
+/// `bin status --database-url url`, quiet.
+fn status(bin: &Path, url: &str) -> Command {
+    let mut c = Command::new(bin);
+    c.args(["status", "--database-url", url])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null());
+    c
+}
+
+/// The sqlx-cli version the benchmark installs.
+const SQLX_CLI_VERSION: &str = "0.9.1";
+
+/// sqlx-cli's binary, installed into `dir/sqlx-cli` the first time (not measured).
+fn sqlx_cli(dir: &Path) -> anyhow::Result<PathBuf> {
+    let root = dir.join("sqlx-cli");
+    let bin = root
+        .join("bin")
+        .join(format!("sqlx{}", std::env::consts::EXE_SUFFIX));
+    if bin.exists() {
+        return Ok(bin);
+    }
+    eprintln!(
+        "installing sqlx-cli {SQLX_CLI_VERSION} into `{}` (once; not measured) ...",
+        root.display()
+    );
+    let status = crate::cargo()
+        .args([
+            "install",
+            "sqlx-cli",
+            "--version",
+            SQLX_CLI_VERSION,
+            "--no-default-features",
+            "--features",
+            "postgres,mysql,sqlite,rustls",
+            "--root",
+        ])
+        .arg(&root)
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .context("cannot run `cargo install sqlx-cli`")?;
+    ensure!(status.success(), "`cargo install sqlx-cli` failed");
+    Ok(bin)
+}
+
+/// The migrations as sqlx-cli reads them: `<version>_<name>.sql` per migration in
+/// `work/sqlx-<backend>`, each holding what `sql --backend <backend>` prints for it.
+fn sqlx_migrations(bin: &Path, work: &Path, backend: &str, n: usize) -> anyhow::Result<PathBuf> {
+    let text = sql_text(bin, backend)?;
+    let dir = work.join(format!("sqlx-{backend}"));
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("cannot remove `{}`", dir.display()))?;
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let mut files: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let header = line
+            .strip_prefix("-- ")
+            .and_then(|rest| rest.strip_suffix(" (up)"))
+            .and_then(|rest| rest.split_once(' '));
+        match (header, files.last_mut()) {
+            (Some((version, name)), _) => {
+                files.push((format!("{version}_{name}.sql"), String::new()))
+            }
+            (None, Some((_, body))) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    ensure!(
+        files.len() == n,
+        "`sql --backend {backend}` printed {} migrations, not {n}",
+        files.len()
+    );
+    for (name, body) in files {
+        fs::write(dir.join(&name), body).with_context(|| format!("cannot write `{name}`"))?;
+    }
+    Ok(dir)
+}
+
+/// `sqlx migrate run` of `source` on `url`.
+fn sqlx_run(sqlx: &Path, source: &Path, url: &str) -> Command {
+    let mut c = Command::new(sqlx);
+    c.args(["migrate", "run", "--source"])
+        .arg(source)
+        .args(["--database-url", url])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null());
+    c
+}
+
+/// `sqlx migrate info` of `source` on `url`.
+fn sqlx_info(sqlx: &Path, source: &Path, url: &str) -> Command {
+    let mut c = Command::new(sqlx);
+    c.args(["migrate", "info", "--source"])
+        .arg(source)
         .args(["--database-url", url])
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null());
@@ -334,6 +576,17 @@ fn sql_file(
     backend: &str,
     wrap: Option<(&str, &str)>,
 ) -> anyhow::Result<PathBuf> {
+    let mut text = sql_text(bin, backend)?;
+    if let Some((begin, end)) = wrap {
+        text = format!("{begin}\n{text}{end}\n");
+    }
+    let file = work.join(format!("{backend}.sql"));
+    fs::write(&file, text).with_context(|| format!("cannot write `{}`", file.display()))?;
+    Ok(file)
+}
+
+/// What `bin sql --backend <backend>` prints.
+fn sql_text(bin: &Path, backend: &str) -> anyhow::Result<String> {
     let out = Command::new(bin)
         .args(["sql", "--backend", backend])
         .output()
@@ -343,13 +596,7 @@ fn sql_file(
         "`sql` failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut text = String::from_utf8(out.stdout).context("`sql` printed something not UTF-8")?;
-    if let Some((begin, end)) = wrap {
-        text = format!("{begin}\n{text}{end}\n");
-    }
-    let file = work.join(format!("{backend}.sql"));
-    fs::write(&file, text).with_context(|| format!("cannot write `{}`", file.display()))?;
-    Ok(file)
+    String::from_utf8(out.stdout).context("`sql` printed something not UTF-8")
 }
 
 /// Run `c`, failing with its output when it fails; its wall time.
