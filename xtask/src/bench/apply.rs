@@ -13,7 +13,7 @@
 //!   `up` when nothing is pending.
 //!
 //! Beside them, sqlx-cli (the peer; installed once into `target/godwit-bench/sqlx-cli` with
-//! `cargo install sqlx-cli --version 0.9.1 --no-default-features --features
+//! `cargo install sqlx-cli --version ^0.9 --no-default-features --features
 //! postgres,mysql,sqlite,rustls`) applies the same SQL, one file per migration as it reads them
 //! (`sqlx migrate run`, a transaction per migration), and `sqlx migrate info` is measured against
 //! godwit's `status`, each with 1,000 migrations applied by itself.
@@ -316,6 +316,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     let mut s = String::new();
     let _ = writeln!(s, "machine: {}", super::machine());
+    let sqlx_version = Command::new(&sqlx)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let _ = writeln!(s, "peer: {sqlx_version}");
     let _ = writeln!(
         s,
         "{n} migrations, each a table with an index; wall time including process start; \
@@ -461,7 +467,7 @@ fn status(bin: &Path, url: &str) -> Command {
 }
 
 /// The sqlx-cli version the benchmark installs.
-const SQLX_CLI_VERSION: &str = "0.9.1";
+const SQLX_CLI_VERSION: &str = "^0.9";
 
 /// sqlx-cli's binary, installed into `dir/sqlx-cli` the first time (not measured).
 fn sqlx_cli(dir: &Path) -> anyhow::Result<PathBuf> {
