@@ -120,66 +120,59 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-#[cfg(feature = "postgres")]
-#[tokio::test]
-async fn postgres_applies_a_migration_when_built_in() {
-    use sqlx::Connection as _;
-    let admin = server("GODWIT_TEST_POSTGRES_URL");
-    let name = format!("godwit_backends_{}", std::process::id());
-    let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(drop.clone()))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let url = with_database(&admin, &name);
-    applies_and_reads_back(DatabaseUrl::parse(&url, UrlSource::Given).unwrap()).await;
-    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'notes'")
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    db.close().await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
+/// A test that makes a database of its own on the server `$var` names, applies a migration
+/// there with the runner, and reads the table back with the server's own catalog.
+macro_rules! on_the_server {
+    ($feature:literal, $test:ident, $conn:ty, $var:literal, $drop_suffix:literal, $schema:literal) => {
+        #[cfg(feature = $feature)]
+        #[tokio::test]
+        async fn $test() {
+            use sqlx::Connection as _;
+            let admin = server($var);
+            let name = format!("godwit_backends_{}", std::process::id());
+            let drop = format!("DROP DATABASE IF EXISTS {name}{}", $drop_suffix);
+            let mut c = <$conn>::connect(&admin).await.unwrap();
+            for sql in [drop.clone(), format!("CREATE DATABASE {name}")] {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            let url = with_database(&admin, &name);
+            applies_and_reads_back(DatabaseUrl::parse(&url, UrlSource::Given).unwrap()).await;
+            let mut db = <$conn>::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM information_schema.tables \
+                 WHERE table_schema = {} AND table_name = 'notes'",
+                $schema
+            )))
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+            db.close().await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+    };
 }
 
-#[cfg(feature = "mysql")]
-#[tokio::test]
-async fn mysql_applies_a_migration_when_built_in() {
-    use sqlx::Connection as _;
-    let admin = server("GODWIT_TEST_MYSQL_URL");
-    let name = format!("godwit_backends_{}", std::process::id());
-    let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap();
-    let drop = format!("DROP DATABASE IF EXISTS {name}");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(drop.clone()))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let url = with_database(&admin, &name);
-    applies_and_reads_back(DatabaseUrl::parse(&url, UrlSource::Given).unwrap()).await;
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM information_schema.TABLES \
-         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'notes'",
-    )
-    .bind(&name)
-    .fetch_one(&mut c)
-    .await
-    .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
-}
+on_the_server!(
+    "postgres",
+    postgres_applies_a_migration_when_built_in,
+    sqlx::PgConnection,
+    "GODWIT_TEST_POSTGRES_URL",
+    " WITH (FORCE)",
+    "current_schema()"
+);
+
+on_the_server!(
+    "mysql",
+    mysql_applies_a_migration_when_built_in,
+    sqlx::MySqlConnection,
+    "GODWIT_TEST_MYSQL_URL",
+    "",
+    "DATABASE()"
+);
