@@ -532,6 +532,16 @@ fn init_for_one_backend_builds_one_driver() {
     let err = text(&output.stderr);
     assert!(err.contains("built for PostgreSQL only"), "{err}");
     assert!(err.contains("add the `sqlite` feature"), "{err}");
+    // As getting-started.md shows it.
+    let page = fs::read_to_string(godwit_root().join("docs/getting-started.md")).unwrap();
+    let shown = page
+        .lines()
+        .find(|l| l.starts_with("error: --database-url is not a usable database URL (`sqlite:"))
+        .expect("getting-started.md shows the error");
+    assert!(
+        err.contains(shown),
+        "getting-started.md shows:\n{shown}\nthe binary says:\n{err}"
+    );
 
     // The real server: a database of its own.
     let server = std::env::var("GODWIT_TEST_POSTGRES_URL").expect(
