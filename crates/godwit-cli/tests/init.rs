@@ -532,6 +532,14 @@ fn init_for_one_backend_builds_one_driver() {
     let err = text(&output.stderr);
     assert!(err.contains("built for PostgreSQL only"), "{err}");
     assert!(err.contains("add the `sqlite` feature"), "{err}");
+    // No URL at all: the SQLite default is not built in, and the error says what to give.
+    let output = migrate(&["status"]);
+    expect_code("status without a URL", &output, 1);
+    let none = text(&output.stderr);
+    assert!(
+        none.contains("no database given: pass --database-url, or set DATABASE_URL"),
+        "{none}"
+    );
     // As getting-started.md shows it.
     let page = fs::read_to_string(godwit_root().join("docs/getting-started.md")).unwrap();
     let shown = page

@@ -24,6 +24,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// No database was given, and the default one (an SQLite file) is not built in.
+    #[error(
+        "no database given: pass --database-url, or set DATABASE_URL (in the environment or a \
+         .env file); the default, the SQLite file `{default}`, needs the `{feature}` feature, \
+         and this migrations binary was built for {built} only"
+    )]
+    NoDatabase {
+        /// The default URL, redacted.
+        default: String,
+        /// The feature the default needs.
+        feature: &'static str,
+        /// The backends this build has, in words.
+        built: String,
+    },
+
     /// A `.env` file that was searched for `DATABASE_URL` cannot be read or parsed.
     #[error("cannot read `{path}`: {reason}")]
     DotEnv {

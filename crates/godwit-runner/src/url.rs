@@ -128,6 +128,16 @@ impl DatabaseUrl {
             Backend::MySql => MySqlConnectOptions::from_str(&mysql_scheme(url)).map(drop),
             #[cfg(feature = "sqlite")]
             Backend::Sqlite => SqliteConnectOptions::from_str(url).map(drop),
+            // No URL was given, and the default (an SQLite file) is not built in: say what to
+            // give rather than what is wrong with a URL nobody wrote.
+            #[allow(unreachable_patterns)]
+            other if source == UrlSource::Default => {
+                return Err(Error::NoDatabase {
+                    default: redacted.clone(),
+                    feature: feature_of(other),
+                    built: built_in(),
+                });
+            }
             #[allow(unreachable_patterns)]
             other => return Err(invalid(not_built_in(other))),
         };
@@ -445,28 +455,43 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Why a URL for `backend` cannot be used by this build, and the fix: the cargo feature that
-/// compiles its driver in, or a URL for a backend that is built in.
-pub(crate) fn not_built_in(backend: Backend) -> String {
-    let (feature, name) = match backend {
-        Backend::Postgres => ("postgres", "PostgreSQL"),
-        Backend::MySql => ("mysql", "MySQL/MariaDB"),
-        Backend::Sqlite => ("sqlite", "SQLite"),
-    };
-    let built: Vec<&str> = [
+/// The cargo feature that builds `backend`'s driver in.
+fn feature_of(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "postgres",
+        Backend::MySql => "mysql",
+        Backend::Sqlite => "sqlite",
+    }
+}
+
+/// The backends this build has, in words: `PostgreSQL and SQLite`.
+fn built_in() -> String {
+    [
         (cfg!(feature = "postgres"), "PostgreSQL"),
         (cfg!(feature = "mysql"), "MySQL/MariaDB"),
         (cfg!(feature = "sqlite"), "SQLite"),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
-    .collect();
+    .collect::<Vec<_>>()
+    .join(" and ")
+}
+
+/// Why a URL for `backend` cannot be used by this build, and the fix: the cargo feature that
+/// compiles its driver in, or a URL for a backend that is built in.
+pub(crate) fn not_built_in(backend: Backend) -> String {
+    let name = match backend {
+        Backend::Postgres => "PostgreSQL",
+        Backend::MySql => "MySQL/MariaDB",
+        Backend::Sqlite => "SQLite",
+    };
+    let feature = feature_of(backend);
     format!(
         "it is a {name} URL, and this migrations binary was built for {} only: give a URL for \
          that (--database-url or DATABASE_URL), or add the `{feature}` feature to the \
          migrations crate's godwit dependency (`godwit = {{ version = \"..\", features = \
          [\"{feature}\"] }}`) and build again",
-        built.join(" and ")
+        built_in()
     )
 }
 

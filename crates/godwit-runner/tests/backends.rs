@@ -54,6 +54,25 @@ fn a_url_for_a_backend_left_out_names_the_feature_that_builds_it() {
     }
 }
 
+#[test]
+fn without_a_url_the_default_needs_sqlite() {
+    let empty = tempfile::tempdir().unwrap();
+    let resolved =
+        godwit_runner::resolve_url(None, None, Some(empty.path()), Some("sqlite:dev.db"));
+    if cfg!(feature = "sqlite") {
+        assert_eq!(resolved.unwrap().unwrap().backend(), Backend::Sqlite);
+        return;
+    }
+    let e = resolved.unwrap_err().to_string();
+    assert!(
+        e.starts_with(
+            "no database given: pass --database-url, or set DATABASE_URL (in the environment or \
+             a .env file); the default, the SQLite file `sqlite:dev.db`, needs the `sqlite` feature"
+        ),
+        "{e}"
+    );
+}
+
 /// Apply one migration with a runner of this build, then read its status back.
 async fn applies_and_reads_back(url: DatabaseUrl) {
     let migration = CreateNotes;

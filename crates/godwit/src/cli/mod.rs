@@ -162,19 +162,39 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// What happens without any database URL.
+#[cfg(feature = "sqlite")]
+macro_rules! default_database_help {
+    () => {
+        "without any, it is the SQLite file dev.db in the migrations crate."
+    };
+}
+#[cfg(not(feature = "sqlite"))]
+macro_rules! default_database_help {
+    () => {
+        "one of them is needed: this binary is built without SQLite, whose file dev.db in the \
+         migrations crate is the default."
+    };
+}
+
+/// The exit codes, and where the database comes from.
+const AFTER_HELP: &str = concat!(
+    "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found a migration \
+     pending, half-applied, changed or missing,\n4 another deploy held the migration lock \
+     past --deploy-lock-timeout, \
+     5 `lint` found an unsafe operation, or `up` refused to run one,\n6 `up` refused to run: history \
+     does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C),\n\
+     143 terminated (SIGTERM);\n\
+     `schema --check` and `check` exit with 1 when their file is stale or missing.\n\
+     The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
+     (postgres://, mysql://, mariadb://, sqlite:);\n",
+    default_database_help!()
+);
+
 #[derive(Debug, Parser)]
 #[command(
     about = "Database migrations: apply, roll back, inspect, print their SQL, write new ones",
-    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 `status --check` found a migration \
-                  pending, half-applied, changed or missing,\n4 another deploy held the migration lock \
-                  past --deploy-lock-timeout, \
-                  5 `lint` found an unsafe operation, or `up` refused to run one,\n6 `up` refused to run: history \
-                  does not match the code (changed, missing or out-of-order migrations), 130 interrupted (Ctrl-C),\n\
-                  143 terminated (SIGTERM);\n\
-                  `schema --check` and `check` exit with 1 when their file is stale or missing.\n\
-                  The database: --database-url, else DATABASE_URL, else DATABASE_URL in a .env file \
-                  (postgres://, mysql://, mariadb://, sqlite:);\n\
-                  without any, it is the SQLite file dev.db in the migrations crate.",
+    after_help = AFTER_HELP,
     disable_version_flag = true
 )]
 struct Cli {
