@@ -409,37 +409,92 @@ pub enum Timeout {
     Statement,
 }
 
-/// Whether `e` is the database giving up on a lock or on a statement's time.
-pub(crate) fn timeout_kind(e: &sqlx::Error) -> Option<Timeout> {
+/// A database error's code, as its backend numbers it: what the classifiers below read.
+enum Code {
+    /// MySQL/MariaDB's error number.
+    #[cfg(feature = "mysql")]
+    MySql(u16),
+    /// SQLite's primary result code (the low byte of the extended one).
+    #[cfg(feature = "sqlite")]
+    Sqlite(i64),
+    /// PostgreSQL's SQLSTATE, and the message.
+    SqlState(String, String),
+}
+
+fn code_of(e: &sqlx::Error) -> Option<Code> {
     let sqlx::Error::Database(d) = e else {
         return None;
     };
     #[cfg(feature = "mysql")]
     if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        return match my.number() {
-            // ER_LOCK_WAIT_TIMEOUT: row locks (innodb_lock_wait_timeout) and metadata locks
-            // (lock_wait_timeout) alike.
-            1205 => Some(Timeout::Lock),
-            // MariaDB's ER_STATEMENT_TIMEOUT, MySQL's ER_QUERY_TIMEOUT.
-            1969 | 3024 => Some(Timeout::Statement),
-            _ => None,
-        };
+        return Some(Code::MySql(my.number()));
     }
     #[cfg(feature = "sqlite")]
     if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
         let code: i64 = d.code().and_then(|c| c.parse().ok())?;
-        // The primary result code is the low byte of the extended one.
-        return match code & 0xff {
-            // SQLITE_BUSY, SQLITE_LOCKED.
-            5 | 6 => Some(Timeout::Lock),
-            // SQLITE_INTERRUPT: only the statement deadline interrupts.
-            9 => Some(Timeout::Statement),
-            _ => None,
-        };
+        return Some(Code::Sqlite(code & 0xff));
     }
-    match d.code().as_deref() {
-        Some("55P03") => Some(Timeout::Lock),
-        Some("57014") if d.message().contains("statement timeout") => Some(Timeout::Statement),
+    Some(Code::SqlState(
+        d.code()?.into_owned(),
+        d.message().to_string(),
+    ))
+}
+
+/// Whether `e` is the database giving up on a lock or on a statement's time.
+pub(crate) fn timeout_kind(e: &sqlx::Error) -> Option<Timeout> {
+    match code_of(e)? {
+        // ER_LOCK_WAIT_TIMEOUT: row locks (innodb_lock_wait_timeout) and metadata locks
+        // (lock_wait_timeout) alike.
+        #[cfg(feature = "mysql")]
+        Code::MySql(1205) => Some(Timeout::Lock),
+        // MariaDB's ER_STATEMENT_TIMEOUT, MySQL's ER_QUERY_TIMEOUT.
+        #[cfg(feature = "mysql")]
+        Code::MySql(1969 | 3024) => Some(Timeout::Statement),
+        // SQLITE_BUSY, SQLITE_LOCKED.
+        #[cfg(feature = "sqlite")]
+        Code::Sqlite(5 | 6) => Some(Timeout::Lock),
+        // SQLITE_INTERRUPT: only the statement deadline interrupts.
+        #[cfg(feature = "sqlite")]
+        Code::Sqlite(9) => Some(Timeout::Statement),
+        Code::SqlState(code, _) if code == "55P03" => Some(Timeout::Lock),
+        Code::SqlState(code, message)
+            if code == "57014" && message.contains("statement timeout") =>
+        {
+            Some(Timeout::Statement)
+        }
+        _ => None,
+    }
+}
+
+/// What a transaction ran out of on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    /// PostgreSQL's shared lock table (`out of shared memory`, sized by
+    /// `max_locks_per_transaction`), MySQL's lock table.
+    Locks,
+    /// Memory or disk.
+    Other,
+}
+
+/// Whether `e` is the server running out of a resource the transaction as a whole holds, rather
+/// than one statement failing: PostgreSQL's class 53 (insufficient resources), MySQL's full
+/// lock table or out-of-resources errors, SQLite's `SQLITE_NOMEM` and `SQLITE_FULL`.
+pub(crate) fn exhausted(e: &sqlx::Error) -> Option<Exhausted> {
+    match code_of(e)? {
+        // ER_LOCK_TABLE_FULL.
+        #[cfg(feature = "mysql")]
+        Code::MySql(1206) => Some(Exhausted::Locks),
+        // ER_OUT_OF_RESOURCES, ER_OUTOFMEMORY, ER_RECORD_FILE_FULL (the table is full).
+        #[cfg(feature = "mysql")]
+        Code::MySql(1041 | 1037 | 1114) => Some(Exhausted::Other),
+        // SQLITE_NOMEM, SQLITE_FULL.
+        #[cfg(feature = "sqlite")]
+        Code::Sqlite(7 | 13) => Some(Exhausted::Other),
+        // 53200 is also plain memory; the lock table's says so in its message.
+        Code::SqlState(code, message) if code == "53200" && message.contains("shared memory") => {
+            Some(Exhausted::Locks)
+        }
+        Code::SqlState(code, _) if code.starts_with("53") => Some(Exhausted::Other),
         _ => None,
     }
 }

@@ -7,63 +7,13 @@ use std::time::Duration;
 use godwit_core::{Backend, DataStep, RenderedMigration};
 
 use crate::connect::Conn;
-use crate::error::{Error, Timeout, db_reason, timeout_kind};
+use crate::error::{Error, Exhausted, Timeout, db_reason, exhausted, timeout_kind};
 use crate::event::human_duration;
 use crate::execute::{Tries, abort};
 use crate::history::{History, RowStatus};
 use crate::options::{DEFAULT_LOCK_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT};
 use crate::runner::Runner;
 use crate::script::{Dir, Script, Step, Unit, unit_migration};
-
-/// What a transaction ran out of on the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exhausted {
-    /// PostgreSQL's shared lock table (`out of shared memory`, sized by
-    /// `max_locks_per_transaction`), MySQL's lock table.
-    Locks,
-    /// Memory or disk.
-    Other,
-}
-
-/// Whether `e` is the server running out of a resource the transaction as a whole holds, rather
-/// than one statement failing: PostgreSQL's class 53 (insufficient resources), MySQL's full
-/// lock table or out-of-resources errors, SQLite's `SQLITE_NOMEM` and `SQLITE_FULL`.
-pub(crate) fn exhausted(e: &sqlx::Error) -> Option<Exhausted> {
-    let sqlx::Error::Database(d) = e else {
-        return None;
-    };
-    #[cfg(feature = "mysql")]
-    if let Some(my) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        return match my.number() {
-            // ER_LOCK_TABLE_FULL.
-            1206 => Some(Exhausted::Locks),
-            // ER_OUT_OF_RESOURCES, ER_OUTOFMEMORY, ER_RECORD_FILE_FULL (the table is full).
-            1041 | 1037 | 1114 => Some(Exhausted::Other),
-            _ => None,
-        };
-    }
-    #[cfg(feature = "sqlite")]
-    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-        let code: i64 = d.code().and_then(|c| c.parse().ok())?;
-        return match code & 0xff {
-            // SQLITE_NOMEM, SQLITE_FULL.
-            7 | 13 => Some(Exhausted::Other),
-            _ => None,
-        };
-    }
-    let code = d.code()?;
-    if !code.starts_with("53") {
-        return None;
-    }
-    // 53200 is also plain memory; the lock table's case says so in its hint.
-    let locks = code == "53200"
-        && (d.message().contains("shared memory") || db_reason(e).contains("max_locks"));
-    Some(if locks {
-        Exhausted::Locks
-    } else {
-        Exhausted::Other
-    })
-}
 
 /// Why a statement, Rust code or batched step failed.
 #[derive(Debug)]
