@@ -133,6 +133,24 @@ fn tables(file: &Path) -> Vec<String> {
         })
 }
 
+/// Run `statement` on the SQLite file `file`.
+fn execute(file: &Path, statement: &str) {
+    use sqlx::Connection as _;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let url = format!("sqlite://{}", file.display());
+            let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        })
+}
+
 /// The line of `status` output about `name`.
 #[track_caller]
 fn status_line(status: &str, name: &str) -> String {
@@ -275,6 +293,59 @@ fn init_then_the_first_migration_up_and_down() {
         status_line(&out, "create_users").contains("applied"),
         "{out}"
     );
+
+    // `status` kept the applied migration's checksum beside the binary, under the binary's
+    // identity, and the next `status` reads it instead of rendering the migrations again: with
+    // history's checksum and the kept one altered alike, the migration reads as applied; with
+    // the cache removed, it is rendered, and found changed.
+    let cache = root.join(format!("target/debug/.{package}.godwit-cache"));
+    let kept = fs::read_to_string(&cache).expect("status keeps a cache beside the binary");
+    let checksum = kept
+        .split("\"checksums sqlite\":{")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(3))
+        .unwrap_or_else(|| panic!("a sqlite checksum in {kept}"))
+        .to_owned();
+    let set_history_checksum = |to: &str| {
+        execute(
+            &db,
+            &format!("UPDATE godwit_migrations SET checksum = '{to}'"),
+        )
+    };
+    fs::write(&cache, kept.replace(&checksum, "v1:0000")).unwrap();
+    set_history_checksum("v1:0000");
+    let status = || {
+        expect_code(
+            "migrate status",
+            &cargo(root, &["xtask", "migrate", "status"]),
+            0,
+        )
+    };
+    let out = status();
+    assert!(
+        status_line(&out, "create_users").contains("applied"),
+        "{out}"
+    );
+    fs::remove_file(&cache).unwrap();
+    let out = status();
+    assert!(
+        status_line(&out, "create_users").contains("changed"),
+        "{out}"
+    );
+    set_history_checksum(&checksum);
+    assert!(status_line(&status(), "create_users").contains("applied"));
+    // A change to the migration rebuilds the binary, which ignores what the one before kept.
+    let changed = fs::read_to_string(file).unwrap();
+    fs::write(file, changed.replace("255", "320")).unwrap();
+    for _ in 0..2 {
+        let out = status();
+        assert!(
+            status_line(&out, "create_users").contains("changed"),
+            "{out}"
+        );
+    }
+    fs::write(file, changed).unwrap();
+    assert!(status_line(&status(), "create_users").contains("applied"));
 
     let out = expect_code(
         "migrate down",

@@ -186,6 +186,18 @@ impl Runner {
             .collect();
         let mut current: BTreeMap<u64, String> = BTreeMap::new();
         let mut unrenderable: BTreeMap<u64, String> = BTreeMap::new();
+        // What this binary computed on an earlier call (see `cache`): a checksum depends on the
+        // code alone.
+        let section = format!("checksums {}", self.backend().as_str());
+        let mut cached = self.cached_checksums(&section);
+        versions.retain(|v| match cached.get(v) {
+            Some(checksum) => {
+                current.insert(*v, checksum.clone());
+                false
+            }
+            None => true,
+        });
+        let computing = !versions.is_empty();
         // All at once; a migration that fails is set aside and the rest rendered again.
         while !versions.is_empty() {
             match self.catalog.render_up(self.backend(), Some(&versions)) {
@@ -200,6 +212,14 @@ impl Runner {
                 // A migration not applied fails to fold: running them says why.
                 Err(_) => break,
             }
+        }
+        if computing && let Some(cache) = &self.cache {
+            cached.extend(current.iter().map(|(v, c)| (*v, c.clone())));
+            let value = cached
+                .iter()
+                .map(|(v, c)| (v.to_string(), serde_json::Value::String(c.clone())))
+                .collect();
+            cache.put(&section, serde_json::Value::Object(value));
         }
         // A migration applied by an earlier godwit (one that did not keep every value exactly:
         // MySQL times without microseconds, SQLite decimals as REALs, values inline as given;
@@ -234,6 +254,18 @@ impl Runner {
             checksums: current,
             unrenderable,
         }
+    }
+
+    /// The checksums kept in the cache's `section`, by version (none without a cache).
+    fn cached_checksums(&self, section: &str) -> BTreeMap<u64, String> {
+        let Some(serde_json::Value::Object(kept)) =
+            self.cache.as_ref().and_then(|c| c.get(section))
+        else {
+            return BTreeMap::new();
+        };
+        kept.into_iter()
+            .filter_map(|(v, c)| Some((v.parse().ok()?, c.as_str()?.to_string())))
+            .collect()
     }
 
     /// Refuse to run when history and the code disagree, unless `up` allows the case: an

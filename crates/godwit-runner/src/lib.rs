@@ -79,6 +79,7 @@ compile_error!(
 );
 
 mod batch;
+pub mod cache;
 mod checks;
 mod connect;
 pub mod copy;
@@ -102,6 +103,7 @@ pub mod url;
 mod values;
 pub mod verify;
 
+pub use cache::Cache;
 pub use copy::{Copied, CopiedTable, CopyOptions};
 pub use data::{BoxError, BoxFuture, DataError, Db, Row, RunCode};
 pub use error::{Error, Result};

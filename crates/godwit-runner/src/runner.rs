@@ -19,6 +19,7 @@ use std::time::Duration;
 use godwit_core::{Backend, Catalog, Migration, MigrationId};
 use sea_query::Value;
 
+use crate::cache::Cache;
 use crate::connect::{Conn, Purpose, connect};
 use crate::copy::{self, Copied, CopyOptions};
 use crate::error::{Error, db_reason};
@@ -54,6 +55,8 @@ pub struct Runner {
     /// While this runner holds the migration lock on a server: what asks whether it still does.
     /// Weak: dropping the lock (a dropped `up` future) must close its connection.
     pub(crate) lock_probe: std::sync::Mutex<Option<std::sync::Weak<lock::Probe>>>,
+    /// What depends on the binary alone (applied migrations' checksums), when kept.
+    pub(crate) cache: Option<Arc<Cache>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -80,7 +83,15 @@ impl Runner {
             observer: Arc::new(Quiet),
             mariadb: std::sync::OnceLock::new(),
             lock_probe: std::sync::Mutex::new(None),
+            cache: None,
         }
+    }
+
+    /// Keep what depends on the migrations' code alone in `cache` (see [`Cache`]): only for the
+    /// migrations of the binary the cache is [of](Cache::of_this_binary).
+    pub fn with_cache(mut self, cache: Arc<Cache>) -> Runner {
+        self.cache = Some(cache);
+        self
     }
 
     /// Use `options` instead of the default settings.
@@ -110,6 +121,7 @@ impl Runner {
             observer: Arc::new(Quiet),
             mariadb: std::sync::OnceLock::new(),
             lock_probe: std::sync::Mutex::new(None),
+            cache: self.cache.clone(),
         }
     }
 

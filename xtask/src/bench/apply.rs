@@ -156,6 +156,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                     &pg.with_database(&noop_sqlx_pg),
                 ))
             }),
+            Variant::new(
+                "godwit status, first run of a build (no cache)",
+                None,
+                || timed_cold(&bin, &mut status(&bin, &pg.with_database(&noop_pg))),
+            )
+            .peer(7),
             Variant::new("psql -c 'SELECT 1' (connecting alone)", None, || {
                 timed(
                     Command::new("psql")
@@ -239,6 +245,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             Variant::new("sqlx migrate info", None, || {
                 timed(&mut sqlx_info(&sqlx, &sqlx_lite, &noop_sqlx_url))
             }),
+            Variant::new(
+                "godwit status, first run of a build (no cache)",
+                None,
+                || timed_cold(&bin, &mut status(&bin, &noop_url)),
+            )
+            .peer(7),
         ],
     )?;
     fresh(&db);
@@ -308,6 +320,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                     &my.with_database(&noop_sqlx_my),
                 ))
             }),
+            Variant::new(
+                "godwit status, first run of a build (no cache)",
+                None,
+                || timed_cold(&bin, &mut status(&bin, &my.with_database(&noop_my))),
+            )
+            .peer(6),
         ],
     )?;
     my.drop_mysql(&noop_my)?;
@@ -455,6 +473,20 @@ fn up(bin: &Path, url: &str, extra: &[&str]) -> Command {
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null());
     c
+}
+
+/// Time `c` after removing what the binary `bin` keeps beside itself (its applied
+/// migrations' checksums, computed again on its first run after a build).
+fn timed_cold(bin: &Path, c: &mut Command) -> anyhow::Result<Duration> {
+    let name = bin.file_name().context("the binary has a file name")?;
+    let cache = bin.with_file_name(format!(".{}.godwit-cache", name.to_string_lossy()));
+    match fs::remove_file(&cache) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing {}", cache.display()));
+        }
+        _ => {}
+    }
+    timed(c)
 }
 
 /// `bin status --database-url url`, quiet.

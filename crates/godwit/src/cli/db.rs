@@ -130,12 +130,16 @@ pub(crate) fn runner(
 ) -> Result<Runner, Failure> {
     let resolved = registry::load(cx).map_err(Failure::Errors)?;
     let url = args.url(cx)?;
-    Ok(Runner::new(
+    let runner = Runner::new(
         url,
         resolved.iter().map(|(id, r)| (id.clone(), r.migration)),
     )
     .with_options(args.options()?)
-    .with_observer(terminal))
+    .with_observer(terminal);
+    Ok(match &cx.cache {
+        Some(cache) => runner.with_cache(cache.clone()),
+        None => runner,
+    })
 }
 
 /// Run `future` to completion on a runtime of its own; Ctrl-C stops it, which drops its

@@ -87,6 +87,21 @@ pub struct Context<'a> {
     pub now: OffsetDateTime,
     /// Whether stdout gets colors (a terminal, and `NO_COLOR` unset).
     pub color: bool,
+    /// Where what depends on the binary's migrations alone is kept (their checksums and
+    /// allowed lint findings; see [`godwit_runner::Cache`]): beside the binary in a real run,
+    /// none in tests, whose registrations are not the binary's.
+    pub cache: Option<std::sync::Arc<godwit_runner::Cache>>,
+}
+
+/// What tells one set of registered migrations from another in the same binary: a hash of
+/// their files and types (the binary's identity tells their code apart).
+fn scope(registrations: &[Registration]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for r in registrations {
+        (r.file, r.type_name).hash(&mut hasher);
+    }
+    format!("{}:{:016x}", registrations.len(), hasher.finish())
 }
 
 impl<'a> Context<'a> {
@@ -100,6 +115,8 @@ impl<'a> Context<'a> {
             cwd: std::env::current_dir().ok(),
             now: OffsetDateTime::now_utc(),
             color: db::color_stdout(),
+            cache: godwit_runner::Cache::of_this_binary(&scope(registrations))
+                .map(std::sync::Arc::new),
         }
     }
 

@@ -100,9 +100,78 @@ fn baseline_hint(runner: &godwit_runner::Runner, status: &Status) -> String {
     )
 }
 
+/// A lint finding a migration allows, with its written reason.
+#[derive(Debug, Clone, PartialEq)]
+struct Allowed {
+    version: u64,
+    rule: String,
+    /// The operation's position, from 1.
+    step: usize,
+    operation: String,
+    reason: String,
+}
+
+impl Allowed {
+    fn of(f: &Finding) -> Allowed {
+        Allowed {
+            version: f.migration.version,
+            rule: f.rule.code().to_string(),
+            step: f.operation.0 + 1,
+            operation: f.operation.1.clone(),
+            reason: f.allowed.clone().unwrap_or_default(),
+        }
+    }
+
+    /// As `status --json` shows it (and the cache keeps it, with the version).
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "rule": self.rule,
+            "step": self.step,
+            "operation": self.operation,
+            "reason": self.reason,
+        })
+    }
+
+    fn from_json(version: u64, v: &serde_json::Value) -> Option<Allowed> {
+        Some(Allowed {
+            version,
+            rule: v.get("rule")?.as_str()?.to_string(),
+            step: usize::try_from(v.get("step")?.as_u64()?).ok()?,
+            operation: v.get("operation")?.as_str()?.to_string(),
+            reason: v.get("reason")?.as_str()?.to_string(),
+        })
+    }
+
+    /// As `plan` shows an allowance.
+    fn line(&self) -> String {
+        format!(
+            "allowed[{}] #{} {}: {}",
+            self.rule, self.step, self.operation, self.reason
+        )
+    }
+}
+
 /// The allowed lint findings of every migration on `backend`, or why they could not be found
 /// (a migration that does not fit the schema model, say): `status` still shows history then.
-fn allowances(cx: &Context<'_>, backend: Backend) -> Result<Vec<Finding>, String> {
+/// They depend on the code alone: the binary's cache keeps them.
+fn allowances(cx: &Context<'_>, backend: Backend) -> Result<Vec<Allowed>, String> {
+    let section = format!("allowances {}", backend.as_str());
+    if let Some(serde_json::Value::Object(kept)) = cx.cache.as_ref().and_then(|c| c.get(&section)) {
+        let read: Option<Vec<Allowed>> = kept
+            .iter()
+            .map(|(v, list)| {
+                let version: u64 = v.parse().ok()?;
+                list.as_array()?
+                    .iter()
+                    .map(|a| Allowed::from_json(version, a))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .collect::<Option<Vec<Vec<_>>>>()
+            .map(|lists| lists.into_iter().flatten().collect());
+        if let Some(read) = read {
+            return Ok(read);
+        }
+    }
     let resolved = registry::load(cx).map_err(|errors| {
         errors
             .iter()
@@ -114,20 +183,32 @@ fn allowances(cx: &Context<'_>, backend: Backend) -> Result<Vec<Finding>, String
     let findings = catalog
         .lint(backend, None)
         .map_err(|e| cx.shorten(&e.to_string()))?;
-    Ok(findings
-        .into_iter()
+    let allowed: Vec<Allowed> = findings
+        .iter()
         .filter(|f| f.allowed.is_some())
-        .collect())
+        .map(Allowed::of)
+        .collect();
+    if let Some(cache) = &cx.cache {
+        let mut by_version = serde_json::Map::new();
+        for a in &allowed {
+            let list = by_version
+                .entry(a.version.to_string())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(list) = list {
+                list.push(a.to_json());
+            }
+        }
+        cache.put(&section, serde_json::Value::Object(by_version));
+    }
+    Ok(allowed)
 }
 
 /// The allowed findings of the migration with `version`.
-fn allowed_in(allowances: &[Finding], version: u64) -> impl Iterator<Item = &Finding> {
-    allowances
-        .iter()
-        .filter(move |f| f.migration.version == version)
+fn allowed_in(allowances: &[Allowed], version: u64) -> impl Iterator<Item = &Allowed> {
+    allowances.iter().filter(move |a| a.version == version)
 }
 
-fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_json::Value {
+fn to_json(status: &Status, allowances: &Result<Vec<Allowed>, String>) -> serde_json::Value {
     let migrations: Vec<_> = status
         .migrations
         .iter()
@@ -136,14 +217,7 @@ fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_
             let allowed: Option<Vec<_>> = match allowances {
                 Ok(findings) if m.state != State::Missing => Some(
                     allowed_in(findings, m.version)
-                        .map(|f| {
-                            json!({
-                                "rule": f.rule.code(),
-                                "step": f.operation.0 + 1,
-                                "operation": f.operation.1,
-                                "reason": f.allowed,
-                            })
-                        })
+                        .map(Allowed::to_json)
                         .collect(),
                 ),
                 _ => None,
@@ -182,7 +256,7 @@ fn to_json(status: &Status, allowances: &Result<Vec<Finding>, String>) -> serde_
 }
 
 /// A table, one migration a line, and a summary.
-fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool) -> String {
+fn table(status: &Status, allowances: &Result<Vec<Allowed>, String>, color: bool) -> String {
     let mut s = format!(
         "{} at {}, history table {}{}\n",
         status.backend,
@@ -268,7 +342,7 @@ fn table(status: &Status, allowances: &Result<Vec<Finding>, String>, color: bool
         }
         if let Ok(findings) = allowances {
             for f in allowed_in(findings, m.version) {
-                s.push_str(&format!("{:<14}  {}\n", "", super::plan::allowance_line(f)));
+                s.push_str(&format!("{:<14}  {}\n", "", f.line()));
             }
         }
     }

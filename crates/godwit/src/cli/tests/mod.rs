@@ -103,6 +103,7 @@ fn cx<'a>(project: &'a Project, registrations: &'a [Registration]) -> Context<'a
         cwd: Some("/work".into()),
         now: datetime!(2026-11-22 10:30:05 UTC),
         color: false,
+        cache: None,
     }
 }
 
