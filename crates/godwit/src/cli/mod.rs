@@ -229,6 +229,11 @@ enum Command {
     Redo(apply::RedoArgs),
     /// Show every migration: applied (when, how long), pending or half-applied, and the reasons
     /// of the lint findings it allows
+    ///
+    /// An applied migration whose code changed since shows as `changed`: the checksum of what its
+    /// code renders now differs from the one history recorded. Those checksums and the allowed
+    /// findings depend on the binary alone: its first run computes them and keeps them beside it,
+    /// in `.<binary>.godwit-cache`, for its later runs (a new build computes them again).
     Status(status::StatusArgs),
     /// The deploy plan of the pending migrations: SQL, transaction mode, locks, lint findings,
     /// reversibility, additive or destructive
