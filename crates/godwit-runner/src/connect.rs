@@ -325,6 +325,26 @@ impl Conn {
         result
     }
 
+    /// Run statements without values, sent in one round trip, and stop at the first that
+    /// fails: its error and how many ran before it.
+    pub(crate) async fn batch_counted(&mut self, sql: &str) -> Result<usize, (usize, sqlx::Error)> {
+        let sql = AssertSqlSafe(sql.to_string());
+        self.start_clock();
+        let result = on_conn!(self, c => {
+            let mut results = sqlx::raw_sql(sql).execute_many(&mut *c);
+            let mut done = 0;
+            loop {
+                match std::future::poll_fn(|cx| results.as_mut().poll_next(cx)).await {
+                    None => break Ok(done),
+                    Some(Ok(_)) => done += 1,
+                    Some(Err(e)) => break Err((done, e)),
+                }
+            }
+        });
+        self.stop_clock();
+        result
+    }
+
     /// The single integer `sql` returns.
     pub(crate) async fn scalar_i64(&mut self, sql: &str) -> Result<i64, sqlx::Error> {
         let sql = AssertSqlSafe(sql.to_string());

@@ -1,7 +1,8 @@
 //! Running a [`Script`]: its units one after the other, each in its transaction (or statement
 //! by statement), a migration's plain statements in one round trip, Rust code and batched steps
-//! on the migration's connection, history writes as the script has them, and retries of a unit
-//! that timed out waiting for a lock. What a failure leaves is `failure`'s.
+//! on the migration's connection, history writes as the script has them (on MySQL, each in the
+//! same round trip as the statement it records, ahead of it), and retries of a unit that timed
+//! out waiting for a lock. What a failure leaves is `failure`'s.
 //!
 //! **Invariant:** only this file and `failure` send a script's steps to the database, and they
 //! send nothing the script does not have.
@@ -168,6 +169,8 @@ impl Runner {
         let mut in_tx = false;
         let mut fk_off = false;
         let mut current: Option<(usize, Instant)> = None;
+        // The result of a statement already sent along with the history write before it.
+        let mut sent_along: Option<Result<(), StepFailure>> = None;
         let direction = script.dir.as_str();
         let steps = &unit.steps;
         let mut k = 0;
@@ -256,7 +259,11 @@ impl Runner {
             match step {
                 Step::Statement { m, i } => {
                     let st = &script.migrations[m].statements[i - 1];
-                    if let Err(e) = self.run_statement(conn, script, (m, i), st).await {
+                    let result = match sent_along.take() {
+                        Some(result) => result,
+                        None => self.run_statement(conn, script, (m, i), st).await,
+                    };
+                    if let Err(e) = result {
                         if e.timeout == Some(Timeout::Lock) {
                             if unit.transactional && tries.left() {
                                 abort(conn, in_tx, fk_off).await;
@@ -332,7 +339,27 @@ impl Runner {
                         let statement = self.timeouts_of(&script.migrations[m]).statement;
                         conn.set_sqlite_statement_timeout(statement);
                     }
-                    if let Err(e) = conn.execute(&st).await {
+                    let along = along_with(self.backend(), script, other, steps.get(k));
+                    let result = match along {
+                        // Both in one round trip; the server runs the statement only once the
+                        // history write committed, and stops at the first that fails.
+                        Some(next) => {
+                            let sql = format!("{};\n{}", st.preview, next.sql);
+                            match conn.batch_counted(&sql).await {
+                                Ok(_) => {
+                                    sent_along = Some(Ok(()));
+                                    Ok(())
+                                }
+                                Err((0, e)) => Err(e),
+                                Err((_, e)) => {
+                                    sent_along = Some(Err(StepFailure::from(&e)));
+                                    Ok(())
+                                }
+                            }
+                        }
+                        None => conn.execute(&st).await,
+                    };
+                    if let Err(e) = result {
                         abort(conn, in_tx, fk_off).await;
                         // SQLite's `BEGIN IMMEDIATE` waits for the write lock: nothing ran yet.
                         if other == Step::Begin
@@ -600,4 +627,30 @@ pub(crate) async fn foreign_key_violations(conn: &mut Conn) -> Result<Vec<String
             )
         })
         .collect())
+}
+
+/// The statement that goes to the server with the history write `step`, in the same round trip:
+/// on MySQL, where a migration runs statement by statement and each commits on its own, the
+/// write that records the statement about to run (the `partial` row, or the statement's number)
+/// and that statement, when it is plain SQL without values. History still records the
+/// statement before it runs; what is saved is a round trip per statement.
+fn along_with<'s>(
+    backend: Backend,
+    script: &'s Script<'_>,
+    step: Step,
+    next: Option<&Step>,
+) -> Option<&'s Statement> {
+    if backend != Backend::MySql {
+        return None;
+    }
+    match (step, next) {
+        (
+            Step::RecordStart { m } | Step::Progress { m, .. },
+            Some(&Step::Statement { m: n, i }),
+        ) if n == m => {
+            let st = &script.migrations[m].statements[i - 1];
+            (st.data.is_none() && st.values.0.is_empty()).then_some(st)
+        }
+        _ => None,
+    }
 }
