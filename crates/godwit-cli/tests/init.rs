@@ -539,6 +539,145 @@ fn refusals_write_nothing() {
 /// `init --backend postgres`: the migrations crate depends on godwit's `postgres` feature alone,
 /// its dependency tree has no other driver, its binary applies a migration on the real server,
 /// and a SQLite URL is refused with the feature to add.
+/// A migration file written by `new` for `name`, with `body` as its `up`; its path.
+fn new_migration(root: &Path, name: &str, body: &str) -> PathBuf {
+    // Versions are timestamps to the second: two `new` in one second would share one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = expect_code(
+        "migrate new",
+        &cargo(root, &["xtask", "migrate", "new", name]),
+        0,
+    );
+    let created = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("created "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("`new` names the file it created:\n{out}"));
+    let file = root.join(created);
+    let template = fs::read_to_string(&file).unwrap();
+    fs::write(&file, template.replace("        let _ = s;\n", body)).unwrap();
+    // The manifest's line for it was written for the template: record what it does now.
+    expect_code(
+        "migrate check --write",
+        &cargo(root, &["xtask", "migrate", "check", "--write"]),
+        0,
+    );
+    file
+}
+
+#[test]
+fn old_migrations_archived_in_a_crate_of_their_own() {
+    let project = workspace();
+    let root = project.path();
+    expect_code("init", &godwit(root, &["init"]), 0);
+    let users = new_migration(
+        root,
+        "create users",
+        "        s.create_table(\"users\", |t| {\n            t.id();\n        });\n",
+    );
+    new_migration(
+        root,
+        "create posts",
+        "        s.create_table(\"posts\", |t| {\n            t.id();\n        });\n",
+    );
+    let out = expect_code("migrate up", &cargo(root, &["xtask", "migrate", "up"]), 0);
+    assert!(out.contains("applied 2 migrations"), "{out}");
+
+    // As getting-started.md shows it: the migrations that no longer change move into a crate of
+    // their own, which the migrations crate links.
+    let manifest = fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap();
+    let package = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("name = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
+    let line = |start: &str| {
+        manifest
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap()
+            .to_owned()
+    };
+    let archive = format!("{package}-archive");
+    write(
+        &root.join("migrations-archive/Cargo.toml"),
+        &format!(
+            "[package]\nname = \"{archive}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\n{}\n\n[build-dependencies]\n{}\n",
+            line("godwit = "),
+            line("godwit-build = ")
+        ),
+    );
+    write(
+        &root.join("migrations-archive/build.rs"),
+        "fn main() {\n    godwit_build::discover();\n}\n",
+    );
+    write(
+        &root.join("migrations-archive/src/lib.rs"),
+        "godwit::migrations!();\n",
+    );
+    let archived = root
+        .join("migrations-archive/src/migrations")
+        .join(users.file_name().unwrap());
+    fs::create_dir_all(archived.parent().unwrap()).unwrap();
+    fs::rename(&users, &archived).unwrap();
+    fs::write(
+        root.join("migrations/Cargo.toml"),
+        manifest.replace(
+            "[dependencies]\n",
+            &format!("[dependencies]\n{archive} = {{ path = \"../migrations-archive\" }}\n"),
+        ),
+    )
+    .unwrap();
+    let lib = fs::read_to_string(root.join("migrations/src/lib.rs")).unwrap();
+    fs::write(
+        root.join("migrations/src/lib.rs"),
+        format!("{lib}\nuse {} as _;\n", archive.replace('-', "_")),
+    )
+    .unwrap();
+    let workspace = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    fs::write(
+        root.join("Cargo.toml"),
+        workspace.replace("\"migrations\",", "\"migrations\", \"migrations-archive\","),
+    )
+    .unwrap();
+
+    // Nothing changed for history or the manifest: both migrations are there, applied.
+    let out = expect_code(
+        "migrate check",
+        &cargo(root, &["xtask", "migrate", "check"]),
+        0,
+    );
+    assert!(out.contains("matches the 2 migrations"), "{out}");
+    let out = expect_code(
+        "migrate status --check",
+        &cargo(root, &["xtask", "migrate", "status", "--check"]),
+        0,
+    );
+    for name in ["create_users", "create_posts"] {
+        assert!(status_line(&out, name).contains("applied"), "{out}");
+    }
+    // A new migration goes into the migrations crate, and applies after the archived ones.
+    let tags = new_migration(
+        root,
+        "create tags",
+        "        s.create_table(\"tags\", |t| {\n            t.id();\n        });\n",
+    );
+    assert!(tags.starts_with(root.join("migrations/src/migrations")));
+    let out = expect_code("migrate up", &cargo(root, &["xtask", "migrate", "up"]), 0);
+    assert!(out.contains("applied 1 migration"), "{out}");
+    assert_eq!(
+        tables(&root.join("migrations/dev.db")),
+        ["godwit_migrations", "posts", "tags", "users"]
+    );
+    expect_code(
+        "migrate check",
+        &cargo(root, &["xtask", "migrate", "check"]),
+        0,
+    );
+}
+
 #[test]
 fn init_for_one_backend_builds_one_driver() {
     let project = workspace();

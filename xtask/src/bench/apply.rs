@@ -56,7 +56,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     let dir = root.join("target").join("godwit-bench");
     let sqlx = sqlx_cli(&dir)?;
-    write_crate(&root, &dir, args.migrations)?;
+    write_crate(&root, &dir, args.migrations, false)?;
     eprintln!("building the migrations binary in release mode (not measured) ...");
     cargo(&dir, &["build", "--release"])?;
     let bin = dir.join("target/release").join(PACKAGE);

@@ -8,13 +8,14 @@
 //!   (build script, library, binary) from scratch;
 //! - **add one**: write one more migration file, then `cargo build`.
 //!
-//! Each migration creates a table with an index. Afterwards it checks that the binary lists
-//! every migration, and that the template of `new` compiles. Results are in
-//! `docs/benchmarks.md`.
+//! Each migration creates a table with an index. With `--archived`, the migrations live in a
+//! crate of their own that the migrations crate links (a long history archived), and the one
+//! added goes into the migrations crate. Afterwards it checks that the binary lists every
+//! migration, and that the template of `new` compiles. Results are in `docs/benchmarks.md`.
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     let root = crate::workspace_root();
     let dir = root.join("target").join("godwit-bench");
-    write_crate(&root, &dir, args.migrations)?;
+    write_crate(&root, &dir, args.migrations, args.archived)?;
 
     eprintln!("building the dependencies (not measured) ...");
     cargo(&dir, &["build"])?;
@@ -122,48 +123,100 @@ godwit::register!(CreateTable{n:04});
     )
 }
 
-/// Write the crate; keep `target/` so its dependencies stay built between runs.
-pub(super) fn write_crate(root: &Path, dir: &Path, migrations: usize) -> anyhow::Result<()> {
+/// The package that holds the migrations with `--archived`.
+const ARCHIVE: &str = "godwit-bench-archive";
+
+/// Write the crate; keep `target/` so its dependencies stay built between runs. `archived`: the
+/// migrations go into a crate of their own, `archive/`, which the migrations crate links, as a
+/// team that archived its long history has it; the migrations crate starts with none.
+pub(super) fn write_crate(
+    root: &Path,
+    dir: &Path,
+    migrations: usize,
+    archived: bool,
+) -> anyhow::Result<()> {
     ensure!(
         migrations < 86_000,
         "--migrations must stay below 86,000 (one second apart in a day)"
     );
-    let migrations_dir = dir.join("src/migrations");
-    if migrations_dir.exists() {
-        fs::remove_dir_all(&migrations_dir)
-            .with_context(|| format!("cannot remove `{}`", migrations_dir.display()))?;
+    let archive = dir.join("archive");
+    for stale in [dir.join("src/migrations"), archive.clone()] {
+        if stale.exists() {
+            fs::remove_dir_all(&stale)
+                .with_context(|| format!("cannot remove `{}`", stale.display()))?;
+        }
     }
+    fs::create_dir_all(dir.join("src/migrations"))
+        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let migrations_dir = if archived {
+        archive.join("src/migrations")
+    } else {
+        dir.join("src/migrations")
+    };
     fs::create_dir_all(&migrations_dir)
         .with_context(|| format!("cannot create `{}`", migrations_dir.display()))?;
     let path = |p: &str| root.join(p).display().to_string();
-    let files: [(&str, String); 5] = [
+    let manifest = |name: &str, extra: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\ngodwit = {{ path = {:?} }}\n{extra}\n\
+             [build-dependencies]\ngodwit-build = {{ path = {:?} }}\n",
+            path("crates/godwit"),
+            path("crates/godwit-build"),
+        )
+    };
+    let build = "fn main() {\n    godwit_build::discover();\n}\n".to_string();
+    let mut files: Vec<(PathBuf, String)> = vec![
         (
-            "Cargo.toml",
+            dir.join("Cargo.toml"),
             format!(
                 "# Written by `cargo xtask bench`: a throwaway crate of {migrations} migrations.\n\
-                 [workspace]\n\n\
-                 [package]\nname = \"{PACKAGE}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-                 [dependencies]\ngodwit = {{ path = {:?} }}\n\n\
-                 [build-dependencies]\ngodwit-build = {{ path = {:?} }}\n",
-                path("crates/godwit"),
-                path("crates/godwit-build"),
+                 [workspace]\n{}\n{}",
+                if archived {
+                    "members = [\"archive\"]\n"
+                } else {
+                    ""
+                },
+                manifest(
+                    PACKAGE,
+                    if archived {
+                        "godwit-bench-archive = { path = \"archive\" }\n"
+                    } else {
+                        ""
+                    }
+                ),
             ),
         ),
+        (dir.join("build.rs"), build.clone()),
         (
-            "build.rs",
-            "fn main() {\n    godwit_build::discover();\n}\n".into(),
+            dir.join("src/lib.rs"),
+            if archived {
+                "godwit::migrations!();\n\n// The archived migrations, linked into this crate.\n\
+                 use godwit_bench_archive as _;\n"
+                    .into()
+            } else {
+                "godwit::migrations!();\n".into()
+            },
         ),
-        ("src/lib.rs", "godwit::migrations!();\n".into()),
-        ("src/main.rs", "godwit::main!();\n".into()),
+        (dir.join("src/main.rs"), "godwit::main!();\n".into()),
         // The same dependency versions as the workspace, without a registry lookup.
         (
-            "Cargo.lock",
+            dir.join("Cargo.lock"),
             fs::read_to_string(root.join("Cargo.lock"))
                 .context("cannot read the workspace's Cargo.lock")?,
         ),
     ];
-    for (name, content) in files {
-        let file = dir.join(name);
+    if archived {
+        files.extend([
+            (archive.join("Cargo.toml"), manifest(ARCHIVE, "")),
+            (archive.join("build.rs"), build),
+            (
+                archive.join("src/lib.rs"),
+                "godwit::migrations!();\n".into(),
+            ),
+        ]);
+    }
+    for (file, content) in files {
         if fs::read_to_string(&file).is_ok_and(|old| old == content) {
             continue;
         }
@@ -231,8 +284,14 @@ fn report(args: &Args, clean: Duration, add_one: Duration) -> String {
     let _ = writeln!(s, "machine: {cpu}, {cores} cores; {rustc}");
     let _ = writeln!(
         s,
-        "crate: {} migrations, each a table with an index; median of {} runs",
-        args.migrations, args.runs
+        "crate: {} migrations, each a table with an index{}; median of {} runs",
+        args.migrations,
+        if args.archived {
+            ", archived in a crate of their own that the migrations crate links"
+        } else {
+            ""
+        },
+        args.runs
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "| build | seconds | target |");

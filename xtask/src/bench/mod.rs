@@ -37,6 +37,10 @@ pub struct Args {
     /// How many times each measurement is taken (the median is reported)
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// `bench compile`: the migrations live in a crate of their own that the migrations crate
+    /// links (a long history archived), and the one added goes into the migrations crate
+    #[arg(long)]
+    archived: bool,
     /// How many rows `bench backfill` updates and `bench copy` copies
     #[arg(long, default_value_t = 1_000_000)]
     rows: usize,

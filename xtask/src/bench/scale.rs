@@ -59,7 +59,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let sizes = [args.migrations, args.migrations * 5];
     let mut bins: Vec<PathBuf> = Vec::new();
     for n in sizes {
-        write_crate(&root, &dir, n)?;
+        write_crate(&root, &dir, n, false)?;
         eprintln!("building the crate of {n} migrations in release mode (not measured) ...");
         cargo(&dir, &["build", "--release"])?;
         let bin = work.join(format!("{PACKAGE}-{n}"));
@@ -74,7 +74,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for round in 1..=args.runs {
         for (s, n) in sizes.iter().enumerate() {
             // The crate of this size is the one written last for `check`: write it again.
-            write_crate(&root, &dir, *n)?;
+            write_crate(&root, &dir, *n, false)?;
             let db = work.join(format!("scale-{n}.db"));
             for f in [db.clone(), PathBuf::from(format!("{}-lock", db.display()))] {
                 let _ = fs::remove_file(f);
