@@ -25,12 +25,29 @@ fn godwit(dir: &Path, args: &[&str]) -> Output {
         .expect("the godwit binary runs")
 }
 
-/// `cargo <args>` in `project`, with the environment of a developer who has no `DATABASE_URL`.
-fn cargo(project: &Path, args: &[&str]) -> Output {
-    let build_dir = std::env::var_os("CARGO_BUILD_BUILD_DIR")
+/// The build directory the projects of these tests share, so that godwit's dependencies are
+/// built once.
+fn build_dir() -> PathBuf {
+    std::env::var_os("CARGO_BUILD_BUILD_DIR")
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
         .map(PathBuf::from)
-        .unwrap_or_else(|| godwit_root().join("target"));
+        .unwrap_or_else(|| godwit_root().join("target"))
+}
+
+/// Held by a test that builds a project, for as long as it runs: the projects' `xtask`
+/// packages have the same name and the same place in their workspaces, so cargo gives them the
+/// same files in the shared build directory, and two built at once would run each other's.
+fn serial() -> fs::File {
+    let dir = build_dir();
+    fs::create_dir_all(&dir).unwrap();
+    let file = fs::File::create(dir.join("godwit-init-tests.lock")).unwrap();
+    file.lock().unwrap();
+    file
+}
+
+/// `cargo <args>` in `project`, with the environment of a developer who has no `DATABASE_URL`.
+fn cargo(project: &Path, args: &[&str]) -> Output {
+    let build_dir = build_dir();
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(project)
         .args(args)
@@ -163,6 +180,7 @@ fn status_line(status: &str, name: &str) -> String {
 
 #[test]
 fn init_then_the_first_migration_up_and_down() {
+    let _serial = serial();
     let project = workspace();
     let root = project.path();
 
@@ -567,6 +585,7 @@ fn new_migration(root: &Path, name: &str, body: &str) -> PathBuf {
 
 #[test]
 fn old_migrations_archived_in_a_crate_of_their_own() {
+    let _serial = serial();
     let project = workspace();
     let root = project.path();
     expect_code("init", &godwit(root, &["init"]), 0);
@@ -680,6 +699,7 @@ fn old_migrations_archived_in_a_crate_of_their_own() {
 
 #[test]
 fn init_for_one_backend_builds_one_driver() {
+    let _serial = serial();
     let project = workspace();
     let root = project.path();
     let out = expect_code(
