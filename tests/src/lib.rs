@@ -9,5 +9,9 @@
 //! - `GODWIT_FIXTURE_SLOW=1`: `create_reviews` runs a statement that takes minutes, to be killed;
 //! - `GODWIT_FIXTURE_FAIL_DOWN=1`: the `down` of `create_reviews` fails at its second statement
 //!   (of three).
+//!
+//! A variant's code differs from the binary's plain code, while the checksums and allowances
+//! the binary keeps beside itself (`godwit_runner::Cache`) stand for the binary: the tests run
+//! the variants with `GODWIT_NO_CACHE` (`fixture_variant` in `tests/it/runner`).
 
 godwit::migrations!();

@@ -168,6 +168,16 @@ fn execute(file: &Path, statement: &str) {
         })
 }
 
+/// The package name a `Cargo.toml` declares.
+fn package_name(manifest: &str) -> String {
+    manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("name = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("a package name in:\n{manifest}"))
+        .to_owned()
+}
+
 /// The line of `status` output about `name`.
 #[track_caller]
 fn status_line(status: &str, name: &str) -> String {
@@ -218,12 +228,7 @@ fn init_then_the_first_migration_up_and_down() {
     // The application depends on the migrations crate as getting-started.md says: from its
     // own directory, by the package name `init` chose.
     let manifest = fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap();
-    let package = manifest
-        .lines()
-        .find_map(|l| l.strip_prefix("name = \""))
-        .and_then(|rest| rest.strip_suffix('"'))
-        .unwrap()
-        .to_owned();
+    let package = package_name(&manifest);
     let godwit_line = manifest
         .lines()
         .find(|l| l.starts_with("godwit = "))
@@ -554,9 +559,6 @@ fn refusals_write_nothing() {
     assert!(out.contains("init"), "{out}");
 }
 
-/// `init --backend postgres`: the migrations crate depends on godwit's `postgres` feature alone,
-/// its dependency tree has no other driver, its binary applies a migration on the real server,
-/// and a SQLite URL is refused with the feature to add.
 /// A migration file written by `new` for `name`, with `body` as its `up`; its path.
 fn new_migration(root: &Path, name: &str, body: &str) -> PathBuf {
     // Versions are timestamps to the second: two `new` in one second would share one.
@@ -605,12 +607,7 @@ fn old_migrations_archived_in_a_crate_of_their_own() {
     // As getting-started.md shows it: the migrations that no longer change move into a crate of
     // their own, which the migrations crate links.
     let manifest = fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap();
-    let package = manifest
-        .lines()
-        .find_map(|l| l.strip_prefix("name = \""))
-        .and_then(|rest| rest.strip_suffix('"'))
-        .unwrap()
-        .to_owned();
+    let package = package_name(&manifest);
     let line = |start: &str| {
         manifest
             .lines()
@@ -697,6 +694,9 @@ fn old_migrations_archived_in_a_crate_of_their_own() {
     );
 }
 
+/// `init --backend postgres`: the migrations crate depends on godwit's `postgres` feature alone,
+/// its dependency tree has no other driver, its binary applies a migration on the real server,
+/// and a SQLite URL is refused with the feature to add.
 #[test]
 fn init_for_one_backend_builds_one_driver() {
     let _serial = serial();

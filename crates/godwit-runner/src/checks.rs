@@ -197,7 +197,7 @@ impl Runner {
             }
             None => true,
         });
-        let computing = !versions.is_empty();
+        let kept = current.len();
         // All at once; a migration that fails is set aside and the rest rendered again.
         while !versions.is_empty() {
             match self.catalog.render_up(self.backend(), Some(&versions)) {
@@ -213,7 +213,11 @@ impl Runner {
                 Err(_) => break,
             }
         }
-        if computing && let Some(cache) = &self.cache {
+        // Only what rendered is kept: a migration that does not render is tried again next
+        // time, and the file is written again only when it gains a checksum.
+        if current.len() > kept
+            && let Some(cache) = &self.cache
+        {
             cached.extend(current.iter().map(|(v, c)| (*v, c.clone())));
             let value = cached
                 .iter()

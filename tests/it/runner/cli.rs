@@ -3,7 +3,8 @@
 use godwit_core::Backend;
 
 use super::{
-    ALL, V2, V3, V4, V5, applied, exec, fixture, history, on_every_backend, run, scratch, text,
+    ALL, V2, V3, V4, V5, applied, exec, fixture, fixture_variant, history, on_every_backend, run,
+    scratch, text,
 };
 
 async fn status_check_and_json_tell_a_script_what_is_pending(backend: Backend) {
@@ -149,11 +150,7 @@ async fn plan_lists_what_up_would_run_and_waits_for_a_half_applied_migration(bac
 
     // The last migration fails half-way: MariaDB keeps what ran and records it as partial, which
     // the plan must not skip over; elsewhere nothing of it stays, and it is still pending.
-    let out = run({
-        let mut c = fixture(&url, &["up"]);
-        c.env("GODWIT_FIXTURE_FAIL", "1");
-        c
-    });
+    let out = run(fixture_variant(&url, &["up"], "GODWIT_FIXTURE_FAIL"));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let out = run(fixture(&url, &["plan"]));
     let stdout = text(&out.stdout);

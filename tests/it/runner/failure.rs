@@ -6,19 +6,15 @@
 use godwit_core::Backend;
 
 use super::{
-    V5, applied, assert_no_lock, exec, fixture, history, on_every_backend, run, scratch,
-    table_exists, text,
+    V5, applied, assert_no_lock, exec, fixture, fixture_variant, history, on_every_backend, run,
+    scratch, table_exists, text,
 };
 
 async fn a_migration_failing_half_way(backend: Backend) {
     let mut db = scratch(backend, "fails_half_way").await;
     let url = db.url();
 
-    let out = run({
-        let mut c = fixture(&url, &["up"]);
-        c.env("GODWIT_FIXTURE_FAIL", "1");
-        c
-    });
+    let out = run(fixture_variant(&url, &["up"], "GODWIT_FIXTURE_FAIL"));
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
@@ -126,11 +122,11 @@ async fn a_migration_failing_half_way(backend: Backend) {
 async fn a_failure_in_one_transaction_for_all(backend: Backend) {
     let mut db = scratch(backend, "fails_single_tx").await;
     let url = db.url();
-    let out = run({
-        let mut c = fixture(&url, &["up", "--single-transaction"]);
-        c.env("GODWIT_FIXTURE_FAIL", "1");
-        c
-    });
+    let out = run(fixture_variant(
+        &url,
+        &["up", "--single-transaction"],
+        "GODWIT_FIXTURE_FAIL",
+    ));
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     if backend == Backend::MySql {
@@ -161,11 +157,7 @@ async fn a_failure_in_one_transaction_for_all(backend: Backend) {
 async fn a_rollback_failing_half_way(backend: Backend) {
     let mut db = scratch(backend, "down_fails").await;
     let url = db.url();
-    let with_fail = |args: &[&str]| {
-        let mut c = fixture(&url, args);
-        c.env("GODWIT_FIXTURE_FAIL_DOWN", "1");
-        run(c)
-    };
+    let with_fail = |args: &[&str]| run(fixture_variant(&url, args, "GODWIT_FIXTURE_FAIL_DOWN"));
     let out = with_fail(&["up"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = with_fail(&["down"]);

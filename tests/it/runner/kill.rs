@@ -10,7 +10,8 @@ use godwit_core::Backend;
 use crate::live::db::Scratch;
 
 use super::{
-    V5, applied, fixture, history, on_every_backend, run, scalar, scratch, table_exists, text,
+    V5, applied, fixture, fixture_variant, history, on_every_backend, run, scalar, scratch,
+    table_exists, text,
 };
 
 /// Start `up` with the slow `create_reviews`, and return once it runs that migration's slow
@@ -18,10 +19,8 @@ use super::{
 /// statement is running.
 async fn start_slow_up(backend: Backend, db: &mut Scratch) -> Child {
     let mut child = {
-        let mut c = fixture(&db.url(), &["up"]);
-        c.env("GODWIT_FIXTURE_SLOW", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        let mut c = fixture_variant(&db.url(), &["up"], "GODWIT_FIXTURE_SLOW");
+        c.stdout(Stdio::null()).stderr(Stdio::piped());
         c.spawn().unwrap()
     };
     let start = Instant::now();
@@ -97,11 +96,11 @@ async fn sigkill_in_the_middle_of_a_migration(backend: Backend) {
             // for it (here 2 s), then says which connection runs it.
             // (With the same code as the killed runner: the fixture's slow statement is
             // GODWIT_FIXTURE_SLOW's.)
-            let out = run({
-                let mut c = fixture(&url, &["up", "--deploy-lock-timeout", "2"]);
-                c.env("GODWIT_FIXTURE_SLOW", "1");
-                c
-            });
+            let out = run(fixture_variant(
+                &url,
+                &["up", "--deploy-lock-timeout", "2"],
+                "GODWIT_FIXTURE_SLOW",
+            ));
             assert_eq!(out.status.code(), Some(1));
             let stderr = text(&out.stderr);
             assert!(

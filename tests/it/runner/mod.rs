@@ -94,6 +94,15 @@ pub fn runner_of(
 
 /// The fixture's binary with `args`, then `--database-url url`; nothing from the environment
 /// that could change what it does.
+/// [`fixture`] with the variant `var` of `create_reviews` (see `tests/src/lib.rs`): its code
+/// then differs from the binary's plain code, so it keeps no cache (`GODWIT_NO_CACHE`), which
+/// would otherwise stand for the plain code in the other tests' runs.
+pub fn fixture_variant(url: &str, args: &[&str], var: &str) -> Command {
+    let mut c = fixture(url, args);
+    c.env(var, "1").env("GODWIT_NO_CACHE", "1");
+    c
+}
+
 pub fn fixture(url: &str, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_fixture-migrations"));
     c.args(args)

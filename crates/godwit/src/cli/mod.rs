@@ -232,8 +232,10 @@ enum Command {
     ///
     /// An applied migration whose code changed since shows as `changed`: the checksum of what its
     /// code renders now differs from the one history recorded. Those checksums and the allowed
-    /// findings depend on the binary alone: its first run computes them and keeps them beside it,
-    /// in `.<binary>.godwit-cache`, for its later runs (a new build computes them again).
+    /// findings depend on the binary alone: on Linux, its first run computes them and keeps them
+    /// beside it, in `.<binary>.godwit-cache` (where that directory can be written), for its
+    /// later runs; a new build computes them again. `GODWIT_NO_CACHE=1` turns this off, for
+    /// migrations that read their environment while they are recorded.
     Status(status::StatusArgs),
     /// The deploy plan of the pending migrations: SQL, transaction mode, locks, lint findings,
     /// reversibility, additive or destructive
