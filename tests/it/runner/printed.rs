@@ -67,19 +67,33 @@ fn rows(backend: Backend, db: &Scratch, table: &str) -> Vec<String> {
         _ => format!("\"{table}\""),
     };
     // `CURRENT_TIMESTAMP` defaults differ between the two databases by the time between them.
-    let today = sea_query::value::prelude::time::OffsetDateTime::now_utc().date();
-    let today = format!(
-        "{:04}-{:02}-{:02}",
-        today.year(),
-        u8::from(today.month()),
-        today.day()
-    );
+    // The server prints them in its own time zone (the modes server is 5:45 ahead of UTC), so
+    // its date may be yesterday's or tomorrow's in UTC.
+    let now = sea_query::value::prelude::time::OffsetDateTime::now_utc();
+    let days: Vec<String> = [-1i64, 0, 1]
+        .iter()
+        .map(|d| {
+            let day = (now + sea_query::value::prelude::time::Duration::days(*d)).date();
+            format!(
+                "{:04}-{:02}-{:02}",
+                day.year(),
+                u8::from(day.month()),
+                day.day()
+            )
+        })
+        .collect();
     let mut lines: Vec<String> =
         super::fidelity::client(backend, db, &format!("SELECT * FROM {quoted}"))
             .into_iter()
             .map(|line| {
                 line.split('|')
-                    .map(|v| if v.starts_with(&today) { "<now>" } else { v })
+                    .map(|v| {
+                        if days.iter().any(|day| v.starts_with(day.as_str())) {
+                            "<now>"
+                        } else {
+                            v
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("|")
             })
