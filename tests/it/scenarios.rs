@@ -83,6 +83,21 @@ macro_rules! all_scenarios {
             mysql_online_ddl,
             migration_timeouts,
             allow_rule,
+            create_enum_column,
+            create_table_enum_and_comments,
+            add_enum_value,
+            remove_enum_value,
+            drop_enum,
+            change_column_to_enum,
+            comment_on_table_and_column,
+            create_view,
+            replace_view,
+            drop_view,
+            rename_column_under_view,
+            create_materialized_view,
+            create_function_and_trigger,
+            drop_trigger,
+            create_extension,
         }
     };
 }
@@ -1548,4 +1563,278 @@ pub fn allow_rule() -> Scenario {
         }),
     )
     .probes(POSTS_KEPT)
+}
+
+// ----- enumerated types, comments, views, functions, triggers, extensions --------------------
+
+/// A `post_state` enum, and `posts.state` of it set on the rows.
+const POST_STATE: Step = Step::up(|s| {
+    s.create_enum("post_state", ["draft", "published", "archived"]);
+    s.add_column(
+        "posts",
+        Column::enumeration("state", "post_state").default("draft"),
+    );
+    s.update("posts").set("state", "published").filter(col("id").eq(1));
+});
+
+/// An enum, and a column of it with a default on a table with rows.
+pub fn create_enum_column() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_enum("post_state", ["draft", "published", "it's archived"]);
+            s.add_column(
+                "posts",
+                Column::enumeration("state", "post_state").default("draft"),
+            );
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE state = 'draft'",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+/// A table created with an enum column and comments on it and its columns.
+pub fn create_table_enum_and_comments() -> Scenario {
+    Scenario::new(
+        &[],
+        Step::up(|s| {
+            s.create_enum("ticket_priority", ["low", "normal", "high"]);
+            s.create_table("tickets", |t| {
+                t.id();
+                t.enumeration("priority", "ticket_priority")
+                    .default("normal")
+                    .comment("how soon it must be handled");
+                t.string("title", 100).comment("shown in lists; it's short");
+                t.comment("support tickets");
+            });
+        }),
+    )
+}
+
+/// A value added to an enum: each column of it takes it (MySQL modifies the column, SQLite
+/// rebuilds the table).
+pub fn add_enum_value() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, POST_STATE],
+        Step::up(|s| {
+            s.add_enum_value("post_state", "retracted");
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE state = 'published'",
+        after_up: 1,
+        after_down: Some(1),
+    }])
+}
+
+/// A value no row holds, removed (PostgreSQL makes the type again and converts the column).
+pub fn remove_enum_value() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, POST_STATE],
+        Step::up(|s| {
+            s.remove_enum_value("post_state", "archived");
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE state = 'published'",
+        after_up: 1,
+        after_down: Some(1),
+    }])
+}
+
+/// An enum no column uses, dropped; `down` makes it again with its values.
+pub fn drop_enum() -> Scenario {
+    const ENUM: Step = Step::up(|s| {
+        s.create_enum("mood", ["calm", "busy"]);
+    });
+    Scenario::new(
+        &[BLOG, ENUM],
+        Step::up(|s| {
+            s.drop_enum("mood");
+        }),
+    )
+}
+
+/// A string column becomes an enum; the values it holds are all in the enum.
+pub fn change_column_to_enum() -> Scenario {
+    const ENUM: Step = Step::up(|s| {
+        s.create_enum("publication", ["draft", "published"]);
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, ENUM],
+        Step::up(|s| {
+            s.change_column_type("posts", "status", ColumnType::enumeration("publication"));
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE status = 'published'",
+        after_up: 2,
+        after_down: Some(2),
+    }])
+}
+
+/// Comments set on an existing table and column; `down` removes them.
+pub fn comment_on_table_and_column() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.comment_on_table("posts", "what the users wrote");
+            s.comment_on_column("posts", "views", "times it was read; it's approximate");
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+const PUBLISHED_POSTS: Step = Step::up(|s| {
+    s.create_view(
+        "published_posts",
+        "SELECT id, title, status FROM posts WHERE status = 'published'",
+    );
+});
+
+/// A view; `down` drops it.
+pub fn create_view() -> Scenario {
+    Scenario::new(BLOG_WITH_ROWS, PUBLISHED_POSTS).probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM published_posts",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+/// A view given a new query (a column added last); `down` restores the one before.
+pub fn replace_view() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, PUBLISHED_POSTS],
+        Step::up(|s| {
+            s.replace_view(
+                "published_posts",
+                "SELECT id, title, status, views FROM posts WHERE status = 'published' AND views > 5",
+            );
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM published_posts",
+        after_up: 1,
+        after_down: Some(2),
+    }])
+}
+
+/// A view dropped; `down` makes it again from the query the model kept.
+pub fn drop_view() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, PUBLISHED_POSTS],
+        Step::up(|s| {
+            s.drop_view("published_posts");
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts",
+        after_up: 2,
+        after_down: Some(2),
+    }])
+}
+
+/// A column a view reads, renamed: PostgreSQL and SQLite carry the view along, and the model
+/// keeps its query up to date for `down`; MySQL/MariaDB would break the view, and refuse.
+pub fn rename_column_under_view() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, PUBLISHED_POSTS],
+        Step::up(|s| {
+            s.rename_column("posts", "title", "headline");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql])
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM published_posts",
+        after_up: 2,
+        after_down: Some(2),
+    }])
+}
+
+/// A materialized view: PostgreSQL only.
+pub fn create_materialized_view() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_materialized_view(
+                "post_counts",
+                "SELECT user_id, COUNT(*) AS posts FROM posts GROUP BY user_id",
+            );
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM post_counts",
+        after_up: 2,
+        after_down: None,
+    }])
+}
+
+/// The `updated_at` trigger of each backend: PostgreSQL's calls a function (left out on the
+/// others, which set the column in the trigger itself).
+const TOUCH_POSTS: Step = Step::up(|s| {
+    s.add_column(
+        "posts",
+        Column::timestamp("updated_at").default(CurrentTimestamp),
+    );
+    s.create_function(
+        "touch_updated_at",
+        PerBackend {
+            postgres: Some(
+                "CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN NEW.updated_at := CURRENT_TIMESTAMP; RETURN NEW; END $$",
+            ),
+            mysql: Some(""),
+            sqlite: Some(""),
+        },
+    );
+    s.create_trigger(
+        "posts_touch",
+        "posts",
+        PerBackend {
+            postgres: Some(
+                "CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW \
+                 EXECUTE FUNCTION touch_updated_at()",
+            ),
+            mysql: Some(
+                "CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW \
+                 SET NEW.updated_at = CURRENT_TIMESTAMP(6)",
+            ),
+            sqlite: Some(
+                "CREATE TRIGGER posts_touch AFTER UPDATE ON posts FOR EACH ROW \
+                 WHEN NEW.updated_at = OLD.updated_at \
+                 BEGIN UPDATE posts SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END",
+            ),
+        },
+    );
+});
+
+/// A function and a trigger that calls it; `down` drops both, trigger first.
+pub fn create_function_and_trigger() -> Scenario {
+    Scenario::new(BLOG_WITH_ROWS, TOUCH_POSTS).probes(POSTS_KEPT)
+}
+
+/// A trigger dropped; `down` makes it again from the statement the model kept.
+pub fn drop_trigger() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, TOUCH_POSTS],
+        Step::up(|s| {
+            s.drop_trigger("posts_touch");
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// An extension (PostgreSQL only): `CREATE EXTENSION IF NOT EXISTS`.
+pub fn create_extension() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_extension("pg_trgm");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
 }

@@ -24,6 +24,9 @@ pub struct ColumnDef {
     pub(crate) unique: bool,
     /// A check on this column alone, named `ck_<table>_<column>`.
     pub(crate) check: Option<SqlExpr>,
+    /// The column's comment (PostgreSQL `COMMENT ON COLUMN`, MySQL/MariaDB `COMMENT`; SQLite
+    /// keeps none).
+    pub comment: Option<String>,
 }
 
 impl ColumnDef {
@@ -37,6 +40,7 @@ impl ColumnDef {
             primary_key: false,
             unique: false,
             check: None,
+            comment: None,
         }
     }
 
@@ -67,6 +71,13 @@ impl ColumnDef {
     /// Add a check constraint on this column, named `ck_<table>_<column>`.
     pub fn check(&mut self, expr: impl Into<SqlExpr>) -> &mut Self {
         self.check = Some(expr.into());
+        self
+    }
+
+    /// Comment the column: what it holds, for whoever reads the schema (SQLite keeps no
+    /// comments, and renders none).
+    pub fn comment(&mut self, comment: impl Into<String>) -> &mut Self {
+        self.comment = Some(comment.into());
         self
     }
 }
@@ -114,6 +125,12 @@ impl Column {
 
     crate::types::simple_column_types!(column_ctors);
 
+    /// A column of the enumerated type `enum_name` (see
+    /// [`Schema::create_enum`](crate::Schema::create_enum)).
+    pub fn enumeration(name: impl Into<String>, enum_name: impl Into<String>) -> Column {
+        Column::of(name, ColumnType::enumeration(enum_name))
+    }
+
     /// `varchar(len)`.
     pub fn string(name: impl Into<String>, len: u32) -> Column {
         Column::of(name, ColumnType::String(len))
@@ -154,6 +171,12 @@ impl<N, D> Column<N, D> {
     /// Add a check constraint on this column, named `ck_<table>_<column>`.
     pub fn check(mut self, expr: impl Into<SqlExpr>) -> Self {
         self.def.check = Some(expr.into());
+        self
+    }
+
+    /// Comment the column (SQLite keeps no comments, and renders none).
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.def.comment = Some(comment.into());
         self
     }
 

@@ -46,6 +46,11 @@ impl ChangeKind {
             | Op::DropUnique { .. }
             | Op::ValidateConstraint { .. }
             | Op::AddUniqueUsingIndex { .. }
+            | Op::CreateObject(_)
+            | Op::CreateEnum { .. }
+            | Op::AddEnumValue { .. }
+            | Op::CommentOnTable { .. }
+            | Op::CommentOnColumn { .. }
             | Op::Insert(_)
             | Op::Backfill(_)
             | Op::CopyRows(_) => ChangeKind::Additive,
@@ -60,6 +65,10 @@ impl ChangeKind {
             | Op::AddForeignKey { .. }
             | Op::AddCheck { .. }
             | Op::AddUnique { .. }
+            | Op::DropObject { .. }
+            | Op::ReplaceView { .. }
+            | Op::RemoveEnumValue { .. }
+            | Op::DropEnum { .. }
             | Op::Update(_)
             | Op::Delete(_) => ChangeKind::Destructive,
             Op::Sql(_) | Op::Run(_) => ChangeKind::Unknown,

@@ -1239,14 +1239,25 @@ pub(crate) fn op_table(op: &Op) -> Option<&str> {
         | Op::ValidateConstraint { table, .. }
         | Op::AddUnique { table, .. }
         | Op::AddUniqueUsingIndex { table, .. }
-        | Op::DropUnique { table, .. } => table,
+        | Op::DropUnique { table, .. }
+        | Op::CommentOnTable { table, .. }
+        | Op::CommentOnColumn { table, .. } => table,
+        Op::CreateObject(o) if o.kind == crate::op::ObjectKind::Trigger => o.tables.first()?,
         Op::RenameTable { from, .. } => from,
         Op::Insert(i) => &i.table,
         Op::Update(u) => &u.table,
         Op::Delete(d) => &d.table,
         Op::Backfill(b) => &b.table,
         Op::CopyRows(c) => &c.to,
-        Op::Sql(_) | Op::Run(_) => return None,
+        Op::Sql(_)
+        | Op::Run(_)
+        | Op::CreateObject(_)
+        | Op::DropObject { .. }
+        | Op::ReplaceView { .. }
+        | Op::CreateEnum { .. }
+        | Op::AddEnumValue { .. }
+        | Op::RemoveEnumValue { .. }
+        | Op::DropEnum { .. } => return None,
     })
 }
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::error::ModelError;
-use crate::op::{DeclaredObject, ForeignKeyDef, ObjectKind, Op, RawSql, TableDef};
-use crate::types::{ColumnType, ReferentialAction};
+use crate::op::{DeclaredObject, ForeignKeyDef, ObjectKind, Op, RawSql, SqlText, TableDef};
+use crate::types::{Backend, ColumnType, ReferentialAction};
 
 /// Every table the migrations created, by name, and the objects their raw SQL declared.
 ///
@@ -19,13 +19,15 @@ pub struct SchemaModel {
     /// Indexes, views, triggers and functions made by raw SQL that declared them
     /// ([`RawSql::creates_index`] and its kin), in the order they were created.
     pub objects: Vec<DeclaredObject>,
+    /// Enumerated types, by name, with their values in order.
+    pub enums: BTreeMap<String, Vec<String>>,
     /// Index and constraint names, and the table each is on.
     names: NameIndex,
 }
 
 impl PartialEq for SchemaModel {
     fn eq(&self, other: &Self) -> bool {
-        self.tables == other.tables && self.objects == other.objects
+        self.tables == other.tables && self.objects == other.objects && self.enums == other.enums
     }
 }
 
@@ -34,6 +36,7 @@ impl std::fmt::Debug for SchemaModel {
         f.debug_struct("SchemaModel")
             .field("tables", &self.tables)
             .field("objects", &self.objects)
+            .field("enums", &self.enums)
             .finish()
     }
 }
@@ -475,9 +478,19 @@ impl SchemaModel {
                     .cloned(),
             );
         }
-        let result = self.apply_op(op);
+        let result = self.check_enum_types(op).and_then(|()| self.apply_op(op));
         for table in &tables {
             self.reindex_table(table);
+        }
+        if result.is_ok()
+            && matches!(
+                op,
+                Op::CreateTable(_) | Op::AddColumn { .. } | Op::ChangeColumnType { .. }
+            )
+        {
+            for table in &tables {
+                self.resolve_enum_columns(table);
+            }
         }
         result
     }
@@ -537,6 +550,12 @@ impl SchemaModel {
                     }
                 }
                 for o in &mut self.objects {
+                    if o.tables.iter().any(|t| t == from)
+                        && matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                        && let Some(d) = &o.definition
+                    {
+                        o.definition = Some(rename_in(d, from, to));
+                    }
                     for t in o.tables.iter_mut().filter(|t| *t == from) {
                         t.clone_from(to);
                     }
@@ -572,6 +591,15 @@ impl SchemaModel {
                 if t.columns.len() == 1 {
                     return Err(invalid(format!(
                         "column `{table}.{column}` is the table's only column: drop the table instead"
+                    )));
+                }
+                if let Some(v) = self.views_reading(table, Some(column)).next() {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is read by {} `{}`: in the same migration, drop the view first (`s.drop_{}(\"{}\")`), then create it again without the column",
+                        v.kind.name(),
+                        v.name,
+                        v.kind.method(),
+                        v.name
                     )));
                 }
                 if let Some((from, fk)) = self
@@ -628,6 +656,17 @@ impl SchemaModel {
                 for index in &mut t.indexes {
                     if let Some(p) = &index.predicate {
                         index.predicate = Some(p.rename_column(from, to));
+                    }
+                }
+                // The views follow the column on PostgreSQL and SQLite (MySQL/MariaDB refuses
+                // before anything runs): so does the query the model keeps.
+                for o in &mut self.objects {
+                    if matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                        && o.tables.iter().any(|t| t == table)
+                        && let Some(d) = &o.definition
+                        && mentions(d, from, false)
+                    {
+                        o.definition = Some(rename_in(d, from, to));
                     }
                 }
                 for other in self.tables.values_mut() {
@@ -867,6 +906,111 @@ impl SchemaModel {
                 }
             }
             Op::Sql(raw) => self.apply_declared(raw)?,
+            Op::CreateObject(o) => self.create_object(o)?,
+            Op::DropObject { kind, name } => self.drop_object(*kind, name)?,
+            Op::ReplaceView { name, query } => {
+                let Some(at) = self
+                    .objects
+                    .iter()
+                    .position(|o| o.kind == ObjectKind::View && &o.name == name)
+                else {
+                    return Err(self.unknown_object(ObjectKind::View, name));
+                };
+                if self.objects[at].definition.is_none() {
+                    return Err(invalid(format!(
+                        "view `{name}` was made by raw SQL, so godwit does not know its query to restore: replace it with raw SQL and a `.down(..)`"
+                    )));
+                }
+                let tables = self.tables_read(query, name);
+                let o = &mut self.objects[at];
+                o.definition = Some(query.clone());
+                o.tables = tables;
+            }
+            Op::CreateEnum { name, values } => {
+                Self::ident("enum", name)?;
+                if self.enums.contains_key(name) {
+                    return Err(invalid(format!(
+                        "enum `{name}` exists already: add values to it with `s.add_enum_value(\"{name}\", ..)`, or give it another name"
+                    )));
+                }
+                if values.is_empty() {
+                    return Err(invalid(format!(
+                        "enum `{name}` has no values: give it at least one"
+                    )));
+                }
+                if let Some(v) = values
+                    .iter()
+                    .enumerate()
+                    .find(|(i, v)| values[..*i].contains(v))
+                    .map(|(_, v)| v)
+                {
+                    return Err(invalid(format!(
+                        "enum `{name}` has the value `{v}` twice: give each value once"
+                    )));
+                }
+                self.enums.insert(name.clone(), values.clone());
+            }
+            Op::AddEnumValue { name, value } => {
+                let values = self.enum_values(name)?;
+                if values.contains(value) {
+                    return Err(invalid(format!(
+                        "enum `{name}` has the value `{value}` already"
+                    )));
+                }
+                let mut values = values.to_vec();
+                values.push(value.clone());
+                self.set_enum_values(name, values);
+            }
+            Op::RemoveEnumValue { name, value } => {
+                let values = self.enum_values(name)?;
+                if !values.contains(value) {
+                    return Err(invalid(format!(
+                        "enum `{name}` has no value `{value}`{}",
+                        hint_among("values", values.iter().map(String::as_str))
+                    )));
+                }
+                if values.len() == 1 {
+                    return Err(invalid(format!(
+                        "`{value}` is the only value of enum `{name}`: drop the enum instead"
+                    )));
+                }
+                let removed = Some(crate::types::DefaultValue::Value(value.as_str().into()));
+                for (table, column) in self.enum_columns(name) {
+                    let c = self.tables[&table].column(&column).expect("listed above");
+                    if c.default == removed {
+                        return Err(invalid(format!(
+                            "`{table}.{column}` defaults to `{value}`, the value removed from enum `{name}`: set another default first"
+                        )));
+                    }
+                }
+                let values: Vec<String> = values.iter().filter(|v| *v != value).cloned().collect();
+                self.set_enum_values(name, values);
+            }
+            Op::DropEnum { name } => {
+                self.enum_values(name)?;
+                if let Some((table, column)) = self.enum_columns(name).into_iter().next() {
+                    return Err(invalid(format!(
+                        "enum `{name}` is the type of `{table}.{column}`: drop that column (or change its type) first"
+                    )));
+                }
+                self.enums.remove(name);
+            }
+            Op::CommentOnTable { table, comment } => {
+                self.table_mut(table)?.comment.clone_from(comment);
+            }
+            Op::CommentOnColumn {
+                table,
+                column,
+                comment,
+            } => {
+                let t = self.table(table)?;
+                Self::check_column(t, column)?;
+                self.table_mut(table)?
+                    .column_mut(column)
+                    .expect("checked above")
+                    .comment
+                    .clone_from(comment);
+            }
             Op::Insert(i) => {
                 let t = self.table(&i.table)?;
                 if i.columns.is_empty() {
@@ -972,7 +1116,242 @@ impl SchemaModel {
     }
 }
 
+/// Whether `sql` mentions identifier `ident` (bare or quoted, on any backend's quoting), or
+/// reads every column with `*` (when `star`).
+pub(crate) fn mentions(sql: &SqlText, ident: &str, star: bool) -> bool {
+    let texts: Vec<&str> = match sql {
+        SqlText::All(s) => vec![s],
+        SqlText::PerBackend {
+            postgres,
+            mysql,
+            sqlite,
+        } => [postgres, mysql, sqlite]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect(),
+    };
+    texts.into_iter().any(|text| {
+        (star && text.contains('*'))
+            || [Backend::Postgres, Backend::MySql]
+                .into_iter()
+                .any(|b| crate::render::rename_identifier(b, text, ident, ident).1)
+    })
+}
+
+/// `sql` with identifier `from` renamed `to`, on each backend's quoting.
+fn rename_in(sql: &SqlText, from: &str, to: &str) -> SqlText {
+    let per = |b: Backend, text: &str| crate::render::rename_identifier(b, text, from, to).0;
+    match sql {
+        SqlText::All(s) => SqlText::PerBackend {
+            postgres: Some(per(Backend::Postgres, s)),
+            mysql: Some(per(Backend::MySql, s)),
+            sqlite: Some(per(Backend::Sqlite, s)),
+        },
+        SqlText::PerBackend {
+            postgres,
+            mysql,
+            sqlite,
+        } => SqlText::PerBackend {
+            postgres: postgres.as_deref().map(|s| per(Backend::Postgres, s)),
+            mysql: mysql.as_deref().map(|s| per(Backend::MySql, s)),
+            sqlite: sqlite.as_deref().map(|s| per(Backend::Sqlite, s)),
+        },
+    }
+}
+
 impl SchemaModel {
+    /// The views (plain and materialized) made by the DSL whose query reads `table`, and
+    /// `column` of it (by name, or with `*`) when given.
+    pub fn views_reading<'a>(
+        &'a self,
+        table: &'a str,
+        column: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a DeclaredObject> {
+        self.objects.iter().filter(move |o| {
+            matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                && o.tables.iter().any(|t| t == table)
+                && o.definition
+                    .as_ref()
+                    .is_some_and(|d| column.is_none_or(|c| mentions(d, c, true)))
+        })
+    }
+
+    /// The tables (and views) of the model that a view's query names.
+    fn tables_read(&self, query: &SqlText, view: &str) -> Vec<String> {
+        self.tables
+            .keys()
+            .chain(
+                self.objects
+                    .iter()
+                    .filter(|o| {
+                        matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                            && o.name != view
+                    })
+                    .map(|o| &o.name),
+            )
+            .filter(|t| mentions(query, t, false))
+            .cloned()
+            .collect()
+    }
+
+    fn unknown_object(&self, kind: ObjectKind, name: &str) -> ModelError {
+        let what = kind.name();
+        invalid(format!(
+            "there is no {what} `{name}`{}",
+            hint_among(
+                &format!("{what}s"),
+                self.objects
+                    .iter()
+                    .filter(|o| o.kind == kind)
+                    .map(|o| o.name.as_str())
+            )
+        ))
+    }
+
+    fn create_object(&mut self, o: &DeclaredObject) -> Result<(), ModelError> {
+        let what = o.kind.name();
+        Self::ident(what, &o.name)?;
+        if self.declared(o.kind, &o.name).is_some() {
+            return Err(invalid(format!(
+                "{what} `{}` exists already: drop it first (`s.drop_{}(\"{}\")`), or give it another name",
+                o.name,
+                o.kind.method(),
+                o.name
+            )));
+        }
+        let mut o = o.clone();
+        match o.kind {
+            ObjectKind::View | ObjectKind::MaterializedView => {
+                if self.tables.contains_key(&o.name)
+                    || self.objects.iter().any(|v| {
+                        matches!(v.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                            && v.name == o.name
+                    })
+                {
+                    return Err(invalid(format!(
+                        "{what} `{}` has the name of a table or view: give it another name",
+                        o.name
+                    )));
+                }
+                if let Some(query) = &o.definition {
+                    o.tables = self.tables_read(query, &o.name);
+                }
+            }
+            ObjectKind::Trigger => {
+                for t in &o.tables {
+                    self.table(t)?;
+                }
+            }
+            _ => {}
+        }
+        self.objects.push(o);
+        Ok(())
+    }
+
+    fn drop_object(&mut self, kind: ObjectKind, name: &str) -> Result<(), ModelError> {
+        let Some(at) = self
+            .objects
+            .iter()
+            .position(|o| o.kind == kind && o.name == name)
+        else {
+            return Err(self.unknown_object(kind, name));
+        };
+        // What stands on it must go first: a view read by another view, a function a trigger
+        // calls.
+        let dependent = self.objects.iter().find(|o| {
+            o.name != name
+                && match kind {
+                    ObjectKind::View | ObjectKind::MaterializedView => {
+                        matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                            && o.tables.iter().any(|t| t == name)
+                    }
+                    ObjectKind::Function => {
+                        o.kind == ObjectKind::Trigger
+                            && o.definition.as_ref().is_some_and(|d| mentions(d, name, false))
+                    }
+                    _ => false,
+                }
+        });
+        if let Some(d) = dependent {
+            return Err(invalid(format!(
+                "{} `{name}` is used by {} `{}`: drop that first (`s.drop_{}(\"{}\")`), and create it again after if it should stay",
+                kind.name(),
+                d.kind.name(),
+                d.name,
+                d.kind.method(),
+                d.name
+            )));
+        }
+        self.objects.remove(at);
+        Ok(())
+    }
+
+    fn enum_values(&self, name: &str) -> Result<&[String], ModelError> {
+        self.enums.get(name).map(Vec::as_slice).ok_or_else(|| {
+            invalid(format!(
+                "there is no enum `{name}`{}: create it first with `s.create_enum(\"{name}\", [..])`",
+                hint_among("enums", self.enums.keys().map(String::as_str))
+            ))
+        })
+    }
+
+    /// Every column of enumerated type `name`, as `(table, column)`.
+    pub fn enum_columns(&self, name: &str) -> Vec<(String, String)> {
+        self.tables
+            .values()
+            .flat_map(|t| {
+                t.columns.iter().filter_map(move |c| match &c.ty {
+                    ColumnType::Enum(e) if e.name == name => Some((t.name.clone(), c.name.clone())),
+                    _ => None,
+                })
+            })
+            .collect()
+    }
+
+    fn set_enum_values(&mut self, name: &str, values: Vec<String>) {
+        for t in self.tables.values_mut() {
+            for c in &mut t.columns {
+                if let ColumnType::Enum(e) = &mut c.ty
+                    && e.name == name
+                {
+                    e.values.clone_from(&values);
+                }
+            }
+        }
+        self.enums.insert(name.to_string(), values);
+    }
+
+    /// The enumerated types `op` gives columns must exist.
+    fn check_enum_types(&self, op: &Op) -> Result<(), ModelError> {
+        let types: Vec<&ColumnType> = match op {
+            Op::CreateTable(t) => t.columns.iter().map(|c| &c.ty).collect(),
+            Op::AddColumn { column, .. } => vec![&column.ty],
+            Op::ChangeColumnType { ty, .. } => vec![ty],
+            _ => return Ok(()),
+        };
+        for ty in types {
+            if let ColumnType::Enum(e) = ty {
+                self.enum_values(&e.name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fill in the values of `table`'s enum columns.
+    fn resolve_enum_columns(&mut self, table: &str) {
+        let Some(t) = self.tables.get_mut(table) else {
+            return;
+        };
+        for c in &mut t.columns {
+            if let ColumnType::Enum(e) = &mut c.ty
+                && let Some(values) = self.enums.get(&e.name)
+            {
+                e.values.clone_from(values);
+            }
+        }
+    }
+
     /// What raw SQL declares it drops must exist, and what it creates must not; then the
     /// model follows.
     fn apply_declared(&mut self, raw: &RawSql) -> Result<(), ModelError> {

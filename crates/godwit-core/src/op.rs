@@ -24,6 +24,8 @@ pub struct TableDef {
     pub checks: Vec<CheckDef>,
     /// The unique constraints.
     pub uniques: Vec<UniqueDef>,
+    /// The table's comment (SQLite keeps none).
+    pub comment: Option<String>,
 }
 
 impl TableDef {
@@ -178,11 +180,12 @@ impl UniqueDef {
 }
 
 /// SQL text: the same on every backend, or one text per backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SqlText {
     /// One text, run as written on every backend.
     All(String),
-    /// A text for each backend; rendering for a backend left `None` fails.
+    /// A text for each backend; rendering for a backend left `None` fails, and an empty text
+    /// renders nothing there (the backend is left out on purpose).
     PerBackend {
         /// The text for PostgreSQL.
         postgres: Option<String>,
@@ -204,6 +207,10 @@ pub enum ObjectKind {
     Trigger,
     /// A function or a procedure.
     Function,
+    /// A materialized view (PostgreSQL).
+    MaterializedView,
+    /// An extension (PostgreSQL).
+    Extension,
 }
 
 impl ObjectKind {
@@ -214,6 +221,16 @@ impl ObjectKind {
             ObjectKind::View => "view",
             ObjectKind::Trigger => "trigger",
             ObjectKind::Function => "function",
+            ObjectKind::MaterializedView => "materialized view",
+            ObjectKind::Extension => "extension",
+        }
+    }
+
+    /// The word in the DSL's method names: `view` in `drop_view`, `materialized_view`.
+    pub fn method(self) -> &'static str {
+        match self {
+            ObjectKind::MaterializedView => "materialized_view",
+            other => other.name(),
         }
     }
 }
@@ -228,6 +245,10 @@ pub struct DeclaredObject {
     pub name: String,
     /// An index's or a trigger's table; the tables a view reads; none for a function.
     pub tables: Vec<String>,
+    /// The SQL that makes it, where godwit made it: a view's query (`SELECT ..`), a trigger's or
+    /// a function's whole `CREATE` statement; `None` for what raw SQL declared, and for an
+    /// extension (its name is all).
+    pub definition: Option<SqlText>,
 }
 
 impl DeclaredObject {
@@ -240,7 +261,10 @@ impl DeclaredObject {
                 self.name,
                 self.tables.join("`, `")
             ),
-            ObjectKind::View | ObjectKind::Function => {
+            ObjectKind::View
+            | ObjectKind::Function
+            | ObjectKind::MaterializedView
+            | ObjectKind::Extension => {
                 format!("{} `{}`", self.kind.name(), self.name)
             }
         }
@@ -331,7 +355,12 @@ impl RawSql {
     }
 
     fn declare(&mut self, kind: ObjectKind, name: String, tables: Vec<String>) -> &mut Self {
-        self.creates.push(DeclaredObject { kind, name, tables });
+        self.creates.push(DeclaredObject {
+            kind,
+            name,
+            tables,
+            definition: None,
+        });
         self
     }
 
@@ -340,6 +369,7 @@ impl RawSql {
             kind,
             name,
             tables: Vec::new(),
+            definition: None,
         });
         self
     }
@@ -357,7 +387,8 @@ impl RawSql {
     }
 }
 
-/// One SQL text per backend; a backend left `None` makes the migration fail to render there.
+/// One SQL text per backend; a backend left `None` makes the migration fail to render there,
+/// and an empty text (`Some("")`) leaves that backend out on purpose: nothing runs there.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PerBackend {
     /// The text for PostgreSQL.
@@ -610,6 +641,66 @@ pub enum Op {
         /// The name of the unique index, which the constraint takes.
         index: String,
     },
+    /// Create a view, materialized view, trigger, function or extension from its definition,
+    /// which the model keeps so that dropping it can be undone.
+    CreateObject(DeclaredObject),
+    /// Drop a view, materialized view, trigger, function or extension by name.
+    DropObject {
+        /// What kind of object it is.
+        kind: ObjectKind,
+        /// Its name.
+        name: String,
+    },
+    /// Give a view a new query (`CREATE OR REPLACE VIEW`); `down` restores the one before.
+    ReplaceView {
+        /// The view.
+        name: String,
+        /// Its new query.
+        query: SqlText,
+    },
+    /// Create an enumerated type (PostgreSQL `CREATE TYPE .. AS ENUM`; on MySQL/MariaDB and
+    /// SQLite the type lives in the columns that use it).
+    CreateEnum {
+        /// The type's name.
+        name: String,
+        /// Its values, in order.
+        values: Vec<String>,
+    },
+    /// Add a value to an enumerated type, and so to every column of that type.
+    AddEnumValue {
+        /// The type.
+        name: String,
+        /// The new value, added last.
+        value: String,
+    },
+    /// Remove a value from an enumerated type; rows that hold it make the change fail.
+    RemoveEnumValue {
+        /// The type.
+        name: String,
+        /// The value removed.
+        value: String,
+    },
+    /// Drop an enumerated type no column uses.
+    DropEnum {
+        /// The type.
+        name: String,
+    },
+    /// Set or remove a table's comment.
+    CommentOnTable {
+        /// The table.
+        table: String,
+        /// The comment; `None` removes it.
+        comment: Option<String>,
+    },
+    /// Set or remove a column's comment.
+    CommentOnColumn {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The comment; `None` removes it.
+        comment: Option<String>,
+    },
     /// Raw SQL, with its `down` and the objects it declares, if any.
     Sql(RawSql),
     /// `INSERT` rows with bound values.
@@ -692,6 +783,21 @@ impl Op {
             Op::DropUnique { table, name } => format!("drop_unique(\"{table}\", \"{name}\")"),
             Op::AddUniqueUsingIndex { table, index } => {
                 format!("add_unique_using_index(\"{table}\", \"{index}\")")
+            }
+            Op::CreateObject(o) => format!("create_{}(\"{}\")", o.kind.method(), o.name),
+            Op::DropObject { kind, name } => format!("drop_{}(\"{name}\")", kind.method()),
+            Op::ReplaceView { name, .. } => format!("replace_view(\"{name}\")"),
+            Op::CreateEnum { name, values } => format!("create_enum(\"{name}\", {values:?})"),
+            Op::AddEnumValue { name, value } => {
+                format!("add_enum_value(\"{name}\", \"{value}\")")
+            }
+            Op::RemoveEnumValue { name, value } => {
+                format!("remove_enum_value(\"{name}\", \"{value}\")")
+            }
+            Op::DropEnum { name } => format!("drop_enum(\"{name}\")"),
+            Op::CommentOnTable { table, .. } => format!("comment_on_table(\"{table}\")"),
+            Op::CommentOnColumn { table, column, .. } => {
+                format!("comment_on_column(\"{table}\", \"{column}\")")
             }
             Op::Sql(raw) => {
                 let declared: Vec<String> = raw

@@ -228,6 +228,12 @@ impl Catalog {
             for op in ops() {
                 touched.extend(op_tables(op).into_iter().map(str::to_string));
             }
+            // A change of an enum's values changes every column of it.
+            for op in ops() {
+                if let Op::AddEnumValue { name, .. } | Op::RemoveEnumValue { name, .. } = op {
+                    touched.extend(model.enum_columns(name).into_iter().map(|(t, _)| t));
+                }
+            }
             if ops().any(|op| matches!(op, Op::RenameTable { .. } | Op::RenameColumn { .. })) {
                 for t in model.tables.values() {
                     if t.foreign_keys
@@ -243,6 +249,7 @@ impl Catalog {
                 .map(|n| (n.clone(), model.tables.get(n).cloned()))
                 .collect();
             let saved_objects = model.objects.clone();
+            let saved_enums = model.enums.clone();
             let result = (|| {
                 let down = self.down_ops_advancing(entry, &mut model)?;
                 apply_plan(&mut twin, &entry.id, "up", &entry.up)?;
@@ -264,6 +271,7 @@ impl Catalog {
                     }
                 }
                 m.objects = saved_objects.clone();
+                m.enums = saved_enums.clone();
                 for name in &touched {
                     m.reindex_table(name);
                 }

@@ -2,7 +2,7 @@
 
 use crate::error::{ErrorKind, ModelError};
 use crate::model::SchemaModel;
-use crate::op::{Op, RawSql};
+use crate::op::{ObjectKind, Op, RawSql};
 
 /// The operations that undo one operation, and what a reviewer should know about them.
 #[derive(Debug, Default)]
@@ -47,14 +47,20 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
             let mut warnings = vec![format!(
                 "rolling back recreates table `{name}` empty: its rows were dropped"
             )];
+            let mut inverse = vec![Op::CreateTable(t)];
             for o in before.declared_on(name) {
+                if o.definition.is_some() {
+                    // A trigger made by `create_trigger`: made again with the table.
+                    inverse.push(Op::CreateObject(o.clone()));
+                    continue;
+                }
                 warnings.push(format!(
                     "rolling back does not recreate the {}, made by raw SQL: write `down` by hand to create it again",
                     o.describe()
                 ));
             }
             Ok(Reversed {
-                ops: vec![Op::CreateTable(t)],
+                ops: inverse,
                 warnings,
             })
         }
@@ -331,6 +337,71 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
                 )),
             }
         }
+        Op::CreateObject(o) => ops(vec![Op::DropObject {
+            kind: o.kind,
+            name: o.name.clone(),
+        }]),
+        Op::DropObject { kind, name } => match before.declared(*kind, name) {
+            Some(o) if o.definition.is_some() || o.kind == ObjectKind::Extension => {
+                ops(vec![Op::CreateObject(o.clone())])
+            }
+            _ => Err(no_inverse(
+                op,
+                &format!(
+                    "{} `{name}` was made by raw SQL, so godwit does not know how to make it again: write `down` by hand",
+                    kind.name()
+                ),
+            )),
+        },
+        Op::ReplaceView { name, .. } => match before
+            .declared(ObjectKind::View, name)
+            .and_then(|o| o.definition.clone())
+        {
+            Some(query) => ops(vec![Op::ReplaceView {
+                name: name.clone(),
+                query,
+            }]),
+            None => Err(no_inverse(
+                op,
+                "the view's query before is unknown: write `down` by hand",
+            )),
+        },
+        Op::CreateEnum { name, .. } => ops(vec![Op::DropEnum { name: name.clone() }]),
+        Op::AddEnumValue { name, value } => ops(vec![Op::RemoveEnumValue {
+            name: name.clone(),
+            value: value.clone(),
+        }]),
+        Op::RemoveEnumValue { name, value } => {
+            let values = before.enums.get(name).cloned().unwrap_or_default();
+            if values.last() == Some(value) {
+                ops(vec![Op::AddEnumValue {
+                    name: name.clone(),
+                    value: value.clone(),
+                }])
+            } else {
+                Err(no_inverse(
+                    op,
+                    "adding the value back puts it last, not where it was, which changes how the values sort: write `down` by hand",
+                ))
+            }
+        }
+        Op::DropEnum { name } => ops(vec![Op::CreateEnum {
+            name: name.clone(),
+            values: before.enums.get(name).cloned().unwrap_or_default(),
+        }]),
+        Op::CommentOnTable { table: name, .. } => ops(vec![Op::CommentOnTable {
+            table: name.clone(),
+            comment: table(name)?.comment.clone(),
+        }]),
+        Op::CommentOnColumn {
+            table: name,
+            column: c,
+            ..
+        } => ops(vec![Op::CommentOnColumn {
+            table: name.clone(),
+            column: c.clone(),
+            comment: column(name, c)?.comment,
+        }]),
         Op::Run(_) => Err(no_inverse(
             op,
             "Rust code cannot be run backwards: write `down` by hand (it may `run` Rust code too), or mark the migration `irreversible(\"why\")`",

@@ -6,8 +6,8 @@ use sea_query::Expr;
 
 use crate::column::AddableColumn;
 use crate::op::{
-    CheckDef, Delete, ForeignKeyDef, IndexDef, Insert, Op, PerBackend, RawSql, SqlText, UniqueDef,
-    Update,
+    CheckDef, DeclaredObject, Delete, ForeignKeyDef, IndexDef, Insert, ObjectKind, Op, PerBackend,
+    RawSql, SqlText, UniqueDef, Update,
 };
 use crate::table_builder::TableBuilder;
 use crate::types::{ColumnType, DefaultValue, SqlExpr};
@@ -463,6 +463,217 @@ impl Schema {
         self.push(Op::DropUnique {
             table: table.into(),
             name: name.into(),
+        });
+    }
+
+    // ----- views, triggers, functions, extensions -----------------------------------------
+
+    /// Create a view from its query, the same on every backend:
+    /// `s.create_view("published_posts", "SELECT id, title FROM posts WHERE status = 'published'")`.
+    /// The model keeps the query, so `drop_view` can be undone, and knows the tables it reads,
+    /// so a change that would break it is refused before anything runs.
+    #[track_caller]
+    pub fn create_view(&mut self, name: impl Into<String>, query: impl Into<String>) {
+        self.create_object(ObjectKind::View, name.into(), SqlText::All(query.into()));
+    }
+
+    /// Create a view from a query written for each backend.
+    #[track_caller]
+    pub fn create_view_per_backend(&mut self, name: impl Into<String>, query: PerBackend) {
+        self.create_object(ObjectKind::View, name.into(), query.into());
+    }
+
+    /// Give a view a new query (`CREATE OR REPLACE VIEW`); the derived `down` restores the
+    /// query before. PostgreSQL only lets the new query add columns at the end.
+    #[track_caller]
+    pub fn replace_view(&mut self, name: impl Into<String>, query: impl Into<String>) {
+        self.push(Op::ReplaceView {
+            name: name.into(),
+            query: SqlText::All(query.into()),
+        });
+    }
+
+    /// Drop a view; the derived `down` creates it again from the query the model kept.
+    #[track_caller]
+    pub fn drop_view(&mut self, name: impl Into<String>) {
+        self.drop_object(ObjectKind::View, name.into());
+    }
+
+    /// Create a materialized view (PostgreSQL; refused elsewhere before anything runs).
+    #[track_caller]
+    pub fn create_materialized_view(&mut self, name: impl Into<String>, query: impl Into<String>) {
+        self.create_object(
+            ObjectKind::MaterializedView,
+            name.into(),
+            SqlText::All(query.into()),
+        );
+    }
+
+    /// Drop a materialized view.
+    #[track_caller]
+    pub fn drop_materialized_view(&mut self, name: impl Into<String>) {
+        self.drop_object(ObjectKind::MaterializedView, name.into());
+    }
+
+    /// Create a trigger on `table` from its whole `CREATE TRIGGER` statement, written for each
+    /// backend (their syntaxes differ); a backend left `None` refuses the migration before
+    /// anything runs, and an empty text (`Some("")`) leaves the trigger out on that backend on
+    /// purpose. The model keeps the statements, so `drop_trigger` can be undone.
+    #[track_caller]
+    pub fn create_trigger(
+        &mut self,
+        name: impl Into<String>,
+        table: impl Into<String>,
+        statement: PerBackend,
+    ) {
+        self.push(Op::CreateObject(DeclaredObject {
+            kind: ObjectKind::Trigger,
+            name: name.into(),
+            tables: vec![table.into()],
+            definition: Some(statement.into()),
+        }));
+    }
+
+    /// Drop a trigger; the derived `down` creates it again.
+    #[track_caller]
+    pub fn drop_trigger(&mut self, name: impl Into<String>) {
+        self.drop_object(ObjectKind::Trigger, name.into());
+    }
+
+    /// Create a function (or procedure) from its whole `CREATE FUNCTION` statement, written for
+    /// each backend. SQLite has none: give it an empty text (`sqlite: Some("")`), which leaves
+    /// the function out on that backend on purpose (a PostgreSQL trigger's function, where the
+    /// other backends write the work in the trigger itself).
+    #[track_caller]
+    pub fn create_function(&mut self, name: impl Into<String>, statement: PerBackend) {
+        self.create_object(ObjectKind::Function, name.into(), statement.into());
+    }
+
+    /// Drop a function; the derived `down` creates it again.
+    #[track_caller]
+    pub fn drop_function(&mut self, name: impl Into<String>) {
+        self.drop_object(ObjectKind::Function, name.into());
+    }
+
+    /// Enable a PostgreSQL extension: `CREATE EXTENSION IF NOT EXISTS` (refused elsewhere before
+    /// anything runs). The derived `down` drops it, unless something still uses it.
+    #[track_caller]
+    pub fn create_extension(&mut self, name: impl Into<String>) {
+        self.push(Op::CreateObject(DeclaredObject {
+            kind: ObjectKind::Extension,
+            name: name.into(),
+            tables: Vec::new(),
+            definition: None,
+        }));
+    }
+
+    /// Drop a PostgreSQL extension.
+    #[track_caller]
+    pub fn drop_extension(&mut self, name: impl Into<String>) {
+        self.drop_object(ObjectKind::Extension, name.into());
+    }
+
+    #[track_caller]
+    fn create_object(&mut self, kind: ObjectKind, name: String, definition: SqlText) {
+        self.push(Op::CreateObject(DeclaredObject {
+            kind,
+            name,
+            tables: Vec::new(),
+            definition: Some(definition),
+        }));
+    }
+
+    #[track_caller]
+    fn drop_object(&mut self, kind: ObjectKind, name: String) {
+        self.push(Op::DropObject { kind, name });
+    }
+
+    // ----- enumerated types and comments --------------------------------------------------
+
+    /// Create an enumerated type: `s.create_enum("post_status", ["draft", "published"])`, used
+    /// by columns made with `t.enumeration("status", "post_status")`. PostgreSQL:
+    /// `CREATE TYPE .. AS ENUM`; MySQL/MariaDB: each column is an `ENUM(..)`; SQLite: each
+    /// column is text with a `CHECK` on its values.
+    #[track_caller]
+    pub fn create_enum<I, S>(&mut self, name: impl Into<String>, values: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.push(Op::CreateEnum {
+            name: name.into(),
+            values: strings(values),
+        });
+    }
+
+    /// Add a value, last, to an enumerated type and every column of it. PostgreSQL: new rows
+    /// may hold it once the migration has committed (use it from the next migration on);
+    /// MySQL/MariaDB: each column is modified; SQLite: each table is rebuilt.
+    #[track_caller]
+    pub fn add_enum_value(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.push(Op::AddEnumValue {
+            name: name.into(),
+            value: value.into(),
+        });
+    }
+
+    /// Remove a value from an enumerated type; a row that still holds it makes the migration
+    /// fail, and nothing changes. PostgreSQL cannot remove an enum value, so the type is made
+    /// again and every column of it converted (a rewrite of those tables).
+    #[track_caller]
+    pub fn remove_enum_value(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.push(Op::RemoveEnumValue {
+            name: name.into(),
+            value: value.into(),
+        });
+    }
+
+    /// Drop an enumerated type that no column uses any more.
+    #[track_caller]
+    pub fn drop_enum(&mut self, name: impl Into<String>) {
+        self.push(Op::DropEnum { name: name.into() });
+    }
+
+    /// Set a table's comment (SQLite keeps none, and renders nothing).
+    #[track_caller]
+    pub fn comment_on_table(&mut self, table: impl Into<String>, comment: impl Into<String>) {
+        self.push(Op::CommentOnTable {
+            table: table.into(),
+            comment: Some(comment.into()),
+        });
+    }
+
+    /// Remove a table's comment.
+    #[track_caller]
+    pub fn drop_table_comment(&mut self, table: impl Into<String>) {
+        self.push(Op::CommentOnTable {
+            table: table.into(),
+            comment: None,
+        });
+    }
+
+    /// Set a column's comment (SQLite keeps none, and renders nothing).
+    #[track_caller]
+    pub fn comment_on_column(
+        &mut self,
+        table: impl Into<String>,
+        column: impl Into<String>,
+        comment: impl Into<String>,
+    ) {
+        self.push(Op::CommentOnColumn {
+            table: table.into(),
+            column: column.into(),
+            comment: Some(comment.into()),
+        });
+    }
+
+    /// Remove a column's comment.
+    #[track_caller]
+    pub fn drop_column_comment(&mut self, table: impl Into<String>, column: impl Into<String>) {
+        self.push(Op::CommentOnColumn {
+            table: table.into(),
+            column: column.into(),
+            comment: None,
         });
     }
 

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use crate::error::{Error, ErrorKind};
 use crate::migration::MigrationId;
 use crate::model::SchemaModel;
-use crate::op::{Op, TableDef};
+use crate::op::{DeclaredObject, ObjectKind, Op, TableDef};
 use crate::plan::Catalog;
 use crate::render;
 use crate::types::Backend;
@@ -53,7 +53,7 @@ impl Catalog {
                 "-- not shown: the raw SQL of {id}, which the schema model does not follow"
             );
         }
-        for o in &model.objects {
+        for o in model.objects.iter().filter(|o| made_by_raw_sql(o)) {
             let _ = writeln!(out, "-- made by raw SQL: {}", o.describe().replace('`', ""));
         }
 
@@ -72,6 +72,21 @@ impl Catalog {
         // quadratic in the number of tables).
         let mut before = SchemaModel::default();
         let mut built = SchemaModel::default();
+        // Extensions and enumerated types come before the tables that use them.
+        let mut first: Vec<Op> = model
+            .objects
+            .iter()
+            .filter(|o| o.kind == ObjectKind::Extension)
+            .map(|o| Op::CreateObject(o.clone()))
+            .collect();
+        first.extend(model.enums.iter().map(|(name, values)| Op::CreateEnum {
+            name: name.clone(),
+            values: values.clone(),
+        }));
+        let mut wrote = false;
+        for op in &first {
+            wrote |= write_op(&mut out, backend, &before, &built, op, !wrote);
+        }
         for table in model.tables.values() {
             let mut def = table.clone();
             if separate_fks {
@@ -127,7 +142,59 @@ impl Catalog {
                 }
             }
         }
+        // Views, functions and triggers, in the order they were made (a view may read another).
+        let mut wrote = false;
+        for o in model
+            .objects
+            .iter()
+            .filter(|o| !made_by_raw_sql(o) && o.kind != ObjectKind::Extension)
+        {
+            wrote |= write_op(
+                &mut out,
+                backend,
+                &model,
+                &model,
+                &Op::CreateObject(o.clone()),
+                !wrote,
+            );
+        }
         Ok(out)
+    }
+}
+
+/// An object the model knows only by name: made by raw SQL that declared it.
+fn made_by_raw_sql(o: &DeclaredObject) -> bool {
+    o.definition.is_none() && o.kind != ObjectKind::Extension
+}
+
+/// Append what `op` renders to, after a blank line when `gap`; what the backend cannot have is
+/// a comment that says so. Whether it wrote anything.
+fn write_op(
+    out: &mut String,
+    backend: Backend,
+    before: &SchemaModel,
+    after: &SchemaModel,
+    op: &Op,
+    gap: bool,
+) -> bool {
+    match render::render_op(backend, before, after, op) {
+        Ok(r) if r.statements.is_empty() => false,
+        Ok(r) => {
+            if gap {
+                out.push('\n');
+            }
+            for s in &r.statements {
+                write_statement(out, &s.preview);
+            }
+            true
+        }
+        Err(e) => {
+            if gap {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "-- not on {backend}: {} ({e})", op.describe());
+            true
+        }
     }
 }
 

@@ -72,6 +72,7 @@ pub struct TableBuilder {
     indexes: Vec<IndexDef>,
     uniques: Vec<UniqueDef>,
     checks: Vec<CheckDef>,
+    comment: Option<String>,
 }
 
 macro_rules! builder_columns {
@@ -93,6 +94,7 @@ impl TableBuilder {
             indexes: Vec::new(),
             uniques: Vec::new(),
             checks: Vec::new(),
+            comment: None,
         }
     }
 
@@ -124,6 +126,22 @@ impl TableBuilder {
         scale: u32,
     ) -> &mut ColumnDef {
         self.add(ColumnDef::new(name, ColumnType::Decimal(precision, scale)))
+    }
+
+    /// A column of the enumerated type `enum_name`, made by
+    /// [`Schema::create_enum`](crate::Schema::create_enum) in this or an earlier migration.
+    pub fn enumeration(
+        &mut self,
+        name: impl Into<String>,
+        enum_name: impl Into<String>,
+    ) -> &mut ColumnDef {
+        self.add(ColumnDef::new(name, ColumnType::enumeration(enum_name)))
+    }
+
+    /// Comment the table: what it holds, for whoever reads the schema (SQLite keeps no
+    /// comments, and renders none).
+    pub fn comment(&mut self, comment: impl Into<String>) {
+        self.comment = Some(comment.into());
     }
 
     /// A column built with [`Column`] (any nullability or default is fine in a new table).
@@ -310,6 +328,7 @@ impl TableBuilder {
             foreign_keys,
             checks,
             uniques,
+            comment: self.comment,
         };
         (def, errors)
     }

@@ -129,6 +129,19 @@ pub enum ColumnType {
     Json,
     /// Bytes of any length.
     Binary,
+    /// A value of an enumerated type made by [`Schema::create_enum`](crate::Schema::create_enum):
+    /// the type itself on PostgreSQL, `ENUM(..)` on MySQL/MariaDB, text with a `CHECK` on
+    /// SQLite. The DSL names the type; the schema model fills in its values.
+    Enum(EnumType),
+}
+
+/// An enumerated type, as a column holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EnumType {
+    /// The type's name.
+    pub name: String,
+    /// Its values, in order, as the model knows them (empty until the model resolves them).
+    pub values: Vec<String>,
 }
 
 impl ColumnType {
@@ -151,7 +164,16 @@ impl ColumnType {
             ColumnType::Uuid => "uuid".into(),
             ColumnType::Json => "json".into(),
             ColumnType::Binary => "binary".into(),
+            ColumnType::Enum(e) => format!("enum({})", e.name),
         }
+    }
+
+    /// A column of the enumerated type `name`, its values filled in by the model.
+    pub fn enumeration(name: impl Into<String>) -> ColumnType {
+        ColumnType::Enum(EnumType {
+            name: name.into(),
+            values: Vec::new(),
+        })
     }
 
     /// Whether MySQL/MariaDB can index the column without a prefix length.

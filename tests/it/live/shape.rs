@@ -129,7 +129,35 @@ impl Shape {
     /// The shape the schema model says `backend` should have.
     pub fn from_model(backend: Backend, model: &SchemaModel) -> Shape {
         let mut shape = Self::from_tables_of(backend, model);
-        for o in &model.objects {
+        let left_out = |o: &godwit_core::op::DeclaredObject| {
+            matches!(o.kind, ObjectKind::Function | ObjectKind::Trigger)
+                && o.definition
+                    .as_ref()
+                    .and_then(|d| godwit_core::render::raw_text_for(backend, d).ok())
+                    .is_some_and(|t| t.trim().is_empty())
+        };
+        if backend == Backend::Postgres {
+            for (name, values) in &model.enums {
+                shape
+                    .lines
+                    .insert(format!("enum {name} ({})", values.join(", ")));
+            }
+        }
+        if backend != Backend::Sqlite {
+            for t in model.tables.values() {
+                if let Some(c) = &t.comment {
+                    shape.lines.insert(format!("{}: comment on table {c}", t.name));
+                }
+                for col in &t.columns {
+                    if let Some(c) = &col.comment {
+                        shape
+                            .lines
+                            .insert(format!("{}: comment on column {} {c}", t.name, col.name));
+                    }
+                }
+            }
+        }
+        for o in model.objects.iter().filter(|o| !left_out(o)) {
             let kind = o.kind.name();
             match o.kind {
                 ObjectKind::Index => {
@@ -142,7 +170,10 @@ impl Shape {
                         .lines
                         .insert(format!("{}: {kind} {}", o.tables[0], o.name));
                 }
-                ObjectKind::View | ObjectKind::Function => {
+                ObjectKind::View
+                | ObjectKind::Function
+                | ObjectKind::MaterializedView
+                | ObjectKind::Extension => {
                     shape.lines.insert(format!("{kind} {}", o.name));
                 }
             }
@@ -284,6 +315,7 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             Uuid => "uuid".into(),
             Json => "jsonb".into(),
             Binary => "bytea".into(),
+            Enum(e) => e.name.clone(),
         },
         Backend::MySql => match ty {
             SmallInt => "smallint".into(),
@@ -303,6 +335,14 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             // MariaDB's JSON is LONGTEXT with a json_valid check.
             Json => "longtext".into(),
             Binary => "blob".into(),
+            Enum(e) => format!(
+                "enum({})",
+                e.values
+                    .iter()
+                    .map(|v| format!("'{}'", v.replace('\'', "''")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
         },
         Backend::Sqlite => match ty {
             SmallInt => "smallint".into(),
@@ -323,6 +363,7 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             Uuid => "uuid_text".into(),
             Json => "json_text".into(),
             Binary => "blob".into(),
+            Enum(_) => "text".into(),
         },
     }
 }

@@ -42,7 +42,48 @@ pub(super) fn sea_type(backend: Backend, ty: &ColumnType) -> sq::ColumnType {
         ColumnType::Json if backend == Backend::Postgres => S::JsonBinary,
         ColumnType::Json => S::Json,
         ColumnType::Binary => S::Blob,
+        // PostgreSQL: the type made by `CREATE TYPE`; MySQL/MariaDB: the values in the column
+        // type; SQLite: text, its values checked by the column's `CHECK` (`sea_column`).
+        ColumnType::Enum(e) => match backend {
+            Backend::Postgres => S::custom(quote(backend, &e.name)),
+            Backend::MySql => S::custom(format!("enum({})", enum_values_sql(backend, &e.values))),
+            Backend::Sqlite => S::Text,
+        },
     }
+}
+
+/// An enum's values as a list of string literals: `'draft', 'published'`.
+pub(crate) fn enum_values_sql(backend: Backend, values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| string_literal(backend, v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `text` as a string literal that reads the same whatever the session's settings
+/// (PostgreSQL's `standard_conforming_strings`; on MySQL/MariaDB a text with a backslash, a NUL
+/// or a Ctrl-Z is refused before, by `check_literal`).
+pub(crate) fn string_literal(backend: Backend, text: &str) -> String {
+    let plain = format!("'{}'", text.replace('\'', "''"));
+    match backend {
+        Backend::Postgres => portable_postgres_literals(&plain),
+        _ => plain,
+    }
+}
+
+/// MySQL/MariaDB read a backslash in a literal as an escape or not depending on `sql_mode`, and
+/// where a string literal is the only thing allowed (a comment, an `ENUM` value) no other
+/// spelling reads the same in every mode.
+pub(crate) fn check_literal(backend: Backend, what: &str, text: &str) -> Result<(), RenderError> {
+    if backend == Backend::MySql && text.chars().any(|c| matches!(c, '\\' | '\0' | '\x1a')) {
+        return Err(RenderError::Unsupported {
+            backend,
+            what: format!("write {what}: it holds a backslash, a NUL or a Ctrl-Z, which MySQL/MariaDB read differently under each `sql_mode`"),
+            fix: "leave those characters out of it".into(),
+        });
+    }
+    Ok(())
 }
 
 /// The significant digits every decimal keeps through SQLite's REAL: a decimal column of that
@@ -192,6 +233,20 @@ pub(super) fn sea_column(backend: Backend, def: &ColumnDef, inline_pk: bool) -> 
     if inline_pk {
         c.primary_key();
     }
+    if let ColumnType::Enum(e) = &def.ty
+        && backend == Backend::Sqlite
+    {
+        c.extra(format!(
+            "CHECK ({} IN ({}))",
+            quote(backend, &def.name),
+            enum_values_sql(backend, &e.values)
+        ));
+    }
+    if let Some(comment) = &def.comment
+        && backend == Backend::MySql
+    {
+        c.comment(comment.clone());
+    }
     c
 }
 
@@ -225,6 +280,14 @@ pub(super) fn check_column(
             ),
             fix: "use `text` for long strings".into(),
         });
+    }
+    if let Some(comment) = &def.comment {
+        check_literal(backend, &format!("the comment of `{table}.{}`", def.name), comment)?;
+    }
+    if let ColumnType::Enum(e) = &def.ty {
+        for v in &e.values {
+            check_literal(backend, &format!("the value `{v}` of enum `{}`", e.name), v)?;
+        }
     }
     if backend != Backend::MySql {
         return Ok(());

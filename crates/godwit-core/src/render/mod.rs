@@ -228,6 +228,16 @@ fn render_op_inner(
             backend,
         });
     }
+    // The DSL names an enum column's type; the model knows its values.
+    let resolved;
+    let op = match with_enum_values(after, op) {
+        Some(o) => {
+            resolved = o;
+            &resolved
+        }
+        None => op,
+    };
+    check_views(backend, before, op)?;
     if backend == Backend::Sqlite
         && let Some(rendered) = sqlite::render(before, after, op)?
     {
@@ -248,9 +258,15 @@ fn render_op_inner(
         }
         Op::AddColumn { table, column } => {
             check_column(backend, table, column)?;
-            vec![alter(backend, table, |a| {
+            let mut out = vec![alter(backend, table, |a| {
                 a.add_column(sea_column(backend, column, false));
-            })]
+            })];
+            if let Some(comment) = &column.comment
+                && backend == Backend::Postgres
+            {
+                out.push(comment_on_column(table, &column.name, Some(comment)));
+            }
+            out
         }
         Op::DropColumn { table, column } => {
             mysql_fk_keeps_index(
@@ -456,14 +472,139 @@ fn render_op_inner(
             )],
             _ => vec![],
         },
-        Op::Sql(raw) => vec![raw_text(backend, &raw.up)?],
+        // An empty text leaves this backend out on purpose.
+        Op::Sql(raw) => {
+            let text = raw_text(backend, &raw.up)?;
+            if text.trim().is_empty() {
+                vec![]
+            } else {
+                vec![text]
+            }
+        }
+        Op::CreateObject(o) => create_object(backend, o)?,
+        Op::DropObject { kind, name } => {
+            let object = before
+                .declared(*kind, name)
+                .cloned()
+                .unwrap_or_else(|| DeclaredObject {
+                    kind: *kind,
+                    name: name.clone(),
+                    tables: Vec::new(),
+                    definition: None,
+                });
+            only_on(backend, &object)?;
+            if left_out(backend, &object) {
+                vec![]
+            } else {
+                vec![raw_text(backend, &drop_declared(&object, false))?]
+            }
+        }
+        Op::ReplaceView { name, query } => {
+            let query = raw_text(backend, query)?;
+            // PostgreSQL's `CREATE OR REPLACE VIEW` cannot drop, rename or retype a column:
+            // the view is made again, in the migration's transaction, unless another view
+            // reads it (then the server's rule stands).
+            let read_by_view = before.objects.iter().any(|o| {
+                matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                    && o.tables.iter().any(|t| t == name)
+            });
+            let remake = match backend {
+                // SQLite has no `CREATE OR REPLACE VIEW`; in the migration's transaction, no
+                // one sees the view missing.
+                Backend::Sqlite => true,
+                Backend::Postgres => !read_by_view,
+                Backend::MySql => false,
+            };
+            match backend {
+                _ if remake => vec![
+                    format!("DROP VIEW {}", q(name)),
+                    format!("CREATE VIEW {} AS {query}", q(name)),
+                ],
+                _ => vec![format!("CREATE OR REPLACE VIEW {} AS {query}", q(name))],
+            }
+        }
+        Op::CreateEnum { name, values } => {
+            for v in values {
+                check_literal(backend, &format!("the value `{v}` of enum `{name}`"), v)?;
+            }
+            match backend {
+                Backend::Postgres => vec![format!(
+                    "CREATE TYPE {} AS ENUM ({})",
+                    q(name),
+                    enum_values_sql(backend, values)
+                )],
+                _ => vec![],
+            }
+        }
+        Op::AddEnumValue { name, value } => {
+            check_literal(backend, &format!("the value `{value}` of enum `{name}`"), value)?;
+            match backend {
+                Backend::Postgres => vec![format!(
+                    "ALTER TYPE {} ADD VALUE {}",
+                    q(name),
+                    string_literal(backend, value)
+                )],
+                _ => modify_enum_columns(after, name)?,
+            }
+        }
+        Op::RemoveEnumValue { name, .. } => match backend {
+            Backend::Postgres => recreate_enum(before, after, name),
+            _ => modify_enum_columns(after, name)?,
+        },
+        Op::DropEnum { name } => match backend {
+            Backend::Postgres => vec![format!("DROP TYPE {}", q(name))],
+            _ => vec![],
+        },
+        Op::CommentOnTable { table, comment } => {
+            if let Some(c) = comment {
+                check_literal(backend, &format!("the comment of `{table}`"), c)?;
+            }
+            match backend {
+                Backend::Postgres => vec![format!(
+                    "COMMENT ON TABLE {} IS {}",
+                    q(table),
+                    comment
+                        .as_deref()
+                        .map_or("NULL".into(), |c| string_literal(backend, c))
+                )],
+                Backend::MySql => vec![format!(
+                    "ALTER TABLE {} COMMENT = {}",
+                    q(table),
+                    string_literal(backend, comment.as_deref().unwrap_or(""))
+                )],
+                Backend::Sqlite => vec![],
+            }
+        }
+        Op::CommentOnColumn {
+            table,
+            column,
+            comment,
+        } => {
+            if let Some(c) = comment {
+                check_literal(backend, &format!("the comment of `{table}.{column}`"), c)?;
+            }
+            match backend {
+                Backend::Postgres => vec![comment_on_column(table, column, comment.as_deref())],
+                Backend::MySql => vec![mysql_modify(after, table, column)?],
+                Backend::Sqlite => vec![],
+            }
+        }
         Op::Insert(i) => {
+            let t = table_before(&i.table);
             let mut stmt = sq::Query::insert();
             stmt.into_table(i.table.clone()).columns(i.columns.clone());
             for row in &i.rows {
                 let values: Vec<sq::Expr> = row
                     .iter()
-                    .map(|v| sq::Expr::val(stored_value(backend, v.clone())))
+                    .zip(&i.columns)
+                    .map(|(v, c)| {
+                        enum_cast(
+                            backend,
+                            &t,
+                            c,
+                            sq::Expr::val(stored_value(backend, v.clone())),
+                        )
+                    })
                     .collect();
                 stmt.values(values).map_err(|e| RenderError::Unsupported {
                     backend,
@@ -478,10 +619,11 @@ fn render_op_inner(
             });
         }
         Op::Update(u) => {
+            let t = table_before(&u.table);
             let mut stmt = sq::Query::update();
             stmt.table(u.table.clone());
             for (c, v) in &u.sets {
-                stmt.value(c.clone(), v.clone());
+                stmt.value(c.clone(), enum_cast(backend, &t, c, v.clone()));
             }
             if let Some(f) = &u.filter {
                 stmt.and_where(f.clone());
@@ -574,6 +716,240 @@ fn render_op_inner(
         }
     };
     Ok(RenderedOp::ddl(statements))
+}
+
+/// PostgreSQL takes a bound text into an enum column only cast to the enum's type.
+pub(crate) fn enum_cast(backend: Backend, t: &TableDef, column: &str, value: sq::Expr) -> sq::Expr {
+    use sea_query::ExprTrait as _;
+    match t.column(column).map(|c| &c.ty) {
+        Some(ColumnType::Enum(e)) if backend == Backend::Postgres => {
+            value.cast_as(sq::Alias::new(e.name.clone()))
+        }
+        _ => value,
+    }
+}
+
+/// `op` with the values of the enumerated types its columns use, from the model after it;
+/// `None` when it has no enum column to fill in.
+fn with_enum_values(after: &SchemaModel, op: &Op) -> Option<Op> {
+    let unresolved = |ty: &ColumnType| matches!(ty, ColumnType::Enum(e) if e.values.is_empty());
+    match op {
+        Op::CreateTable(t) if t.columns.iter().any(|c| unresolved(&c.ty)) => {
+            let mut t = t.clone();
+            let resolved = after.tables.get(&t.name)?;
+            for c in &mut t.columns {
+                if let Some(r) = resolved.column(&c.name) {
+                    c.ty = r.ty.clone();
+                }
+            }
+            Some(Op::CreateTable(t))
+        }
+        Op::AddColumn { table, column } if unresolved(&column.ty) => {
+            let mut column = column.clone();
+            column.ty = after.tables.get(table)?.column(&column.name)?.ty.clone();
+            Some(Op::AddColumn {
+                table: table.clone(),
+                column,
+            })
+        }
+        Op::ChangeColumnType { table, column, ty } if unresolved(ty) => {
+            Some(Op::ChangeColumnType {
+                table: table.clone(),
+                column: column.clone(),
+                ty: after.tables.get(table)?.column(column)?.ty.clone(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// What a view made by the DSL would not survive on `backend`, refused before anything runs
+/// with the way that works: drop the view, make the change, create the view again.
+fn check_views(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), RenderError> {
+    let (table, column, doing, server) = match (backend, op) {
+        (Backend::Postgres, Op::ChangeColumnType { table, column, .. }) => (
+            table.as_str(),
+            Some(column.as_str()),
+            format!("change the type of `{table}.{column}`"),
+            "PostgreSQL refuses to change the type of a column a view reads",
+        ),
+        (Backend::MySql, Op::RenameColumn { table, from, .. }) => (
+            table.as_str(),
+            Some(from.as_str()),
+            format!("rename `{table}.{from}`"),
+            "MySQL/MariaDB would leave the view naming a column that is gone, failing on every query",
+        ),
+        (Backend::MySql, Op::RenameTable { from, .. }) => (
+            from.as_str(),
+            None,
+            format!("rename table `{from}`"),
+            "MySQL/MariaDB would leave the view naming a table that is gone, failing on every query",
+        ),
+        (Backend::Postgres, Op::RemoveEnumValue { name, .. }) => {
+            for (table, column) in before.enum_columns(name) {
+                if let Some(v) = before.views_reading(&table, Some(&column)).next() {
+                    return Err(view_in_the_way(
+                        backend,
+                        &format!("remove a value from enum `{name}`, the type of `{table}.{column}`"),
+                        "PostgreSQL refuses to change the type of a column a view reads",
+                        v,
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        _ => return Ok(()),
+    };
+    match before.views_reading(table, column).next() {
+        Some(v) => Err(view_in_the_way(backend, &doing, server, v)),
+        None => Ok(()),
+    }
+}
+
+fn view_in_the_way(
+    backend: Backend,
+    doing: &str,
+    server: &str,
+    view: &DeclaredObject,
+) -> RenderError {
+    let m = view.kind.method();
+    RenderError::Unsupported {
+        backend,
+        what: format!("{doing} while {} `{}` reads it ({server})", view.kind.name(), view.name),
+        fix: format!(
+            "in the same migration, drop the view first and create it again after: `s.drop_{m}(\"{v}\");`, the change, then `s.create_{m}(\"{v}\", \"SELECT ...\");`",
+            v = view.name
+        ),
+    }
+}
+
+/// `text` for `backend`, or the error that it has none.
+pub fn raw_text_for(backend: Backend, text: &SqlText) -> Result<String, RenderError> {
+    raw_text(backend, text)
+}
+
+/// Whether a function or trigger is left out on `backend` on purpose: its text there is empty.
+fn left_out(backend: Backend, o: &DeclaredObject) -> bool {
+    matches!(o.kind, ObjectKind::Function | ObjectKind::Trigger)
+        && o.definition
+            .as_ref()
+            .and_then(|d| raw_text(backend, d).ok())
+            .is_some_and(|t| t.trim().is_empty())
+}
+
+/// An object's kind that only PostgreSQL has, refused elsewhere.
+fn only_on(backend: Backend, o: &DeclaredObject) -> Result<(), RenderError> {
+    if left_out(backend, o) {
+        return Ok(());
+    }
+    let refused = match o.kind {
+        ObjectKind::MaterializedView | ObjectKind::Extension => backend != Backend::Postgres,
+        ObjectKind::Function => backend == Backend::Sqlite,
+        _ => false,
+    };
+    if refused {
+        return Err(RenderError::Unsupported {
+            backend,
+            what: format!("create or drop {}: {backend} has none", o.describe()),
+            fix: match o.kind {
+                ObjectKind::MaterializedView => {
+                    "use a plain view (`s.create_view`), or a table kept up to date".into()
+                }
+                ObjectKind::Function => {
+                    "SQLite has no SQL functions: give it an empty text (`sqlite: Some(\"\")`) to leave the function out there, and do the work in a trigger's body".into()
+                }
+                _ => format!(
+                    "extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend {{ postgres: Some(\"CREATE EXTENSION IF NOT EXISTS {}\"), mysql: Some(\"\"), sqlite: Some(\"\") }})`",
+                    o.name
+                ),
+            },
+        });
+    }
+    Ok(())
+}
+
+fn create_object(backend: Backend, o: &DeclaredObject) -> Result<Vec<String>, RenderError> {
+    only_on(backend, o)?;
+    if left_out(backend, o) {
+        return Ok(vec![]);
+    }
+    let q = |s: &str| quote(backend, s);
+    let definition = || match &o.definition {
+        Some(d) => raw_text(backend, d).map_err(|_| RenderError::Unsupported {
+            backend,
+            what: format!("create {}: it has no text for this backend", o.describe()),
+            fix: format!("set `{}: Some(\"...\")` in its `PerBackend`", backend.as_str()),
+        }),
+        None => Err(RenderError::Unsupported {
+            backend,
+            what: format!("create {}: it has no definition", o.describe()),
+            fix: "this is a bug in the DSL: please report it".into(),
+        }),
+    };
+    Ok(vec![match o.kind {
+        ObjectKind::View => format!("CREATE VIEW {} AS {}", q(&o.name), definition()?),
+        ObjectKind::MaterializedView => {
+            format!("CREATE MATERIALIZED VIEW {} AS {}", q(&o.name), definition()?)
+        }
+        ObjectKind::Extension => format!("CREATE EXTENSION IF NOT EXISTS {}", q(&o.name)),
+        ObjectKind::Trigger | ObjectKind::Function | ObjectKind::Index => definition()?,
+    }])
+}
+
+fn comment_on_column(table: &str, column: &str, comment: Option<&str>) -> String {
+    let b = Backend::Postgres;
+    format!(
+        "COMMENT ON COLUMN {}.{} IS {}",
+        quote(b, table),
+        quote(b, column),
+        comment.map_or("NULL".into(), |c| string_literal(b, c))
+    )
+}
+
+/// MySQL/MariaDB: every column of enum `name` modified to its values after the change.
+fn modify_enum_columns(after: &SchemaModel, name: &str) -> Result<Vec<String>, RenderError> {
+    after
+        .enum_columns(name)
+        .iter()
+        .map(|(table, column)| mysql_modify(after, table, column))
+        .collect()
+}
+
+/// PostgreSQL cannot remove a value from an enum: the type is made again under its name, every
+/// column of it converted through text (a row holding the removed value fails the cast, and
+/// the migration with it), and the old type dropped.
+fn recreate_enum(before: &SchemaModel, after: &SchemaModel, name: &str) -> Vec<String> {
+    let b = Backend::Postgres;
+    let q = |s: &str| quote(b, s);
+    let mut old = format!("{name}_godwit_old");
+    while old.len() > 63 {
+        old.remove(0);
+    }
+    let values = after.enums.get(name).cloned().unwrap_or_default();
+    let mut out = vec![
+        format!("ALTER TYPE {} RENAME TO {}", q(name), q(&old)),
+        format!("CREATE TYPE {} AS ENUM ({})", q(name), enum_values_sql(b, &values)),
+    ];
+    for (table, column) in before.enum_columns(name) {
+        let alter = format!("ALTER TABLE {} ALTER COLUMN {}", q(&table), q(&column));
+        let default = before.tables[&table]
+            .column(&column)
+            .and_then(|c| c.default.clone());
+        if default.is_some() {
+            out.push(format!("{alter} DROP DEFAULT"));
+        }
+        out.push(format!(
+            "{alter} TYPE {} USING {}::text::{}",
+            q(name),
+            q(&column),
+            q(name)
+        ));
+        if let Some(d) = default {
+            out.push(format!("{alter} SET DEFAULT {}", default_sql(b, &d)));
+        }
+    }
+    out.push(format!("DROP TYPE {}", q(&old)));
+    out
 }
 
 /// A batched step over table `t` (as it stands before the step), walked by its primary key.

@@ -42,6 +42,26 @@ pub(super) fn render(
         return rebuild_of(table);
     }
     match op {
+        // The values are in each column's `CHECK`: every table with a column of the type is
+        // rebuilt (a row holding a removed value fails the copy, and the migration with it).
+        Op::AddEnumValue { name, .. } | Op::RemoveEnumValue { name, .. } => {
+            let mut tables: Vec<String> = after
+                .enum_columns(name)
+                .into_iter()
+                .map(|(t, _)| t)
+                .collect();
+            tables.dedup();
+            let mut out = RenderedOp::default();
+            for table in tables {
+                let Some(r) = rebuild_of(&table)? else {
+                    continue;
+                };
+                out.statements.extend(r.statements);
+                out.foreign_keys_off |= r.foreign_keys_off;
+                out.warnings.extend(r.warnings);
+            }
+            Ok(Some(out))
+        }
         Op::RenameIndex { table, from, to } => {
             let Some(index) = after
                 .tables

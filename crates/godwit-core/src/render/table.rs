@@ -158,7 +158,32 @@ pub(crate) fn create_table(
     for ck in &table.checks {
         t.check(sq::Check::named(ck.name.clone(), ck.expr.expr(backend)));
     }
+    if let Some(comment) = &table.comment {
+        check_literal(backend, &format!("the comment of `{}`", table.name), comment)?;
+        if backend == Backend::MySql {
+            t.comment(comment.clone());
+        }
+    }
     let mut out = vec![schema_sql(backend, &t)];
+    if backend == Backend::Postgres {
+        if let Some(comment) = &table.comment {
+            out.push(format!(
+                "COMMENT ON TABLE {} IS {}",
+                quote(backend, name),
+                string_literal(backend, comment)
+            ));
+        }
+        for c in &table.columns {
+            if let Some(comment) = &c.comment {
+                out.push(format!(
+                    "COMMENT ON COLUMN {}.{} IS {}",
+                    quote(backend, name),
+                    quote(backend, &c.name),
+                    string_literal(backend, comment)
+                ));
+            }
+        }
+    }
     if backend == Backend::Sqlite {
         for u in &table.uniques {
             out.push(add_unique(backend, table, u)?);
@@ -249,6 +274,13 @@ pub fn drop_declared(object: &DeclaredObject, outside_transaction: bool) -> SqlT
             })
         }),
         ObjectKind::View => per(&|b| Some(format!("DROP VIEW {}", quote(b, name)))),
+        ObjectKind::MaterializedView => per(&|b| {
+            (b == Backend::Postgres).then(|| format!("DROP MATERIALIZED VIEW {}", quote(b, name)))
+        }),
+        // `IF EXISTS`, as the `CREATE EXTENSION IF NOT EXISTS` it undoes.
+        ObjectKind::Extension => per(&|b| {
+            (b == Backend::Postgres).then(|| format!("DROP EXTENSION IF EXISTS {}", quote(b, name)))
+        }),
         ObjectKind::Trigger => per(&|b| {
             Some(match b {
                 Backend::Postgres => {

@@ -8,7 +8,7 @@ use godwit_core::{Backend, ColumnDef, DefaultValue, ReferentialAction, SchemaMod
 use sea_query::Expr;
 
 use super::types::{catalog_type, normalize_type};
-use super::{Difference, DifferenceKind, LiveColumn, LiveSchema, Object};
+use super::{LiveObject, Difference, DifferenceKind, LiveColumn, LiveSchema, Object};
 
 /// How `backend` spells a referential action left unspecified, and the others.
 fn action_name(backend: Backend, action: Option<ReferentialAction>) -> &'static str {
@@ -172,6 +172,33 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
             }
             (None, None) => continue,
         };
+
+        // Comments (SQLite keeps none).
+        if backend != Backend::Sqlite {
+            let quoted = |c: &Option<String>| c.as_ref().map(|c| format!("'{c}'"));
+            if m.comment != l.comment {
+                push(
+                    &mut out,
+                    Object::TableComment,
+                    DifferenceKind::Changed,
+                    quoted(&m.comment).or(Some("none".into())),
+                    quoted(&l.comment).or(Some("none".into())),
+                );
+            }
+            for c in &m.columns {
+                if let Some(lc) = l.column(&c.name)
+                    && lc.comment != c.comment
+                {
+                    push(
+                        &mut out,
+                        Object::ColumnComment(c.name.clone()),
+                        DifferenceKind::Changed,
+                        quoted(&c.comment).or(Some("none".into())),
+                        quoted(&lc.comment).or(Some("none".into())),
+                    );
+                }
+            }
+        }
 
         // Columns.
         for c in &m.columns {
@@ -392,16 +419,24 @@ pub fn diff(model: &SchemaModel, live: &LiveSchema, backend: Backend) -> Vec<Dif
             &mut |object, kind, e, f| push(&mut out, object, kind, e, f),
         );
     }
-    compare_objects(model, live, &mut out);
+    compare_objects(model, live, backend, &mut out);
     out.into_iter().collect()
 }
 
-/// Views, triggers and functions: those raw SQL declared against those the database has.
-fn compare_objects(model: &SchemaModel, live: &LiveSchema, out: &mut BTreeSet<Difference>) {
+/// Views, triggers, functions and extensions: those the migrations made or declared against
+/// those the database has; then PostgreSQL's enumerated types.
+fn compare_objects(
+    model: &SchemaModel,
+    live: &LiveSchema,
+    backend: Backend,
+    out: &mut BTreeSet<Difference>,
+) {
     let key = |kind: ObjectKind, name: &str, table: Option<&str>| {
         let object = match kind {
             ObjectKind::Trigger => Object::Trigger(name.to_string()),
             ObjectKind::View => Object::View,
+            ObjectKind::MaterializedView => Object::MaterializedView,
+            ObjectKind::Extension => Object::Extension,
             ObjectKind::Function | ObjectKind::Index => Object::Function,
         };
         let table = match kind {
@@ -410,27 +445,72 @@ fn compare_objects(model: &SchemaModel, live: &LiveSchema, out: &mut BTreeSet<Di
         };
         (table, object)
     };
-    let declared: BTreeSet<(String, Object)> = model
+    // A function or trigger left out on this backend on purpose (an empty text) is not there.
+    let here = |o: &&godwit_core::op::DeclaredObject| match &o.definition {
+        Some(godwit_core::op::SqlText::PerBackend {
+            postgres,
+            mysql,
+            sqlite,
+        }) => {
+            let text = match backend {
+                Backend::Postgres => postgres,
+                Backend::MySql => mysql,
+                Backend::Sqlite => sqlite,
+            };
+            !text.as_deref().is_some_and(|t| t.trim().is_empty())
+        }
+        _ => true,
+    };
+    let declared: BTreeMap<(String, Object), &godwit_core::op::DeclaredObject> = model
         .objects
         .iter()
         .filter(|o| o.kind != ObjectKind::Index)
-        .map(|o| key(o.kind, &o.name, o.tables.first().map(String::as_str)))
+        .filter(here)
+        .map(|o| (key(o.kind, &o.name, o.tables.first().map(String::as_str)), o))
         .collect();
-    let found: BTreeSet<(String, Object)> = live
+    let found: BTreeMap<(String, Object), &LiveObject> = live
         .objects
         .iter()
-        .map(|o| key(o.kind, &o.name, o.table.as_deref()))
+        .map(|o| (key(o.kind, &o.name, o.table.as_deref()), o))
         .collect();
-    for (table, object) in declared.difference(&found) {
-        out.insert(Difference {
-            table: table.clone(),
-            object: object.clone(),
-            kind: DifferenceKind::Missing,
-            expected: Some("made by raw SQL".into()),
-            found: None,
-        });
+    for ((table, object), o) in &declared {
+        let Some(l) = found.get(&(table.clone(), object.clone())) else {
+            out.insert(Difference {
+                table: table.clone(),
+                object: object.clone(),
+                kind: DifferenceKind::Missing,
+                expected: Some(
+                    if o.definition.is_some() || o.kind == ObjectKind::Extension {
+                        "made by a migration"
+                    } else {
+                        "made by raw SQL"
+                    }
+                    .into(),
+                ),
+                found: None,
+            });
+            continue;
+        };
+        // A view's query, as far as the database's rewriting of it can be undone.
+        if let (Some(d), Some(found_sql)) = (&o.definition, &l.definition)
+            && matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+            && let Ok(expected_sql) = godwit_core::render::raw_text_for(backend, d)
+            && normalize_view_sql(&expected_sql) != normalize_view_sql(found_sql)
+        {
+            out.insert(Difference {
+                table: table.clone(),
+                object: object.clone(),
+                kind: DifferenceKind::Changed,
+                expected: Some(expected_sql.trim().to_string()),
+                found: Some(found_sql.trim().to_string()),
+            });
+        }
     }
-    for (table, object) in found.difference(&declared) {
+    for ((table, object), _) in found.iter().filter(|(k, _)| !declared.contains_key(*k)) {
+        // Extensions are the server's: one the migrations did not make is not drift.
+        if *object == Object::Extension {
+            continue;
+        }
         out.insert(Difference {
             table: table.clone(),
             object: object.clone(),
@@ -439,6 +519,129 @@ fn compare_objects(model: &SchemaModel, live: &LiveSchema, out: &mut BTreeSet<Di
             found: None,
         });
     }
+    if backend == Backend::Postgres {
+        let show = |values: &[String]| format!("({})", values.join(", "));
+        for (name, values) in &model.enums {
+            let (kind, found) = match live.enums.get(name) {
+                None => (DifferenceKind::Missing, None),
+                Some(f) if f != values => (DifferenceKind::Changed, Some(show(f))),
+                Some(_) => continue,
+            };
+            out.insert(Difference {
+                table: name.clone(),
+                object: Object::Enum,
+                kind,
+                expected: Some(show(values)),
+                found,
+            });
+        }
+        for (name, values) in live.enums.iter().filter(|(n, _)| !model.enums.contains_key(*n)) {
+            out.insert(Difference {
+                table: name.clone(),
+                object: Object::Enum,
+                kind: DifferenceKind::Unexpected,
+                expected: None,
+                found: Some(show(values)),
+            });
+        }
+    }
+}
+
+/// A view's query with what PostgreSQL and MySQL/MariaDB add when they keep it taken away:
+/// case, quotes, qualifiers (`posts.id`, `` `db`.`posts` ``), casts (`::text`), parentheses,
+/// `AS` naming a column by its own name, MySQL's `count(0)` for `count(*)`, spacing; and
+/// SQLite's `CREATE VIEW .. AS` around it.
+pub(crate) fn normalize_view_sql(sql: &str) -> String {
+    let chars: Vec<char> = sql.trim().trim_end_matches(';').chars().collect();
+    let mut tokens: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            let start = i;
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' && chars.get(i + 1) == Some(&'\'') {
+                    i += 2;
+                } else if chars[i] == '\'' {
+                    i += 1;
+                    break;
+                } else {
+                    i += 1;
+                }
+            }
+            tokens.push(chars[start..i].iter().collect());
+        } else if c == '"' || c == '`' {
+            let start = i + 1;
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                i += 1;
+            }
+            tokens.push(chars[start..i.min(chars.len())].iter().collect::<String>().to_lowercase());
+            i += 1;
+        } else if c.is_alphanumeric() || c == '_' || c == '$' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+                i += 1;
+            }
+            tokens.push(chars[start..i].iter().collect::<String>().to_lowercase());
+        } else if c.is_whitespace() || c == '(' || c == ')' {
+            i += 1;
+        } else if c == ':' && chars.get(i + 1) == Some(&':') {
+            tokens.push("::".into());
+            i += 2;
+        } else {
+            // Operators: `<=`, `<>`, `>=`, `!=`, `||` as one token.
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            if ["<=", ">=", "<>", "!=", "||"].contains(&two.as_str()) {
+                tokens.push(two);
+                i += 2;
+            } else {
+                tokens.push(c.to_string());
+                i += 1;
+            }
+        }
+    }
+    // SQLite keeps the whole statement.
+    if tokens.first().is_some_and(|t| t == "create")
+        && let Some(at) = tokens.iter().position(|t| t == "as")
+    {
+        tokens.drain(..=at);
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        if t == "::" {
+            // A cast: the type's words (`character varying`, `timestamp with time zone`).
+            i += 2;
+            while i < tokens.len()
+                && ["varying", "precision", "with", "without", "time", "zone"]
+                    .contains(&tokens[i].as_str())
+            {
+                i += 1;
+            }
+            continue;
+        }
+        if t == "." {
+            // `posts.id`: the qualifier goes.
+            out.pop();
+            i += 1;
+            continue;
+        }
+        if t == "as" && tokens.get(i + 1).is_some_and(|n| out.last() == Some(n)) {
+            i += 2;
+            continue;
+        }
+        if t == "0" && out.last().is_some_and(|p| p == "count") {
+            out.push("*".into());
+            i += 1;
+            continue;
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    out.join(" ")
 }
 
 /// Compare two name-keyed maps of `(what is compared, how it reads)`.

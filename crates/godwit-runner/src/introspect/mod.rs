@@ -74,6 +74,8 @@ pub struct LiveSchema {
     pub tables: BTreeMap<String, LiveTable>,
     /// Views, triggers and functions (indexes are in their table), by kind and name.
     pub objects: Vec<LiveObject>,
+    /// PostgreSQL's enumerated types in the current schema, with their values in order.
+    pub enums: BTreeMap<String, Vec<String>>,
 }
 
 /// A view, trigger or function of a live database (PostgreSQL: in the current schema, and not
@@ -86,17 +88,32 @@ pub struct LiveObject {
     pub name: String,
     /// A trigger's table.
     pub table: Option<String>,
+    /// A view's query as the database keeps it (PostgreSQL and MySQL/MariaDB rewrite it;
+    /// SQLite keeps the `CREATE VIEW` as written).
+    pub definition: Option<String>,
 }
 
 impl LiveObject {
-    fn from_row(kind: &str, name: String, table: Option<String>) -> Option<LiveObject> {
+    fn from_row(
+        kind: &str,
+        name: String,
+        table: Option<String>,
+        definition: Option<String>,
+    ) -> Option<LiveObject> {
         let kind = match kind {
             "view" => ObjectKind::View,
+            "materialized view" => ObjectKind::MaterializedView,
             "trigger" => ObjectKind::Trigger,
             "function" => ObjectKind::Function,
+            "extension" => ObjectKind::Extension,
             _ => return None,
         };
-        Some(LiveObject { kind, name, table })
+        Some(LiveObject {
+            kind,
+            name,
+            table,
+            definition,
+        })
     }
 }
 
@@ -117,6 +134,8 @@ pub struct LiveTable {
     pub checks: Vec<LiveCheck>,
     /// PostgreSQL: the foreign keys added `NOT VALID` and not validated since, by name.
     pub foreign_keys_not_valid: Vec<String>,
+    /// The table's comment (PostgreSQL, MySQL/MariaDB; an empty one is none).
+    pub comment: Option<String>,
 }
 
 impl LiveTable {
@@ -141,6 +160,8 @@ pub struct LiveColumn {
     pub default: Option<String>,
     /// An identity or `serial` column, `AUTO_INCREMENT`, or SQLite's `AUTOINCREMENT`.
     pub auto_increment: bool,
+    /// The column's comment (PostgreSQL, MySQL/MariaDB; an empty one is none).
+    pub comment: Option<String>,
 }
 
 impl LiveColumn {
@@ -220,6 +241,16 @@ pub enum Object {
     View,
     /// The function of [`Difference::table`]'s name.
     Function,
+    /// The materialized view of [`Difference::table`]'s name.
+    MaterializedView,
+    /// The extension of [`Difference::table`]'s name.
+    Extension,
+    /// The enumerated type of [`Difference::table`]'s name.
+    Enum,
+    /// The table's comment.
+    TableComment,
+    /// A column's comment, by the column's name.
+    ColumnComment(String),
 }
 
 /// Whether the thing is missing from the database, only in the database, or different.
@@ -261,11 +292,24 @@ impl fmt::Display for Difference {
             Object::Trigger(n) => format!("trigger {n} on {t}"),
             Object::View => format!("view {t}"),
             Object::Function => format!("function {t}"),
+            Object::MaterializedView => format!("materialized view {t}"),
+            Object::Extension => format!("extension {t}"),
+            Object::Enum => format!("enum {t}"),
+            Object::TableComment => format!("the comment of table {t}"),
+            Object::ColumnComment(c) => format!("the comment of column {t}.{c}"),
         };
         let show = |s: &Option<String>| s.clone().unwrap_or_else(|| "nothing".into());
         match self.kind {
             DifferenceKind::Missing => match (&self.object, &self.expected) {
-                (Object::Table | Object::View | Object::Function, _) | (_, None) => {
+                (
+                    Object::Table
+                    | Object::View
+                    | Object::Function
+                    | Object::MaterializedView
+                    | Object::Extension,
+                    _,
+                )
+                | (_, None) => {
                     write!(f, "{what} is missing")
                 }
                 (_, Some(e)) => write!(f, "{what} is missing (migrations say {e})"),
@@ -340,18 +384,32 @@ pub(crate) async fn introspect(
     conn: &mut Conn,
     history_table: &str,
 ) -> Result<LiveSchema, sqlx::Error> {
-    let (mut tables, rows) = match conn {
+    type Comments = Vec<(String, Option<String>, Option<String>)>;
+    let mut enums: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut tables, rows, comments): (_, _, Comments) = match conn {
         #[cfg(feature = "postgres")]
-        Conn::Postgres(c) => (
-            postgres::introspect(c).await?,
-            sqlx::query_as(postgres::PG_OBJECTS)
+        Conn::Postgres(c) => {
+            let rows: Vec<(String, String)> = sqlx::query_as(postgres::PG_ENUMS)
                 .fetch_all(&mut *c)
-                .await?,
-        ),
+                .await?;
+            for (name, value) in rows {
+                enums.entry(name).or_default().push(value);
+            }
+            (
+                postgres::introspect(c).await?,
+                sqlx::query_as(postgres::PG_OBJECTS)
+                    .fetch_all(&mut *c)
+                    .await?,
+                sqlx::query_as(postgres::PG_COMMENTS)
+                    .fetch_all(&mut *c)
+                    .await?,
+            )
+        }
         #[cfg(feature = "mysql")]
         Conn::MySql(c) => (
             mysql::introspect(c).await?,
             sqlx::query_as(mysql::MY_OBJECTS).fetch_all(&mut *c).await?,
+            sqlx::query_as(mysql::MY_COMMENTS).fetch_all(&mut *c).await?,
         ),
         #[cfg(feature = "sqlite")]
         Conn::Sqlite(c, _) => (
@@ -359,19 +417,40 @@ pub(crate) async fn introspect(
             sqlx::query_as(sqlite::SQLITE_OBJECTS)
                 .fetch_all(&mut *c)
                 .await?,
+            Vec::new(),
         ),
     };
-    let rows: Vec<(String, String, Option<String>)> = rows;
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = rows;
     let mut objects: Vec<LiveObject> = rows
         .into_iter()
-        .filter_map(|(kind, name, table)| LiveObject::from_row(&kind, name, table))
+        .filter_map(|(kind, name, table, definition)| {
+            LiveObject::from_row(&kind, name, table, definition)
+        })
         .collect();
     objects.sort();
+    for (table, column, comment) in comments {
+        let comment = comment.filter(|c| !c.is_empty());
+        let Some(t) = tables.get_mut(&table) else {
+            continue;
+        };
+        match column {
+            None => t.comment = comment,
+            Some(column) => {
+                if let Some(c) = t.columns.iter_mut().find(|c| c.name == column) {
+                    c.comment = comment;
+                }
+            }
+        }
+    }
     // godwit's own bookkeeping: history, the progress of batched steps, and of `copy`.
     tables.remove(history_table);
     tables.remove(&crate::batch::Progress::new(history_table, conn.backend()).table);
     tables.remove(crate::copy::PROGRESS_TABLE);
-    Ok(LiveSchema { tables, objects })
+    Ok(LiveSchema {
+        tables,
+        objects,
+        enums,
+    })
 }
 
 pub(super) fn new_table(name: String) -> (String, LiveTable) {

@@ -32,12 +32,18 @@ const MY_CHECKS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME A
      FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY 1, 2";
 
 /// Views, triggers, and functions and procedures.
-pub(super) const MY_OBJECTS: &str = "SELECT 'view', CAST(TABLE_NAME AS CHAR), CAST(NULL AS CHAR) \
+pub(super) const MY_OBJECTS: &str = "SELECT 'view', CAST(TABLE_NAME AS CHAR), CAST(NULL AS CHAR), CAST(VIEW_DEFINITION AS CHAR) \
      FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() \
-     UNION ALL SELECT 'trigger', CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
+     UNION ALL SELECT 'trigger', CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR), CAST(NULL AS CHAR) \
      FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
-     UNION ALL SELECT 'function', CAST(ROUTINE_NAME AS CHAR), CAST(NULL AS CHAR) \
+     UNION ALL SELECT 'function', CAST(ROUTINE_NAME AS CHAR), CAST(NULL AS CHAR), CAST(NULL AS CHAR) \
      FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()";
+
+/// The comments of tables (no column) and columns.
+pub(super) const MY_COMMENTS: &str = "SELECT CAST(TABLE_NAME AS CHAR), CAST(NULL AS CHAR), CAST(TABLE_COMMENT AS CHAR) \
+     FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_COMMENT <> '' \
+     UNION ALL SELECT CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_COMMENT AS CHAR) \
+     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_COMMENT <> ''";
 
 pub(super) async fn introspect(
     conn: &mut MySqlConnection,
@@ -56,6 +62,7 @@ pub(super) async fn introspect(
         let default: Option<String> = row.get(4);
         let extra: String = row.get::<Option<String>, _>(5).unwrap_or_default();
         t.columns.push(LiveColumn {
+            comment: None,
             name: row.get(1),
             ty: row.get(2),
             nullable: row.get::<String, _>(3) == "YES",

@@ -51,19 +51,35 @@ const PG_CONSTRAINTS: &str = concat!(
       WHERE n.nspname = current_schema() AND c.contype IN ('p', 'f', 'c') ORDER BY 1, 2"
 );
 
-/// Views (and materialized views), triggers, and functions and procedures, in the current
-/// schema; what an extension brought is left out.
-pub(super) const PG_OBJECTS: &str = "SELECT 'view', c.relname::text, NULL::text FROM pg_class c \
+/// Views (and materialized views, with their queries), triggers, functions and procedures in
+/// the current schema, and extensions; what an extension brought is left out.
+pub(super) const PG_OBJECTS: &str = "SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, \
+       c.relname::text, NULL::text, pg_get_viewdef(c.oid) FROM pg_class c \
        JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') AND NOT EXISTS \
        (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
-     UNION ALL SELECT 'trigger', t.tgname::text, c.relname::text FROM pg_trigger t \
+     UNION ALL SELECT 'trigger', t.tgname::text, c.relname::text, NULL::text FROM pg_trigger t \
        JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
-     UNION ALL SELECT 'function', p.proname::text, NULL::text FROM pg_proc p \
+     UNION ALL SELECT 'function', p.proname::text, NULL::text, NULL::text FROM pg_proc p \
        JOIN pg_namespace n ON n.oid = p.pronamespace \
      WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p') AND NOT EXISTS \
-       (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')";
+       (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') \
+     UNION ALL SELECT 'extension', extname::text, NULL::text, NULL::text FROM pg_extension";
+
+/// The values of each enumerated type in the current schema (not an extension's), in order.
+pub(super) const PG_ENUMS: &str = "SELECT t.typname::text, e.enumlabel::text FROM pg_type t \
+       JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
+     WHERE n.nspname = current_schema() AND NOT EXISTS \
+       (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') \
+     ORDER BY t.typname, e.enumsortorder";
+
+/// The comments of tables (no column) and columns in the current schema.
+pub(super) const PG_COMMENTS: &str = "SELECT c.relname::text, a.attname::text, d.description FROM pg_description d \
+       JOIN pg_class c ON c.oid = d.objoid JOIN pg_namespace n ON n.oid = c.relnamespace \
+       LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0 \
+     WHERE d.classoid = 'pg_class'::regclass AND n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+       AND (d.objsubid = 0 OR a.attname IS NOT NULL)";
 
 fn pg_action_code(code: &str) -> String {
     match code {
@@ -96,6 +112,7 @@ pub(super) async fn introspect(
             .as_deref()
             .is_some_and(|d| d.starts_with("nextval("));
         t.columns.push(LiveColumn {
+            comment: None,
             name: row.get(1),
             ty: row.get(2),
             nullable: !row.get::<bool, _>(3),

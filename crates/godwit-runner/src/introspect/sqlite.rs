@@ -12,7 +12,8 @@ use sqlx::sqlite::SqliteConnection;
 use super::{LiveCheck, LiveColumn, LiveForeignKey, LiveIndex, LiveTable};
 
 /// Views and triggers (SQLite has no stored functions).
-pub(super) const SQLITE_OBJECTS: &str = "SELECT type, name, CASE type WHEN 'trigger' THEN tbl_name END FROM sqlite_master \
+pub(super) const SQLITE_OBJECTS: &str = "SELECT type, name, CASE type WHEN 'trigger' THEN tbl_name END, \
+       CASE type WHEN 'view' THEN sql END FROM sqlite_master \
      WHERE type IN ('view', 'trigger') ORDER BY type, name";
 
 #[cfg(feature = "sqlite")]
@@ -49,6 +50,7 @@ pub(super) async fn introspect(
             }
             let auto_increment = parsed.autoincrement.as_deref() == Some(column.as_str());
             t.columns.push(LiveColumn {
+            comment: None,
                 ty: c.get::<Option<String>, _>(1).unwrap_or_default(),
                 nullable: c.get::<i64, _>(2) == 0 && !auto_increment,
                 default: c.get(3),

@@ -24,6 +24,8 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
             Uuid => "uuid".into(),
             Json => "jsonb".into(),
             Binary => "bytea".into(),
+            // `format_type` names the type (quoted when it must be).
+            Enum(e) => normalize_type(&e.name),
         },
         Backend::MySql => match ty {
             SmallInt => "smallint".into(),
@@ -43,6 +45,14 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
             // MariaDB's JSON is LONGTEXT with a json_valid check.
             Json => "longtext".into(),
             Binary => "blob".into(),
+            Enum(e) => normalize_type(&format!(
+                "enum({})",
+                e.values
+                    .iter()
+                    .map(|v| format!("'{}'", v.replace('\'', "''")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
         },
         Backend::Sqlite => match ty {
             SmallInt => "smallint".into(),
@@ -62,6 +72,8 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
             Uuid => "uuid_text".into(),
             Json => "json_text".into(),
             Binary => "blob".into(),
+            // Text, its values checked by the column's CHECK.
+            Enum(_) => "text".into(),
         },
     }
 }

@@ -44,7 +44,7 @@ pub(crate) fn coerce(v: Value, ty: &ColumnType) -> Result<Value, BoxDynError> {
                 _ => Value::BigInt(Some(i64::try_from(n).map_err(|_| out_of_range())?)),
             }
         }
-        ColumnType::String(_) | ColumnType::Text => match v {
+        ColumnType::String(_) | ColumnType::Text | ColumnType::Enum(_) => match v {
             Value::String(_) => v,
             Value::Char(Some(c)) => Value::String(Some(c.to_string())),
             Value::Json(Some(j)) => Value::String(Some(j.to_string())),

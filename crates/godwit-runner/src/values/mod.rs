@@ -168,7 +168,7 @@ pub(crate) fn null_of(ty: &ColumnType) -> Value {
         ColumnType::SmallInt => Value::SmallInt(None),
         ColumnType::Integer => Value::Int(None),
         ColumnType::BigInt => Value::BigInt(None),
-        ColumnType::String(_) | ColumnType::Text => Value::String(None),
+        ColumnType::String(_) | ColumnType::Text | ColumnType::Enum(_) => Value::String(None),
         ColumnType::Boolean => Value::Bool(None),
         ColumnType::Float => Value::Float(None),
         ColumnType::Double => Value::Double(None),
@@ -460,7 +460,7 @@ fn sqlite_value(
             };
             coerce(Value::BigInt(Some(n)), ty)?
         }
-        ColumnType::String(_) | ColumnType::Text => match class {
+        ColumnType::String(_) | ColumnType::Text | ColumnType::Enum(_) => match class {
             Storage::Text => Value::String(Some(lite::<String>(raw)?)),
             Storage::Integer => Value::String(Some(lite::<i64>(raw)?.to_string())),
             Storage::Real => Value::String(Some(lite::<f64>(raw)?.to_string())),

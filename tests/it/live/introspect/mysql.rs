@@ -38,7 +38,11 @@ pub const OBJECTS: &str = "SELECT 'view', CAST(TABLE_NAME AS CHAR), CAST(NULL AS
      UNION SELECT 'trigger', CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) FROM information_schema.TRIGGERS \
        WHERE TRIGGER_SCHEMA = DATABASE() \
      UNION SELECT 'function', CAST(ROUTINE_NAME AS CHAR), CAST(NULL AS CHAR) FROM information_schema.ROUTINES \
-       WHERE ROUTINE_SCHEMA = DATABASE()";
+       WHERE ROUTINE_SCHEMA = DATABASE() \
+     UNION SELECT 'comment', CONCAT('on table ', TABLE_COMMENT), CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_COMMENT <> '' \
+     UNION SELECT 'comment', CONCAT('on column ', COLUMN_NAME, ' ', COLUMN_COMMENT), CAST(TABLE_NAME AS CHAR) \
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_COMMENT <> ''";
 
 pub async fn introspect(conn: &mut MySqlConnection) -> Result<Vec<Table>, sqlx::Error> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();

@@ -65,10 +65,23 @@ fn action(code: &str) -> String {
 
 /// Views, triggers and functions: `(kind, name, table of a trigger)`.
 pub const OBJECTS: &str = "SELECT 'view', viewname::text, NULL::text FROM pg_views WHERE schemaname = current_schema() \
+     UNION SELECT 'materialized view', matviewname::text, NULL::text FROM pg_matviews WHERE schemaname = current_schema() \
      UNION SELECT 'trigger', trigger_name::text, event_object_table::text FROM information_schema.triggers \
        WHERE trigger_schema = current_schema() \
      UNION SELECT 'function', routine_name::text, NULL::text FROM information_schema.routines \
-       WHERE routine_schema = current_schema()";
+       WHERE routine_schema = current_schema() AND routine_name NOT IN \
+         (SELECT p.proname FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e') \
+     UNION SELECT 'extension', extname::text, NULL::text FROM pg_extension WHERE extname <> 'plpgsql' \
+     UNION SELECT 'enum', t.typname || ' (' || string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) || ')', NULL::text \
+       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
+       WHERE t.typnamespace = current_schema()::regnamespace GROUP BY t.typname \
+     UNION SELECT 'comment', 'on table ' || obj_description(c.oid, 'pg_class'), c.relname::text FROM pg_class c \
+       WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' \
+         AND obj_description(c.oid, 'pg_class') IS NOT NULL \
+     UNION SELECT 'comment', 'on column ' || a.attname || ' ' || col_description(c.oid, a.attnum), c.relname::text \
+       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 \
+       WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' \
+         AND col_description(c.oid, a.attnum) IS NOT NULL";
 
 pub async fn introspect(conn: &mut PgConnection) -> Result<Vec<Table>, sqlx::Error> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
