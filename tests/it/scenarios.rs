@@ -90,14 +90,19 @@ macro_rules! all_scenarios {
             drop_enum,
             change_column_to_enum,
             comment_on_table_and_column,
+            drop_comments,
             create_view,
+            create_view_per_backend,
             replace_view,
             drop_view,
-            rename_column_under_view,
+            rename_table_under_view,
             create_materialized_view,
+            drop_materialized_view,
             create_function_and_trigger,
             drop_trigger,
+            drop_trigger_and_function,
             create_extension,
+            drop_extension,
         }
     };
 }
@@ -1574,7 +1579,9 @@ const POST_STATE: Step = Step::up(|s| {
         "posts",
         Column::enumeration("state", "post_state").default("draft"),
     );
-    s.update("posts").set("state", "published").filter(col("id").eq(1));
+    s.update("posts")
+        .set("state", "published")
+        .filter(col("id").eq(1));
 });
 
 /// An enum, and a column of it with a default on a table with rows.
@@ -1697,7 +1704,16 @@ const PUBLISHED_POSTS: Step = Step::up(|s| {
 
 /// A view; `down` drops it.
 pub fn create_view() -> Scenario {
-    Scenario::new(BLOG_WITH_ROWS, PUBLISHED_POSTS).probes(&[Probe {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_view(
+                "published_posts",
+                "SELECT id, title, status FROM posts WHERE status = 'published'",
+            );
+        }),
+    )
+    .probes(&[Probe {
         sql: "SELECT COUNT(*) FROM published_posts",
         after_up: 2,
         after_down: None,
@@ -1737,13 +1753,13 @@ pub fn drop_view() -> Scenario {
     }])
 }
 
-/// A column a view reads, renamed: PostgreSQL and SQLite carry the view along, and the model
+/// A table a view reads, renamed: PostgreSQL and SQLite carry the view along, and the model
 /// keeps its query up to date for `down`; MySQL/MariaDB would break the view, and refuse.
-pub fn rename_column_under_view() -> Scenario {
+pub fn rename_table_under_view() -> Scenario {
     Scenario::new(
         &[BLOG, BLOG_ROWS, PUBLISHED_POSTS],
         Step::up(|s| {
-            s.rename_column("posts", "title", "headline");
+            s.rename_table("posts", "articles");
         }),
     )
     .unsupported_on(&[Backend::MySql])
@@ -1814,7 +1830,46 @@ const TOUCH_POSTS: Step = Step::up(|s| {
 
 /// A function and a trigger that calls it; `down` drops both, trigger first.
 pub fn create_function_and_trigger() -> Scenario {
-    Scenario::new(BLOG_WITH_ROWS, TOUCH_POSTS).probes(POSTS_KEPT)
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column(
+                "posts",
+                Column::timestamp("updated_at").default(CurrentTimestamp),
+            );
+            s.create_function(
+                "touch_updated_at",
+                PerBackend {
+                    postgres: Some(
+                        "CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                     BEGIN NEW.updated_at := CURRENT_TIMESTAMP; RETURN NEW; END $$",
+                    ),
+                    mysql: Some(""),
+                    sqlite: Some(""),
+                },
+            );
+            s.create_trigger(
+                "posts_touch",
+                "posts",
+                PerBackend {
+                    postgres: Some(
+                        "CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW \
+                     EXECUTE FUNCTION touch_updated_at()",
+                    ),
+                    mysql: Some(
+                        "CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW \
+                     SET NEW.updated_at = CURRENT_TIMESTAMP(6)",
+                    ),
+                    sqlite: Some(
+                        "CREATE TRIGGER posts_touch AFTER UPDATE ON posts FOR EACH ROW \
+                     WHEN NEW.updated_at = OLD.updated_at \
+                     BEGIN UPDATE posts SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END",
+                    ),
+                },
+            );
+        }),
+    )
+    .probes(POSTS_KEPT)
 }
 
 /// A trigger dropped; `down` makes it again from the statement the model kept.
@@ -1834,6 +1889,88 @@ pub fn create_extension() -> Scenario {
         BLOG_WITH_ROWS,
         Step::up(|s| {
             s.create_extension("pg_trgm");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+}
+
+/// Comments removed; `down` sets them again.
+pub fn drop_comments() -> Scenario {
+    const COMMENTS: Step = Step::up(|s| {
+        s.comment_on_table("posts", "what the users wrote");
+        s.comment_on_column("posts", "views", "times it was read");
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, COMMENTS],
+        Step::up(|s| {
+            s.drop_table_comment("posts");
+            s.drop_column_comment("posts", "views");
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// A view whose query each backend spells its own way (string concatenation).
+pub fn create_view_per_backend() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_view_per_backend(
+                "post_labels",
+                PerBackend {
+                    postgres: Some("SELECT id, title || ' (' || status || ')' AS label FROM posts"),
+                    mysql: Some("SELECT id, CONCAT(title, ' (', status, ')') AS label FROM posts"),
+                    sqlite: Some("SELECT id, title || ' (' || status || ')' AS label FROM posts"),
+                },
+            );
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM post_labels WHERE label = 'Compilers (published)'",
+        after_up: 1,
+        after_down: None,
+    }])
+}
+
+/// A materialized view dropped; `down` makes it again (PostgreSQL only).
+pub fn drop_materialized_view() -> Scenario {
+    const COUNTS: Step = Step::up(|s| {
+        s.create_materialized_view(
+            "post_counts",
+            "SELECT user_id, COUNT(*) AS posts FROM posts GROUP BY user_id",
+        );
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, COUNTS],
+        Step::up(|s| {
+            s.drop_materialized_view("post_counts");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+    .probes(POSTS_KEPT)
+}
+
+/// The trigger, then the function it called, dropped; `down` makes both again.
+pub fn drop_trigger_and_function() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, TOUCH_POSTS],
+        Step::up(|s| {
+            s.drop_trigger("posts_touch");
+            s.drop_function("touch_updated_at");
+        }),
+    )
+    .probes(POSTS_KEPT)
+}
+
+/// An extension dropped (PostgreSQL only); `down` enables it again.
+pub fn drop_extension() -> Scenario {
+    const TRGM: Step = Step::up(|s| {
+        s.create_extension("pg_trgm");
+    });
+    Scenario::new(
+        &[BLOG, TRGM],
+        Step::up(|s| {
+            s.drop_extension("pg_trgm");
         }),
     )
     .unsupported_on(&[Backend::MySql, Backend::Sqlite])

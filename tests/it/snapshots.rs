@@ -2028,7 +2028,9 @@ fn allow_rule() {
 
 #[test]
 fn create_enum_column() {
-    check(scenarios::create_enum_column(), expect![[r#"
+    check(
+        scenarios::create_enum_column(),
+        expect![[r#"
         up
           postgres
             CREATE TYPE "post_state" AS ENUM ('draft', 'published', 'it''s archived');
@@ -2045,12 +2047,15 @@ fn create_enum_column() {
             ALTER TABLE `posts` DROP COLUMN `state`;
           sqlite
             ALTER TABLE "posts" DROP COLUMN "state";
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn create_table_enum_and_comments() {
-    check(scenarios::create_table_enum_and_comments(), expect![[r#"
+    check(
+        scenarios::create_table_enum_and_comments(),
+        expect![[r#"
         up
           postgres
             CREATE TYPE "ticket_priority" AS ENUM ('low', 'normal', 'high');
@@ -2070,12 +2075,15 @@ fn create_table_enum_and_comments() {
             DROP TABLE `tickets`;
           sqlite
             DROP TABLE "tickets";
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn add_enum_value() {
-    check(scenarios::add_enum_value(), expect![[r#"
+    check(
+        scenarios::add_enum_value(),
+        expect![[r#"
         up
           postgres
             ALTER TYPE "post_state" ADD VALUE 'retracted';
@@ -2115,12 +2123,15 @@ fn add_enum_value() {
             CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
             CREATE INDEX "idx_posts_title" ON "posts" ("title");
             -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn remove_enum_value() {
-    check(scenarios::remove_enum_value(), expect![[r#"
+    check(
+        scenarios::remove_enum_value(),
+        expect![[r#"
         up
           postgres
             ALTER TYPE "post_state" RENAME TO "post_state_godwit_old";
@@ -2160,12 +2171,15 @@ fn remove_enum_value() {
             CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
             CREATE INDEX "idx_posts_title" ON "posts" ("title");
             -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn drop_enum() {
-    check(scenarios::drop_enum(), expect![[r#"
+    check(
+        scenarios::drop_enum(),
+        expect![[r#"
         up
           postgres
             DROP TYPE "mood";
@@ -2176,12 +2190,15 @@ fn drop_enum() {
             CREATE TYPE "mood" AS ENUM ('calm', 'busy');
           mysql, sqlite
             -- no statements
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn change_column_to_enum() {
-    check(scenarios::change_column_to_enum(), expect![[r#"
+    check(
+        scenarios::change_column_to_enum(),
+        expect![[r#"
         up
           postgres
             ALTER TABLE "posts" ALTER COLUMN "status" TYPE "publication" USING "status"::"publication";
@@ -2216,12 +2233,15 @@ fn change_column_to_enum() {
             CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
             CREATE INDEX "idx_posts_title" ON "posts" ("title");
             -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn comment_on_table_and_column() {
-    check(scenarios::comment_on_table_and_column(), expect![[r#"
+    check(
+        scenarios::comment_on_table_and_column(),
+        expect![[r#"
         up
           postgres
             COMMENT ON TABLE "posts" IS 'what the users wrote';
@@ -2240,12 +2260,15 @@ fn comment_on_table_and_column() {
             ALTER TABLE `posts` COMMENT = '';
           sqlite
             -- no statements
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn create_view() {
-    check(scenarios::create_view(), expect![[r#"
+    check(
+        scenarios::create_view(),
+        expect![[r#"
         up
           postgres, sqlite
             CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
@@ -2256,12 +2279,15 @@ fn create_view() {
             DROP VIEW "published_posts";
           mysql
             DROP VIEW `published_posts`;
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn replace_view() {
-    check(scenarios::replace_view(), expect![[r#"
+    check(
+        scenarios::replace_view(),
+        expect![[r#"
         up
           postgres, sqlite
             DROP VIEW "published_posts";
@@ -2274,12 +2300,15 @@ fn replace_view() {
             CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
           mysql
             CREATE OR REPLACE VIEW `published_posts` AS SELECT id, title, status FROM posts WHERE status = 'published';
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn drop_view() {
-    check(scenarios::drop_view(), expect![[r#"
+    check(
+        scenarios::drop_view(),
+        expect![[r#"
         up
           postgres, sqlite
             DROP VIEW "published_posts";
@@ -2290,28 +2319,34 @@ fn drop_view() {
             CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
           mysql
             CREATE VIEW `published_posts` AS SELECT id, title, status FROM posts WHERE status = 'published';
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
-fn rename_column_under_view() {
-    check(scenarios::rename_column_under_view(), expect![[r#"
+fn rename_table_under_view() {
+    check(
+        scenarios::rename_table_under_view(),
+        expect![[r#"
         up
           postgres, sqlite
-            ALTER TABLE "posts" RENAME COLUMN "title" TO "headline";
+            ALTER TABLE "posts" RENAME TO "articles";
           mysql
-            error: migration 4 under_test, operation #1 rename_column("posts", "title", "headline"): MySQL/MariaDB cannot rename `posts.title` while view `published_posts` reads it (MySQL/MariaDB would leave the view naming a column that is gone, failing on every query): in the same migration, drop the view first and create it again after: `s.drop_view("published_posts");`, the change, then `s.create_view("published_posts", "SELECT ...");`
+            error: migration 4 under_test, operation #1 rename_table("posts", "articles"): MySQL/MariaDB cannot rename table `posts` while view `published_posts` reads it (MySQL/MariaDB would leave the view naming a table that is gone, failing on every query): in the same migration, drop the view first and create it again after: `s.drop_view("published_posts");`, the change, then `s.create_view("published_posts", "SELECT ...");`
         down
           postgres, sqlite
-            ALTER TABLE "posts" RENAME COLUMN "headline" TO "title";
+            ALTER TABLE "articles" RENAME TO "posts";
           mysql
-            error: migration 4 under_test (down), operation #1 rename_column("posts", "headline", "title"): MySQL/MariaDB cannot rename `posts.headline` while view `published_posts` reads it (MySQL/MariaDB would leave the view naming a column that is gone, failing on every query): in the same migration, drop the view first and create it again after: `s.drop_view("published_posts");`, the change, then `s.create_view("published_posts", "SELECT ...");`
-    "#]]);
+            error: migration 4 under_test (down), operation #1 rename_table("articles", "posts"): MySQL/MariaDB cannot rename table `articles` while view `published_posts` reads it (MySQL/MariaDB would leave the view naming a table that is gone, failing on every query): in the same migration, drop the view first and create it again after: `s.drop_view("published_posts");`, the change, then `s.create_view("published_posts", "SELECT ...");`
+    "#]],
+    );
 }
 
 #[test]
 fn create_materialized_view() {
-    check(scenarios::create_materialized_view(), expect![[r#"
+    check(
+        scenarios::create_materialized_view(),
+        expect![[r#"
         up
           postgres
             CREATE MATERIALIZED VIEW "post_counts" AS SELECT user_id, COUNT(*) AS posts FROM posts GROUP BY user_id;
@@ -2326,12 +2361,15 @@ fn create_materialized_view() {
             error: migration 3 under_test (down), operation #1 drop_materialized_view("post_counts"): MySQL/MariaDB cannot create or drop materialized view `post_counts`: MySQL/MariaDB has none: use a plain view (`s.create_view`), or a table kept up to date
           sqlite
             error: migration 3 under_test (down), operation #1 drop_materialized_view("post_counts"): SQLite cannot create or drop materialized view `post_counts`: SQLite has none: use a plain view (`s.create_view`), or a table kept up to date
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn create_function_and_trigger() {
-    check(scenarios::create_function_and_trigger(), expect![[r#"
+    check(
+        scenarios::create_function_and_trigger(),
+        expect![[r#"
         up
           postgres
             ALTER TABLE "posts" ADD COLUMN "updated_at" timestamp without time zone NOT NULL DEFAULT CURRENT_TIMESTAMP;
@@ -2364,12 +2402,15 @@ fn create_function_and_trigger() {
           sqlite
             DROP TRIGGER "posts_touch";
             ALTER TABLE "posts" DROP COLUMN "updated_at";
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn drop_trigger() {
-    check(scenarios::drop_trigger(), expect![[r#"
+    check(
+        scenarios::drop_trigger(),
+        expect![[r#"
         up
           postgres
             DROP TRIGGER "posts_touch" ON "posts";
@@ -2384,12 +2425,15 @@ fn drop_trigger() {
             CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW SET NEW.updated_at = CURRENT_TIMESTAMP(6);
           sqlite
             CREATE TRIGGER posts_touch AFTER UPDATE ON posts FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at BEGIN UPDATE posts SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END;
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn create_extension() {
-    check(scenarios::create_extension(), expect![[r#"
+    check(
+        scenarios::create_extension(),
+        expect![[r#"
         up
           postgres
             CREATE EXTENSION IF NOT EXISTS "pg_trgm";
@@ -2404,7 +2448,125 @@ fn create_extension() {
             error: migration 3 under_test (down), operation #1 drop_extension("pg_trgm"): MySQL/MariaDB cannot create or drop extension `pg_trgm`: MySQL/MariaDB has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
           sqlite
             error: migration 3 under_test (down), operation #1 drop_extension("pg_trgm"): SQLite cannot create or drop extension `pg_trgm`: SQLite has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
-    "#]]);
+    "#]],
+    );
+}
+
+#[test]
+fn drop_comments() {
+    check(
+        scenarios::drop_comments(),
+        expect![[r#"
+        up
+          postgres
+            COMMENT ON TABLE "posts" IS NULL;
+            COMMENT ON COLUMN "posts"."views" IS NULL;
+          mysql
+            ALTER TABLE `posts` COMMENT = '';
+            ALTER TABLE `posts` MODIFY COLUMN `views` int NOT NULL DEFAULT 0;
+          sqlite
+            -- no statements
+        down
+          postgres
+            COMMENT ON COLUMN "posts"."views" IS 'times it was read';
+            COMMENT ON TABLE "posts" IS 'what the users wrote';
+          mysql
+            ALTER TABLE `posts` MODIFY COLUMN `views` int NOT NULL DEFAULT 0 COMMENT 'times it was read';
+            ALTER TABLE `posts` COMMENT = 'what the users wrote';
+          sqlite
+            -- no statements
+    "#]],
+    );
+}
+
+#[test]
+fn create_view_per_backend() {
+    check(
+        scenarios::create_view_per_backend(),
+        expect![[r#"
+        up
+          postgres, sqlite
+            CREATE VIEW "post_labels" AS SELECT id, title || ' (' || status || ')' AS label FROM posts;
+          mysql
+            CREATE VIEW `post_labels` AS SELECT id, CONCAT(title, ' (', status, ')') AS label FROM posts;
+        down
+          postgres, sqlite
+            DROP VIEW "post_labels";
+          mysql
+            DROP VIEW `post_labels`;
+    "#]],
+    );
+}
+
+#[test]
+fn drop_materialized_view() {
+    check(
+        scenarios::drop_materialized_view(),
+        expect![[r#"
+        up
+          postgres
+            DROP MATERIALIZED VIEW "post_counts";
+          mysql
+            error: migration 4 under_test, operation #1 drop_materialized_view("post_counts"): MySQL/MariaDB cannot create or drop materialized view `post_counts`: MySQL/MariaDB has none: use a plain view (`s.create_view`), or a table kept up to date
+          sqlite
+            error: migration 4 under_test, operation #1 drop_materialized_view("post_counts"): SQLite cannot create or drop materialized view `post_counts`: SQLite has none: use a plain view (`s.create_view`), or a table kept up to date
+        down
+          postgres
+            CREATE MATERIALIZED VIEW "post_counts" AS SELECT user_id, COUNT(*) AS posts FROM posts GROUP BY user_id;
+          mysql
+            error: migration 4 under_test (down), operation #1 create_materialized_view("post_counts"): MySQL/MariaDB cannot create or drop materialized view `post_counts`: MySQL/MariaDB has none: use a plain view (`s.create_view`), or a table kept up to date
+          sqlite
+            error: migration 4 under_test (down), operation #1 create_materialized_view("post_counts"): SQLite cannot create or drop materialized view `post_counts`: SQLite has none: use a plain view (`s.create_view`), or a table kept up to date
+    "#]],
+    );
+}
+
+#[test]
+fn drop_trigger_and_function() {
+    check(
+        scenarios::drop_trigger_and_function(),
+        expect![[r#"
+        up
+          postgres
+            DROP TRIGGER "posts_touch" ON "posts";
+            DROP ROUTINE "touch_updated_at";
+          mysql
+            DROP TRIGGER `posts_touch`;
+          sqlite
+            DROP TRIGGER "posts_touch";
+        down
+          postgres
+            CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := CURRENT_TIMESTAMP; RETURN NEW; END $$;
+            CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+          mysql
+            CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW SET NEW.updated_at = CURRENT_TIMESTAMP(6);
+          sqlite
+            CREATE TRIGGER posts_touch AFTER UPDATE ON posts FOR EACH ROW WHEN NEW.updated_at = OLD.updated_at BEGIN UPDATE posts SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END;
+    "#]],
+    );
+}
+
+#[test]
+fn drop_extension() {
+    check(
+        scenarios::drop_extension(),
+        expect![[r#"
+        up
+          postgres
+            DROP EXTENSION IF EXISTS "pg_trgm";
+          mysql
+            error: migration 3 under_test, operation #1 drop_extension("pg_trgm"): MySQL/MariaDB cannot create or drop extension `pg_trgm`: MySQL/MariaDB has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+          sqlite
+            error: migration 3 under_test, operation #1 drop_extension("pg_trgm"): SQLite cannot create or drop extension `pg_trgm`: SQLite has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+        down
+          postgres
+            CREATE EXTENSION IF NOT EXISTS "pg_trgm";
+          mysql
+            error: migration 3 under_test (down), operation #1 create_extension("pg_trgm"): MySQL/MariaDB cannot create or drop extension `pg_trgm`: MySQL/MariaDB has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+          sqlite
+            error: migration 3 under_test (down), operation #1 create_extension("pg_trgm"): SQLite cannot create or drop extension `pg_trgm`: SQLite has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+    "#]],
+    );
 }
 
 #[test]

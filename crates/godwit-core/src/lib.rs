@@ -38,7 +38,8 @@ pub use render::Statement;
 pub use schema::{Plan, Schema};
 pub use table_builder::{Reference, TableBuilder};
 pub use types::{
-    Backend, ColumnType, CurrentTimestamp, DefaultValue, EnumType, ReferentialAction, Sql, SqlExpr, Timeouts,
+    Backend, ColumnType, CurrentTimestamp, DefaultValue, EnumType, ReferentialAction, Sql, SqlExpr,
+    Timeouts,
 };
 
 /// Everything a migration file needs: `use godwit::prelude::*;`.

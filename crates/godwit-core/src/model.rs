@@ -622,6 +622,18 @@ impl SchemaModel {
             Op::RenameColumn { table, from, to } => {
                 let t = self.table(table)?;
                 Self::check_column(t, from)?;
+                // PostgreSQL's view keeps the column's old name as its own (`headline AS
+                // title`), SQLite's takes the new one, MySQL/MariaDB's breaks: the view is made
+                // again, as the migration says.
+                if let Some(v) = self.views_reading(table, Some(from)).next() {
+                    return Err(invalid(format!(
+                        "column `{table}.{from}` is read by {} `{}`, which each database would carry along differently: in the same migration, drop the view first (`s.drop_{}(\"{}\")`), rename the column, then create the view again with the new name",
+                        v.kind.name(),
+                        v.name,
+                        v.kind.method(),
+                        v.name
+                    )));
+                }
                 Self::ident("column", to)?;
                 if t.column(to).is_some() {
                     return Err(ModelError::DuplicateColumn {
@@ -658,17 +670,7 @@ impl SchemaModel {
                         index.predicate = Some(p.rename_column(from, to));
                     }
                 }
-                // The views follow the column on PostgreSQL and SQLite (MySQL/MariaDB refuses
-                // before anything runs): so does the query the model keeps.
-                for o in &mut self.objects {
-                    if matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
-                        && o.tables.iter().any(|t| t == table)
-                        && let Some(d) = &o.definition
-                        && mentions(d, from, false)
-                    {
-                        o.definition = Some(rename_in(d, from, to));
-                    }
-                }
+
                 for other in self.tables.values_mut() {
                     for fk in &mut other.foreign_keys {
                         if &fk.ref_table == table {
@@ -1268,7 +1270,9 @@ impl SchemaModel {
                     }
                     ObjectKind::Function => {
                         o.kind == ObjectKind::Trigger
-                            && o.definition.as_ref().is_some_and(|d| mentions(d, name, false))
+                            && o.definition
+                                .as_ref()
+                                .is_some_and(|d| mentions(d, name, false))
                     }
                     _ => false,
                 }

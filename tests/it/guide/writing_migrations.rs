@@ -409,8 +409,165 @@ const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        title: "Enumerated types and comments",
+        text: "An enumerated type is made once with `s.create_enum(name, values)` and used by \
+               columns made with `t.enumeration(column, name)` (or `Column::enumeration`). \
+               PostgreSQL has the type itself; on MySQL/MariaDB each column is an `ENUM(..)` of \
+               the values, and on SQLite each column is text with a `CHECK` on them. The model \
+               knows the values, so every backend follows when they change. Comments on tables \
+               and columns are kept by PostgreSQL and MySQL/MariaDB; SQLite keeps none, and \
+               renders nothing for them.",
+        entries: &[
+            with_down(
+                "create_enum_column",
+                "Create an enumerated type and a column of it",
+                "A value is any text without a backslash (MySQL/MariaDB would read one \
+                 differently under each `sql_mode`). Rolling back drops the column, then the \
+                 type.",
+            ),
+            entry(
+                "create_table_enum_and_comments",
+                "A table with an enum column and comments",
+                "`t.comment(..)` comments the table and `.comment(..)` a column. PostgreSQL \
+                 writes them as `COMMENT ON` statements after the `CREATE TABLE`; \
+                 MySQL/MariaDB writes them in it.",
+            ),
+            with_down(
+                "add_enum_value",
+                "Add a value to an enum",
+                "The value comes last. PostgreSQL adds it to the type in the migration's \
+                 transaction (rows may hold it once the migration has committed: use it from \
+                 the next migration on); MySQL/MariaDB modifies each column of the type, and \
+                 SQLite rebuilds each table that has one. Rolling back removes it, as below.",
+            ),
+            with_down(
+                "remove_enum_value",
+                "Remove a value from an enum",
+                "A row that still holds the value makes the migration fail, and nothing \
+                 changes: the conversion refuses it on every backend. PostgreSQL cannot remove \
+                 a value from a type, so the type is made again and each column of it converted \
+                 (a rewrite of those tables, under an `ACCESS EXCLUSIVE` lock: `plan` says so). \
+                 A column whose default is the value must get another default first. Rolling \
+                 back adds the value again when it was the last one; otherwise the order of the \
+                 values would change, and `down` must be written by hand.",
+            ),
+            with_down(
+                "drop_enum",
+                "Drop an enum",
+                "Only an enum no column uses can be dropped; rolling back makes it again with \
+                 its values.",
+            ),
+            with_down(
+                "change_column_to_enum",
+                "Change a column to an enum",
+                "`ColumnType::enumeration(name)` is the type; every value the column holds must \
+                 be one of the enum's, or the change fails and nothing changes.",
+            ),
+            with_down(
+                "comment_on_table_and_column",
+                "Comment a table and a column",
+                "On MySQL/MariaDB a column's comment is part of its definition: the column is \
+                 modified, with everything else about it as it was.",
+            ),
+            with_down(
+                "drop_comments",
+                "Remove comments",
+                "Rolling back sets the comments they had again.",
+            ),
+        ],
+    },
+    Section {
+        title: "Views, functions, triggers and extensions",
+        text: "Views, functions and triggers are made from their SQL, which the model keeps: \
+               dropping one rolls back by making it again, and `schema --live` finds one \
+               dropped or changed by hand. A view's query names the tables it reads, and a \
+               change that would break the view is refused before anything runs, with the way \
+               that works: drop the view, make the change, and create the view again, in the \
+               same migration. Dropping a column the view reads is refused on every backend; \
+               renaming it too (PostgreSQL would keep the old name as the view's column, SQLite \
+               would take the new one); changing its type on PostgreSQL, and renaming the table \
+               on MySQL/MariaDB, which would leave the view failing.",
+        entries: &[
+            with_down(
+                "create_view",
+                "Create a view",
+                "The query is written once for every backend; the model finds the tables it \
+                 reads by their names in it.",
+            ),
+            with_down(
+                "create_view_per_backend",
+                "A view whose query differs per backend",
+                "`s.create_view_per_backend(name, PerBackend { .. })` takes one query per \
+                 backend.",
+            ),
+            with_down(
+                "replace_view",
+                "Give a view a new query",
+                "Rolling back restores the query before. PostgreSQL's `CREATE OR REPLACE VIEW` \
+                 cannot drop, rename or retype a column, so there the view is made again in the \
+                 migration's transaction (readers wait for the commit); when another view reads \
+                 it, `CREATE OR REPLACE` is kept and PostgreSQL's rule applies. SQLite has no \
+                 `CREATE OR REPLACE`.",
+            ),
+            with_down(
+                "drop_view",
+                "Drop a view",
+                "Rolling back makes it again from the query the model kept.",
+            ),
+            with_down(
+                "rename_table_under_view",
+                "Rename a table a view reads",
+                "PostgreSQL and SQLite carry the view along, and the model's copy of its query \
+                 follows; MySQL/MariaDB would leave the view naming a table that is gone, so \
+                 there it is refused before anything runs.",
+            ),
+            with_down(
+                "create_materialized_view",
+                "Create a materialized view",
+                "PostgreSQL only: elsewhere the migration is an error before anything runs.",
+            ),
+            with_down(
+                "drop_materialized_view",
+                "Drop a materialized view",
+                "Rolling back makes it again, and fills it.",
+            ),
+            with_down(
+                "create_function_and_trigger",
+                "Create a function and a trigger",
+                "Functions and triggers are written whole, per backend, since their syntax \
+                 differs. A backend left `None` makes the migration an error there; an empty \
+                 text (`Some(\"\")`) leaves the object out on that backend on purpose. Here the \
+                 `updated_at` trigger: PostgreSQL's calls a function, while MySQL/MariaDB and \
+                 SQLite set the column in the trigger itself (SQLite has no functions). Dropping \
+                 the table drops its triggers, and rolling that back makes them again.",
+            ),
+            with_down(
+                "drop_trigger",
+                "Drop a trigger",
+                "Rolling back makes it again from the statement the model kept.",
+            ),
+            with_down(
+                "drop_trigger_and_function",
+                "Drop a function",
+                "A function a trigger calls cannot be dropped before the trigger.",
+            ),
+            with_down(
+                "create_extension",
+                "Enable an extension",
+                "PostgreSQL only: `CREATE EXTENSION IF NOT EXISTS`, and rolling back drops it \
+                 `IF EXISTS` (refused by PostgreSQL while something uses it). A project that \
+                 also runs on other backends writes it as raw SQL that is empty there.",
+            ),
+            with_down(
+                "drop_extension",
+                "Drop an extension",
+                "Rolling back enables it again.",
+            ),
+        ],
+    },
+    Section {
         title: "Raw SQL",
-        text: "For what the DSL does not cover (views, triggers, functions, extensions), \
+        text: "For what the DSL does not cover (procedures, policies, grants), \
                `s.sql(..)` runs SQL as written. godwit cannot know what it does: rolling back \
                needs its `down` written out, and the schema model sees only the objects the \
                migration declares it makes or removes.",
@@ -902,6 +1059,7 @@ const NOT_DSL: &[(&str, &str)] = &[
     ("op.rs", "describe"),
     ("op.rs", "is_data"),
     ("op.rs", "name"),
+    ("op.rs", "method"),
     ("op.rs", "is_batched"),
     ("data.rs", "next_bound"),
     ("data.rs", "count"),

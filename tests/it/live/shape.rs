@@ -146,7 +146,9 @@ impl Shape {
         if backend != Backend::Sqlite {
             for t in model.tables.values() {
                 if let Some(c) = &t.comment {
-                    shape.lines.insert(format!("{}: comment on table {c}", t.name));
+                    shape
+                        .lines
+                        .insert(format!("{}: comment on table {c}", t.name));
                 }
                 for col in &t.columns {
                     if let Some(c) = &col.comment {

@@ -79,7 +79,9 @@ pub(crate) fn check_literal(backend: Backend, what: &str, text: &str) -> Result<
     if backend == Backend::MySql && text.chars().any(|c| matches!(c, '\\' | '\0' | '\x1a')) {
         return Err(RenderError::Unsupported {
             backend,
-            what: format!("write {what}: it holds a backslash, a NUL or a Ctrl-Z, which MySQL/MariaDB read differently under each `sql_mode`"),
+            what: format!(
+                "write {what}: it holds a backslash, a NUL or a Ctrl-Z, which MySQL/MariaDB read differently under each `sql_mode`"
+            ),
             fix: "leave those characters out of it".into(),
         });
     }
@@ -282,7 +284,11 @@ pub(super) fn check_column(
         });
     }
     if let Some(comment) = &def.comment {
-        check_literal(backend, &format!("the comment of `{table}.{}`", def.name), comment)?;
+        check_literal(
+            backend,
+            &format!("the comment of `{table}.{}`", def.name),
+            comment,
+        )?;
     }
     if let ColumnType::Enum(e) = &def.ty {
         for v in &e.values {

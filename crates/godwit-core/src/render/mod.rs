@@ -537,7 +537,11 @@ fn render_op_inner(
             }
         }
         Op::AddEnumValue { name, value } => {
-            check_literal(backend, &format!("the value `{value}` of enum `{name}`"), value)?;
+            check_literal(
+                backend,
+                &format!("the value `{value}` of enum `{name}`"),
+                value,
+            )?;
             match backend {
                 Backend::Postgres => vec![format!(
                     "ALTER TYPE {} ADD VALUE {}",
@@ -773,12 +777,6 @@ fn check_views(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), Re
             format!("change the type of `{table}.{column}`"),
             "PostgreSQL refuses to change the type of a column a view reads",
         ),
-        (Backend::MySql, Op::RenameColumn { table, from, .. }) => (
-            table.as_str(),
-            Some(from.as_str()),
-            format!("rename `{table}.{from}`"),
-            "MySQL/MariaDB would leave the view naming a column that is gone, failing on every query",
-        ),
         (Backend::MySql, Op::RenameTable { from, .. }) => (
             from.as_str(),
             None,
@@ -790,7 +788,9 @@ fn check_views(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), Re
                 if let Some(v) = before.views_reading(&table, Some(&column)).next() {
                     return Err(view_in_the_way(
                         backend,
-                        &format!("remove a value from enum `{name}`, the type of `{table}.{column}`"),
+                        &format!(
+                            "remove a value from enum `{name}`, the type of `{table}.{column}`"
+                        ),
                         "PostgreSQL refuses to change the type of a column a view reads",
                         v,
                     ));
@@ -815,7 +815,11 @@ fn view_in_the_way(
     let m = view.kind.method();
     RenderError::Unsupported {
         backend,
-        what: format!("{doing} while {} `{}` reads it ({server})", view.kind.name(), view.name),
+        what: format!(
+            "{doing} while {} `{}` reads it ({server})",
+            view.kind.name(),
+            view.name
+        ),
         fix: format!(
             "in the same migration, drop the view first and create it again after: `s.drop_{m}(\"{v}\");`, the change, then `s.create_{m}(\"{v}\", \"SELECT ...\");`",
             v = view.name
@@ -878,7 +882,10 @@ fn create_object(backend: Backend, o: &DeclaredObject) -> Result<Vec<String>, Re
         Some(d) => raw_text(backend, d).map_err(|_| RenderError::Unsupported {
             backend,
             what: format!("create {}: it has no text for this backend", o.describe()),
-            fix: format!("set `{}: Some(\"...\")` in its `PerBackend`", backend.as_str()),
+            fix: format!(
+                "set `{}: Some(\"...\")` in its `PerBackend`",
+                backend.as_str()
+            ),
         }),
         None => Err(RenderError::Unsupported {
             backend,
@@ -889,7 +896,11 @@ fn create_object(backend: Backend, o: &DeclaredObject) -> Result<Vec<String>, Re
     Ok(vec![match o.kind {
         ObjectKind::View => format!("CREATE VIEW {} AS {}", q(&o.name), definition()?),
         ObjectKind::MaterializedView => {
-            format!("CREATE MATERIALIZED VIEW {} AS {}", q(&o.name), definition()?)
+            format!(
+                "CREATE MATERIALIZED VIEW {} AS {}",
+                q(&o.name),
+                definition()?
+            )
         }
         ObjectKind::Extension => format!("CREATE EXTENSION IF NOT EXISTS {}", q(&o.name)),
         ObjectKind::Trigger | ObjectKind::Function | ObjectKind::Index => definition()?,
@@ -928,7 +939,11 @@ fn recreate_enum(before: &SchemaModel, after: &SchemaModel, name: &str) -> Vec<S
     let values = after.enums.get(name).cloned().unwrap_or_default();
     let mut out = vec![
         format!("ALTER TYPE {} RENAME TO {}", q(name), q(&old)),
-        format!("CREATE TYPE {} AS ENUM ({})", q(name), enum_values_sql(b, &values)),
+        format!(
+            "CREATE TYPE {} AS ENUM ({})",
+            q(name),
+            enum_values_sql(b, &values)
+        ),
     ];
     for (table, column) in before.enum_columns(name) {
         let alter = format!("ALTER TABLE {} ALTER COLUMN {}", q(&table), q(&column));

@@ -159,7 +159,11 @@ pub(crate) fn create_table(
         t.check(sq::Check::named(ck.name.clone(), ck.expr.expr(backend)));
     }
     if let Some(comment) = &table.comment {
-        check_literal(backend, &format!("the comment of `{}`", table.name), comment)?;
+        check_literal(
+            backend,
+            &format!("the comment of `{}`", table.name),
+            comment,
+        )?;
         if backend == Backend::MySql {
             t.comment(comment.clone());
         }

@@ -8,7 +8,7 @@ use godwit_core::{Backend, ColumnDef, DefaultValue, ReferentialAction, SchemaMod
 use sea_query::Expr;
 
 use super::types::{catalog_type, normalize_type};
-use super::{LiveObject, Difference, DifferenceKind, LiveColumn, LiveSchema, Object};
+use super::{Difference, DifferenceKind, LiveColumn, LiveObject, LiveSchema, Object};
 
 /// How `backend` spells a referential action left unspecified, and the others.
 fn action_name(backend: Backend, action: Option<ReferentialAction>) -> &'static str {
@@ -466,7 +466,12 @@ fn compare_objects(
         .iter()
         .filter(|o| o.kind != ObjectKind::Index)
         .filter(here)
-        .map(|o| (key(o.kind, &o.name, o.tables.first().map(String::as_str)), o))
+        .map(|o| {
+            (
+                key(o.kind, &o.name, o.tables.first().map(String::as_str)),
+                o,
+            )
+        })
         .collect();
     let found: BTreeMap<(String, Object), &LiveObject> = live
         .objects
@@ -535,7 +540,11 @@ fn compare_objects(
                 found,
             });
         }
-        for (name, values) in live.enums.iter().filter(|(n, _)| !model.enums.contains_key(*n)) {
+        for (name, values) in live
+            .enums
+            .iter()
+            .filter(|(n, _)| !model.enums.contains_key(*n))
+        {
             out.insert(Difference {
                 table: name.clone(),
                 object: Object::Enum,
@@ -577,11 +586,18 @@ pub(crate) fn normalize_view_sql(sql: &str) -> String {
             while i < chars.len() && chars[i] != c {
                 i += 1;
             }
-            tokens.push(chars[start..i.min(chars.len())].iter().collect::<String>().to_lowercase());
+            tokens.push(
+                chars[start..i.min(chars.len())]
+                    .iter()
+                    .collect::<String>()
+                    .to_lowercase(),
+            );
             i += 1;
         } else if c.is_alphanumeric() || c == '_' || c == '$' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            {
                 i += 1;
             }
             tokens.push(chars[start..i].iter().collect::<String>().to_lowercase());

@@ -409,7 +409,9 @@ pub(crate) async fn introspect(
         Conn::MySql(c) => (
             mysql::introspect(c).await?,
             sqlx::query_as(mysql::MY_OBJECTS).fetch_all(&mut *c).await?,
-            sqlx::query_as(mysql::MY_COMMENTS).fetch_all(&mut *c).await?,
+            sqlx::query_as(mysql::MY_COMMENTS)
+                .fetch_all(&mut *c)
+                .await?,
         ),
         #[cfg(feature = "sqlite")]
         Conn::Sqlite(c, _) => (

@@ -65,7 +65,7 @@ pub(super) const PG_OBJECTS: &str = "SELECT CASE c.relkind WHEN 'm' THEN 'materi
        JOIN pg_namespace n ON n.oid = p.pronamespace \
      WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p') AND NOT EXISTS \
        (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') \
-     UNION ALL SELECT 'extension', extname::text, NULL::text, NULL::text FROM pg_extension";
+     UNION ALL SELECT 'extension', extname::text, NULL::text, NULL::text FROM pg_extension WHERE extname <> 'plpgsql'";
 
 /// The values of each enumerated type in the current schema (not an extension's), in order.
 pub(super) const PG_ENUMS: &str = "SELECT t.typname::text, e.enumlabel::text FROM pg_type t \

@@ -50,7 +50,7 @@ pub(super) async fn introspect(
             }
             let auto_increment = parsed.autoincrement.as_deref() == Some(column.as_str());
             t.columns.push(LiveColumn {
-            comment: None,
+                comment: None,
                 ty: c.get::<Option<String>, _>(1).unwrap_or_default(),
                 nullable: c.get::<i64, _>(2) == 0 && !auto_increment,
                 default: c.get(3),
