@@ -96,6 +96,7 @@ macro_rules! all_scenarios {
             replace_view,
             drop_view,
             rename_table_under_view,
+            change_column_type_under_view,
             create_materialized_view,
             drop_materialized_view,
             create_function_and_trigger,
@@ -1974,4 +1975,25 @@ pub fn drop_extension() -> Scenario {
         }),
     )
     .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+}
+
+/// The way a change under a view works on every backend: drop the view, change the column,
+/// create the view again, in one migration.
+pub fn change_column_type_under_view() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, PUBLISHED_POSTS],
+        Step::up(|s| {
+            s.drop_view("published_posts");
+            s.change_column_type("posts", "title", ColumnType::String(300));
+            s.create_view(
+                "published_posts",
+                "SELECT id, title, status FROM posts WHERE status = 'published'",
+            );
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM published_posts",
+        after_up: 2,
+        after_down: Some(2),
+    }])
 }

@@ -2453,6 +2453,58 @@ fn create_extension() {
 }
 
 #[test]
+fn change_column_type_under_view() {
+    check(scenarios::change_column_type_under_view(), expect![[r#"
+        up
+          postgres
+            DROP VIEW "published_posts";
+            ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(300) USING "title"::varchar(300);
+            CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
+          mysql
+            DROP VIEW `published_posts`;
+            ALTER TABLE `posts` MODIFY COLUMN `title` varchar(300) NOT NULL;
+            CREATE VIEW `published_posts` AS SELECT id, title, status FROM posts WHERE status = 'published';
+          sqlite
+            -- foreign keys off
+            DROP VIEW "published_posts";
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(300) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+            CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
+        down
+          postgres
+            DROP VIEW "published_posts";
+            ALTER TABLE "posts" ALTER COLUMN "title" TYPE varchar(200) USING "title"::varchar(200);
+            CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
+          mysql
+            DROP VIEW `published_posts`;
+            ALTER TABLE `posts` MODIFY COLUMN `title` varchar(200) NOT NULL;
+            CREATE VIEW `published_posts` AS SELECT id, title, status FROM posts WHERE status = 'published';
+          sqlite
+            -- foreign keys off
+            DROP VIEW "published_posts";
+            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+            DROP TABLE "posts";
+            PRAGMA legacy_alter_table = ON;
+            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+            PRAGMA legacy_alter_table = OFF;
+            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+            CREATE INDEX "idx_posts_title" ON "posts" ("title");
+            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+            CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
+    "#]]);
+}
+
+#[test]
 fn drop_comments() {
     check(
         scenarios::drop_comments(),

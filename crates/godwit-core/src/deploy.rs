@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::lint::Finding;
 use crate::migration::MigrationId;
 use crate::model::SchemaModel;
-use crate::op::Op;
+use crate::op::{ObjectKind, Op};
 use crate::plan::Catalog;
 use crate::render;
 use crate::types::{Algorithm, Backend, Lock};
@@ -157,6 +157,18 @@ fn locks(
                     out
                 }
                 Op::DropTable { table } => vec![format!("exclusive metadata lock on {table}")],
+                // Each column of the type is modified.
+                Op::AddEnumValue { name, .. } | Op::RemoveEnumValue { name, .. } => {
+                    enum_tables(before, name)
+                        .into_iter()
+                        .map(|t| format!("metadata lock on {t} (each column of enum {name} modified)"))
+                        .collect()
+                }
+                Op::CreateObject(o) if o.kind != ObjectKind::Trigger => vec![],
+                Op::DropObject { .. }
+                | Op::ReplaceView { .. }
+                | Op::CreateEnum { .. }
+                | Op::DropEnum { .. } => vec![],
                 _ => crate::lint::op_table(op)
                     .map(|t| match online {
                         Some((Algorithm::Copy, lock)) => vec![format!(
@@ -260,6 +272,33 @@ fn locks(
         Op::Delete(d) => vec![on("ROW EXCLUSIVE", &d.table)],
         Op::Sql(_) => vec!["unknown (raw SQL)".into()],
         Op::Run(_) => vec!["unknown (Rust code)".into()],
+        Op::CreateObject(o) => match o.kind {
+            ObjectKind::Trigger => o.tables.iter().map(|t| on(SRX, t)).collect(),
+            ObjectKind::MaterializedView => o
+                .tables
+                .iter()
+                .map(|t| format!("ACCESS SHARE on {t} (read whole, to fill the view)"))
+                .collect(),
+            _ => vec![],
+        },
+        Op::DropObject { kind, name } => match kind {
+            ObjectKind::View | ObjectKind::MaterializedView => vec![on(AX, name)],
+            ObjectKind::Trigger => before
+                .declared(*kind, name)
+                .map(|o| o.tables.iter().map(|t| on(AX, t)).collect())
+                .unwrap_or_default(),
+            _ => vec![],
+        },
+        Op::ReplaceView { name, .. } => vec![on(AX, name)],
+        Op::CreateEnum { .. } | Op::DropEnum { .. } | Op::AddEnumValue { .. } => vec![],
+        // The type is made again and each column of it converted: a rewrite.
+        Op::RemoveEnumValue { name, .. } => enum_tables(before, name)
+            .into_iter()
+            .map(|t| format!("{AX} on {t} (rewritten)"))
+            .collect(),
+        Op::CommentOnTable { table, .. } | Op::CommentOnColumn { table, .. } => {
+            vec![on(SUX, table)]
+        }
         Op::Backfill(b) => vec![format!(
             "ROW EXCLUSIVE on {}, one batch at a time, outside the schema transaction",
             b.table
@@ -275,6 +314,17 @@ fn locks(
             .map(|t| vec![on(AX, t)])
             .unwrap_or_default(),
     }
+}
+
+/// The tables with a column of enum `name`, each once.
+fn enum_tables(before: &SchemaModel, name: &str) -> Vec<String> {
+    let mut tables: Vec<String> = before
+        .enum_columns(name)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    tables.dedup();
+    tables
 }
 
 impl Catalog {

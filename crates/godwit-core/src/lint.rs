@@ -600,14 +600,23 @@ fn proves_not_null(check: &crate::op::CheckDef, column: &str) -> bool {
 }
 
 /// The expand step of a type change: a new column of the new type, filled in batches.
+/// `ty` as Rust code: `ColumnType::BigInt`, `ColumnType::enumeration("post_state")`.
+fn rust_type(ty: &ColumnType) -> String {
+    match ty {
+        ColumnType::Enum(e) => format!("ColumnType::enumeration({})", rust_str(&e.name)),
+        other => format!("ColumnType::{other:?}"),
+    }
+}
+
 fn expand_type(table: &str, column: &str, ty: &ColumnType) -> String {
+    let ty = rust_type(ty);
     let (t, c, new) = (
         rust_str(table),
         rust_str(column),
         rust_str(&format!("{column}_new")),
     );
     format!(
-        "s.add_column({t}, Column::of({new}, ColumnType::{ty:?}).nullable());\ns.backfill({t}).set({new}, col({c}));\n// then: code writes both and reads {new}; drop {c} in a later migration"
+        "s.add_column({t}, Column::of({new}, {ty}).nullable());\ns.backfill({t}).set({new}, col({c}));\n// then: code writes both and reads {new}; drop {c} in a later migration"
     )
 }
 
@@ -871,7 +880,7 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                     .filter(|c| !ctx.live.is_some_and(|l| l.not_volatile.contains(c)))
                     .collect();
                 if !calls.is_empty() {
-                    let (name, ty) = (&column.name, &column.ty);
+                    let (name, ty) = (&column.name, rust_type(&column.ty));
                     fire(
                         Rule::VolatileDefault,
                         format!(
@@ -883,7 +892,7 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                                 .join(", ")
                         ),
                         format!(
-                            "s.add_column({t}, Column::of({n}, ColumnType::{ty:?}).nullable());\ns.set_default({t}, {n}, Sql({d}));\ns.backfill({t})\n    .set({n}, Expr::cust({d}))\n    .filter(col({n}).is_null());",
+                            "s.add_column({t}, Column::of({n}, {ty}).nullable());\ns.set_default({t}, {n}, Sql({d}));\ns.backfill({t})\n    .set({n}, Expr::cust({d}))\n    .filter(col({n}).is_null());",
                             t = rust_str(table),
                             n = rust_str(name),
                             d = rust_str(&sql),
@@ -913,9 +922,10 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                     .get(table)
                     .and_then(|t| t.column(from))
                     .map_or(ColumnType::Text, |c| c.ty.clone());
+                let ty = rust_type(&ty);
                 let (t, f, n) = (rust_str(table), rust_str(from), rust_str(to));
                 format!(
-                    "// expand and contract:\ns.add_column({t}, Column::of({n}, ColumnType::{ty:?}).nullable());\ns.backfill({t}).set({n}, col({f}));\n// then: code writes both and reads {n}; drop {f} in a later migration"
+                    "// expand and contract:\ns.add_column({t}, Column::of({n}, {ty}).nullable());\ns.backfill({t}).set({n}, col({f}));\n// then: code writes both and reads {n}; drop {f} in a later migration"
                 )
             },
         ),
@@ -947,6 +957,48 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                         expand_type(table, column, ty),
                     );
                 }
+            }
+        }
+        // PostgreSQL makes the type again and converts each column (a rewrite); MySQL/MariaDB
+        // modifies each column (a copy).
+        Op::RemoveEnumValue { name, value } if pg || mysql => {
+            for (table, column) in ctx.model.enum_columns(name) {
+                let new_here = ctx
+                    .plan
+                    .ops
+                    .iter()
+                    .any(|o| matches!(o, Op::CreateTable(t) if t.name == table));
+                if new_here {
+                    continue;
+                }
+                let (rule, risk) = if pg {
+                    (
+                        Rule::TypeChangeRewrite,
+                        format!(
+                            "removing `{value}` from enum `{name}` converts `{table}.{column}`: the table is rewritten under an exclusive lock"
+                        ),
+                    )
+                } else {
+                    (
+                        Rule::MysqlTypeChange,
+                        format!(
+                            "removing `{value}` from enum `{name}` modifies `{table}.{column}`, which copies the table and blocks writes"
+                        ),
+                    )
+                };
+                fire(
+                    rule,
+                    risk,
+                    format!(
+                        "// keep the value in the type and stop new rows from holding it:\ns.add_check({}, {}, col({}).ne({})).not_valid();\ns.validate_constraint({}, {});",
+                        rust_str(&table),
+                        rust_str(&format!("ck_{table}_{column}_not_{value}")),
+                        rust_str(&column),
+                        rust_str(value),
+                        rust_str(&table),
+                        rust_str(&format!("ck_{table}_{column}_not_{value}")),
+                    ),
+                );
             }
         }
         // A valid check that the column IS NOT NULL spares PostgreSQL the scan.
@@ -1162,7 +1214,8 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
         for view in ctx
             .model
             .declared_on(table)
-            .filter(|o| o.kind == crate::op::ObjectKind::View)
+            // A view made by `create_view` is checked by the model, which knows its query.
+            .filter(|o| o.kind == crate::op::ObjectKind::View && o.definition.is_none())
         {
             let v = &view.name;
             let server = match ctx.backend {

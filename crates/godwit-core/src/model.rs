@@ -519,14 +519,26 @@ impl SchemaModel {
                         fk.name
                     )));
                 }
-                if let Some(view) = self
-                    .objects
-                    .iter()
-                    .find(|o| o.kind == ObjectKind::View && o.tables.contains(table))
-                {
+                if let Some(view) = self.objects.iter().find(|o| {
+                    matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                        && o.tables.contains(table)
+                }) {
+                    let how = if view.definition.is_some() {
+                        format!("`s.drop_view(\"{}\")`", view.name)
+                    } else {
+                        format!(
+                            "`s.sql(\"DROP VIEW {}\").drops_view(\"{}\")`",
+                            view.name, view.name
+                        )
+                    };
                     return Err(invalid(format!(
-                        "table `{table}` is read by view `{}`, made by raw SQL: drop the view first, with `s.sql(\"DROP VIEW {}\").drops_view(\"{}\")` (PostgreSQL refuses to drop the table under it)",
-                        view.name, view.name, view.name
+                        "table `{table}` is read by view `{}`{}: drop the view first, with {how} (PostgreSQL refuses to drop the table under it)",
+                        view.name,
+                        if view.definition.is_some() {
+                            ""
+                        } else {
+                            ", made by raw SQL"
+                        }
                     )));
                 }
                 self.tables.remove(table);

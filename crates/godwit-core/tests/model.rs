@@ -764,3 +764,270 @@ fn catalog_of_text(text: &'static str) -> Catalog {
     };
     catalog(up, None)
 }
+
+// ----- views, functions, triggers, enums and comments ------------------------------------------
+
+fn titles_view(s: &mut Schema) {
+    s.create_view("post_titles", "SELECT id, title FROM posts");
+}
+
+#[test]
+fn dropping_a_column_a_view_reads() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.drop_column("posts", "title");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 drop_column("posts", "title"): column `posts.title` is read by view `post_titles`: in the same migration, drop the view first (`s.drop_view("post_titles")`), then create it again without the column
+        "#]],
+    );
+}
+
+#[test]
+fn dropping_a_column_a_view_does_not_read() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.drop_column("posts", "views");
+        },
+        expect![[r#"
+            CREATE VIEW "post_titles" AS SELECT id, title FROM posts;
+            ALTER TABLE "posts" DROP COLUMN "views";
+        "#]],
+    );
+}
+
+#[test]
+fn renaming_a_column_a_view_reads() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.rename_column("posts", "title", "headline");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 rename_column("posts", "title", "headline"): column `posts.title` is read by view `post_titles`, which each database would carry along differently: in the same migration, drop the view first (`s.drop_view("post_titles")`), rename the column, then create the view again with the new name
+        "#]],
+    );
+}
+
+#[test]
+fn changing_the_type_of_a_column_a_view_reads_on_postgres() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.change_column_type("posts", "title", ColumnType::Text);
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 change_column_type("posts", "title", text): PostgreSQL cannot change the type of `posts.title` while view `post_titles` reads it (PostgreSQL refuses to change the type of a column a view reads): in the same migration, drop the view first and create it again after: `s.drop_view("post_titles");`, the change, then `s.create_view("post_titles", "SELECT ...");`
+        "#]],
+    );
+}
+
+#[test]
+fn changing_the_type_of_a_column_a_view_reads_the_way_that_works() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.drop_view("post_titles");
+            s.change_column_type("posts", "title", ColumnType::Text);
+            s.create_view("post_titles", "SELECT id, title FROM posts");
+        },
+        expect![[r#"
+            CREATE VIEW "post_titles" AS SELECT id, title FROM posts;
+            DROP VIEW "post_titles";
+            ALTER TABLE "posts" ALTER COLUMN "title" TYPE text USING "title"::text;
+            CREATE VIEW "post_titles" AS SELECT id, title FROM posts;
+        "#]],
+    );
+}
+
+#[test]
+fn a_view_reading_everything_reads_each_column() {
+    check_up(
+        |s| {
+            s.create_view("all_posts", "SELECT * FROM posts");
+            s.drop_column("posts", "views");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 drop_column("posts", "views"): column `posts.views` is read by view `all_posts`: in the same migration, drop the view first (`s.drop_view("all_posts")`), then create it again without the column
+        "#]],
+    );
+}
+
+#[test]
+fn dropping_a_table_a_view_reads() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.drop_table("posts");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 drop_table("posts"): table `posts` is read by view `post_titles`: drop the view first, with `s.drop_view("post_titles")` (PostgreSQL refuses to drop the table under it)
+        "#]],
+    );
+}
+
+#[test]
+fn dropping_a_view_another_view_reads() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.create_view(
+                "short_titles",
+                "SELECT id FROM post_titles WHERE length(title) < 20",
+            );
+            s.drop_view("post_titles");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #3 drop_view("post_titles"): view `post_titles` is used by view `short_titles`: drop that first (`s.drop_view("short_titles")`), and create it again after if it should stay
+        "#]],
+    );
+}
+
+#[test]
+fn dropping_a_function_a_trigger_calls() {
+    check_up(
+        |s| {
+            s.create_function(
+                "touch",
+                PerBackend {
+                    postgres: Some("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"),
+                    mysql: Some(""),
+                    sqlite: Some(""),
+                },
+            );
+            s.create_trigger(
+                "posts_touch",
+                "posts",
+                PerBackend {
+                    postgres: Some("CREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch()"),
+                    mysql: None,
+                    sqlite: None,
+                },
+            );
+            s.drop_function("touch");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #3 drop_function("touch"): function `touch` is used by trigger `posts_touch`: drop that first (`s.drop_trigger("posts_touch")`), and create it again after if it should stay
+        "#]],
+    );
+}
+
+#[test]
+fn a_trigger_without_text_for_a_backend() {
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 create_trigger("posts_touch"): SQLite cannot create trigger `posts_touch` on `posts`: it has no text for this backend: set `sqlite: Some("...")` in its `PerBackend`
+    "#]].assert_eq(&up_on(Backend::Sqlite, |s| {
+        s.create_trigger(
+            "posts_touch",
+            "posts",
+            PerBackend {
+                postgres: Some("CREATE TRIGGER .."),
+                mysql: None,
+                sqlite: None,
+            },
+        );
+    }));
+}
+
+#[test]
+fn dropping_an_object_that_does_not_exist() {
+    check_up(
+        |s| {
+            titles_view(s);
+            s.drop_view("post_title");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 drop_view("post_title"): there is no view `post_title` (the views are: post_titles)
+        "#]],
+    );
+}
+
+#[test]
+fn a_column_of_an_enum_that_does_not_exist() {
+    check_up(
+        |s| {
+            s.add_column(
+                "posts",
+                Column::enumeration("state", "post_state").nullable(),
+            )
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 add_column("posts", "state"): there is no enum `post_state`: create it first with `s.create_enum("post_state", [..])`
+        "#]],
+    );
+}
+
+#[test]
+fn an_enum_value_twice() {
+    check_up(
+        |s| s.create_enum("post_state", ["draft", "live", "draft"]),
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 create_enum("post_state", ["draft", "live", "draft"]): enum `post_state` has the value `draft` twice: give each value once
+        "#]],
+    );
+}
+
+#[test]
+fn removing_the_value_a_column_defaults_to() {
+    check_up(
+        |s| {
+            s.create_enum("post_state", ["draft", "live"]);
+            s.add_column(
+                "posts",
+                Column::enumeration("state", "post_state").default("draft"),
+            );
+            s.remove_enum_value("post_state", "draft");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #3 remove_enum_value("post_state", "draft"): `posts.state` defaults to `draft`, the value removed from enum `post_state`: set another default first
+        "#]],
+    );
+}
+
+#[test]
+fn dropping_an_enum_a_column_uses() {
+    check_up(
+        |s| {
+            s.create_enum("post_state", ["draft", "live"]);
+            s.add_column(
+                "posts",
+                Column::enumeration("state", "post_state").nullable(),
+            );
+            s.drop_enum("post_state");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #3 drop_enum("post_state"): enum `post_state` is the type of `posts.state`: drop that column (or change its type) first
+        "#]],
+    );
+}
+
+#[test]
+fn removing_a_value_that_is_not_last_has_no_derived_down() {
+    check_down(
+        |s| {
+            s.create_enum("post_state", ["draft", "live", "gone"]);
+            s.remove_enum_value("post_state", "live");
+        },
+        None,
+        expect![[r#"
+            error: migration 20260102000000 under_test (down), operation #2 remove_enum_value("post_state", "live"): cannot be rolled back: `remove_enum_value("post_state", "live")` has no inverse; adding the value back puts it last, not where it was, which changes how the values sort: write `down` by hand
+        "#]],
+    );
+}
+
+#[test]
+fn a_comment_with_a_backslash_on_mysql() {
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 comment_on_table("posts"): MySQL/MariaDB cannot write the comment of `posts`: it holds a backslash, a NUL or a Ctrl-Z, which MySQL/MariaDB read differently under each `sql_mode`: leave those characters out of it
+    "#]].assert_eq(&up_on(Backend::MySql, |s| {
+        s.comment_on_table("posts", r"C:\posts");
+    }));
+    expect![[r#"
+        COMMENT ON TABLE "posts" IS E'C:\\posts';
+    "#]]
+    .assert_eq(&up_on(Backend::Postgres, |s| {
+        s.comment_on_table("posts", r"C:\posts");
+    }));
+}

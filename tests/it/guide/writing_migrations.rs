@@ -522,6 +522,14 @@ const SECTIONS: &[Section] = &[
                  there it is refused before anything runs.",
             ),
             with_down(
+                "change_column_type_under_view",
+                "Change a column a view reads",
+                "On PostgreSQL, changing the type of a column a view reads is refused before \
+                 anything runs, and the error shows this way: drop the view, change the column, \
+                 and create the view again, in one migration. The derived `down` does the same \
+                 backwards.",
+            ),
+            with_down(
                 "create_materialized_view",
                 "Create a materialized view",
                 "PostgreSQL only: elsewhere the migration is an error before anything runs.",

@@ -13,6 +13,8 @@
 //! - `data`: Rust code in migrations, backfills interrupted and resumed, `copy_rows`;
 //! - `declared`: objects raw SQL declares, known to drift and `down`; a type change under a
 //!   view refused by lint, and the way it shows run;
+//! - `objects`: enums, views, functions, triggers and comments made by the DSL, known to
+//!   drift; a value removed from an enum while a row holds it fails and keeps the row;
 //! - `failure`: a migration that fails half-way;
 //! - `fidelity`: values of every type read back exactly with each database's own client;
 //! - `integrity`: applied migrations changed or missing, pending ones out of order, `repair`;
@@ -38,6 +40,7 @@ mod integrity;
 mod introspect;
 mod kill;
 mod modes;
+mod objects;
 mod printed;
 mod rebuild;
 mod scenarios;
