@@ -4,6 +4,10 @@
 //! - `m20261105_100000_create_tags`: a new feature, tagging posts.
 //! - `m20261115_*`: changes to tables that already hold rows, made without downtime: every new
 //!   column is nullable or has a default, so the running code keeps working while it is added.
+//! - `m20261120_*`, `m20261121_*`: data migrations, and a constraint added to a table that holds
+//!   rows in steps.
+//! - `m20261201_*`: a post's status (an enumerated type), a view of the published posts, and a
+//!   trigger that keeps `updated_at` current.
 //!
 //! Print their SQL with `cargo xtask migrate sql --backend postgres`, and write a new one with
 //! `cargo xtask migrate new "Add a summary to posts"`. Without `DATABASE_URL`, the database is

@@ -65,9 +65,12 @@ fn every_migration_renders_up_and_down_on_every_backend() {
             "{refused}"
         );
         for m in up.iter().chain(&down) {
-            // Empty on purpose: cleaned-up e-mail addresses stay clean, and only PostgreSQL
-            // has a `VALIDATE CONSTRAINT` (the others checked the rows when it was added).
-            let empty = (m.direction == "down" && m.id.name == "normalize_user_emails")
+            // Empty on purpose: cleaned-up e-mail addresses stay clean, published posts stay
+            // published (rolling back the migration before drops the column), and only
+            // PostgreSQL has a `VALIDATE CONSTRAINT` (the others checked the rows when it was
+            // added).
+            let empty = (m.direction == "down"
+                && ["normalize_user_emails", "publish_dated_posts"].contains(&m.id.name.as_str()))
                 || (m.id.name == "validate_slugs_on_posts"
                     && (m.direction == "down" || backend != Backend::Postgres));
             assert_eq!(
@@ -107,6 +110,10 @@ fn sql_prints_every_migration_with_a_header_and_exits_0() {
             "-- 20261121100500 validate_slugs_on_posts (up)",
             "-- 20261121101000 require_slugs_on_posts (up)",
             "-- 20261121101500 index_posts_by_slug (up)",
+            "-- 20261201090000 add_status_to_posts (up)",
+            "-- 20261201090500 publish_dated_posts (up)",
+            "-- 20261201091000 create_published_posts (up)",
+            "-- 20261201091500 touch_posts_on_update (up)",
         ]
     );
     assert!(
@@ -164,13 +171,13 @@ fn up_status_and_down_all_on_an_sqlite_file() {
     let out = run(&["up"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("applied 13 migrations on SQLite"),
+        text(&out.stdout).contains("applied 17 migrations on SQLite"),
         "{}",
         text(&out.stdout)
     );
     let out = run(&["status", "--check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).ends_with("13 migrations: 13 applied, 0 pending\n"));
+    assert!(text(&out.stdout).ends_with("17 migrations: 17 applied, 0 pending\n"));
     // Rolling back stops short of `delete_empty_comments`, which cannot be undone.
     let out = run(&["down", "--all"]);
     assert_eq!(out.status.code(), Some(1));
@@ -197,7 +204,7 @@ fn the_example_passes_lint_on_every_backend() {
             text(&out.stdout),
             text(&out.stderr)
         );
-        let summary = format!("0 unsafe, {allowed} allowed, in 13 migration(s)");
+        let summary = format!("0 unsafe, {allowed} allowed, in 17 migration(s)");
         assert!(
             text(&out.stdout).contains(&summary),
             "{backend}: {}",
@@ -225,7 +232,7 @@ fn plan_all_for_postgres() {
     check(
         &["plan", "--all", "--backend", "postgres"],
         expect![[r#"
-            deploy plan for PostgreSQL, every migration (no database): 13 migrations
+            deploy plan for PostgreSQL, every migration (no database): 17 migrations
 
             20261001090000 create_users
               transaction: yes
@@ -363,8 +370,48 @@ fn plan_all_for_postgres() {
                 locks: SHARE UPDATE EXCLUSIVE on posts
                 CREATE INDEX CONCURRENTLY "idx_posts_slug" ON "posts" ("slug");
 
-            13 migrations: 9 additive, 3 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 1 irreversible
-            order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
+            20261201090000 add_status_to_posts
+              transaction: yes
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 create_enum("post_status", ["draft", "published", "archived"])
+                CREATE TYPE "post_status" AS ENUM ('draft', 'published', 'archived');
+              #2 add_column("posts", "status")
+                locks: ACCESS EXCLUSIVE on posts
+                ALTER TABLE "posts" ADD COLUMN "status" "post_status" NOT NULL DEFAULT 'draft';
+
+            20261201090500 publish_dated_posts
+              transaction: in parts (each batched step outside any transaction, batch by batch)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 backfill("posts")
+                locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
+                -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:
+                UPDATE "posts" SET "status" = CAST('published' AS post_status) WHERE "published_at" IS NOT NULL;
+
+            20261201091000 create_published_posts
+              transaction: yes
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 create_view("published_posts")
+                CREATE VIEW "published_posts" AS SELECT id, author_id, title, published_at FROM posts WHERE status = 'published';
+
+            20261201091500 touch_posts_on_update
+              transaction: yes
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 create_function("touch_updated_at")
+                CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := CURRENT_TIMESTAMP; RETURN NEW; END $$;
+              #2 create_trigger("posts_touch_updated_at")
+                locks: SHARE ROW EXCLUSIVE on posts
+                CREATE TRIGGER posts_touch_updated_at BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch_updated_at();
+
+            17 migrations: 13 additive, 3 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 1 irreversible
+            order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 6 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
         "#]],
     );
 }
@@ -374,7 +421,7 @@ fn plan_all_for_mysql() {
     check(
         &["plan", "--all", "--backend", "mysql"],
         expect![[r#"
-            deploy plan for MySQL/MariaDB, every migration (no database): 13 migrations
+            deploy plan for MySQL/MariaDB, every migration (no database): 17 migrations
 
             20261001090000 create_users
               transaction: no (runs statement by statement)
@@ -511,8 +558,46 @@ fn plan_all_for_mysql() {
                 locks: metadata lock on posts (ALGORITHM=INPLACE, LOCK=NONE: MySQL refuses the statement rather than copy the table or lock it harder)
                 CREATE INDEX `idx_posts_slug` ON `posts` (`slug`) ALGORITHM=INPLACE LOCK=NONE;
 
-            13 migrations: 9 additive, 3 destructive, 1 unknown; 0 unsafe findings, 1 allowed; 1 irreversible
-            order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
+            20261201090000 add_status_to_posts
+              transaction: no (runs statement by statement)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 create_enum("post_status", ["draft", "published", "archived"])
+              #2 add_column("posts", "status")
+                locks: metadata lock on posts (ALGORITHM=INSTANT, LOCK=NONE: MySQL refuses the statement rather than copy the table or lock it harder)
+                ALTER TABLE `posts` ADD COLUMN `status` enum('draft', 'published', 'archived') NOT NULL DEFAULT 'draft', ALGORITHM=INSTANT, LOCK=NONE;
+
+            20261201090500 publish_dated_posts
+              transaction: in parts (each batched step outside any transaction, batch by batch)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 backfill("posts")
+                locks: row locks on posts, one batch at a time
+                -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:
+                UPDATE `posts` SET `status` = 'published' WHERE `published_at` IS NOT NULL;
+
+            20261201091000 create_published_posts
+              transaction: no (runs statement by statement)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 create_view("published_posts")
+                CREATE VIEW `published_posts` AS SELECT id, author_id, title, published_at FROM posts WHERE status = 'published';
+
+            20261201091500 touch_posts_on_update
+              transaction: no (runs statement by statement)
+              change: additive (deploy before the code that uses it)
+              reversible: yes
+              timeouts: lock 5s, statement 1h, 3 lock retries
+              #1 create_function("touch_updated_at")
+              #2 create_trigger("posts_touch_updated_at")
+                locks: metadata lock on posts (and a copy or write lock unless ALGORITHM/LOCK say otherwise)
+                CREATE TRIGGER posts_touch_updated_at BEFORE UPDATE ON posts FOR EACH ROW SET NEW.updated_at = UTC_TIMESTAMP(6);
+
+            17 migrations: 13 additive, 3 destructive, 1 unknown; 0 unsafe findings, 1 allowed; 1 irreversible
+            order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 6 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
         "#]],
     );
 }
@@ -969,15 +1054,151 @@ fn plan_all_for_postgres_as_json() {
                   "transactional": false,
                   "version": 20261121101500,
                   "warnings": []
+                },
+                {
+                  "change": "additive",
+                  "findings": [],
+                  "in_parts": false,
+                  "irreversible_reason": null,
+                  "name": "add_status_to_posts",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "additive",
+                      "locks": [],
+                      "operation": "create_enum(\"post_status\", [\"draft\", \"published\", \"archived\"])",
+                      "sql": [
+                        "CREATE TYPE \"post_status\" AS ENUM ('draft', 'published', 'archived')"
+                      ],
+                      "step": 1
+                    },
+                    {
+                      "change": "additive",
+                      "locks": [
+                        "ACCESS EXCLUSIVE on posts"
+                      ],
+                      "operation": "add_column(\"posts\", \"status\")",
+                      "sql": [
+                        "ALTER TABLE \"posts\" ADD COLUMN \"status\" \"post_status\" NOT NULL DEFAULT 'draft'"
+                      ],
+                      "step": 2
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261201090000,
+                  "warnings": []
+                },
+                {
+                  "change": "additive",
+                  "findings": [],
+                  "in_parts": true,
+                  "irreversible_reason": null,
+                  "name": "publish_dated_posts",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "additive",
+                      "locks": [
+                        "ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction"
+                      ],
+                      "operation": "backfill(\"posts\")",
+                      "sql": [
+                        "-- backfill(\"posts\"): in batches of 10000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:\nUPDATE \"posts\" SET \"status\" = CAST('published' AS post_status) WHERE \"published_at\" IS NOT NULL"
+                      ],
+                      "step": 1
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261201090500,
+                  "warnings": []
+                },
+                {
+                  "change": "additive",
+                  "findings": [],
+                  "in_parts": false,
+                  "irreversible_reason": null,
+                  "name": "create_published_posts",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "additive",
+                      "locks": [],
+                      "operation": "create_view(\"published_posts\")",
+                      "sql": [
+                        "CREATE VIEW \"published_posts\" AS SELECT id, author_id, title, published_at FROM posts WHERE status = 'published'"
+                      ],
+                      "step": 1
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261201091000,
+                  "warnings": []
+                },
+                {
+                  "change": "additive",
+                  "findings": [],
+                  "in_parts": false,
+                  "irreversible_reason": null,
+                  "name": "touch_posts_on_update",
+                  "reversible": true,
+                  "steps": [
+                    {
+                      "change": "additive",
+                      "locks": [],
+                      "operation": "create_function(\"touch_updated_at\")",
+                      "sql": [
+                        "CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := CURRENT_TIMESTAMP; RETURN NEW; END $$"
+                      ],
+                      "step": 1
+                    },
+                    {
+                      "change": "additive",
+                      "locks": [
+                        "SHARE ROW EXCLUSIVE on posts"
+                      ],
+                      "operation": "create_trigger(\"posts_touch_updated_at\")",
+                      "sql": [
+                        "CREATE TRIGGER posts_touch_updated_at BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch_updated_at()"
+                      ],
+                      "step": 2
+                    }
+                  ],
+                  "timeouts": {
+                    "lock_ms": 5000,
+                    "lock_retries": 3,
+                    "set_by_migration": [],
+                    "statement_ms": 3600000
+                  },
+                  "transactional": true,
+                  "version": 20261201091500,
+                  "warnings": []
                 }
               ],
               "summary": {
-                "additive": 9,
+                "additive": 13,
                 "allowed": 0,
                 "destructive": 3,
                 "irreversible": 1,
-                "migrations": 13,
-                "order": "apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes",
+                "migrations": 17,
+                "order": "apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 6 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes",
                 "unknown": 1,
                 "unsafe": 0
               }
@@ -1001,7 +1222,7 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout).replace(&dir.path().display().to_string(), "<dir>");
     expect![[r#"
-        deploy plan for SQLite at sqlite://<dir>/blog.db?mode=rwc: 9 pending migrations
+        deploy plan for SQLite at sqlite://<dir>/blog.db?mode=rwc: 13 pending migrations
 
         20261115090000 add_views_to_posts
           transaction: yes
@@ -1121,8 +1342,49 @@ fn plan_lists_only_the_pending_migrations_of_an_sqlite_file() {
             locks: the database write lock
             CREATE INDEX "idx_posts_slug" ON "posts" ("slug");
 
-        9 migrations: 5 additive, 3 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 1 irreversible
-        order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 2 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
+        20261201090000 add_status_to_posts
+          transaction: yes
+          change: additive (deploy before the code that uses it)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 create_enum("post_status", ["draft", "published", "archived"])
+            locks: the database write lock
+          #2 add_column("posts", "status")
+            locks: the database write lock
+            ALTER TABLE "posts" ADD COLUMN "status" text NOT NULL DEFAULT 'draft' CHECK ("status" IN ('draft', 'published', 'archived'));
+
+        20261201090500 publish_dated_posts
+          transaction: in parts (each batched step outside any transaction, batch by batch)
+          change: additive (deploy before the code that uses it)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 backfill("posts")
+            locks: the database write lock
+            -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:
+            UPDATE "posts" SET "status" = 'published' WHERE "published_at" IS NOT NULL;
+
+        20261201091000 create_published_posts
+          transaction: yes
+          change: additive (deploy before the code that uses it)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 create_view("published_posts")
+            locks: the database write lock
+            CREATE VIEW "published_posts" AS SELECT id, author_id, title, published_at FROM posts WHERE status = 'published';
+
+        20261201091500 touch_posts_on_update
+          transaction: yes
+          change: additive (deploy before the code that uses it)
+          reversible: yes
+          timeouts: lock 5s, statement 1h, 3 lock retries
+          #1 create_function("touch_updated_at")
+            locks: the database write lock
+          #2 create_trigger("posts_touch_updated_at")
+            locks: the database write lock
+            CREATE TRIGGER posts_touch_updated_at AFTER UPDATE ON posts FOR EACH ROW WHEN NEW.updated_at IS OLD.updated_at BEGIN UPDATE posts SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END;
+
+        13 migrations: 9 additive, 3 destructive, 1 unknown; 0 unsafe findings, 0 allowed; 1 irreversible
+        order: apply up to 20261120091000 add_slug_to_posts (`up --to 20261120091000`) before the code deploy; apply the destructive migrations (20261121090000, 20261121100000, 20261121101000) only after the code that stops using what they remove is deployed; the 6 other migrations after 20261121090000 then wait for the code deploy too; review the raw SQL or Rust code of 20261120090000 to decide where it goes
     "#]].assert_eq(&stdout);
 
     let out = run(&["up"]);
@@ -1212,7 +1474,7 @@ fn schema_for_mysql() {
     check(
         &["schema", "--backend", "mysql"],
         expect![[r#"
-            -- schema after 20261121101500 index_posts_by_slug (13 migrations), MySQL/MariaDB; generated by `schema`, do not edit
+            -- schema after 20261201091500 touch_posts_on_update (17 migrations), MySQL/MariaDB; generated by `schema`, do not edit
 
             CREATE TABLE `comments` (
               `id` bigint NOT NULL PRIMARY KEY AUTO_INCREMENT,
@@ -1241,7 +1503,8 @@ fn schema_for_mysql() {
               `created_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
               `updated_at` datetime(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
               `views` int NOT NULL DEFAULT 0,
-              `slug` varchar(255) NOT NULL
+              `slug` varchar(255) NOT NULL,
+              `status` enum('draft', 'published', 'archived') NOT NULL DEFAULT 'draft'
             );
             CREATE INDEX `idx_posts_author_id` ON `posts` (`author_id`);
             CREATE INDEX `idx_posts_published_at` ON `posts` (`published_at`);
@@ -1270,6 +1533,9 @@ fn schema_for_mysql() {
             ALTER TABLE `post_tags` ADD CONSTRAINT `fk_post_tags_post_id` FOREIGN KEY (`post_id`) REFERENCES `posts` (`id`) ON DELETE CASCADE;
             ALTER TABLE `post_tags` ADD CONSTRAINT `fk_post_tags_tag_id` FOREIGN KEY (`tag_id`) REFERENCES `tags` (`id`) ON DELETE CASCADE;
             ALTER TABLE `posts` ADD CONSTRAINT `fk_posts_author_id` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`) ON DELETE RESTRICT;
+
+            CREATE VIEW `published_posts` AS SELECT id, author_id, title, published_at FROM posts WHERE status = 'published';
+            CREATE TRIGGER posts_touch_updated_at BEFORE UPDATE ON posts FOR EACH ROW SET NEW.updated_at = UTC_TIMESTAMP(6);
         "#]],
     );
 }
@@ -1279,7 +1545,7 @@ fn schema_for_sqlite() {
     check(
         &["schema", "--backend", "sqlite"],
         expect![[r#"
-            -- schema after 20261121101500 index_posts_by_slug (13 migrations), SQLite; generated by `schema`, do not edit
+            -- schema after 20261201091500 touch_posts_on_update (17 migrations), SQLite; generated by `schema`, do not edit
 
             CREATE TABLE "comments" (
               "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -1313,6 +1579,7 @@ fn schema_for_sqlite() {
               "updated_at" timestamp_with_timezone_text NOT NULL DEFAULT CURRENT_TIMESTAMP,
               "views" integer NOT NULL DEFAULT 0,
               "slug" varchar(255) NOT NULL,
+              "status" text NOT NULL DEFAULT 'draft' CHECK ("status" IN ('draft', 'published', 'archived')),
               FOREIGN KEY ("author_id") REFERENCES "users" ("id") ON DELETE RESTRICT
             );
             CREATE INDEX "idx_posts_author_id" ON "posts" ("author_id");
@@ -1336,6 +1603,9 @@ fn schema_for_sqlite() {
               "last_login_at" timestamp_with_timezone_text NULL
             );
             CREATE UNIQUE INDEX "uq_users_email" ON "users" ("email");
+
+            CREATE VIEW "published_posts" AS SELECT id, author_id, title, published_at FROM posts WHERE status = 'published';
+            CREATE TRIGGER posts_touch_updated_at AFTER UPDATE ON posts FOR EACH ROW WHEN NEW.updated_at IS OLD.updated_at BEGIN UPDATE posts SET updated_at = CURRENT_TIMESTAMP WHERE id = NEW.id; END;
         "#]],
     );
 }
@@ -1350,7 +1620,7 @@ fn the_committed_migrations_sum_matches_the_migrations() {
     );
     let stdout = text(&out.stdout);
     assert!(
-        stdout.ends_with("migrations.sum` matches the 13 migrations in the code\n"),
+        stdout.ends_with("migrations.sum` matches the 17 migrations in the code\n"),
         "{stdout}"
     );
 }
@@ -1381,7 +1651,7 @@ fn verify_walks_every_rollback_of_the_example_on_every_backend() {
         // Every migration but the irreversible one, which is skipped: the walk goes on below it.
         let stdout = text(&out.stdout);
         assert!(
-            stdout.starts_with("every rollback restores the schema: 12 migration(s)"),
+            stdout.starts_with("every rollback restores the schema: 16 migration(s)"),
             "{stdout}"
         );
         assert!(
@@ -1403,7 +1673,7 @@ fn schema_live_finds_no_drift_after_up() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains(
-            "has exactly the schema its migrations build (applied through 20261121101500 index_posts_by_slug)"
+            "has exactly the schema its migrations build (applied through 20261201091500 touch_posts_on_update)"
         ),
         "{}",
         text(&out.stdout)

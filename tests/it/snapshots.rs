@@ -2454,7 +2454,9 @@ fn create_extension() {
 
 #[test]
 fn change_column_type_under_view() {
-    check(scenarios::change_column_type_under_view(), expect![[r#"
+    check(
+        scenarios::change_column_type_under_view(),
+        expect![[r#"
         up
           postgres
             DROP VIEW "published_posts";
@@ -2501,7 +2503,8 @@ fn change_column_type_under_view() {
             CREATE INDEX "idx_posts_title" ON "posts" ("title");
             -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
             CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]

@@ -659,7 +659,11 @@ fn render_op_inner(
                 format!("backfill(\"{}\")", b.table),
                 b.filter.clone(),
                 crate::data::BatchAction::Update {
-                    sets: b.sets.clone(),
+                    sets: b
+                        .sets
+                        .iter()
+                        .map(|(c, v)| (c.clone(), enum_cast(backend, &t, c, v.clone())))
+                        .collect(),
                 },
                 b.batching,
                 None,
@@ -676,6 +680,13 @@ fn render_op_inner(
             } else {
                 c.columns.clone()
             };
+            let columns: Vec<(String, sq::Expr)> = columns
+                .into_iter()
+                .map(|(n, e)| {
+                    let e = enum_cast(backend, &to, &n, e);
+                    (n, e)
+                })
+                .collect();
             // PostgreSQL: explicit values in an identity column leave its sequence behind;
             // the last batch moves it past the largest key, as MySQL and SQLite do themselves.
             let identity = to
