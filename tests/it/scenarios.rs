@@ -104,6 +104,9 @@ macro_rules! all_scenarios {
             drop_trigger_and_function,
             create_extension,
             drop_extension,
+            create_table_generated_columns,
+            add_generated_column,
+            add_virtual_generated_column,
         }
     };
 }
@@ -1995,5 +1998,61 @@ pub fn change_column_type_under_view() -> Scenario {
         sql: "SELECT COUNT(*) FROM published_posts",
         after_up: 2,
         after_down: Some(2),
+    }])
+}
+
+/// A table with a stored generated column, computed from two others.
+pub fn create_table_generated_columns() -> Scenario {
+    Scenario::new(
+        &[],
+        Step::up(|s| {
+            s.create_table("order_lines", |t| {
+                t.id();
+                t.decimal("price", 10, 2);
+                t.integer("quantity");
+                t.decimal("total", 14, 2)
+                    .generated(col("price").mul(col("quantity")));
+            });
+        }),
+    )
+}
+
+/// A stored generated column added to a table that holds rows: the rows get their values.
+pub fn add_generated_column() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column(
+                "posts",
+                Column::integer("double_views").generated(col("views").mul(2)),
+            );
+        }),
+    )
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE double_views = 20",
+        after_up: 1,
+        after_down: None,
+    }])
+}
+
+/// A virtual generated column: computed when read (MySQL/MariaDB and SQLite; PostgreSQL before
+/// 18 has none).
+pub fn add_virtual_generated_column() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.add_column(
+                "posts",
+                Column::integer("views_plus_one")
+                    .nullable()
+                    .generated_virtual(col("views").add(1)),
+            );
+        }),
+    )
+    .unsupported_on(&[Backend::Postgres])
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM posts WHERE views_plus_one = 11",
+        after_up: 1,
+        after_down: None,
     }])
 }

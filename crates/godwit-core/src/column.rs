@@ -27,6 +27,18 @@ pub struct ColumnDef {
     /// The column's comment (PostgreSQL `COMMENT ON COLUMN`, MySQL/MariaDB `COMMENT`; SQLite
     /// keeps none).
     pub comment: Option<String>,
+    /// A generated (computed) column: its value is computed from the other columns of its row.
+    pub generated: Option<Generated>,
+}
+
+/// How a generated column computes its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The expression, over the other columns of the row.
+    pub expr: SqlExpr,
+    /// Stored in the row (computed on write), or virtual (computed on read: MySQL/MariaDB and
+    /// SQLite; PostgreSQL before 18 has only stored ones).
+    pub stored: bool,
 }
 
 impl ColumnDef {
@@ -41,6 +53,7 @@ impl ColumnDef {
             unique: false,
             check: None,
             comment: None,
+            generated: None,
         }
     }
 
@@ -78,6 +91,26 @@ impl ColumnDef {
     /// comments, and renders none).
     pub fn comment(&mut self, comment: impl Into<String>) -> &mut Self {
         self.comment = Some(comment.into());
+        self
+    }
+
+    /// Make it a generated column, stored in the row: `GENERATED ALWAYS AS (expr) STORED`,
+    /// computed from the row's other columns whenever it is written; nothing writes it.
+    pub fn generated(&mut self, expr: impl Into<SqlExpr>) -> &mut Self {
+        self.generated = Some(Generated {
+            expr: expr.into(),
+            stored: true,
+        });
+        self
+    }
+
+    /// Make it a virtual generated column, computed when it is read (MySQL/MariaDB and SQLite;
+    /// PostgreSQL refuses it before anything runs: use [`generated`](Self::generated)).
+    pub fn generated_virtual(&mut self, expr: impl Into<SqlExpr>) -> &mut Self {
+        self.generated = Some(Generated {
+            expr: expr.into(),
+            stored: false,
+        });
         self
     }
 }
@@ -178,6 +211,25 @@ impl<N, D> Column<N, D> {
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.def.comment = Some(comment.into());
         self
+    }
+
+    /// A generated column, stored: computed from the row's other columns, for the rows there
+    /// already are too, so that it can be added to a table that holds rows.
+    pub fn generated(mut self, expr: impl Into<SqlExpr>) -> Column<N, HasDefault> {
+        self.def.generated = Some(Generated {
+            expr: expr.into(),
+            stored: true,
+        });
+        self.retype()
+    }
+
+    /// A virtual generated column, computed when read (MySQL/MariaDB and SQLite).
+    pub fn generated_virtual(mut self, expr: impl Into<SqlExpr>) -> Column<N, HasDefault> {
+        self.def.generated = Some(Generated {
+            expr: expr.into(),
+            stored: false,
+        });
+        self.retype()
     }
 
     /// The definition this builder holds.

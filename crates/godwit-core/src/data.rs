@@ -418,7 +418,8 @@ pub fn code_preview(backend: Backend, name: &str) -> String {
 pub(crate) fn shared_columns(from: &crate::op::TableDef, to: &crate::op::TableDef) -> Vec<String> {
     to.columns
         .iter()
-        .filter(|c| from.column(&c.name).is_some())
+        // A generated column computes its own value.
+        .filter(|c| c.generated.is_none() && from.column(&c.name).is_some())
         .map(|c| c.name.clone())
         .collect()
 }

@@ -24,7 +24,7 @@ pub mod snapshot;
 pub mod table_builder;
 pub mod types;
 
-pub use column::{AddableColumn, Column, ColumnDef};
+pub use column::{AddableColumn, Column, ColumnDef, Generated};
 pub use data::{Backfill, Batched, Code, CopyRows, DataStep, RunCode};
 pub use deploy::{ChangeKind, MigrationPlan, PlanStep};
 pub use error::{Error, ErrorKind, ModelError, RegistryError, RenderError};

@@ -226,7 +226,49 @@ impl SchemaModel {
 
     /// Refuse to drop `column` while a check (other than its own) or a partial index's
     /// predicate still names it: backends disagree on what happens to them.
+    /// A generated column: nothing writes it, and it has no default.
+    fn check_generated(table: &str, c: &crate::column::ColumnDef) -> Result<(), ModelError> {
+        if c.generated.is_none() {
+            return Ok(());
+        }
+        if c.default.is_some() || c.auto_increment {
+            return Err(invalid(format!(
+                "`{table}.{}` is generated: its value is computed, so it takes no default and is not auto-increment",
+                c.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// What writes `columns` of `table` cannot write a generated one.
+    fn check_writable<'a>(
+        t: &TableDef,
+        columns: impl IntoIterator<Item = &'a String>,
+        what: &str,
+    ) -> Result<(), ModelError> {
+        for c in columns {
+            if t.column(c).is_some_and(|c| c.generated.is_some()) {
+                return Err(invalid(format!(
+                    "{what} writes `{}.{c}`, a generated column, whose value the database computes: leave it out",
+                    t.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check_unused(table: &TableDef, column: &str) -> Result<(), ModelError> {
+        if let Some(g) = table.columns.iter().find(|c| {
+            c.name != column
+                && c.generated
+                    .as_ref()
+                    .is_some_and(|g| g.expr.mentions(column))
+        }) {
+            return Err(invalid(format!(
+                "generated column `{}.{}` is computed from `{column}`: drop it first with `s.drop_column(\"{}\", \"{}\")`",
+                table.name, g.name, table.name, g.name
+            )));
+        }
         if let Some(ck) = table
             .checks
             .iter()
@@ -385,6 +427,7 @@ impl SchemaModel {
                 });
             }
             check_type(&t.name, &c.name, &c.ty)?;
+            Self::check_generated(&t.name, c)?;
             if c.auto_increment {
                 if !matches!(
                     c.ty,
@@ -583,6 +626,7 @@ impl SchemaModel {
                     });
                 }
                 check_type(table, &column.name, &column.ty)?;
+                Self::check_generated(table, column)?;
                 if column.auto_increment {
                     return Err(invalid(format!(
                         "`{table}.{}` is auto-increment: an auto-increment key can only be created with its table (`t.id()`)",
@@ -682,6 +726,11 @@ impl SchemaModel {
                         index.predicate = Some(p.rename_column(from, to));
                     }
                 }
+                for c in &mut t.columns {
+                    if let Some(g) = &mut c.generated {
+                        g.expr = g.expr.rename_column(from, to);
+                    }
+                }
 
                 for other in self.tables.values_mut() {
                     for fk in &mut other.foreign_keys {
@@ -732,6 +781,11 @@ impl SchemaModel {
                 if t.column(column).is_some_and(|c| c.auto_increment) {
                     return Err(invalid(format!(
                         "`{table}.{column}` is auto-increment: it cannot have a default, the database numbers the rows"
+                    )));
+                }
+                if t.column(column).is_some_and(|c| c.generated.is_some()) {
+                    return Err(invalid(format!(
+                        "`{table}.{column}` is generated: it cannot have a default, the database computes it"
                     )));
                 }
                 self.table_mut(table)?
@@ -1036,6 +1090,7 @@ impl SchemaModel {
                 for c in &i.columns {
                     Self::check_column(t, c)?;
                 }
+                Self::check_writable(t, &i.columns, &format!("insert into `{}`", i.table))?;
                 if let Some(row) = i.rows.iter().find(|r| r.len() != i.columns.len()) {
                     return Err(invalid(format!(
                         "insert into `{}` has a row of {} value(s) for {} column(s): give one value per column",
@@ -1056,6 +1111,11 @@ impl SchemaModel {
                 for (c, _) in &u.sets {
                     Self::check_column(t, c)?;
                 }
+                Self::check_writable(
+                    t,
+                    u.sets.iter().map(|(c, _)| c),
+                    &format!("update of `{}`", u.table),
+                )?;
                 if u.sets.is_empty() {
                     return Err(invalid(format!(
                         "update of `{}` sets nothing: add `.set(column, value)`",
@@ -1082,6 +1142,11 @@ impl SchemaModel {
                         b.table
                     )));
                 }
+                Self::check_writable(
+                    t,
+                    b.sets.iter().map(|(c, _)| c),
+                    &format!("backfill of `{}`", b.table),
+                )?;
                 for (c, _) in &b.sets {
                     Self::check_column(t, c)?;
                     if t.primary_key.contains(c) {
@@ -1106,6 +1171,11 @@ impl SchemaModel {
                 for (col, _) in &c.columns {
                     Self::check_column(to, col)?;
                 }
+                Self::check_writable(
+                    to,
+                    c.columns.iter().map(|(n, _)| n),
+                    &format!("copy_rows into `{}`", c.to),
+                )?;
                 if let Some((col, _)) = c
                     .columns
                     .iter()

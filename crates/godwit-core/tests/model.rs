@@ -1031,3 +1031,73 @@ fn a_comment_with_a_backslash_on_mysql() {
         s.comment_on_table("posts", r"C:\posts");
     }));
 }
+
+fn with_total(s: &mut Schema) {
+    s.add_column(
+        "posts",
+        Column::integer("double_views").generated(col("views").mul(2)),
+    );
+}
+
+#[test]
+fn writing_a_generated_column() {
+    check_up(
+        |s| {
+            with_total(s);
+            s.update("posts").set("double_views", 4);
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 update("posts"): update of `posts` writes `posts.double_views`, a generated column, whose value the database computes: leave it out
+        "#]],
+    );
+}
+
+#[test]
+fn dropping_a_column_a_generated_column_is_computed_from() {
+    check_up(
+        |s| {
+            with_total(s);
+            s.drop_column("posts", "views");
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #2 drop_column("posts", "views"): generated column `posts.double_views` is computed from `views`: drop it first with `s.drop_column("posts", "double_views")`
+        "#]],
+    );
+}
+
+#[test]
+fn a_generated_column_with_a_default() {
+    check_up(
+        |s| {
+            s.create_table("lines", |t| {
+                t.id();
+                t.integer("n");
+                t.integer("twice").default(0).generated(col("n").mul(2));
+            });
+        },
+        expect![[r#"
+            error: migration 20260102000000 under_test, operation #1 create_table("lines"): `lines.twice` is generated: its value is computed, so it takes no default and is not auto-increment
+        "#]],
+    );
+}
+
+#[test]
+fn renaming_a_column_a_generated_column_is_computed_from() {
+    check_up(
+        |s| {
+            with_total(s);
+            s.rename_column("posts", "views", "reads");
+            s.drop_column("posts", "double_views");
+            s.add_column(
+                "posts",
+                Column::integer("double_views").generated(col("reads").mul(2)),
+            );
+        },
+        expect![[r#"
+            ALTER TABLE "posts" ADD COLUMN "double_views" integer GENERATED ALWAYS AS ("views" * 2) STORED NOT NULL;
+            ALTER TABLE "posts" RENAME COLUMN "views" TO "reads";
+            ALTER TABLE "posts" DROP COLUMN "double_views";
+            ALTER TABLE "posts" ADD COLUMN "double_views" integer GENERATED ALWAYS AS ("reads" * 2) STORED NOT NULL;
+        "#]],
+    );
+}

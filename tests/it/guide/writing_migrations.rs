@@ -409,6 +409,37 @@ const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        title: "Generated columns",
+        text: "A generated (computed) column takes its value from the other columns of its \
+               row, through an expression written once for every backend: `.generated(expr)` \
+               stores it in the row, computed whenever the row is written; \
+               `.generated_virtual(expr)` computes it when it is read (MySQL/MariaDB and SQLite; \
+               PostgreSQL before 18 has only stored ones). Nothing writes a generated column: \
+               an `insert`, `update`, `backfill` or `copy_rows` that names one is refused, and \
+               `copy` leaves them to the target.",
+        entries: &[
+            with_down(
+                "create_table_generated_columns",
+                "A table with a generated column",
+                "MariaDB takes no `NOT NULL` on a generated column, so godwit writes none \
+                 there; the other backends keep it.",
+            ),
+            with_down(
+                "add_generated_column",
+                "Add a generated column",
+                "It can be added to a table that holds rows: each row gets its value. \
+                 PostgreSQL and MySQL/MariaDB compute it for every row (a rewrite of the table); \
+                 SQLite cannot add a stored generated column, and rebuilds the table.",
+            ),
+            with_down(
+                "add_virtual_generated_column",
+                "Add a virtual generated column",
+                "Nothing is stored, so adding it does not touch the rows. PostgreSQL refuses it \
+                 before anything runs.",
+            ),
+        ],
+    },
+    Section {
         title: "Enumerated types and comments",
         text: "An enumerated type is made once with `s.create_enum(name, values)` and used by \
                columns made with `t.enumeration(column, name)` (or `Column::enumeration`). \

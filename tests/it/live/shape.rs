@@ -30,6 +30,8 @@ pub struct Column {
     pub nullable: bool,
     pub has_default: bool,
     pub auto_increment: bool,
+    /// A generated column: stored (`true`) or virtual.
+    pub generated: Option<bool>,
 }
 
 /// An index, or a unique constraint (counted as a unique index).
@@ -79,6 +81,11 @@ impl Shape {
                 }
                 if c.auto_increment {
                     line.push_str(" auto_increment");
+                }
+                match c.generated {
+                    Some(true) => line.push_str(" generated stored"),
+                    Some(false) => line.push_str(" generated virtual"),
+                    None => {}
                 }
                 add(line);
             }
@@ -195,9 +202,13 @@ impl Shape {
                     .map(|c| Column {
                         name: c.name.clone(),
                         ty: normalize_type(&expected_type(backend, &c.ty)),
-                        nullable: c.nullable && !t.primary_key.contains(&c.name),
+                        // MariaDB takes no `NOT NULL` on a generated column.
+                        nullable: (c.nullable
+                            || (c.generated.is_some() && backend == Backend::MySql))
+                            && !t.primary_key.contains(&c.name),
                         has_default: c.default.is_some(),
                         auto_increment: c.auto_increment,
+                        generated: c.generated.as_ref().map(|g| g.stored),
                     })
                     .collect(),
                 primary_key: t.primary_key.clone(),

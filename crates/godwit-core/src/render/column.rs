@@ -215,8 +215,20 @@ fn sqlite_time(t: sq::value::prelude::time::Time) -> String {
 /// The sea-query definition of a column. `inline_pk` writes `PRIMARY KEY` on the column itself
 /// (an auto-increment key: SQLite only accepts `AUTOINCREMENT` there).
 pub(super) fn sea_column(backend: Backend, def: &ColumnDef, inline_pk: bool) -> sq::ColumnDef {
-    let mut c = sq::ColumnDef::new_with_type(def.name.clone(), sea_type(backend, &def.ty));
-    if def.nullable {
+    // `GENERATED ALWAYS AS (..)` right after the type: MySQL/MariaDB take it nowhere else.
+    let ty = match &def.generated {
+        Some(g) => sq::ColumnType::custom(format!(
+            "{} GENERATED ALWAYS AS ({}) {}",
+            type_sql(backend, &def.ty),
+            g.expr.sql(backend),
+            if g.stored { "STORED" } else { "VIRTUAL" }
+        )),
+        None => sea_type(backend, &def.ty),
+    };
+    let mut c = sq::ColumnDef::new_with_type(def.name.clone(), ty);
+    if def.generated.is_some() && backend == Backend::MySql {
+        // MariaDB takes neither `NULL` nor `NOT NULL` on a generated column.
+    } else if def.nullable {
         c.null();
     } else {
         c.not_null();
@@ -289,6 +301,16 @@ pub(super) fn check_column(
             &format!("the comment of `{table}.{}`", def.name),
             comment,
         )?;
+    }
+    if def.generated.as_ref().is_some_and(|g| !g.stored) && backend == Backend::Postgres {
+        return Err(RenderError::Unsupported {
+            backend,
+            what: format!(
+                "make `{table}.{}` a virtual generated column: PostgreSQL before 18 only stores them",
+                def.name
+            ),
+            fix: "use `.generated(..)`, which stores it, on every backend".into(),
+        });
     }
     if let ColumnType::Enum(e) = &def.ty {
         for v in &e.values {

@@ -86,10 +86,12 @@ pub(super) fn render(
 /// `ALTER` for it.
 pub(crate) fn rebuilt_table<'a>(before: &SchemaModel, op: &'a Op) -> Option<&'a str> {
     match op {
-        // ADD COLUMN takes neither an expression default nor NOT NULL without a default.
+        // ADD COLUMN takes neither an expression default nor NOT NULL without a default, nor a
+        // stored generated column.
         Op::AddColumn { table, column }
             if matches!(column.default, Some(DefaultValue::Expr(_)))
-                || (!column.nullable && column.default.is_none()) =>
+                || (!column.nullable && column.default.is_none())
+                || column.generated.as_ref().is_some_and(|g| g.stored) =>
         {
             Some(table)
         }
@@ -164,10 +166,11 @@ pub(crate) fn rebuild(old: &TableDef, new: &TableDef) -> Result<RenderedOp, Rend
     }
     let mut created = create_table(B, new, &temp)?;
     let indexes = created.split_off(1);
+    // A generated column of the new table computes its own values.
     let kept: Vec<String> = new
         .columns
         .iter()
-        .filter(|c| old.column(&c.name).is_some())
+        .filter(|c| c.generated.is_none() && old.column(&c.name).is_some())
         .map(|c| quote(B, &c.name))
         .collect();
     let kept = kept.join(", ");

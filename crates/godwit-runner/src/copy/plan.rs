@@ -52,13 +52,19 @@ pub(super) fn plan(
                      batches: add one in a migration, or leave the table out with --tables"
                     .to_string(),
         })?;
-        let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
+        // A generated column is computed by the target from the others.
+        let copied: Vec<&godwit_core::ColumnDef> = table
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none())
+            .collect();
+        let columns: Vec<String> = copied.iter().map(|c| c.name.clone()).collect();
         let key = key_columns
             .iter()
             .filter_map(|k| columns.iter().position(|c| c == k))
             .collect();
         plans.push(Plan {
-            types: table.columns.iter().map(|c| c.ty.clone()).collect(),
+            types: copied.iter().map(|c| c.ty.clone()).collect(),
             columns,
             key,
             checks_off,

@@ -30,6 +30,7 @@ struct ColumnShape {
     nullable: bool,
     has_default: bool,
     auto_increment: bool,
+    generated: Option<bool>,
 }
 
 /// `integer NOT NULL DEFAULT 0`, the same way for both sides.
@@ -55,26 +56,40 @@ fn default_sql(backend: Backend, default: &DefaultValue) -> String {
 
 fn model_column(backend: Backend, c: &ColumnDef, in_pk: bool) -> (ColumnShape, String) {
     let ty = catalog_type(backend, &c.ty);
-    let nullable = c.nullable && !in_pk;
+    let generated = c.generated.as_ref().map(|g| g.stored);
+    // MariaDB takes no `NULL`/`NOT NULL` on a generated column: it reports it nullable.
+    let nullable = (c.nullable || (generated.is_some() && backend == Backend::MySql)) && !in_pk;
     let default = c.default.as_ref().map(|d| default_sql(backend, d));
-    let text = describe_column(&ty, nullable, default.as_deref(), c.auto_increment);
+    let mut text = describe_column(&ty, nullable, default.as_deref(), c.auto_increment);
+    text.push_str(generated_text(generated));
     let shape = ColumnShape {
         ty,
         nullable,
         has_default: default.is_some(),
         auto_increment: c.auto_increment,
+        generated,
     };
     (shape, text)
 }
 
+fn generated_text(generated: Option<bool>) -> &'static str {
+    match generated {
+        Some(true) => " GENERATED STORED",
+        Some(false) => " GENERATED VIRTUAL",
+        None => "",
+    }
+}
+
 fn live_column(c: &LiveColumn) -> (ColumnShape, String) {
     let ty = normalize_type(&c.ty);
-    let text = describe_column(&ty, c.nullable, c.default.as_deref(), c.auto_increment);
+    let mut text = describe_column(&ty, c.nullable, c.default.as_deref(), c.auto_increment);
+    text.push_str(generated_text(c.generated));
     let shape = ColumnShape {
         ty,
         nullable: c.nullable,
         has_default: c.default.is_some(),
         auto_increment: c.auto_increment,
+        generated: c.generated,
     };
     (shape, text)
 }

@@ -162,6 +162,8 @@ pub struct LiveColumn {
     pub auto_increment: bool,
     /// The column's comment (PostgreSQL, MySQL/MariaDB; an empty one is none).
     pub comment: Option<String>,
+    /// A generated column: `Some(true)` stored, `Some(false)` virtual.
+    pub generated: Option<bool>,
 }
 
 impl LiveColumn {

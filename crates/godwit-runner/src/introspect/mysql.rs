@@ -61,8 +61,14 @@ pub(super) async fn introspect(
         // MariaDB reports the implicit default of a nullable column as the text `NULL`.
         let default: Option<String> = row.get(4);
         let extra: String = row.get::<Option<String>, _>(5).unwrap_or_default();
+        let generated = match extra.to_ascii_uppercase() {
+            e if e.contains("STORED GENERATED") => Some(true),
+            e if e.contains("VIRTUAL GENERATED") => Some(false),
+            _ => None,
+        };
         t.columns.push(LiveColumn {
             comment: None,
+            generated,
             name: row.get(1),
             ty: row.get(2),
             nullable: row.get::<String, _>(3) == "YES",

@@ -25,7 +25,7 @@ const PG_TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespac
      WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')";
 
 const PG_COLUMNS: &str = "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text \
      FROM pg_attribute a \
      JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -108,11 +108,15 @@ pub(super) async fn introspect(
         };
         let default: Option<String> = row.get(4);
         let identity: String = row.get(5);
+        // A generated column's expression is where a default would be.
+        let generated = (row.get::<String, _>(6) == "s").then_some(true);
+        let default = default.filter(|_| generated.is_none());
         let serial = default
             .as_deref()
             .is_some_and(|d| d.starts_with("nextval("));
         t.columns.push(LiveColumn {
             comment: None,
+            generated,
             name: row.get(1),
             ty: row.get(2),
             nullable: !row.get::<bool, _>(3),

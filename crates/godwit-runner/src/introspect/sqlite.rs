@@ -37,7 +37,8 @@ pub(super) async fn introspect(
 
         let mut pk: Vec<(i64, String)> = Vec::new();
         for c in sqlx::query(
-            "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid",
+            "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?) \
+             WHERE hidden <> 1 ORDER BY cid",
         )
         .bind(&name)
         .fetch_all(&mut *conn)
@@ -49,8 +50,15 @@ pub(super) async fn introspect(
                 pk.push((pk_pos, column.clone()));
             }
             let auto_increment = parsed.autoincrement.as_deref() == Some(column.as_str());
+            // `table_xinfo` lists generated columns too: hidden 2 virtual, 3 stored.
+            let generated = match c.get::<i64, _>(5) {
+                2 => Some(false),
+                3 => Some(true),
+                _ => None,
+            };
             t.columns.push(LiveColumn {
                 comment: None,
+                generated,
                 ty: c.get::<Option<String>, _>(1).unwrap_or_default(),
                 nullable: c.get::<i64, _>(2) == 0 && !auto_increment,
                 default: c.get(3),

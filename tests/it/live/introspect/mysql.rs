@@ -69,6 +69,13 @@ pub async fn introspect(conn: &mut MySqlConnection) -> Result<Vec<Table>, sqlx::
             nullable: row.get::<String, _>(3) == "YES",
             has_default: default.is_some_and(|d| d != "NULL"),
             auto_increment: extra.contains("auto_increment"),
+            generated: if extra.contains("STORED GENERATED") {
+                Some(true)
+            } else if extra.contains("VIRTUAL GENERATED") {
+                Some(false)
+            } else {
+                None
+            },
         });
     }
     for row in sqlx::query(FOREIGN_KEYS).fetch_all(&mut *conn).await? {

@@ -26,7 +26,7 @@ const TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n
      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')";
 
 const COLUMNS: &str = "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text \
      FROM pg_attribute a \
      JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -101,6 +101,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Vec<Table>, sqlx::Err
         };
         let default: Option<String> = row.get(4);
         let identity: String = row.get(5);
+        let generated = (row.get::<String, _>(6) == "s").then_some(true);
         let serial = default
             .as_deref()
             .is_some_and(|d| d.starts_with("nextval("));
@@ -108,8 +109,9 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Vec<Table>, sqlx::Err
             name: row.get(1),
             ty: normalize_type(&row.get::<String, _>(2)),
             nullable: !row.get::<bool, _>(3),
-            has_default: default.is_some() && !serial,
+            has_default: default.is_some() && !serial && generated.is_none(),
             auto_increment: serial || !identity.is_empty(),
+            generated,
         });
     }
     for row in sqlx::query(INDEXES).fetch_all(&mut *conn).await? {

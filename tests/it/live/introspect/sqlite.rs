@@ -32,7 +32,8 @@ pub async fn introspect(conn: &mut SqliteConnection) -> Result<Vec<Table>, sqlx:
 
         let mut pk: Vec<(i64, String)> = Vec::new();
         for c in sqlx::query(
-            "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid",
+            "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?) \
+             WHERE hidden <> 1 ORDER BY cid",
         )
         .bind(&name)
         .fetch_all(&mut *conn)
@@ -49,6 +50,11 @@ pub async fn introspect(conn: &mut SqliteConnection) -> Result<Vec<Table>, sqlx:
                 nullable: c.get::<i64, _>(2) == 0 && !auto_increment,
                 has_default: c.get::<Option<String>, _>(3).is_some(),
                 auto_increment,
+                generated: match c.get::<i64, _>(5) {
+                    2 => Some(false),
+                    3 => Some(true),
+                    _ => None,
+                },
                 name: column,
             });
         }
