@@ -2475,7 +2475,9 @@ fn create_table_generated_columns() {
 
 #[test]
 fn add_generated_column() {
-    check(scenarios::add_generated_column(), expect![[r#"
+    check(
+        scenarios::add_generated_column(),
+        expect![[r#"
         up
           postgres
             ALTER TABLE "posts" ADD COLUMN "double_views" integer GENERATED ALWAYS AS ("views" * 2) STORED NOT NULL;
@@ -2498,12 +2500,15 @@ fn add_generated_column() {
             ALTER TABLE "posts" DROP COLUMN "double_views";
           mysql
             ALTER TABLE `posts` DROP COLUMN `double_views`;
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn add_virtual_generated_column() {
-    check(scenarios::add_virtual_generated_column(), expect![[r#"
+    check(
+        scenarios::add_virtual_generated_column(),
+        expect![[r#"
         up
           postgres
             error: migration 3 under_test, operation #1 add_column("posts", "views_plus_one"): PostgreSQL cannot make `posts.views_plus_one` a virtual generated column: PostgreSQL before 18 only stores them: use `.generated(..)`, which stores it, on every backend
@@ -2516,7 +2521,8 @@ fn add_virtual_generated_column() {
             ALTER TABLE "posts" DROP COLUMN "views_plus_one";
           mysql
             ALTER TABLE `posts` DROP COLUMN `views_plus_one`;
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]

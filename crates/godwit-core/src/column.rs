@@ -28,7 +28,7 @@ pub struct ColumnDef {
     /// keeps none).
     pub comment: Option<String>,
     /// A generated (computed) column: its value is computed from the other columns of its row.
-    pub generated: Option<Generated>,
+    pub generated: Option<Box<Generated>>,
 }
 
 /// How a generated column computes its value.
@@ -97,20 +97,20 @@ impl ColumnDef {
     /// Make it a generated column, stored in the row: `GENERATED ALWAYS AS (expr) STORED`,
     /// computed from the row's other columns whenever it is written; nothing writes it.
     pub fn generated(&mut self, expr: impl Into<SqlExpr>) -> &mut Self {
-        self.generated = Some(Generated {
+        self.generated = Some(Box::new(Generated {
             expr: expr.into(),
             stored: true,
-        });
+        }));
         self
     }
 
     /// Make it a virtual generated column, computed when it is read (MySQL/MariaDB and SQLite;
     /// PostgreSQL refuses it before anything runs: use [`generated`](Self::generated)).
     pub fn generated_virtual(&mut self, expr: impl Into<SqlExpr>) -> &mut Self {
-        self.generated = Some(Generated {
+        self.generated = Some(Box::new(Generated {
             expr: expr.into(),
             stored: false,
-        });
+        }));
         self
     }
 }
@@ -216,19 +216,19 @@ impl<N, D> Column<N, D> {
     /// A generated column, stored: computed from the row's other columns, for the rows there
     /// already are too, so that it can be added to a table that holds rows.
     pub fn generated(mut self, expr: impl Into<SqlExpr>) -> Column<N, HasDefault> {
-        self.def.generated = Some(Generated {
+        self.def.generated = Some(Box::new(Generated {
             expr: expr.into(),
             stored: true,
-        });
+        }));
         self.retype()
     }
 
     /// A virtual generated column, computed when read (MySQL/MariaDB and SQLite).
     pub fn generated_virtual(mut self, expr: impl Into<SqlExpr>) -> Column<N, HasDefault> {
-        self.def.generated = Some(Generated {
+        self.def.generated = Some(Box::new(Generated {
             expr: expr.into(),
             stored: false,
-        });
+        }));
         self.retype()
     }
 

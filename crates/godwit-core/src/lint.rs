@@ -93,11 +93,14 @@ pub enum Rule {
     /// (PostgreSQL refuses both while the view stands) or is renamed (MySQL/MariaDB views keep
     /// the old name and fail).
     ColumnReadByView,
+    /// PostgreSQL: a stored generated column added to a table that holds rows computes it for
+    /// every row, rewriting the table under an exclusive lock.
+    GeneratedColumnRewrite,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 29] = [
+    pub const ALL: [Rule; 30] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentIndexWithOtherChanges,
         Rule::DropIndexNotConcurrent,
@@ -123,6 +126,7 @@ impl Rule {
         Rule::DataInSchemaMigration,
         Rule::RawSql,
         Rule::ColumnReadByView,
+        Rule::GeneratedColumnRewrite,
         Rule::PreferBigintKeys,
         Rule::PreferText,
         Rule::PreferTimestamptz,
@@ -157,6 +161,7 @@ impl Rule {
             Rule::DataInSchemaMigration => "data-in-schema-migration",
             Rule::RawSql => "raw-sql",
             Rule::ColumnReadByView => "column-read-by-view",
+            Rule::GeneratedColumnRewrite => "generated-column-rewrite",
             Rule::PreferBigintKeys => "prefer-bigint-keys",
             Rule::PreferText => "prefer-text",
             Rule::PreferTimestamptz => "prefer-timestamptz",
@@ -177,6 +182,7 @@ impl Rule {
             | Rule::SetNotNull
             | Rule::TypeChangeRewrite
             | Rule::VolatileDefault
+            | Rule::GeneratedColumnRewrite
             | Rule::UniqueConstraint
             | Rule::Json
             | Rule::PreferText
@@ -214,6 +220,7 @@ impl Rule {
                 | Rule::SetNotNull
                 | Rule::TypeChangeRewrite
                 | Rule::VolatileDefault
+                | Rule::GeneratedColumnRewrite
                 | Rule::UniqueConstraint
                 | Rule::MysqlOnlineDdl
                 | Rule::MysqlTypeChange
@@ -870,6 +877,27 @@ fn check(ctx: &Context<'_>, op: &Op) -> Vec<(Rule, String, String)> {
                 "// expand and contract: create `{to}`, write to both, backfill it, switch reads,\n// then drop `{from}` once no code uses it\ns.create_table(\"{to}\", |t| {{ /* ... */ }});"
             ),
         ),
+        Op::AddColumn { table, column }
+            if existing && column.generated.as_ref().is_some_and(|g| g.stored) =>
+        {
+            let (t, n) = (rust_str(table), rust_str(&column.name));
+            let ty = rust_type(&column.ty);
+            let expr = column
+                .generated
+                .as_ref()
+                .map(|g| g.expr.sql(Backend::Postgres))
+                .unwrap_or_default();
+            fire(
+                Rule::GeneratedColumnRewrite,
+                format!(
+                    "a stored generated column is computed for every row of `{table}` as it is added: the table is rewritten under an exclusive lock"
+                ),
+                format!(
+                    "// a plain column, filled in batches; the code (or a trigger) keeps it current\ns.add_column({t}, Column::of({n}, {ty}).nullable());\ns.backfill({t}).set({n}, Expr::cust({}));",
+                    rust_str(&expr)
+                ),
+            );
+        }
         Op::AddColumn { table, column } if existing => {
             // A NOT NULL column without a default does not compile (`AddableColumn`).
             if let Some(DefaultValue::Expr(e)) = &column.default {

@@ -127,6 +127,16 @@ const CASES: &[Case] = &[
         safe_form: |s| s.change_column_type("posts", "title", ColumnType::String(300)),
     },
     Case {
+        rule: Rule::GeneratedColumnRewrite,
+        unsafe_form: |s| {
+            s.add_column(
+                "posts",
+                Column::integer("double_views").generated(col("views").mul(2)),
+            )
+        },
+        safe_form: |s| s.add_column("posts", Column::integer("double_views").nullable()),
+    },
+    Case {
         rule: Rule::VolatileDefault,
         unsafe_form: |s| {
             s.add_column(

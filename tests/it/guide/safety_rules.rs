@@ -214,6 +214,28 @@ pub(super) const EXAMPLES: &[Example] = &[
         allow_when: "the table is small.",
     },
     Example {
+        rule: Rule::GeneratedColumnRewrite,
+        setup: BLOG_WITH_ROWS,
+        risk: "A stored generated column holds a value for every row: adding one to a table \
+               that holds rows computes it for all of them, and PostgreSQL rewrites the table \
+               under an exclusive lock while it does. (MySQL/MariaDB copy the table for it too, \
+               which `mysql-online-ddl` says; a virtual generated column stores nothing.)",
+        unsafe_code: &[|s| {
+            s.add_column(
+                "posts",
+                Column::integer("double_views").generated(col("views").mul(2)),
+            );
+        }],
+        safe: "Add a plain nullable column and fill it in batches; the code, or a trigger, \
+               keeps it current from then on.",
+        safe_code: &[|s| {
+            s.add_column("posts", Column::integer("double_views").nullable());
+            s.backfill("posts").set("double_views", col("views").mul(2));
+        }],
+        safe_allows: false,
+        allow_when: "the table is small.",
+    },
+    Example {
         rule: Rule::VolatileDefault,
         setup: BLOG_WITH_ROWS,
         risk: "PostgreSQL adds a column with a constant default without touching the rows (the \
