@@ -621,7 +621,8 @@ const SECTIONS: &[Section] = &[
                 "Run different SQL on each backend",
                 "`s.sql_per_backend(PerBackend { .. })` takes one text per backend, and \
                  `.down_per_backend(..)` its inverse. A backend left `None` makes the migration \
-                 an error there, before anything runs.",
+                 an error there, before anything runs; an empty text (`Some(\"\")`) runs \
+                 nothing there, on purpose.",
             ),
             entry(
                 "raw_sql_without_down",
