@@ -389,7 +389,7 @@ fn plan_all_for_postgres() {
               #1 backfill("posts")
                 locks: ROW EXCLUSIVE on posts, one batch at a time, outside the schema transaction
                 -- backfill("posts"): in batches of 10000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:
-                UPDATE "posts" SET "status" = CAST('published' AS post_status) WHERE "published_at" IS NOT NULL;
+                UPDATE "posts" SET "status" = CAST('published' AS "post_status") WHERE "published_at" IS NOT NULL;
 
             20261201091000 create_published_posts
               transaction: yes
@@ -1109,7 +1109,7 @@ fn plan_all_for_postgres_as_json() {
                       ],
                       "operation": "backfill(\"posts\")",
                       "sql": [
-                        "-- backfill(\"posts\"): in batches of 10000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:\nUPDATE \"posts\" SET \"status\" = CAST('published' AS post_status) WHERE \"published_at\" IS NOT NULL"
+                        "-- backfill(\"posts\"): in batches of 10000 rows by (id), each in its own transaction outside the migration's; resumed where it stopped if interrupted. All the batches together, as one statement:\nUPDATE \"posts\" SET \"status\" = CAST('published' AS \"post_status\") WHERE \"published_at\" IS NOT NULL"
                       ],
                       "step": 1
                     }

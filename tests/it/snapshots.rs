@@ -2199,41 +2199,41 @@ fn change_column_to_enum() {
     check(
         scenarios::change_column_to_enum(),
         expect![[r#"
-        up
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "status" TYPE "publication" USING "status"::"publication";
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `status` enum('draft', 'published') NULL;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" text NULL CHECK ("status" IN ('draft', 'published')), FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
-            DROP TABLE "posts";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            PRAGMA legacy_alter_table = OFF;
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
-        down
-          postgres
-            ALTER TABLE "posts" ALTER COLUMN "status" TYPE varchar(20) USING "status"::varchar(20);
-          mysql
-            ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NULL;
-          sqlite
-            -- foreign keys off
-            CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
-            INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
-            -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
-            DROP TABLE "posts";
-            PRAGMA legacy_alter_table = ON;
-            ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
-            PRAGMA legacy_alter_table = OFF;
-            CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
-            CREATE INDEX "idx_posts_title" ON "posts" ("title");
-            -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
-    "#]],
+            up
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "status" TYPE "publication" USING "status"::"publication";
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `status` enum('draft', 'published') NULL;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" text NULL CHECK ("status" IN ('draft', 'published')), FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+            down
+              postgres
+                ALTER TABLE "posts" ALTER COLUMN "status" TYPE varchar(20) USING "status"::text::varchar(20);
+              mysql
+                ALTER TABLE `posts` MODIFY COLUMN `status` varchar(20) NULL;
+              sqlite
+                -- foreign keys off
+                CREATE TABLE "_godwit_new_posts" ( "id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "user_id" integer NOT NULL, "title" varchar(200) NOT NULL, "body" text NULL, "views" integer NOT NULL DEFAULT 0, "status" varchar(20) NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE );
+                INSERT INTO "_godwit_new_posts" ("id", "user_id", "title", "body", "views", "status") SELECT "id", "user_id", "title", "body", "views", "status" FROM "posts";
+                -- keep the indexes and triggers on "posts" that the migrations do not know, and its AUTOINCREMENT counter (godwit reads them from sqlite_master here);
+                DROP TABLE "posts";
+                PRAGMA legacy_alter_table = ON;
+                ALTER TABLE "_godwit_new_posts" RENAME TO "posts";
+                PRAGMA legacy_alter_table = OFF;
+                CREATE INDEX "idx_posts_user_id" ON "posts" ("user_id");
+                CREATE INDEX "idx_posts_title" ON "posts" ("title");
+                -- create again what was kept of "posts", as sqlite_master had it, and set its AUTOINCREMENT counter back;
+        "#]],
     );
 }
 
@@ -2288,19 +2288,27 @@ fn replace_view() {
     check(
         scenarios::replace_view(),
         expect![[r#"
-        up
-          postgres, sqlite
-            DROP VIEW "published_posts";
-            CREATE VIEW "published_posts" AS SELECT id, title, status, views FROM posts WHERE status = 'published' AND views > 5;
-          mysql
-            CREATE OR REPLACE VIEW `published_posts` AS SELECT id, title, status, views FROM posts WHERE status = 'published' AND views > 5;
-        down
-          postgres, sqlite
-            DROP VIEW "published_posts";
-            CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
-          mysql
-            CREATE OR REPLACE VIEW `published_posts` AS SELECT id, title, status FROM posts WHERE status = 'published';
-    "#]],
+            up
+              postgres
+                -- warning: view `published_posts` is dropped and made again (`CREATE OR REPLACE VIEW` cannot drop or change a column): the privileges granted on it and its comment go with it; grant them again in this migration (`s.sql("GRANT SELECT ON published_posts TO ..")`)
+                DROP VIEW "published_posts";
+                CREATE VIEW "published_posts" AS SELECT id, title, status, views FROM posts WHERE status = 'published' AND views > 5;
+              mysql
+                CREATE OR REPLACE VIEW `published_posts` AS SELECT id, title, status, views FROM posts WHERE status = 'published' AND views > 5;
+              sqlite
+                DROP VIEW "published_posts";
+                CREATE VIEW "published_posts" AS SELECT id, title, status, views FROM posts WHERE status = 'published' AND views > 5;
+            down
+              postgres
+                -- warning: view `published_posts` is dropped and made again (`CREATE OR REPLACE VIEW` cannot drop or change a column): the privileges granted on it and its comment go with it; grant them again in this migration (`s.sql("GRANT SELECT ON published_posts TO ..")`)
+                DROP VIEW "published_posts";
+                CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
+              mysql
+                CREATE OR REPLACE VIEW `published_posts` AS SELECT id, title, status FROM posts WHERE status = 'published';
+              sqlite
+                DROP VIEW "published_posts";
+                CREATE VIEW "published_posts" AS SELECT id, title, status FROM posts WHERE status = 'published';
+        "#]],
     );
 }
 
@@ -2434,21 +2442,22 @@ fn create_extension() {
     check(
         scenarios::create_extension(),
         expect![[r#"
-        up
-          postgres
-            CREATE EXTENSION IF NOT EXISTS "pg_trgm";
-          mysql
-            error: migration 3 under_test, operation #1 create_extension("pg_trgm"): MySQL/MariaDB cannot create or drop extension `pg_trgm`: MySQL/MariaDB has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
-          sqlite
-            error: migration 3 under_test, operation #1 create_extension("pg_trgm"): SQLite cannot create or drop extension `pg_trgm`: SQLite has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
-        down
-          postgres
-            DROP EXTENSION IF EXISTS "pg_trgm";
-          mysql
-            error: migration 3 under_test (down), operation #1 drop_extension("pg_trgm"): MySQL/MariaDB cannot create or drop extension `pg_trgm`: MySQL/MariaDB has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
-          sqlite
-            error: migration 3 under_test (down), operation #1 drop_extension("pg_trgm"): SQLite cannot create or drop extension `pg_trgm`: SQLite has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
-    "#]],
+            up
+              postgres
+                CREATE EXTENSION IF NOT EXISTS "pg_trgm";
+              mysql
+                error: migration 3 under_test, operation #1 create_extension("pg_trgm"): MySQL/MariaDB cannot create or drop extension `pg_trgm`: MySQL/MariaDB has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+              sqlite
+                error: migration 3 under_test, operation #1 create_extension("pg_trgm"): SQLite cannot create or drop extension `pg_trgm`: SQLite has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+            down
+              postgres
+                -- warning: rolling back drops extension `pg_trgm`, also if it was enabled before this migration (`CREATE EXTENSION IF NOT EXISTS` did nothing then): write `down` by hand to keep it
+                DROP EXTENSION IF EXISTS "pg_trgm";
+              mysql
+                error: migration 3 under_test (down), operation #1 drop_extension("pg_trgm"): MySQL/MariaDB cannot create or drop extension `pg_trgm`: MySQL/MariaDB has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+              sqlite
+                error: migration 3 under_test (down), operation #1 drop_extension("pg_trgm"): SQLite cannot create or drop extension `pg_trgm`: SQLite has none: extensions are PostgreSQL's alone; a project that runs on other backends too enables it with raw SQL that is empty elsewhere: `s.sql_per_backend(PerBackend { postgres: Some("CREATE EXTENSION IF NOT EXISTS pg_trgm"), mysql: Some(""), sqlite: Some("") })`
+        "#]],
     );
 }
 

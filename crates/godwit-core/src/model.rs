@@ -368,10 +368,12 @@ impl SchemaModel {
                 )));
             };
             let own = table.column(col).expect("checked above");
-            let same_family = matches!(
-                (&own.ty, &target_col.ty),
-                (ColumnType::String(_), ColumnType::String(_))
-            );
+            let same_family = match (&own.ty, &target_col.ty) {
+                (ColumnType::String(_), ColumnType::String(_)) => true,
+                // The values of a new table's enum columns are filled in after this check.
+                (ColumnType::Enum(a), ColumnType::Enum(b)) => a.name == b.name,
+                _ => false,
+            };
             if own.ty != target_col.ty && !same_family {
                 return Err(invalid(format!(
                     "foreign key `{}`: `{}.{col}` is {} but `{}.{ref_col}` is {}; make both the same type",
@@ -541,9 +543,9 @@ impl SchemaModel {
     fn apply_op(&mut self, op: &Op) -> Result<(), ModelError> {
         match op {
             Op::CreateTable(t) => {
-                if self.declared(ObjectKind::View, &t.name).is_some() {
+                if self.is_view(&t.name) {
                     return Err(invalid(format!(
-                        "table `{}` has the name of a view made by raw SQL: give it another name",
+                        "table `{}` has the name of a view: give it another name",
                         t.name
                     )));
                 }
@@ -591,6 +593,11 @@ impl SchemaModel {
             Op::RenameTable { from, to } => {
                 self.table(from)?;
                 Self::ident("table", to)?;
+                if self.is_view(to) {
+                    return Err(invalid(format!(
+                        "`{to}` is the name of a view: give the table another name"
+                    )));
+                }
                 if self.tables.contains_key(to) {
                     return Err(ModelError::TableExists { table: to.clone() });
                 }
@@ -606,7 +613,10 @@ impl SchemaModel {
                 }
                 for o in &mut self.objects {
                     if o.tables.iter().any(|t| t == from)
-                        && matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView)
+                        && matches!(
+                            o.kind,
+                            ObjectKind::View | ObjectKind::MaterializedView | ObjectKind::Trigger
+                        )
                         && let Some(d) = &o.definition
                     {
                         o.definition = Some(rename_in(d, from, to));
@@ -649,6 +659,11 @@ impl SchemaModel {
                         "column `{table}.{column}` is the table's only column: drop the table instead"
                     )));
                 }
+                if let Some(tr) = self.trigger_naming(table, column) {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is named by trigger `{tr}`: in the same migration, drop the trigger first (`s.drop_trigger(\"{tr}\")`), then create it again without the column"
+                    )));
+                }
                 if let Some(v) = self.views_reading(table, Some(column)).next() {
                     return Err(invalid(format!(
                         "column `{table}.{column}` is read by {} `{}`: in the same migration, drop the view first (`s.drop_{}(\"{}\")`), then create it again without the column",
@@ -678,6 +693,11 @@ impl SchemaModel {
             Op::RenameColumn { table, from, to } => {
                 let t = self.table(table)?;
                 Self::check_column(t, from)?;
+                if let Some(tr) = self.trigger_naming(table, from) {
+                    return Err(invalid(format!(
+                        "column `{table}.{from}` is named by trigger `{tr}`, which would go on naming the old column: in the same migration, drop the trigger first (`s.drop_trigger(\"{tr}\")`), rename the column, then create the trigger again with the new name"
+                    )));
+                }
                 // PostgreSQL's view keeps the column's old name as its own (`headline AS
                 // title`), SQLite's takes the new one, MySQL/MariaDB's breaks: the view is made
                 // again, as the migration says.
@@ -767,6 +787,11 @@ impl SchemaModel {
                 if c.auto_increment {
                     return Err(invalid(format!(
                         "column `{table}.{column}` is auto-increment: its type cannot change"
+                    )));
+                }
+                if c.generated.is_some() {
+                    return Err(invalid(format!(
+                        "column `{table}.{column}` is generated: drop it and add it again with the new type"
                     )));
                 }
                 c.ty = ty.clone();
@@ -1259,6 +1284,26 @@ impl SchemaModel {
                     .as_ref()
                     .is_some_and(|d| column.is_none_or(|c| mentions(d, c, true)))
         })
+    }
+
+    fn is_view(&self, name: &str) -> bool {
+        self.objects.iter().any(|o| {
+            matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView) && o.name == name
+        })
+    }
+
+    /// A trigger made by the DSL on `table` whose statement names `column`.
+    fn trigger_naming(&self, table: &str, column: &str) -> Option<&str> {
+        self.objects
+            .iter()
+            .find(|o| {
+                o.kind == ObjectKind::Trigger
+                    && o.tables.iter().any(|t| t == table)
+                    && o.definition
+                        .as_ref()
+                        .is_some_and(|d| mentions(d, column, false))
+            })
+            .map(|o| o.name.as_str())
     }
 
     /// The tables (and views) of the model that a view's query names.

@@ -337,6 +337,16 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
                 )),
             }
         }
+        Op::CreateObject(o) if o.kind == ObjectKind::Extension => Ok(Reversed {
+            ops: vec![Op::DropObject {
+                kind: o.kind,
+                name: o.name.clone(),
+            }],
+            warnings: vec![format!(
+                "rolling back drops extension `{}`, also if it was enabled before this migration (`CREATE EXTENSION IF NOT EXISTS` did nothing then): write `down` by hand to keep it",
+                o.name
+            )],
+        }),
         Op::CreateObject(o) => ops(vec![Op::DropObject {
             kind: o.kind,
             name: o.name.clone(),

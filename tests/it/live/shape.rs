@@ -137,11 +137,14 @@ impl Shape {
     pub fn from_model(backend: Backend, model: &SchemaModel) -> Shape {
         let mut shape = Self::from_tables_of(backend, model);
         let left_out = |o: &godwit_core::op::DeclaredObject| {
-            matches!(o.kind, ObjectKind::Function | ObjectKind::Trigger)
-                && o.definition
-                    .as_ref()
-                    .and_then(|d| godwit_core::render::raw_text_for(backend, d).ok())
-                    .is_some_and(|t| t.trim().is_empty())
+            matches!(
+                o.kind,
+                ObjectKind::Function | ObjectKind::Trigger | ObjectKind::View
+            ) && o
+                .definition
+                .as_ref()
+                .and_then(|d| godwit_core::render::raw_text_for(backend, d).ok())
+                .is_some_and(|t| t.trim().is_empty())
         };
         if backend == Backend::Postgres {
             for (name, values) in &model.enums {
@@ -328,7 +331,9 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             Uuid => "uuid".into(),
             Json => "jsonb".into(),
             Binary => "bytea".into(),
-            Enum(e) => e.name.clone(),
+            // Quoted by `format_type` unless plain lowercase.
+            Enum(e) if e.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') => e.name.clone(),
+            Enum(e) => format!("\"{}\"", e.name),
         },
         Backend::MySql => match ty {
             SmallInt => "smallint".into(),

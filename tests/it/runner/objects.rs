@@ -16,12 +16,12 @@ use super::{exec, on_every_backend, runner_of, scalar, scratch};
 struct Blog;
 impl Migration for Blog {
     fn up(&self, s: &mut Schema) {
-        s.create_enum("post_state", ["draft", "published", "archived"]);
+        s.create_enum("PostState", ["draft", "published", "archived"]);
         s.create_table("posts", |t| {
             t.id();
             t.string("title", 200).comment("shown in lists");
             t.integer("views").default(0);
-            t.enumeration("state", "post_state").default("draft");
+            t.enumeration("state", "PostState").default("draft");
             t.timestamp("updated_at").default(CurrentTimestamp);
             t.comment("what the users wrote");
         });
@@ -70,7 +70,7 @@ impl Migration for RemoveArchived {
     fn up(&self, s: &mut Schema) {
         // The view reads the column: on PostgreSQL it must go first (see `model.rs`' tests).
         s.drop_view("published_posts");
-        s.remove_enum_value("post_state", "archived");
+        s.remove_enum_value("PostState", "archived");
         s.create_view(
             "published_posts",
             "SELECT id, title FROM posts WHERE state = 'published'",
@@ -142,7 +142,7 @@ async fn hand_changes_are_drift(backend: Backend) {
     exec(&mut db.conn, view).await;
     let (add_value, drop_trigger, comment) = match backend {
         Backend::Postgres => (
-            "ALTER TYPE post_state ADD VALUE 'retracted'",
+            "ALTER TYPE \"PostState\" ADD VALUE 'retracted'",
             "DROP TRIGGER posts_touch ON posts",
             Some("COMMENT ON TABLE posts IS 'by hand'"),
         ),
@@ -164,8 +164,8 @@ async fn hand_changes_are_drift(backend: Backend) {
         Backend::Postgres => vec![
             "the comment of table posts: migrations say 'what the users wrote', the database has 'by hand'",
             "trigger posts_touch on posts is missing (migrations say made by a migration)",
-            "enum post_state: migrations say (draft, published, archived), the database has (draft, published, archived, retracted)",
-            "view published_posts: migrations say SELECT id, title FROM posts WHERE state = 'published', the database has SELECT posts.id,\n    posts.title\n   FROM posts\n  WHERE (posts.state = 'archived'::post_state);",
+            "enum PostState: migrations say (draft, published, archived), the database has (draft, published, archived, retracted)",
+            "view published_posts: migrations say SELECT id, title FROM posts WHERE state = 'published', the database has SELECT posts.id,\n    posts.title\n   FROM posts\n  WHERE (posts.state = 'archived'::\"PostState\");",
         ],
         Backend::MySql => vec![
             "column posts.state: migrations say enum('draft','published','archived') NOT NULL DEFAULT 'draft', the database has enum('draft','published','archived','retracted') NOT NULL DEFAULT 'draft'",

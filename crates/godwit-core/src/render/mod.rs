@@ -321,8 +321,18 @@ fn render_op_inner(
                     let default = t.column(column).and_then(|c| c.default.clone());
                     let alter_column =
                         format!("ALTER TABLE {} ALTER COLUMN {}", q(table), q(column));
-                    let change =
-                        format!("{alter_column} TYPE {ty_sql} USING {}::{ty_sql}", q(column));
+                    // No cast goes from one enum to another, nor from an enum to most types:
+                    // through text, which every type reads.
+                    let from_enum = before
+                        .tables
+                        .get(table)
+                        .and_then(|t| t.column(column))
+                        .is_some_and(|c| matches!(c.ty, ColumnType::Enum(_)));
+                    let via = if from_enum { "::text" } else { "" };
+                    let change = format!(
+                        "{alter_column} TYPE {ty_sql} USING {}{via}::{ty_sql}",
+                        q(column)
+                    );
                     match default {
                         // The old default may not cast to the new type by itself: set it again.
                         Some(d) => vec![
@@ -371,6 +381,22 @@ fn render_op_inner(
                 q(table),
                 q(column)
             )]
+        }
+        Op::SetNotNull { table, column } | Op::DropNotNull { table, column }
+            if backend == Backend::MySql
+                && before
+                    .tables
+                    .get(table)
+                    .and_then(|t| t.column(column))
+                    .is_some_and(|c| c.generated.is_some()) =>
+        {
+            return Err(RenderError::Unsupported {
+                backend,
+                what: format!(
+                    "change whether `{table}.{column}` allows NULL: MariaDB takes no `NULL` or `NOT NULL` on a generated column"
+                ),
+                fix: "leave it as it is on MySQL/MariaDB; a check (`s.add_check(..)`) can refuse NULL there".into(),
+            });
         }
         Op::SetNotNull { table, column } | Op::DropNotNull { table, column } => match backend {
             Backend::Postgres => vec![format!(
@@ -515,13 +541,19 @@ fn render_op_inner(
                 Backend::Postgres => !read_by_view,
                 Backend::MySql => false,
             };
-            match backend {
-                _ if remake => vec![
+            if remake {
+                let mut out = RenderedOp::ddl(vec![
                     format!("DROP VIEW {}", q(name)),
                     format!("CREATE VIEW {} AS {query}", q(name)),
-                ],
-                _ => vec![format!("CREATE OR REPLACE VIEW {} AS {query}", q(name))],
+                ]);
+                if backend == Backend::Postgres {
+                    out.warnings.push(format!(
+                        "view `{name}` is dropped and made again (`CREATE OR REPLACE VIEW` cannot drop or change a column): the privileges granted on it and its comment go with it; grant them again in this migration (`s.sql(\"GRANT SELECT ON {name} TO ..\")`)"
+                    ));
+                }
+                return Ok(out);
             }
+            vec![format!("CREATE OR REPLACE VIEW {} AS {query}", q(name))]
         }
         Op::CreateEnum { name, values } => {
             for v in values {
@@ -737,8 +769,9 @@ fn render_op_inner(
 pub(crate) fn enum_cast(backend: Backend, t: &TableDef, column: &str, value: sq::Expr) -> sq::Expr {
     use sea_query::ExprTrait as _;
     match t.column(column).map(|c| &c.ty) {
+        // `cast_as` writes the type as given: quoted, as `CREATE TYPE` made it.
         Some(ColumnType::Enum(e)) if backend == Backend::Postgres => {
-            value.cast_as(sq::Alias::new(e.name.clone()))
+            value.cast_as(sq::Alias::new(quote(backend, &e.name)))
         }
         _ => value,
     }
@@ -796,6 +829,31 @@ fn check_views(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), Re
         ),
         (Backend::Postgres, Op::RemoveEnumValue { name, .. }) => {
             for (table, column) in before.enum_columns(name) {
+                let t = &before.tables[&table];
+                let blocker = t
+                    .checks
+                    .iter()
+                    .find(|c| {
+                        c.column.as_deref() == Some(column.as_str()) || c.expr.mentions(&column)
+                    })
+                    .map(|c| format!("check `{}`", c.name))
+                    .or_else(|| {
+                        t.indexes
+                            .iter()
+                            .find(|i| i.predicate.as_ref().is_some_and(|p| p.mentions(&column)))
+                            .map(|i| format!("partial index `{}`", i.name))
+                    });
+                if let Some(blocker) = blocker {
+                    return Err(RenderError::Unsupported {
+                        backend,
+                        what: format!(
+                            "remove a value from enum `{name}` while {blocker} on `{table}` compares `{column}` with its values (PostgreSQL makes the type again, and cannot carry the comparison over)"
+                        ),
+                        fix: format!(
+                            "in the same migration, drop the {blocker} first and add it again after the removal"
+                        ),
+                    });
+                }
                 if let Some(v) = before.views_reading(&table, Some(&column)).next() {
                     return Err(view_in_the_way(
                         backend,
@@ -845,11 +903,14 @@ pub fn raw_text_for(backend: Backend, text: &SqlText) -> Result<String, RenderEr
 
 /// Whether a function or trigger is left out on `backend` on purpose: its text there is empty.
 fn left_out(backend: Backend, o: &DeclaredObject) -> bool {
-    matches!(o.kind, ObjectKind::Function | ObjectKind::Trigger)
-        && o.definition
-            .as_ref()
-            .and_then(|d| raw_text(backend, d).ok())
-            .is_some_and(|t| t.trim().is_empty())
+    matches!(
+        o.kind,
+        ObjectKind::Function | ObjectKind::Trigger | ObjectKind::View
+    ) && o
+        .definition
+        .as_ref()
+        .and_then(|d| raw_text(backend, d).ok())
+        .is_some_and(|t| t.trim().is_empty())
 }
 
 /// An object's kind that only PostgreSQL has, refused elsewhere.

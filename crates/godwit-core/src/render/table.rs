@@ -296,10 +296,32 @@ pub fn drop_declared(object: &DeclaredObject, outside_transaction: bool) -> SqlT
         ObjectKind::Function => per(&|b| match b {
             // A function or a procedure, whichever it is.
             Backend::Postgres => Some(format!("DROP ROUTINE {}", quote(b, name))),
+            // MySQL/MariaDB drop a procedure as one.
+            Backend::MySql if is_procedure(object) => {
+                Some(format!("DROP PROCEDURE {}", quote(b, name)))
+            }
             Backend::MySql => Some(format!("DROP FUNCTION {}", quote(b, name))),
             Backend::Sqlite => None,
         }),
     }
+}
+
+/// Whether a function made by `create_function` is a procedure on MySQL/MariaDB: its statement
+/// says `PROCEDURE` before the name (`CREATE [DEFINER = ..] PROCEDURE name ..`).
+fn is_procedure(object: &DeclaredObject) -> bool {
+    let Some(text) = object
+        .definition
+        .as_ref()
+        .and_then(|d| raw_text(Backend::MySql, d).ok())
+    else {
+        return false;
+    };
+    let head = text
+        .split('(')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    head.split_whitespace().any(|w| w == "PROCEDURE")
 }
 
 pub(super) fn raw_text(backend: Backend, text: &SqlText) -> Result<String, RenderError> {

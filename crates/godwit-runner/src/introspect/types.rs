@@ -24,8 +24,8 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
             Uuid => "uuid".into(),
             Json => "jsonb".into(),
             Binary => "bytea".into(),
-            // `format_type` names the type (quoted when it must be).
-            Enum(e) => normalize_type(&e.name),
+            // `format_type` names the type, quoted when it must be.
+            Enum(e) => normalize_type(&pg_type_name(&e.name)),
         },
         Backend::MySql => match ty {
             SmallInt => "smallint".into(),
@@ -75,6 +75,23 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
             // Text, its values checked by the column's CHECK.
             Enum(_) => "text".into(),
         },
+    }
+}
+
+/// A type's name as PostgreSQL's `format_type` writes it: quoted unless it is lowercase letters,
+/// digits and underscores, not starting with a digit.
+fn pg_type_name(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
 
