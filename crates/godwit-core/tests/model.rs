@@ -1196,3 +1196,15 @@ fn a_foreign_key_between_enum_columns() {
         "#]],
     );
 }
+
+#[test]
+fn a_generated_column_computed_from_the_key_on_mysql() {
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #1 add_column("posts", "id_twice"): MySQL/MariaDB cannot compute `posts.id_twice` from `id`, the auto-increment key: MySQL/MariaDB refuse it: compute it from other columns, or in the application
+    "#]].assert_eq(&up_on(Backend::MySql, |s| {
+        s.add_column(
+            "posts",
+            Column::big_integer("id_twice").generated(col("id").mul(2)),
+        );
+    }));
+}

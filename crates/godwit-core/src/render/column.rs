@@ -359,6 +359,32 @@ pub(super) fn check_column(
     Ok(())
 }
 
+/// MySQL/MariaDB refuse a generated column computed from the auto-increment key.
+pub(super) fn check_generated_on_key(
+    backend: Backend,
+    table: &TableDef,
+    def: &ColumnDef,
+) -> Result<(), RenderError> {
+    let Some(g) = &def.generated else {
+        return Ok(());
+    };
+    match table
+        .columns
+        .iter()
+        .find(|c| c.auto_increment && g.expr.mentions(&c.name))
+    {
+        Some(key) if backend == Backend::MySql => Err(RenderError::Unsupported {
+            backend,
+            what: format!(
+                "compute `{}.{}` from `{}`, the auto-increment key: MySQL/MariaDB refuse it",
+                table.name, def.name, key.name
+            ),
+            fix: "compute it from other columns, or in the application".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The longest `varchar` PostgreSQL accepts.
 pub(super) const POSTGRES_MAX_VARCHAR: u32 = 10_485_760;
 

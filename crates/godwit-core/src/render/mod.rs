@@ -258,6 +258,7 @@ fn render_op_inner(
         }
         Op::AddColumn { table, column } => {
             check_column(backend, table, column)?;
+            check_generated_on_key(backend, &table_before(table), column)?;
             let mut out = vec![alter(backend, table, |a| {
                 a.add_column(sea_column(backend, column, false));
             })];

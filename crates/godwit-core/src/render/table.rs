@@ -120,6 +120,7 @@ pub(crate) fn create_table(
 ) -> Result<Vec<String>, RenderError> {
     for c in &table.columns {
         check_column(backend, &table.name, c)?;
+        check_generated_on_key(backend, table, c)?;
     }
     let mut t = sq::Table::create();
     t.table(name.to_string());

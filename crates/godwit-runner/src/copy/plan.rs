@@ -52,6 +52,19 @@ pub(super) fn plan(
                      batches: add one in a migration, or leave the table out with --tables"
                     .to_string(),
         })?;
+        if let Some(k) = key_columns
+            .iter()
+            .find(|k| table.column(k).is_some_and(|c| c.generated.is_some()))
+        {
+            return Err(Error::CopyRefused {
+                table: name.clone(),
+                reason: format!(
+                    "the key it would be walked by has `{k}`, a generated column, which the copy \
+                     leaves for the target to compute: give the table a primary key of plain \
+                     columns in a migration, or leave it out with --tables"
+                ),
+            });
+        }
         // A generated column is computed by the target from the others.
         let copied: Vec<&godwit_core::ColumnDef> = table
             .columns
