@@ -224,8 +224,6 @@ impl SchemaModel {
         Ok(())
     }
 
-    /// Refuse to drop `column` while a check (other than its own) or a partial index's
-    /// predicate still names it: backends disagree on what happens to them.
     /// A generated column: nothing writes it, and it has no default.
     fn check_generated(table: &str, c: &crate::column::ColumnDef) -> Result<(), ModelError> {
         if c.generated.is_none() {
@@ -257,6 +255,9 @@ impl SchemaModel {
         Ok(())
     }
 
+    /// Refuse to drop `column` while a generated column is computed from it, or a check (other
+    /// than its own) or a partial index's predicate still names it: backends disagree on what
+    /// happens to them.
     fn check_unused(table: &TableDef, column: &str) -> Result<(), ModelError> {
         if let Some(g) = table.columns.iter().find(|c| {
             c.name != column
