@@ -1249,9 +1249,10 @@ pub(crate) fn mentions(sql: &SqlText, ident: &str, star: bool) -> bool {
     })
 }
 
-/// `sql` with identifier `from` renamed `to`, on each backend's quoting.
+/// `sql` with table `from` renamed `to`, on each backend's quoting (an alias of the same name,
+/// after `AS`, stays).
 fn rename_in(sql: &SqlText, from: &str, to: &str) -> SqlText {
-    let per = |b: Backend, text: &str| crate::render::rename_identifier(b, text, from, to).0;
+    let per = |b: Backend, text: &str| crate::render::rename_table_in_query(b, text, from, to);
     match sql {
         SqlText::All(s) => SqlText::PerBackend {
             postgres: Some(per(Backend::Postgres, s)),

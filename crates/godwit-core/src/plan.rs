@@ -437,6 +437,71 @@ fn apply_plan(
 /// does on exit: each operation is applied to `twin` first, so that the renderer sees the schema
 /// before (`model`) and after (`twin`) it without cloning the whole schema per operation (which
 /// made rendering 1,000 migrations quadratic).
+/// The enum value of `added` that `op` writes into a column of its type, if any: an inserted or
+/// set value, or a default.
+fn uses_new_enum_value(
+    model: &SchemaModel,
+    op: &Op,
+    added: &[(String, String)],
+) -> Option<(String, String)> {
+    if added.is_empty() {
+        return None;
+    }
+    let enum_of = |table: &str, column: &str| -> Option<String> {
+        match &model.tables.get(table)?.column(column)?.ty {
+            crate::types::ColumnType::Enum(e) => Some(e.name.clone()),
+            _ => None,
+        }
+    };
+    let hit = |ty_name: Option<String>, holds: &dyn Fn(&str) -> bool| {
+        let ty_name = ty_name?;
+        added
+            .iter()
+            .find(|(n, v)| *n == ty_name && holds(v))
+            .cloned()
+    };
+    let is_value = |d: &Option<crate::types::DefaultValue>, v: &str| {
+        d.as_ref() == Some(&crate::types::DefaultValue::Value(v.into()))
+    };
+    let column_enum = |ty: &crate::types::ColumnType| match ty {
+        crate::types::ColumnType::Enum(e) => Some(e.name.clone()),
+        _ => None,
+    };
+    let writes = |sql: &str, v: &str| sql.contains(&format!("'{}'", v.replace('\'', "''")));
+    match op {
+        Op::Insert(i) => i.columns.iter().enumerate().find_map(|(k, c)| {
+            hit(enum_of(&i.table, c), &|v| {
+                i.rows
+                    .iter()
+                    .any(|r| r.get(k) == Some(&sea_query::Value::from(v)))
+            })
+        }),
+        Op::Update(u) => u.sets.iter().find_map(|(c, e)| {
+            let sql = render::expr_sql(Backend::Postgres, e);
+            hit(enum_of(&u.table, c), &|v| writes(&sql, v))
+        }),
+        Op::Backfill(b) => b.sets.iter().find_map(|(c, e)| {
+            let sql = render::expr_sql(Backend::Postgres, e);
+            hit(enum_of(&b.table, c), &|v| writes(&sql, v))
+        }),
+        Op::AddColumn { column, .. } => {
+            hit(column_enum(&column.ty), &|v| is_value(&column.default, v))
+        }
+        Op::SetDefault {
+            table,
+            column,
+            default,
+        } => hit(enum_of(table, column), &|v| {
+            is_value(&Some(default.clone()), v)
+        }),
+        Op::CreateTable(t) => t
+            .columns
+            .iter()
+            .find_map(|c| hit(column_enum(&c.ty), &|v| is_value(&c.default, v))),
+        _ => None,
+    }
+}
+
 fn render_plan(
     model: &mut SchemaModel,
     twin: &mut SchemaModel,
@@ -457,6 +522,14 @@ fn render_plan(
     };
     // SQLite: operations on one table that each rebuild it, one after another, rebuild it once.
     let mut shared_rebuild: Option<(usize, TableDef)> = None;
+    // PostgreSQL: enum values this migration adds, which its own transaction cannot use.
+    let mut added: Vec<(String, String)> = Vec::new();
+    let in_transaction = !ops.iter().any(|op| match op {
+        Op::CreateIndex { index, .. } => index.is_concurrent,
+        Op::DropIndex { concurrently, .. } => *concurrently,
+        Op::Sql(raw) => raw.outside_transaction,
+        _ => false,
+    });
     for (i, op) in ops.iter().enumerate() {
         let fail = |kind: ErrorKind| Error {
             migration: id.clone(),
@@ -464,6 +537,22 @@ fn render_plan(
             operation: Some((i, op.describe())),
             kind,
         };
+        if backend == Backend::Postgres && in_transaction {
+            if let Op::AddEnumValue { name, value } = op {
+                added.push((name.clone(), value.clone()));
+            } else if let Some((name, value)) = uses_new_enum_value(model, op, &added) {
+                return Err(fail(
+                    crate::error::RenderError::Unsupported {
+                        backend,
+                        what: format!(
+                            "use `{value}`, which this migration adds to enum `{name}`, in the same transaction"
+                        ),
+                        fix: "PostgreSQL lets a new enum value be used only once the transaction that adds it has committed: use it in the next migration".into(),
+                    }
+                    .into(),
+                ));
+            }
+        }
         if backend == Backend::Sqlite
             && shared_rebuild.is_none()
             && !render::rendering_rebuild_per_operation()

@@ -1208,3 +1208,43 @@ fn a_generated_column_computed_from_the_key_on_mysql() {
         );
     }));
 }
+
+#[test]
+fn a_view_follows_its_table_renamed_and_keeps_its_aliases() {
+    check_down(
+        |s| {
+            s.create_view("post_count", "SELECT COUNT(*) AS posts FROM posts");
+            s.rename_table("posts", "articles");
+            s.drop_view("post_count");
+        },
+        None,
+        expect![[r#"
+            CREATE VIEW "post_count" AS SELECT COUNT(*) AS posts FROM "articles";
+            ALTER TABLE "articles" RENAME TO "posts";
+            DROP VIEW "post_count";
+        "#]],
+    );
+}
+
+#[test]
+fn an_enum_value_used_in_the_migration_that_adds_it() {
+    let up: fn(&mut Schema) = |s| {
+        s.create_enum("post_state", ["draft", "live"]);
+        s.add_column(
+            "posts",
+            Column::enumeration("state", "post_state").default("draft"),
+        );
+        s.add_enum_value("post_state", "gone");
+        s.update("posts")
+            .set("state", "gone")
+            .filter(col("views").eq(0));
+    };
+    expect![[r#"
+        error: migration 20260102000000 under_test, operation #4 update("posts"): PostgreSQL cannot use `gone`, which this migration adds to enum `post_state`, in the same transaction: PostgreSQL lets a new enum value be used only once the transaction that adds it has committed: use it in the next migration
+    "#]].assert_eq(&up_on(Backend::Postgres, up));
+    expect![[r#"
+        ALTER TABLE `posts` ADD COLUMN `state` enum('draft', 'live') NOT NULL DEFAULT 'draft';
+        ALTER TABLE `posts` MODIFY COLUMN `state` enum('draft', 'live', 'gone') NOT NULL DEFAULT 'draft';
+        UPDATE `posts` SET `state` = 'gone' WHERE `views` = 0;
+    "#]].assert_eq(&up_on(Backend::MySql, up));
+}

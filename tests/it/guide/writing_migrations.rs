@@ -467,9 +467,11 @@ const SECTIONS: &[Section] = &[
                 "add_enum_value",
                 "Add a value to an enum",
                 "The value comes last. PostgreSQL adds it to the type in the migration's \
-                 transaction (rows may hold it once the migration has committed: use it from \
-                 the next migration on); MySQL/MariaDB modifies each column of the type, and \
-                 SQLite rebuilds each table that has one. Rolling back removes it, as below.",
+                 transaction, and rows may hold it only once that has committed: a migration \
+                 that also writes the value (an insert, an update, a backfill, a default) is \
+                 refused there before anything runs, and the value is used from the next \
+                 migration on. MySQL/MariaDB modifies each column of the type, and SQLite \
+                 rebuilds each table that has one. Rolling back removes it, as below.",
             ),
             with_down(
                 "remove_enum_value",

@@ -106,7 +106,7 @@ pub(crate) fn rendering_rebuild_per_operation() -> bool {
 
 pub use sql::query;
 use sql::*;
-pub(crate) use sql::{expr_sql, quote, rename_identifier};
+pub(crate) use sql::{expr_sql, quote, rename_identifier, rename_table_in_query};
 
 /// One SQL statement, with its bound values.
 #[derive(Debug, Clone, PartialEq)]

@@ -224,6 +224,31 @@ pub(crate) fn rename_identifier(
     from: &str,
     to: &str,
 ) -> (String, bool) {
+    rename_in_sql(backend, sql, from, to, false)
+}
+
+/// [`rename_identifier`] for a table's name in a query: a name given with `AS` (a column's or
+/// a table's alias) is not the table, and stays.
+pub(crate) fn rename_table_in_query(backend: Backend, sql: &str, from: &str, to: &str) -> String {
+    rename_in_sql(backend, sql, from, to, true).0
+}
+
+fn rename_in_sql(
+    backend: Backend,
+    sql: &str,
+    from: &str,
+    to: &str,
+    keep_aliases: bool,
+) -> (String, bool) {
+    // Whether the last word before this point, spaces aside, was `AS`.
+    let after_as = |out: &str| {
+        keep_aliases
+            && out
+                .trim_end()
+                .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("as"))
+    };
     let quote_char = if backend == Backend::MySql { '`' } else { '"' };
     let chars: Vec<char> = sql.chars().collect();
     let (mut out, mut found, mut i) = (String::with_capacity(sql.len()), false, 0);
@@ -241,7 +266,7 @@ pub(crate) fn rename_identifier(
                 end += 1;
             }
             let ident: String = chars[start..end].iter().collect();
-            if ident == from {
+            if ident == from && !after_as(&out) {
                 found = true;
                 out.push_str(&quote(backend, to));
             } else {
@@ -256,7 +281,7 @@ pub(crate) fn rename_identifier(
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            if word.eq_ignore_ascii_case(from) {
+            if word.eq_ignore_ascii_case(from) && !after_as(&out) {
                 found = true;
                 out.push_str(&quote(backend, to));
             } else {
