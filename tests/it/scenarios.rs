@@ -99,6 +99,7 @@ macro_rules! all_scenarios {
             change_column_type_under_view,
             create_materialized_view,
             drop_materialized_view,
+            refresh_materialized_view,
             create_function_and_trigger,
             drop_trigger,
             drop_trigger_and_function,
@@ -2054,5 +2055,28 @@ pub fn add_virtual_generated_column() -> Scenario {
         sql: "SELECT COUNT(*) FROM posts WHERE views_plus_one = 11",
         after_up: 1,
         after_down: None,
+    }])
+}
+
+/// A materialized view filled again after rows changed (PostgreSQL only).
+pub fn refresh_materialized_view() -> Scenario {
+    const COUNTS: Step = Step::up(|s| {
+        s.create_materialized_view(
+            "post_counts",
+            "SELECT user_id, COUNT(*) AS posts FROM posts GROUP BY user_id",
+        );
+        s.delete("posts").filter(col("id").eq(2));
+    });
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, COUNTS],
+        Step::up(|s| {
+            s.refresh_materialized_view("post_counts");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM post_counts",
+        after_up: 1,
+        after_down: Some(1),
     }])
 }

@@ -2462,6 +2462,22 @@ fn create_extension() {
 }
 
 #[test]
+fn refresh_materialized_view() {
+    check(scenarios::refresh_materialized_view(), expect![[r#"
+        up
+          postgres
+            REFRESH MATERIALIZED VIEW "post_counts";
+          mysql
+            error: migration 4 under_test, operation #1 refresh_materialized_view("post_counts"): MySQL/MariaDB cannot create or drop materialized view `post_counts`: MySQL/MariaDB has none: use a plain view (`s.create_view`), or a table kept up to date
+          sqlite
+            error: migration 4 under_test, operation #1 refresh_materialized_view("post_counts"): SQLite cannot create or drop materialized view `post_counts`: SQLite has none: use a plain view (`s.create_view`), or a table kept up to date
+        down
+          postgres, mysql, sqlite
+            -- no statements
+    "#]]);
+}
+
+#[test]
 fn create_table_generated_columns() {
     check(
         scenarios::create_table_generated_columns(),

@@ -47,6 +47,7 @@ impl ChangeKind {
             | Op::ValidateConstraint { .. }
             | Op::AddUniqueUsingIndex { .. }
             | Op::CreateObject(_)
+            | Op::RefreshMaterializedView { .. }
             | Op::CreateEnum { .. }
             | Op::AddEnumValue { .. }
             | Op::CommentOnTable { .. }
@@ -167,6 +168,7 @@ fn locks(
                 Op::CreateObject(o) if o.kind != ObjectKind::Trigger => vec![],
                 Op::DropObject { .. }
                 | Op::ReplaceView { .. }
+                | Op::RefreshMaterializedView { .. }
                 | Op::CreateEnum { .. }
                 | Op::DropEnum { .. } => vec![],
                 _ => crate::lint::op_table(op)
@@ -289,7 +291,9 @@ fn locks(
                 .unwrap_or_default(),
             _ => vec![],
         },
-        Op::ReplaceView { name, .. } => vec![on(AX, name)],
+        Op::ReplaceView { name, .. } | Op::RefreshMaterializedView { name } => {
+            vec![on(AX, name)]
+        }
         Op::CreateEnum { .. } | Op::DropEnum { .. } | Op::AddEnumValue { .. } => vec![],
         // The type is made again and each column of it converted: a rewrite.
         Op::RemoveEnumValue { name, .. } => enum_tables(before, name)

@@ -1335,6 +1335,7 @@ pub(crate) fn op_table(op: &Op) -> Option<&str> {
         | Op::CreateObject(_)
         | Op::DropObject { .. }
         | Op::ReplaceView { .. }
+        | Op::RefreshMaterializedView { .. }
         | Op::CreateEnum { .. }
         | Op::AddEnumValue { .. }
         | Op::RemoveEnumValue { .. }

@@ -1001,6 +1001,11 @@ impl SchemaModel {
             }
             Op::Sql(raw) => self.apply_declared(raw)?,
             Op::CreateObject(o) => self.create_object(o)?,
+            Op::RefreshMaterializedView { name } => {
+                if self.declared(ObjectKind::MaterializedView, name).is_none() {
+                    return Err(self.unknown_object(ObjectKind::MaterializedView, name));
+                }
+            }
             Op::DropObject { kind, name } => self.drop_object(*kind, name)?,
             Op::ReplaceView { name, query } => {
                 let Some(at) = self

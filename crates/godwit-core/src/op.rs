@@ -651,6 +651,11 @@ pub enum Op {
         /// Its name.
         name: String,
     },
+    /// Fill a materialized view again from its query (PostgreSQL); nothing to undo.
+    RefreshMaterializedView {
+        /// The materialized view.
+        name: String,
+    },
     /// Give a view a new query (`CREATE OR REPLACE VIEW`); `down` restores the one before.
     ReplaceView {
         /// The view.
@@ -787,6 +792,9 @@ impl Op {
             Op::CreateObject(o) => format!("create_{}(\"{}\")", o.kind.method(), o.name),
             Op::DropObject { kind, name } => format!("drop_{}(\"{name}\")", kind.method()),
             Op::ReplaceView { name, .. } => format!("replace_view(\"{name}\")"),
+            Op::RefreshMaterializedView { name } => {
+                format!("refresh_materialized_view(\"{name}\")")
+            }
             Op::CreateEnum { name, values } => format!("create_enum(\"{name}\", {values:?})"),
             Op::AddEnumValue { name, value } => {
                 format!("add_enum_value(\"{name}\", \"{value}\")")

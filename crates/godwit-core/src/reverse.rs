@@ -376,6 +376,8 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
                 "the view's query before is unknown: write `down` by hand",
             )),
         },
+        // The rows it filled in are the query's: nothing to undo.
+        Op::RefreshMaterializedView { .. } => ops(vec![]),
         Op::CreateEnum { name, .. } => ops(vec![Op::DropEnum { name: name.clone() }]),
         Op::AddEnumValue { name, value } => ops(vec![Op::RemoveEnumValue {
             name: name.clone(),

@@ -509,6 +509,13 @@ impl Schema {
         );
     }
 
+    /// Fill a materialized view again from its query (PostgreSQL): its readers wait until it
+    /// is done. Rolling back has nothing to undo.
+    #[track_caller]
+    pub fn refresh_materialized_view(&mut self, name: impl Into<String>) {
+        self.push(Op::RefreshMaterializedView { name: name.into() });
+    }
+
     /// Drop a materialized view.
     #[track_caller]
     pub fn drop_materialized_view(&mut self, name: impl Into<String>) {

@@ -573,6 +573,12 @@ const SECTIONS: &[Section] = &[
                 "Rolling back makes it again, and fills it.",
             ),
             with_down(
+                "refresh_materialized_view",
+                "Refresh a materialized view",
+                "It runs the view's query again; its readers wait until it is done (`plan` shows \
+                 the lock). Rolling back has nothing to undo.",
+            ),
+            with_down(
                 "create_function_and_trigger",
                 "Create a function and a trigger",
                 "Functions and triggers are written whole, per backend, since their syntax \

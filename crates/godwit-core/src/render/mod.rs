@@ -526,6 +526,16 @@ fn render_op_inner(
                 vec![raw_text(backend, &drop_declared(&object, false))?]
             }
         }
+        Op::RefreshMaterializedView { name } => {
+            let object = DeclaredObject {
+                kind: ObjectKind::MaterializedView,
+                name: name.clone(),
+                tables: Vec::new(),
+                definition: None,
+            };
+            only_on(backend, &object)?;
+            vec![format!("REFRESH MATERIALIZED VIEW {}", q(name))]
+        }
         Op::ReplaceView { name, query } => {
             let query = raw_text(backend, query)?;
             // PostgreSQL's `CREATE OR REPLACE VIEW` cannot drop, rename or retype a column:
