@@ -2463,7 +2463,9 @@ fn create_extension() {
 
 #[test]
 fn refresh_materialized_view() {
-    check(scenarios::refresh_materialized_view(), expect![[r#"
+    check(
+        scenarios::refresh_materialized_view(),
+        expect![[r#"
         up
           postgres
             REFRESH MATERIALIZED VIEW "post_counts";
@@ -2474,7 +2476,8 @@ fn refresh_materialized_view() {
         down
           postgres, mysql, sqlite
             -- no statements
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]

@@ -80,10 +80,7 @@ impl Progress {
     }
 
     fn quoted(&self) -> String {
-        match self.backend {
-            Backend::MySql => format!("`{}`", self.table),
-            _ => format!("\"{}\"", self.table),
-        }
+        crate::history::quote_table(self.backend, &self.table)
     }
 
     fn build(&self, stmt: &impl QueryStatementWriter) -> Statement {
@@ -114,7 +111,7 @@ impl Progress {
     /// Forget every step of `version` in `direction`: the migration starts afresh.
     pub fn reset(&self, version: u64, direction: &str) -> Statement {
         let mut stmt = sq::Query::delete();
-        stmt.from_table(sq::Alias::new(self.table.clone()))
+        stmt.from_table(crate::history::table_ref(&self.table))
             .and_where(
                 sq::Expr::col("version")
                     .eq(version as i64)
@@ -125,7 +122,7 @@ impl Progress {
 
     fn start(&self, step: StepId<'_>) -> Statement {
         let mut stmt = sq::Query::insert();
-        stmt.into_table(sq::Alias::new(self.table.clone()))
+        stmt.into_table(crate::history::table_ref(&self.table))
             .columns([
                 "version",
                 "direction",
@@ -147,7 +144,7 @@ impl Progress {
 
     fn advance(&self, step: StepId<'_>, position: &Position) -> Statement {
         let mut stmt = sq::Query::update();
-        stmt.table(sq::Alias::new(self.table.clone()))
+        stmt.table(crate::history::table_ref(&self.table))
             .value(
                 "last_key",
                 Value::String(position.last_key.as_deref().map(key_text)),
@@ -168,7 +165,7 @@ impl Progress {
         let mut select = sq::Query::select();
         select
             .columns(["last_key", "done_rows", "finished"])
-            .from(sq::Alias::new(self.table.clone()))
+            .from(crate::history::table_ref(&self.table))
             .and_where(self.key(step));
         let st = self.build(&select);
         let sql = sqlx::AssertSqlSafe(st.sql.clone());

@@ -106,13 +106,35 @@ pub(crate) const PROGRESS_SUFFIX: &str = "_batches";
 /// the messages that tell users what SQL to run), and it and the names godwit derives
 /// from it (`<name>_batches`) must fit `backend`'s identifier limit: PostgreSQL would cut a
 /// longer one short, silently, to the history table's own name.
-pub(crate) fn check_table_name(name: &str, backend: Backend) -> Result<(), Error> {
+pub(crate) fn check_table_name(full: &str, backend: Backend) -> Result<(), Error> {
     let bad = |reason: &str| {
         Err(Error::HistoryTableName {
-            name: name.to_string(),
+            name: full.to_string(),
             reason: reason.to_string(),
         })
     };
+    // PostgreSQL: `schema.table` puts it in another schema than the connection's.
+    let (schema, name) = split_schema(full);
+    if let Some(schema) = schema {
+        if backend != Backend::Postgres {
+            return bad(&format!(
+                "a schema for the history table (`{schema}.`) is PostgreSQL's: on {backend} give the table's name alone"
+            ));
+        }
+        if name.contains('.') {
+            return bad("give at most one schema: `schema.table`");
+        }
+        let mut chars = schema.chars();
+        if !chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return bad(&format!(
+                "its schema `{schema}` must be letters, digits and `_`, starting with a letter or `_`"
+            ));
+        }
+    }
     let mut chars = name.chars();
     match chars.next() {
         None => return bad("it is empty"),
@@ -139,6 +161,39 @@ pub(crate) fn check_table_name(name: &str, backend: Backend) -> Result<(), Error
     Ok(())
 }
 
+/// `schema.table` as its schema and table; a name without a dot has no schema.
+pub(crate) fn split_schema(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('.') {
+        Some((schema, table)) => (Some(schema), table),
+        None => (None, name),
+    }
+}
+
+/// The history table's (or its progress table's) name, quoted, with its schema if it has one.
+pub(crate) fn quote_table(backend: Backend, name: &str) -> String {
+    let q = |s: &str| match backend {
+        Backend::MySql => format!("`{s}`"),
+        _ => format!("\"{s}\""),
+    };
+    match split_schema(name) {
+        (Some(schema), table) => format!("{}.{}", q(schema), q(table)),
+        (None, table) => q(table),
+    }
+}
+
+/// The same, for sea-query.
+pub(crate) fn table_ref(name: &str) -> sq::TableRef {
+    use sq::IntoTableRef as _;
+    match split_schema(name) {
+        (Some(schema), table) => (
+            sq::Alias::new(schema.to_string()),
+            sq::Alias::new(table.to_string()),
+        )
+            .into_table_ref(),
+        (None, table) => sq::Alias::new(table.to_string()).into_table_ref(),
+    }
+}
+
 /// The history table of one database.
 #[derive(Debug, Clone)]
 pub(crate) struct History {
@@ -148,10 +203,7 @@ pub(crate) struct History {
 
 impl History {
     fn quoted(&self) -> String {
-        match self.backend {
-            Backend::MySql => format!("`{}`", self.table),
-            _ => format!("\"{}\"", self.table),
-        }
+        quote_table(self.backend, &self.table)
     }
 
     fn fail(&self, action: &str, e: &sqlx::Error) -> Error {
@@ -179,6 +231,11 @@ impl History {
     }
 
     pub async fn create(&self, conn: &mut Conn) -> Result<(), Error> {
+        if let (Some(schema), _) = split_schema(&self.table) {
+            conn.batch(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .await
+                .map_err(|e| self.fail("creating the schema of", &e))?;
+        }
         conn.batch(&self.create_sql())
             .await
             .map_err(|e| self.fail("creating", &e))
@@ -187,11 +244,14 @@ impl History {
     /// Whether the table exists, without creating it.
     pub async fn exists(&self, conn: &mut Conn) -> Result<bool, Error> {
         let sql = match self.backend {
-            Backend::Postgres => format!(
-                "SELECT count(*)::bigint FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_name = '{}'",
-                self.table
-            ),
+            Backend::Postgres => {
+                let (schema, table) = split_schema(&self.table);
+                let schema = schema.map_or("current_schema()".to_string(), |s| format!("'{s}'"));
+                format!(
+                    "SELECT count(*)::bigint FROM information_schema.tables \
+                     WHERE table_schema = {schema} AND table_name = '{table}'"
+                )
+            }
             Backend::MySql => format!(
                 "SELECT count(*) FROM information_schema.tables \
                  WHERE table_schema = DATABASE() AND table_name = '{}'",
@@ -289,7 +349,7 @@ impl History {
             _ => sq::Value::Int(Some(1)),
         };
         let mut stmt = sq::Query::insert();
-        stmt.into_table(self.table.clone())
+        stmt.into_table(table_ref(&self.table))
             .columns([
                 "version",
                 "name",
@@ -315,7 +375,7 @@ impl History {
     /// statement (`--single-transaction`).
     pub fn insert_many(&self, rows: &[(&RenderedMigration, u64)], at: OffsetDateTime) -> Statement {
         let mut stmt = sq::Query::insert();
-        stmt.into_table(self.table.clone()).columns([
+        stmt.into_table(table_ref(&self.table)).columns([
             "version",
             "name",
             "checksum",
@@ -347,7 +407,7 @@ impl History {
         error: Option<&str>,
     ) -> Statement {
         let mut stmt = sq::Query::update();
-        stmt.table(self.table.clone())
+        stmt.table(table_ref(&self.table))
             .value("status", status.as_str())
             .value(
                 "statement",
@@ -361,7 +421,7 @@ impl History {
     /// Mark `version` applied after it ran statement by statement.
     pub fn finish(&self, version: u64, at: OffsetDateTime, execution_ms: u64) -> Statement {
         let mut stmt = sq::Query::update();
-        stmt.table(self.table.clone())
+        stmt.table(table_ref(&self.table))
             .value("status", RowStatus::Applied.as_str())
             .value("statement", sq::Value::Int(None))
             .value("error", sq::Value::String(None))
@@ -374,7 +434,7 @@ impl History {
     /// Record `version`'s current name and checksum (`repair`, after a reviewed change).
     pub fn set_checksum(&self, version: u64, name: &str, checksum: &str) -> Statement {
         let mut stmt = sq::Query::update();
-        stmt.table(self.table.clone())
+        stmt.table(table_ref(&self.table))
             .value("name", name)
             .value("checksum", checksum)
             .and_where(sq::Expr::col("version").eq(version as i64));
@@ -384,7 +444,7 @@ impl History {
     /// Forget `version` (its `down` ran).
     pub fn delete(&self, version: u64) -> Statement {
         let mut stmt = sq::Query::delete();
-        stmt.from_table(self.table.clone())
+        stmt.from_table(table_ref(&self.table))
             .and_where(sq::Expr::col("version").eq(version as i64));
         self.build(&stmt)
     }

@@ -259,6 +259,49 @@ async fn the_history_table_name_is_configurable(backend: Backend) {
     db.conn.close().await;
 }
 
+/// PostgreSQL: `schema.table` puts the history table in a schema of its own, made if missing;
+/// elsewhere it is refused before anything runs.
+async fn the_history_table_may_live_in_a_postgres_schema(backend: Backend) {
+    let mut db = scratch(backend, "history_schema").await;
+    let r = runner(&db.url()).with_options(Options::default().history_table("ops.migrations"));
+    if backend != Backend::Postgres {
+        let err = r.up(&Up::default()).await.unwrap_err();
+        assert!(
+            matches!(err, Error::HistoryTableName { .. })
+                && err.to_string().contains("PostgreSQL's"),
+            "{backend}: {err}"
+        );
+        assert!(!table_exists(&mut db.conn, "authors").await);
+        db.conn.close().await;
+        return;
+    }
+    r.up(&Up::default().to(Some(V2))).await.unwrap();
+    assert!(!table_exists(&mut db.conn, HISTORY).await);
+    assert!(!table_exists(&mut db.conn, "migrations").await);
+    assert_eq!(
+        history(&mut db.conn, "ops.migrations").await,
+        Vec::<(u64, String)>::new(),
+        "`history` looks in the current schema only"
+    );
+    assert_eq!(
+        scalar(
+            &mut db.conn,
+            "SELECT count(*)::int8 FROM ops.migrations WHERE status = 'applied'"
+        )
+        .await,
+        2
+    );
+    let status = r.status().await.unwrap();
+    assert_eq!(status.history_table, "ops.migrations");
+    assert_eq!(status.count(State::Applied), 2);
+    r.down(&Down::new(DownTarget::Steps(1))).await.unwrap();
+    assert_eq!(
+        scalar(&mut db.conn, "SELECT count(*)::int8 FROM ops.migrations").await,
+        1
+    );
+    db.conn.close().await;
+}
+
 /// A migration that takes a while (its statements bind no values, so they go to the server in
 /// one round trip).
 struct Slow;
@@ -312,4 +355,5 @@ on_every_backend!(
     single_transaction_applies_everything_or_refuses,
     fresh_drops_everything_and_reapplies,
     the_history_table_name_is_configurable,
+    the_history_table_may_live_in_a_postgres_schema,
 );

@@ -32,7 +32,8 @@ pub(crate) struct DbArgs {
     /// The database [default: DATABASE_URL, else DATABASE_URL in .env, else the crate's SQLite dev.db]
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
-    /// The history table's name
+    /// The history table's name; on PostgreSQL `schema.name` keeps it in a schema of its own
+    /// (made if missing)
     #[arg(long, value_name = "NAME", default_value = godwit_runner::DEFAULT_TABLE)]
     pub history_table: String,
     /// Seconds to wait for another deploy's migration lock before giving up (exit code 4)
