@@ -102,7 +102,8 @@ pub fn checksum(m: &RenderedMigration) -> String {
 /// What godwit adds to the history table's name for the progress of batched steps.
 pub(crate) const PROGRESS_SUFFIX: &str = "_batches";
 
-/// The history table's name must be a plain identifier (so that it can be written unquoted in
+/// The history table's name must be a plain identifier, on PostgreSQL optionally after a schema's
+/// (`ops.godwit_migrations`), (so that it can be written unquoted in
 /// the messages that tell users what SQL to run), and it and the names godwit derives
 /// from it (`<name>_batches`) must fit `backend`'s identifier limit: PostgreSQL would cut a
 /// longer one short, silently, to the history table's own name.
@@ -459,9 +460,15 @@ mod tests {
         for backend in Backend::ALL {
             assert!(check_table_name("godwit_migrations", backend).is_ok());
             assert!(check_table_name("_h2", backend).is_ok());
-            for bad in ["", "2x", "a b", "a\"b", "schema.table"] {
+            for bad in ["", "2x", "a b", "a\"b", "a.b.c", "2s.t", "s.", ".t"] {
                 assert!(check_table_name(bad, backend).is_err(), "{bad}");
             }
+            // A schema of its own: PostgreSQL only.
+            assert_eq!(
+                check_table_name("ops.migrations", backend).is_ok(),
+                backend == Backend::Postgres,
+                "{backend}"
+            );
         }
         // `<name>_batches` must fit too: 55 bytes on PostgreSQL, 56 characters on MySQL.
         assert!(check_table_name(&"x".repeat(55), Backend::Postgres).is_ok());
