@@ -196,6 +196,25 @@ pub enum SqlText {
     },
 }
 
+impl SqlText {
+    /// The text for `backend`; `None` when a per-backend text leaves it out.
+    pub fn for_backend(&self, backend: crate::types::Backend) -> Option<&str> {
+        use crate::types::Backend;
+        match self {
+            SqlText::All(sql) => Some(sql),
+            SqlText::PerBackend {
+                postgres,
+                mysql,
+                sqlite,
+            } => match backend {
+                Backend::Postgres => postgres.as_deref(),
+                Backend::MySql => mysql.as_deref(),
+                Backend::Sqlite => sqlite.as_deref(),
+            },
+        }
+    }
+}
+
 /// The kind of a database object that raw SQL creates or drops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ObjectKind {
@@ -252,6 +271,19 @@ pub struct DeclaredObject {
 }
 
 impl DeclaredObject {
+    /// Whether a view, function or trigger the DSL made is left out on `backend` on purpose:
+    /// its text there is empty. Nothing renders it there, and nothing expects it.
+    pub fn left_out_on(&self, backend: crate::types::Backend) -> bool {
+        matches!(
+            self.kind,
+            ObjectKind::Function | ObjectKind::Trigger | ObjectKind::View
+        ) && self
+            .definition
+            .as_ref()
+            .and_then(|d| d.for_backend(backend))
+            .is_some_and(|t| t.trim().is_empty())
+    }
+
     /// `index ix_posts_lower_title on posts`, `view published_posts`.
     pub fn describe(&self) -> String {
         match self.kind {

@@ -524,12 +524,7 @@ fn render_plan(
     let mut shared_rebuild: Option<(usize, TableDef)> = None;
     // PostgreSQL: enum values this migration adds, which its own transaction cannot use.
     let mut added: Vec<(String, String)> = Vec::new();
-    let in_transaction = !ops.iter().any(|op| match op {
-        Op::CreateIndex { index, .. } => index.is_concurrent,
-        Op::DropIndex { concurrently, .. } => *concurrently,
-        Op::Sql(raw) => raw.outside_transaction,
-        _ => false,
-    });
+    let in_transaction = crate::schema::ops_transactional(ops);
     for (i, op) in ops.iter().enumerate() {
         let fail = |kind: ErrorKind| Error {
             migration: id.clone(),

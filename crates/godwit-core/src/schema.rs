@@ -39,13 +39,18 @@ impl Plan {
     /// Whether the migration can run inside a transaction (`concurrently()` indexes, built or
     /// dropped, and raw SQL run `outside_transaction()` cannot).
     pub fn transactional(&self) -> bool {
-        !self.ops.iter().any(|op| match op {
-            Op::CreateIndex { index, .. } => index.is_concurrent,
-            Op::DropIndex { concurrently, .. } => *concurrently,
-            Op::Sql(raw) => raw.outside_transaction,
-            _ => false,
-        })
+        ops_transactional(&self.ops)
     }
+}
+
+/// Whether `ops` can run inside a transaction: see [`Plan::transactional`].
+pub(crate) fn ops_transactional(ops: &[Op]) -> bool {
+    !ops.iter().any(|op| match op {
+        Op::CreateIndex { index, .. } => index.is_concurrent,
+        Op::DropIndex { concurrently, .. } => *concurrently,
+        Op::Sql(raw) => raw.outside_transaction,
+        _ => false,
+    })
 }
 
 /// The schema-change recorder passed to [`Migration::up`](crate::Migration::up) and `down`.

@@ -1108,6 +1108,8 @@ const NOT_DSL: &[(&str, &str)] = &[
     ("op.rs", "is_data"),
     ("op.rs", "name"),
     ("op.rs", "method"),
+    ("op.rs", "for_backend"),
+    ("op.rs", "left_out_on"),
     ("op.rs", "is_batched"),
     ("data.rs", "next_bound"),
     ("data.rs", "count"),

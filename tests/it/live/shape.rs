@@ -136,16 +136,7 @@ impl Shape {
     /// The shape the schema model says `backend` should have.
     pub fn from_model(backend: Backend, model: &SchemaModel) -> Shape {
         let mut shape = Self::from_tables_of(backend, model);
-        let left_out = |o: &godwit_core::op::DeclaredObject| {
-            matches!(
-                o.kind,
-                ObjectKind::Function | ObjectKind::Trigger | ObjectKind::View
-            ) && o
-                .definition
-                .as_ref()
-                .and_then(|d| godwit_core::render::raw_text_for(backend, d).ok())
-                .is_some_and(|t| t.trim().is_empty())
-        };
+        let left_out = |o: &godwit_core::op::DeclaredObject| o.left_out_on(backend);
         if backend == Backend::Postgres {
             for (name, values) in &model.enums {
                 shape

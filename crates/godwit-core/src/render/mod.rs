@@ -914,14 +914,7 @@ pub fn raw_text_for(backend: Backend, text: &SqlText) -> Result<String, RenderEr
 
 /// Whether a function or trigger is left out on `backend` on purpose: its text there is empty.
 fn left_out(backend: Backend, o: &DeclaredObject) -> bool {
-    matches!(
-        o.kind,
-        ObjectKind::Function | ObjectKind::Trigger | ObjectKind::View
-    ) && o
-        .definition
-        .as_ref()
-        .and_then(|d| raw_text(backend, d).ok())
-        .is_some_and(|t| t.trim().is_empty())
+    o.left_out_on(backend)
 }
 
 /// An object's kind that only PostgreSQL has, refused elsewhere.

@@ -460,22 +460,9 @@ fn compare_objects(
         };
         (table, object)
     };
-    // A function or trigger left out on this backend on purpose (an empty text) is not there.
-    let here = |o: &&godwit_core::op::DeclaredObject| match &o.definition {
-        Some(godwit_core::op::SqlText::PerBackend {
-            postgres,
-            mysql,
-            sqlite,
-        }) => {
-            let text = match backend {
-                Backend::Postgres => postgres,
-                Backend::MySql => mysql,
-                Backend::Sqlite => sqlite,
-            };
-            !text.as_deref().is_some_and(|t| t.trim().is_empty())
-        }
-        _ => true,
-    };
+    // A view, function or trigger left out on this backend on purpose (an empty text) is not
+    // there.
+    let here = |o: &&godwit_core::op::DeclaredObject| !o.left_out_on(backend);
     let declared: BTreeMap<(String, Object), &godwit_core::op::DeclaredObject> = model
         .objects
         .iter()
