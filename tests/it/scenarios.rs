@@ -108,6 +108,10 @@ macro_rules! all_scenarios {
             create_table_generated_columns,
             add_generated_column,
             add_virtual_generated_column,
+            create_tables_in_schema,
+            change_tables_in_schema,
+            rename_and_move_tables_in_schema,
+            drop_tables_in_schema,
         }
     };
 }
@@ -2079,4 +2083,160 @@ pub fn refresh_materialized_view() -> Scenario {
         after_up: 1,
         after_down: Some(1),
     }])
+}
+
+// ----- PostgreSQL schemas -------------------------------------------------------------------
+
+/// A `billing` schema with an enum, two tables (one referencing `users`) and a view of its own
+/// (PostgreSQL only).
+const BILLING: Step = Step::up(|s| {
+    s.create_schema("billing");
+    s.create_enum("billing.invoice_state", ["open", "paid"]);
+    s.create_table("billing.customers", |t| {
+        t.id();
+        t.references("users").on_delete(Cascade);
+        t.string("name", 100);
+        t.index(["name"]);
+    });
+    s.create_table("billing.invoices", |t| {
+        t.id();
+        t.references("billing.customers");
+        t.string("number", 20).unique();
+        t.integer("amount_cents").default(0);
+        t.enumeration("state", "billing.invoice_state");
+        t.check("invoices_amount_positive", "amount_cents >= 0");
+        t.comment("Invoices sent to customers");
+    });
+    s.create_view(
+        "billing.open_invoices",
+        "SELECT id, amount_cents FROM billing.invoices WHERE amount_cents > 0",
+    );
+});
+
+/// A customer of `billing` with one invoice.
+const BILLING_ROWS: Step = Step::up(|s| {
+    s.insert("billing.customers", ["user_id", "name"])
+        .values([Value::from(1i64), "Ada's shop".into()]);
+    s.insert(
+        "billing.invoices",
+        ["customer_id", "number", "amount_cents", "state"],
+    )
+    .values([
+        Value::from(1i64),
+        "INV-1".into(),
+        1250.into(),
+        "open".into(),
+    ]);
+});
+
+const INVOICE_KEPT: Probe = Probe {
+    sql: "SELECT COUNT(*) FROM billing.invoices WHERE number = 'INV-1' AND amount_cents = 1250",
+    after_up: 1,
+    after_down: Some(1),
+};
+
+/// A schema made, and tables, an enum and a view named in it: `"billing.invoices"`
+/// (PostgreSQL only; MySQL/MariaDB and SQLite have no schemas inside a database).
+pub fn create_tables_in_schema() -> Scenario {
+    Scenario::new(
+        BLOG_WITH_ROWS,
+        Step::up(|s| {
+            s.create_schema("sales");
+            s.create_enum("sales.deal_stage", ["lead", "won", "lost"]);
+            s.create_table("sales.deals", |t| {
+                t.id();
+                t.references("users");
+                t.string("title", 200).comment("What is being sold");
+                t.enumeration("stage", "sales.deal_stage");
+                t.integer("value_cents").default(0);
+                t.index(["stage"]);
+                t.check("deals_value_positive", "value_cents >= 0");
+            });
+            s.create_view(
+                "sales.open_deals",
+                "SELECT id, title FROM sales.deals WHERE value_cents > 0",
+            );
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM sales.open_deals",
+        after_up: 0,
+        after_down: None,
+    }])
+}
+
+/// Columns, indexes, keys, checks, comments, an enum value and a backfill on tables in a
+/// schema; a table of the connection's schema referencing one there.
+pub fn change_tables_in_schema() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, BILLING, BILLING_ROWS],
+        Step::up(|s| {
+            s.add_column("billing.invoices", Column::string("note", 200).nullable());
+            s.rename_column("billing.invoices", "number", "reference");
+            s.change_column_type("billing.customers", "name", ColumnType::String(200));
+            s.set_default("billing.invoices", "amount_cents", 100);
+            s.add_index("billing.invoices", ["state"]);
+            s.rename_index("billing.customers", "idx_customers_name", "customers_by_name");
+            s.drop_index("billing.customers", "idx_customers_user_id");
+            s.add_check("billing.customers", "customers_name_given", "name <> ''");
+            s.add_column("posts", Column::big_integer("invoice_id").nullable());
+            s.add_foreign_key("posts", ["invoice_id"], "billing.invoices");
+            s.comment_on_column("billing.invoices", "state", "Where the invoice stands");
+            s.add_enum_value("billing.invoice_state", "void");
+            s.backfill("billing.invoices").set("note", col("reference"));
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+    .probes(&[Probe {
+        sql: "SELECT COUNT(*) FROM billing.invoices WHERE reference = 'INV-1' AND amount_cents = 1250",
+        after_up: 1,
+        after_down: None,
+    }])
+}
+
+/// A table renamed in its schema, one moved into it, and one moved back out to the
+/// connection's schema (whatever it is called), with their rows, keys and indexes.
+pub fn rename_and_move_tables_in_schema() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, BILLING, BILLING_ROWS],
+        Step::up(|s| {
+            s.rename_table("billing.customers", "billing.clients");
+            s.rename_table("posts", "billing.posts");
+            s.create_table("billing.refunds", |t| {
+                t.id();
+                t.references("billing.clients");
+            });
+            s.rename_table("billing.refunds", "refunds");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
+    .probes(&[
+        Probe {
+            sql: "SELECT COUNT(*) FROM billing.posts",
+            after_up: 2,
+            after_down: None,
+        },
+        Probe {
+            sql: "SELECT COUNT(*) FROM billing.clients c JOIN billing.posts p ON p.user_id = c.user_id",
+            after_up: 1,
+            after_down: None,
+        },
+        INVOICE_KEPT,
+    ])
+}
+
+/// Everything in a schema dropped, then the schema; `down` makes them again in order.
+pub fn drop_tables_in_schema() -> Scenario {
+    Scenario::new(
+        &[BLOG, BLOG_ROWS, BILLING, BILLING_ROWS],
+        Step::up(|s| {
+            s.drop_view("billing.open_invoices");
+            s.drop_table("billing.invoices");
+            s.drop_table("billing.customers");
+            s.drop_enum("billing.invoice_state");
+            s.drop_schema("billing");
+        }),
+    )
+    .unsupported_on(&[Backend::MySql, Backend::Sqlite])
 }

@@ -274,7 +274,7 @@ impl Batched {
     /// the last key of the next batch, or no row when fewer than a batch remain.
     pub fn next_bound(&self, after: Option<&[Value]>) -> Statement {
         let mut select = sq::Query::select();
-        select.from(sq::Alias::new(self.table.clone()));
+        select.from(crate::render::table_ref(&self.table));
         for k in &self.key {
             select
                 .column(sq::Alias::new(k.clone()))
@@ -294,7 +294,7 @@ impl Batched {
         let mut select = sq::Query::select();
         select
             .expr(Expr::col(sq::Asterisk).count())
-            .from(sq::Alias::new(self.table.clone()));
+            .from(crate::render::table_ref(&self.table));
         if let Some(cond) = self.range(after.map(Self::key_value), None) {
             select.and_where(cond);
         }
@@ -310,7 +310,7 @@ impl Batched {
         match &self.action {
             BatchAction::Update { sets } => {
                 let mut update = sq::Query::update();
-                update.table(sq::Alias::new(self.table.clone()));
+                update.table(crate::render::table_ref(&self.table));
                 for (c, v) in sets {
                     update.value(sq::Alias::new(c.clone()), v.clone());
                 }
@@ -321,7 +321,7 @@ impl Batched {
             }
             BatchAction::Insert { into, columns } => {
                 let mut select = sq::Query::select();
-                select.from(sq::Alias::new(self.table.clone()));
+                select.from(crate::render::table_ref(&self.table));
                 for (_, e) in columns {
                     select.expr(e.clone());
                 }
@@ -330,7 +330,7 @@ impl Batched {
                 }
                 let mut insert = sq::Query::insert();
                 insert
-                    .into_table(sq::Alias::new(into.clone()))
+                    .into_table(crate::render::table_ref(into))
                     .columns(columns.iter().map(|(c, _)| sq::Alias::new(c.clone())));
                 // Both come from the model: the select has one expression per column.
                 let _ = insert.select_from(select);

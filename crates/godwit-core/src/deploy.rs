@@ -50,6 +50,7 @@ impl ChangeKind {
             | Op::RefreshMaterializedView { .. }
             | Op::CreateEnum { .. }
             | Op::AddEnumValue { .. }
+            | Op::CreateSchema { .. }
             | Op::CommentOnTable { .. }
             | Op::CommentOnColumn { .. }
             | Op::Insert(_)
@@ -70,6 +71,7 @@ impl ChangeKind {
             | Op::ReplaceView { .. }
             | Op::RemoveEnumValue { .. }
             | Op::DropEnum { .. }
+            | Op::DropSchema { .. }
             | Op::Update(_)
             | Op::Delete(_) => ChangeKind::Destructive,
             Op::Sql(_) | Op::Run(_) => ChangeKind::Unknown,
@@ -170,7 +172,9 @@ fn locks(
                 | Op::ReplaceView { .. }
                 | Op::RefreshMaterializedView { .. }
                 | Op::CreateEnum { .. }
-                | Op::DropEnum { .. } => vec![],
+                | Op::DropEnum { .. }
+                | Op::CreateSchema { .. }
+                | Op::DropSchema { .. } => vec![],
                 _ => crate::lint::op_table(op)
                     .map(|t| match online {
                         Some((Algorithm::Copy, lock)) => vec![format!(
@@ -294,7 +298,11 @@ fn locks(
         Op::ReplaceView { name, .. } | Op::RefreshMaterializedView { name } => {
             vec![on(AX, name)]
         }
-        Op::CreateEnum { .. } | Op::DropEnum { .. } | Op::AddEnumValue { .. } => vec![],
+        Op::CreateEnum { .. }
+        | Op::DropEnum { .. }
+        | Op::AddEnumValue { .. }
+        | Op::CreateSchema { .. }
+        | Op::DropSchema { .. } => vec![],
         // The type is made again and each column of it converted: a rewrite.
         Op::RemoveEnumValue { name, .. } => enum_tables(before, name)
             .into_iter()

@@ -1339,7 +1339,9 @@ pub(crate) fn op_table(op: &Op) -> Option<&str> {
         | Op::CreateEnum { .. }
         | Op::AddEnumValue { .. }
         | Op::RemoveEnumValue { .. }
-        | Op::DropEnum { .. } => return None,
+        | Op::DropEnum { .. }
+        | Op::CreateSchema { .. }
+        | Op::DropSchema { .. } => return None,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The schema model: what the migrations built, folded in version order, and the validation of
 //! every operation against it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::ModelError;
 use crate::op::{DeclaredObject, ForeignKeyDef, ObjectKind, Op, RawSql, SqlText, TableDef};
@@ -21,13 +21,18 @@ pub struct SchemaModel {
     pub objects: Vec<DeclaredObject>,
     /// Enumerated types, by name, with their values in order.
     pub enums: BTreeMap<String, Vec<String>>,
+    /// PostgreSQL schemas made by `create_schema`.
+    pub schemas: BTreeSet<String>,
     /// Index and constraint names, and the table each is on.
     names: NameIndex,
 }
 
 impl PartialEq for SchemaModel {
     fn eq(&self, other: &Self) -> bool {
-        self.tables == other.tables && self.objects == other.objects && self.enums == other.enums
+        self.tables == other.tables
+            && self.objects == other.objects
+            && self.enums == other.enums
+            && self.schemas == other.schemas
     }
 }
 
@@ -37,6 +42,7 @@ impl std::fmt::Debug for SchemaModel {
             .field("tables", &self.tables)
             .field("objects", &self.objects)
             .field("enums", &self.enums)
+            .field("schemas", &self.schemas)
             .finish()
     }
 }
@@ -100,6 +106,23 @@ impl SchemaModel {
             column: column.into(),
             hint: hint_among("columns", table.columns.iter().map(|c| c.name.as_str())),
         })
+    }
+
+    /// The PostgreSQL schemas the model names: those `create_schema` made, and those of its
+    /// tables, views, types and functions named `schema.name`.
+    pub fn named_schemas(&self) -> Vec<String> {
+        let mut schemas = self.schemas.clone();
+        let names = self
+            .tables
+            .keys()
+            .chain(self.enums.keys())
+            .chain(self.objects.iter().map(|o| &o.name));
+        for name in names {
+            if let (Some(schema), _) = crate::types::split_schema(name) {
+                schemas.insert(schema.to_string());
+            }
+        }
+        schemas.into_iter().collect()
     }
 
     /// The object of `kind` called `name` that raw SQL declared.
@@ -215,6 +238,34 @@ impl SchemaModel {
         if name.trim().is_empty() {
             return Err(invalid(format!("the {what} name is empty: give it a name")));
         }
+        if name.contains('.') {
+            return Err(invalid(format!(
+                "the {what} name `{}` contains a dot, which separates a PostgreSQL schema from a table's, view's, type's or function's name: use letters, digits and `_`",
+                name.escape_debug()
+            )));
+        }
+        Self::quotable(what, name)
+    }
+
+    /// A table's, view's, type's or function's name: `name`, or `schema.name` for one in a
+    /// PostgreSQL schema.
+    fn relation(what: &str, name: &str) -> Result<(), ModelError> {
+        match crate::types::split_schema(name) {
+            (None, _) => Self::ident(what, name),
+            (Some(schema), bare) => {
+                if schema.trim().is_empty() || bare.trim().is_empty() || bare.contains('.') {
+                    return Err(invalid(format!(
+                        "the {what} name `{}` is not `schema.name`: a dot separates a PostgreSQL schema from the name, once, with a name on each side",
+                        name.escape_debug()
+                    )));
+                }
+                Self::ident("schema", schema)?;
+                Self::ident(what, bare)
+            }
+        }
+    }
+
+    fn quotable(what: &str, name: &str) -> Result<(), ModelError> {
         if let Some(c) = name.chars().find(|c| matches!(c, '"' | '`' | '\0')) {
             return Err(invalid(format!(
                 "the {what} name `{}` contains {c:?}, which no backend quotes the same way: use letters, digits and `_`",
@@ -409,7 +460,7 @@ impl SchemaModel {
     }
 
     fn check_table(&self, t: &TableDef) -> Result<(), ModelError> {
-        Self::ident("table", &t.name)?;
+        Self::relation("table", &t.name)?;
         if self.tables.contains_key(&t.name) {
             return Err(ModelError::TableExists {
                 table: t.name.clone(),
@@ -593,7 +644,7 @@ impl SchemaModel {
             }
             Op::RenameTable { from, to } => {
                 self.table(from)?;
-                Self::ident("table", to)?;
+                Self::relation("table", to)?;
                 if self.is_view(to) {
                     return Err(invalid(format!(
                         "`{to}` is the name of a view: give the table another name"
@@ -1026,7 +1077,7 @@ impl SchemaModel {
                 o.tables = tables;
             }
             Op::CreateEnum { name, values } => {
-                Self::ident("enum", name)?;
+                Self::relation("enum", name)?;
                 if self.enums.contains_key(name) {
                     return Err(invalid(format!(
                         "enum `{name}` exists already: add values to it with `s.add_enum_value(\"{name}\", ..)`, or give it another name"
@@ -1093,6 +1144,39 @@ impl SchemaModel {
                     )));
                 }
                 self.enums.remove(name);
+            }
+            Op::CreateSchema { name } => {
+                Self::ident("schema", name)?;
+                if !self.schemas.insert(name.clone()) {
+                    return Err(invalid(format!(
+                        "schema `{name}` exists already: an earlier migration created it"
+                    )));
+                }
+            }
+            Op::DropSchema { name } => {
+                if !self.schemas.contains(name) {
+                    return Err(invalid(format!(
+                        "there is no schema `{name}` made by `s.create_schema`: drop one made outside the migrations with raw SQL (`s.sql(\"DROP SCHEMA {name}\")`)"
+                    )));
+                }
+                let prefix = format!("{name}.");
+                let held = self
+                    .tables
+                    .keys()
+                    .map(|t| format!("table `{t}`"))
+                    .chain(self.enums.keys().map(|e| format!("enum `{e}`")))
+                    .chain(
+                        self.objects
+                            .iter()
+                            .map(|o| format!("{} `{}`", o.kind.name(), o.name)),
+                    )
+                    .find(|what| what.contains(&format!("`{prefix}")));
+                if let Some(what) = held {
+                    return Err(invalid(format!(
+                        "schema `{name}` still holds {what}: drop or move what is in it first"
+                    )));
+                }
+                self.schemas.remove(name);
             }
             Op::CommentOnTable { table, comment } => {
                 self.table_mut(table)?.comment.clone_from(comment);
@@ -1314,6 +1398,19 @@ impl SchemaModel {
     }
 
     /// The tables (and views) of the model that a view's query names.
+    /// Views, materialized views and functions may live in a PostgreSQL schema; indexes and
+    /// triggers live in their table's, and extensions in none of their own.
+    fn object_name(o: &DeclaredObject) -> Result<(), ModelError> {
+        match o.kind {
+            ObjectKind::View | ObjectKind::MaterializedView | ObjectKind::Function => {
+                Self::relation(o.kind.name(), &o.name)
+            }
+            ObjectKind::Index | ObjectKind::Trigger | ObjectKind::Extension => {
+                Self::ident(o.kind.name(), &o.name)
+            }
+        }
+    }
+
     fn tables_read(&self, query: &SqlText, view: &str) -> Vec<String> {
         self.tables
             .keys()
@@ -1326,7 +1423,9 @@ impl SchemaModel {
                     })
                     .map(|o| &o.name),
             )
-            .filter(|t| mentions(query, t, false))
+            // A table in a schema is found by its own name, whether the query names the schema
+            // or finds it on the search path.
+            .filter(|t| mentions(query, crate::types::bare_name(t), false))
             .cloned()
             .collect()
     }
@@ -1347,7 +1446,7 @@ impl SchemaModel {
 
     fn create_object(&mut self, o: &DeclaredObject) -> Result<(), ModelError> {
         let what = o.kind.name();
-        Self::ident(what, &o.name)?;
+        Self::object_name(o)?;
         if self.declared(o.kind, &o.name).is_some() {
             return Err(invalid(format!(
                 "{what} `{}` exists already: drop it first (`s.drop_{}(\"{}\")`), or give it another name",
@@ -1516,7 +1615,7 @@ impl SchemaModel {
         }
         for o in &raw.creates {
             let kind = o.kind.name();
-            Self::ident(kind, &o.name)?;
+            Self::object_name(o)?;
             if self.declared(o.kind, &o.name).is_some() {
                 return Err(invalid(format!(
                     "raw SQL declares that it creates {kind} `{}`, which an earlier migration declared already: drop it first (`.drops_{kind}(\"{}\")`), or give it another name",

@@ -722,6 +722,16 @@ pub enum Op {
         /// The type.
         name: String,
     },
+    /// Create a PostgreSQL schema, to hold tables, views and types named `schema.name`.
+    CreateSchema {
+        /// The schema's name.
+        name: String,
+    },
+    /// Drop a PostgreSQL schema that holds nothing any more.
+    DropSchema {
+        /// The schema's name.
+        name: String,
+    },
     /// Set or remove a table's comment.
     CommentOnTable {
         /// The table.
@@ -835,6 +845,8 @@ impl Op {
                 format!("remove_enum_value(\"{name}\", \"{value}\")")
             }
             Op::DropEnum { name } => format!("drop_enum(\"{name}\")"),
+            Op::CreateSchema { name } => format!("create_schema(\"{name}\")"),
+            Op::DropSchema { name } => format!("drop_schema(\"{name}\")"),
             Op::CommentOnTable { table, .. } => format!("comment_on_table(\"{table}\")"),
             Op::CommentOnColumn { table, column, .. } => {
                 format!("comment_on_column(\"{table}\", \"{column}\")")

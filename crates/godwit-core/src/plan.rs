@@ -250,6 +250,7 @@ impl Catalog {
                 .collect();
             let saved_objects = model.objects.clone();
             let saved_enums = model.enums.clone();
+            let saved_schemas = model.schemas.clone();
             let result = (|| {
                 let down = self.down_ops_advancing(entry, &mut model)?;
                 apply_plan(&mut twin, &entry.id, "up", &entry.up)?;
@@ -272,6 +273,7 @@ impl Catalog {
                 }
                 m.objects = saved_objects.clone();
                 m.enums = saved_enums.clone();
+                m.schemas = saved_schemas.clone();
                 for name in &touched {
                     m.reindex_table(name);
                 }

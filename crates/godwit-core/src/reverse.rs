@@ -401,6 +401,8 @@ pub fn inverse(before: &SchemaModel, op: &Op) -> Result<Reversed, ErrorKind> {
             name: name.clone(),
             values: before.enums.get(name).cloned().unwrap_or_default(),
         }]),
+        Op::CreateSchema { name } => ops(vec![Op::DropSchema { name: name.clone() }]),
+        Op::DropSchema { name } => ops(vec![Op::CreateSchema { name: name.clone() }]),
         Op::CommentOnTable { table: name, .. } => ops(vec![Op::CommentOnTable {
             table: name.clone(),
             comment: table(name)?.comment.clone(),

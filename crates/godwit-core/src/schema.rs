@@ -97,6 +97,7 @@ pub(crate) fn singular(table: &str) -> String {
 
 /// The default name of an index, key or constraint: `<prefix>_<table>_<col>_<col>`.
 pub(crate) fn default_name(prefix: &str, table: &str, columns: &[String]) -> String {
+    let table = crate::types::bare_name(table);
     format!("{prefix}_{table}_{}", columns.join("_"))
 }
 
@@ -644,6 +645,23 @@ impl Schema {
     #[track_caller]
     pub fn drop_enum(&mut self, name: impl Into<String>) {
         self.push(Op::DropEnum { name: name.into() });
+    }
+
+    /// Create a PostgreSQL schema: `s.create_schema("billing")`, then tables, views and enums
+    /// named in it, `s.create_table("billing.invoices", ..)`. Its indexes and constraints live
+    /// in it too. MySQL/MariaDB and SQLite have no schemas inside a database: they refuse it,
+    /// and every name with a schema, before anything runs. A table may also live in a schema
+    /// made outside the migrations (by a DBA), without `create_schema`.
+    #[track_caller]
+    pub fn create_schema(&mut self, name: impl Into<String>) {
+        self.push(Op::CreateSchema { name: name.into() });
+    }
+
+    /// Drop a PostgreSQL schema that holds no table, view or enum of the model any more
+    /// (`DROP SCHEMA`, which fails if anything else is in it).
+    #[track_caller]
+    pub fn drop_schema(&mut self, name: impl Into<String>) {
+        self.push(Op::DropSchema { name: name.into() });
     }
 
     /// Set a table's comment (SQLite keeps none, and renders nothing).

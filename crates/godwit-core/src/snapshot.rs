@@ -72,13 +72,19 @@ impl Catalog {
         // quadratic in the number of tables).
         let mut before = SchemaModel::default();
         let mut built = SchemaModel::default();
-        // Extensions and enumerated types come before the tables that use them.
+        // Schemas, extensions and enumerated types come before the tables that use them.
         let mut first: Vec<Op> = model
-            .objects
+            .schemas
             .iter()
-            .filter(|o| o.kind == ObjectKind::Extension)
-            .map(|o| Op::CreateObject(o.clone()))
+            .map(|name| Op::CreateSchema { name: name.clone() })
             .collect();
+        first.extend(
+            model
+                .objects
+                .iter()
+                .filter(|o| o.kind == ObjectKind::Extension)
+                .map(|o| Op::CreateObject(o.clone())),
+        );
         first.extend(model.enums.iter().map(|(name, values)| Op::CreateEnum {
             name: name.clone(),
             values: values.clone(),

@@ -153,7 +153,10 @@ impl TableBuilder {
     /// `t.references("posts")` adds `post_id`.
     pub fn references(&mut self, table: impl Into<String>) -> &mut Reference {
         let table = table.into();
-        self.references_as(format!("{}_id", singular(&table)), table)
+        self.references_as(
+            format!("{}_id", singular(crate::types::bare_name(&table))),
+            table,
+        )
     }
 
     /// Like [`references`](Self::references) with a column name of your own:

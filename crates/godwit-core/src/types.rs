@@ -2,6 +2,31 @@
 
 use sea_query::{Expr, Value};
 
+/// A table's, view's, enumerated type's or function's name split into the PostgreSQL schema
+/// it names and its own name: `billing.invoices` is `(Some("billing"), "invoices")`, and
+/// `invoices` (in the connection's schema) is `(None, "invoices")`.
+pub fn split_schema(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('.') {
+        Some((schema, bare)) => (Some(schema), bare),
+        None => (None, name),
+    }
+}
+
+/// `name` without the schema it names: `billing.invoices` is `invoices`.
+pub fn bare_name(name: &str) -> &str {
+    split_schema(name).1
+}
+
+/// The name of `index` (or constraint) on `table`, in the table's schema: `billing.idx` for an
+/// index on `billing.invoices` (PostgreSQL keeps an index in its table's schema, and finds it
+/// by that name).
+pub fn in_schema_of(table: &str, index: &str) -> String {
+    match split_schema(table).0 {
+        Some(schema) => format!("{schema}.{index}"),
+        None => index.to_string(),
+    }
+}
+
 /// A database backend godwit renders SQL for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Backend {

@@ -4,9 +4,18 @@ use godwit_core::Backend;
 
 use crate::connect::Conn;
 use crate::error::{Error, db_reason};
+#[cfg(feature = "postgres")]
+use sqlx::AssertSqlSafe;
 
-/// Drop every table, view and sequence of the database (PostgreSQL: of its current schema).
-pub(crate) async fn drop_everything(conn: &mut Conn) -> Result<(), Error> {
+/// Drop every table, view and sequence of the database (PostgreSQL: of its current schema and
+/// of `schemas`, those the migrations name; the schemas in `created`, made by `create_schema`,
+/// are dropped whole), and the history table wherever it lives.
+pub(crate) async fn drop_everything(
+    conn: &mut Conn,
+    schemas: &[String],
+    created: &[String],
+    history_table: &str,
+) -> Result<(), Error> {
     let backend = conn.backend();
     let fail = |what: &str, e: sqlx::Error| Error::Database {
         backend,
@@ -14,34 +23,64 @@ pub(crate) async fn drop_everything(conn: &mut Conn) -> Result<(), Error> {
         reason: db_reason(&e),
     };
     match backend {
+        #[cfg(feature = "postgres")]
         Backend::Postgres => {
-            let objects = conn
-                .strings(
-                    "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' \
-                     WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END || ' IF EXISTS ' || quote_ident(c.relname) \
-                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S') \
-                     ORDER BY c.relkind DESC, c.relname",
-                )
-                .await
-                .map_err(|e| fail("listing tables", e))?;
+            let crate::connect::Conn::Postgres(c) = conn else {
+                unreachable!("a PostgreSQL connection")
+            };
+            let in_schemas = "(n.nspname = current_schema() OR n.nspname = ANY($1))";
+            let qualified = "CASE WHEN n.nspname = current_schema() THEN '' ELSE quote_ident(n.nspname) || '.' END";
+            let objects: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' \
+                 WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END || ' IF EXISTS ' || {qualified} || quote_ident(c.relname) \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE {in_schemas} AND c.relkind IN ('r', 'p', 'v', 'm', 'S') \
+                 ORDER BY c.relkind DESC, c.relname"
+            )))
+            .bind(schemas)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(|e| fail("listing tables", e))?;
+            let history = godwit_core::render::quote(backend, history_table);
+            let progress = godwit_core::render::quote(
+                backend,
+                &crate::batch::Progress::new(history_table, backend).table,
+            );
+            let objects = objects.into_iter().chain([
+                format!("TABLE IF EXISTS {history}"),
+                format!("TABLE IF EXISTS {progress}"),
+            ]);
             for object in objects {
                 conn.batch(&format!("DROP {object} CASCADE"))
                     .await
                     .map_err(|e| fail(&format!("DROP {object}"), e))?;
             }
-            let types = conn
-                .strings(
-                    "SELECT quote_ident(t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-                     WHERE n.nspname = current_schema() AND t.typtype = 'e'",
-                )
-                .await
-                .map_err(|e| fail("listing enum types", e))?;
+            let crate::connect::Conn::Postgres(c) = conn else {
+                unreachable!("a PostgreSQL connection")
+            };
+            let types: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT {qualified} || quote_ident(t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+                 WHERE {in_schemas} AND t.typtype = 'e'"
+            )))
+            .bind(schemas)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(|e| fail("listing enum types", e))?;
             for ty in types {
                 conn.batch(&format!("DROP TYPE IF EXISTS {ty} CASCADE"))
                     .await
                     .map_err(|e| fail(&format!("DROP TYPE {ty}"), e))?;
             }
+            for schema in created {
+                let schema = godwit_core::render::quote(backend, schema);
+                conn.batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await
+                    .map_err(|e| fail(&format!("DROP SCHEMA {schema}"), e))?;
+            }
+        }
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres => {
+            let _ = (schemas, created, history_table);
         }
         Backend::MySql => {
             let objects = conn

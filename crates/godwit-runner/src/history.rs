@@ -162,38 +162,8 @@ pub(crate) fn check_table_name(full: &str, backend: Backend) -> Result<(), Error
     Ok(())
 }
 
-/// `schema.table` as its schema and table; a name without a dot has no schema.
-pub(crate) fn split_schema(name: &str) -> (Option<&str>, &str) {
-    match name.split_once('.') {
-        Some((schema, table)) => (Some(schema), table),
-        None => (None, name),
-    }
-}
-
-/// The history table's (or its progress table's) name, quoted, with its schema if it has one.
-pub(crate) fn quote_table(backend: Backend, name: &str) -> String {
-    let q = |s: &str| match backend {
-        Backend::MySql => format!("`{s}`"),
-        _ => format!("\"{s}\""),
-    };
-    match split_schema(name) {
-        (Some(schema), table) => format!("{}.{}", q(schema), q(table)),
-        (None, table) => q(table),
-    }
-}
-
-/// The same, for sea-query.
-pub(crate) fn table_ref(name: &str) -> sq::TableRef {
-    use sq::IntoTableRef as _;
-    match split_schema(name) {
-        (Some(schema), table) => (
-            sq::Alias::new(schema.to_string()),
-            sq::Alias::new(table.to_string()),
-        )
-            .into_table_ref(),
-        (None, table) => sq::Alias::new(table.to_string()).into_table_ref(),
-    }
-}
+pub(crate) use godwit_core::render::{quote as quote_table, table_ref};
+pub(crate) use godwit_core::types::split_schema;
 
 /// The history table of one database.
 #[derive(Debug, Clone)]

@@ -17,12 +17,7 @@ use crate::connect::Conn;
 /// Tables smaller than this are counted with `count(*)`; the larger keep the catalog's estimate.
 pub const EXACT_BELOW_BYTES: u64 = 64 * 1024 * 1024;
 
-fn quote(backend: Backend, name: &str) -> String {
-    match backend {
-        Backend::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
-}
+use godwit_core::render::quote;
 
 /// The live context, or the error that kept it from being read.
 pub(crate) async fn read(
@@ -36,10 +31,12 @@ pub(crate) async fn read(
             #[cfg(feature = "postgres")]
             Conn::Postgres(c) => {
                 let rows = sqlx::query(
-                    "SELECT c.relname::text, c.reltuples::int8, \
+                    "SELECT CASE WHEN n.nspname = current_schema() THEN c.relname::text \
+                     ELSE n.nspname || '.' || c.relname END, c.reltuples::int8, \
                      pg_total_relation_size(c.oid)::int8 FROM pg_class c \
-                     WHERE c.relkind IN ('r', 'p') \
-                     AND c.relnamespace = current_schema()::regnamespace",
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.relkind IN ('r', 'p') AND left(n.nspname, 3) <> 'pg_' \
+                     AND n.nspname <> 'information_schema'",
                 )
                 .fetch_all(&mut *c)
                 .await?;

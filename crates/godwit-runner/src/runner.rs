@@ -445,7 +445,11 @@ impl Runner {
                 let live = crate::live::read(conn, self.options.small_table_rows)
                     .await
                     .ok();
-                self.check_safety(&versions, live.as_ref())?;
+                if let Err(unsafe_ops) = self.check_safety(&versions, live.as_ref()) {
+                    // What cannot run at all on this backend is said before what is unsafe.
+                    self.render(Dir::Up, &versions)?;
+                    return Err(unsafe_ops);
+                }
             }
             self.apply_resumed(conn, history, &versions, up.single_transaction, &resumed)
                 .await
@@ -543,7 +547,14 @@ impl Runner {
             self.render(Dir::Up, &all)?;
             let lock = self.lock().await?;
             let result = async {
-                crate::fresh::drop_everything(&mut conn).await?;
+                let model = self.catalog().model(None)?;
+                crate::fresh::drop_everything(
+                    &mut conn,
+                    &model.named_schemas(),
+                    &model.schemas.iter().cloned().collect::<Vec<_>>(),
+                    &self.options().history_table,
+                )
+                .await?;
                 self.apply(&mut conn, &history, Dir::Up, &all, false).await
             }
             .await;

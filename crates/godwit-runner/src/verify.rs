@@ -80,7 +80,12 @@ pub(crate) async fn drift(runner: &Runner) -> Result<Drift, Error> {
         None => SchemaModel::default(),
     };
     let backend = runner.url().backend();
-    let live = live_schema(runner.url(), &runner.options().history_table).await?;
+    let live = live_schema(
+        runner.url(),
+        &runner.options().history_table,
+        &model.named_schemas(),
+    )
+    .await?;
     let mut differences = diff(&model, &live, backend);
     // What a half-applied migration ran so far differs from the schema before it: the
     // differences that the schema after it would not have are its, not changes by hand.
@@ -160,7 +165,7 @@ async fn walk(
         let url = url.clone();
         let id = id.clone();
         async move {
-            let live = live_schema(&url, table).await?;
+            let live = live_schema(&url, table, &expected.named_schemas()).await?;
             let differences = diff(&expected, &live, backend);
             Ok::<_, Error>(if differences.is_empty() {
                 None
@@ -293,7 +298,12 @@ pub(crate) async fn baseline(
     };
     if !force {
         let model = runner.catalog().model(Some(target.version))?;
-        let live = live_schema(runner.url(), &runner.options().history_table).await?;
+        let live = live_schema(
+            runner.url(),
+            &runner.options().history_table,
+            &model.named_schemas(),
+        )
+        .await?;
         let differences = diff(&model, &live, runner.url().backend());
         if !differences.is_empty() {
             return Ok(Err(differences));

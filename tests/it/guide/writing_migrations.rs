@@ -613,6 +613,51 @@ const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        title: "PostgreSQL schemas",
+        text: "On PostgreSQL a table, view, enumerated type or function may live in a schema \
+               other than the connection's: name it `schema.name` (`\"billing.invoices\"`), as \
+               Rails does. Its indexes and constraints live in its schema, and their default \
+               names come from the table's own name (`idx_invoices_state`). `s.create_schema` \
+               makes a schema, and `s.drop_schema` drops one that holds nothing of the model \
+               any more; a table may also live in a schema made outside the migrations. \
+               `schema --live`, `verify` and `fresh` read the schemas the migrations name \
+               besides the connection's. A name without a schema is in the connection's schema \
+               (the first of its `search_path`); `public.invoices` is another name, which \
+               godwit does not take for the same table. MySQL/MariaDB and SQLite have no \
+               schemas inside a database: there every name with a schema is an error before \
+               anything runs. The history table's schema is set apart: `--history-table \
+               ops.godwit_migrations`.",
+        entries: &[
+            with_down(
+                "create_tables_in_schema",
+                "Create a schema, and tables, a type and a view in it",
+                "Rolling back drops them, and the schema last.",
+            ),
+            with_down(
+                "change_tables_in_schema",
+                "Change tables in a schema",
+                "Every operation takes the table's name with its schema; an index is dropped or \
+                 renamed by its name in the table's schema. A table of the connection's schema \
+                 may reference one in another.",
+            ),
+            with_down(
+                "rename_and_move_tables_in_schema",
+                "Rename a table in its schema, or move it to another",
+                "A new name in the same schema is `RENAME TO`; another schema is `SET SCHEMA` \
+                 first, and its rows, indexes, keys and sequence go with it. Moving a table back \
+                 to the connection's schema asks the server which one that is. Renaming or \
+                 moving a table a view reads is refused, with the way that works: drop the \
+                 view, rename the table, create the view again.",
+            ),
+            with_down(
+                "drop_tables_in_schema",
+                "Drop a schema",
+                "`drop_schema` is refused while the model still has something in it. Rolling \
+                 back makes the schema, its type, tables and view again, empty.",
+            ),
+        ],
+    },
+    Section {
         title: "Raw SQL",
         text: "For what the DSL does not cover (procedures, policies, grants), \
                `s.sql(..)` runs SQL as written. godwit cannot know what it does: rolling back \
@@ -1111,6 +1156,10 @@ const NOT_DSL: &[(&str, &str)] = &[
     ("op.rs", "for_backend"),
     ("op.rs", "left_out_on"),
     ("op.rs", "is_batched"),
+    // How godwit reads a name with a PostgreSQL schema.
+    ("types.rs", "split_schema"),
+    ("types.rs", "bare_name"),
+    ("types.rs", "in_schema_of"),
     ("data.rs", "next_bound"),
     ("data.rs", "count"),
     ("data.rs", "batch"),

@@ -138,6 +138,9 @@ impl Shape {
         let mut shape = Self::from_tables_of(backend, model);
         let left_out = |o: &godwit_core::op::DeclaredObject| o.left_out_on(backend);
         if backend == Backend::Postgres {
+            for name in &model.schemas {
+                shape.lines.insert(format!("schema {name}"));
+            }
             for (name, values) in &model.enums {
                 shape
                     .lines
@@ -322,9 +325,19 @@ pub fn expected_type(backend: Backend, ty: &ColumnType) -> String {
             Uuid => "uuid".into(),
             Json => "jsonb".into(),
             Binary => "bytea".into(),
-            // Quoted by `format_type` unless plain lowercase.
-            Enum(e) if e.name.chars().all(|c| c.is_ascii_lowercase() || c == '_') => e.name.clone(),
-            Enum(e) => format!("\"{}\"", e.name),
+            // Quoted by `format_type` unless plain lowercase, the schema apart.
+            Enum(e) => e
+                .name
+                .split('.')
+                .map(|part| {
+                    if part.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        part.to_string()
+                    } else {
+                        format!("\"{part}\"")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("."),
         },
         Backend::MySql => match ty {
             SmallInt => "smallint".into(),

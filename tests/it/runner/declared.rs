@@ -79,7 +79,7 @@ async fn declared_objects_are_known_to_drift_and_down(backend: Backend) {
         )
     }));
     let model = catalog.model(None).unwrap();
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     assert_eq!(lines(&diff(&model, &live, backend)), Vec::<String>::new());
     assert_eq!(
         scalar(&mut db.conn, "SELECT COUNT(*) FROM popular_posts").await,
@@ -98,7 +98,7 @@ async fn declared_objects_are_known_to_drift_and_down(backend: Backend) {
     exec(&mut db.conn, drop_index).await;
     exec(&mut db.conn, drop_trigger).await;
     exec(&mut db.conn, "CREATE VIEW post_ids AS SELECT id FROM posts").await;
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     assert_eq!(
         lines(&diff(&model, &live, backend)),
         [
@@ -135,7 +135,7 @@ async fn declared_objects_are_known_to_drift_and_down(backend: Backend) {
         .unwrap_or_else(|e| panic!("{e}"));
     let before = catalog.model(Some(1)).unwrap();
     assert!(before.objects.is_empty());
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     assert_eq!(lines(&diff(&before, &live, backend)), Vec::<String>::new());
     assert!(live.objects.is_empty(), "{:?}", live.objects);
     db.conn.close().await;

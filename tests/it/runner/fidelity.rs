@@ -544,7 +544,7 @@ async fn mysql_timestamp_columns_of_an_earlier_godwit_convert_in_place() {
     r.baseline(V1, true).await.unwrap().unwrap();
     let url: DatabaseUrl = db.url().parse().unwrap();
     let model = r.catalog().model(Some(V1)).unwrap();
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     let lines: Vec<String> = diff(&model, &live, backend)
         .iter()
         .map(|d| d.to_string())
@@ -555,7 +555,7 @@ async fn mysql_timestamp_columns_of_an_earlier_godwit_convert_in_place() {
     );
 
     r.up(&Up::default()).await.unwrap_or_else(|e| panic!("{e}"));
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     assert!(diff(&model, &live, backend).is_empty());
     super::exec(
         &mut db.conn,

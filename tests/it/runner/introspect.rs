@@ -32,7 +32,7 @@ async fn every_scenario_matches_its_model(backend: Backend) {
         let mut db = scratch(backend, &format!("introspect_{name}")).await;
         db.conn.apply_all(&up).await;
         let url: DatabaseUrl = db.url().parse().unwrap_or_else(|e| panic!("{e}"));
-        let live = live_schema(&url, "godwit_migrations")
+        let live = live_schema(&url, "godwit_migrations", &model.named_schemas())
             .await
             .unwrap_or_else(|e| panic!("{name} on {backend}: {e}"));
         let differences = diff(&model, &live, backend);
@@ -100,10 +100,10 @@ async fn drift_is_reported(backend: Backend) {
         .model(None)
         .unwrap_or_else(|e| panic!("{e}"));
 
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     assert_eq!(diff(&model, &live, backend), vec![], "right after up");
     // With another history table name, the real one is a table the migrations do not know.
-    let live = live_schema(&url, "other_history").await.unwrap();
+    let live = live_schema(&url, "other_history", &[]).await.unwrap();
     let lines: Vec<String> = diff(&model, &live, backend)
         .iter()
         .map(|d| d.to_string())
@@ -132,7 +132,7 @@ async fn drift_is_reported(backend: Backend) {
     // A type godwit does not create is read, never an error.
     exec(&mut db.conn, "CREATE TABLE audit (code char(3))").await;
 
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     let lines: Vec<String> = diff(&model, &live, backend)
         .iter()
         .map(|d| d.to_string())

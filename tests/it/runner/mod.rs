@@ -44,6 +44,7 @@ mod objects;
 mod printed;
 mod rebuild;
 mod scenarios;
+mod schemas;
 mod timeouts;
 mod verify;
 

@@ -90,7 +90,7 @@ async fn hostile_defaults_are_stored_as_written(backend: Backend, server: Server
     );
     assert!(refused, "{backend}: the check refuses C:\\temp\\old");
     let url: DatabaseUrl = db.url().parse().unwrap();
-    let live = live_schema(&url, "godwit_migrations").await.unwrap();
+    let live = live_schema(&url, "godwit_migrations", &[]).await.unwrap();
     let model = r.catalog().model(None).unwrap();
     assert!(
         diff(&model, &live, backend).is_empty(),

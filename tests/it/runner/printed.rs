@@ -62,10 +62,7 @@ fn run_script(backend: Backend, db: &Scratch, script: &str) {
 
 /// Every row of `table`, as the client prints them, sorted.
 fn rows(backend: Backend, db: &Scratch, table: &str) -> Vec<String> {
-    let quoted = match backend {
-        Backend::MySql => format!("`{table}`"),
-        _ => format!("\"{table}\""),
-    };
+    let quoted = godwit_core::render::quote(backend, table);
     // `CURRENT_TIMESTAMP` defaults differ between the two databases by the time between them.
     // The server prints them in its own time zone (the modes server is 5:45 ahead of UTC), so
     // its date may be yesterday's or tomorrow's in UTC.

@@ -26,7 +26,7 @@ use crate::op::{
     DeclaredObject, ForeignKeyDef, IndexDef, ObjectKind, Op, SqlText, TableDef, UniqueDef,
 };
 use crate::types::{
-    Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, SqlExpr,
+    Backend, ColumnType, CurrentTimestamp, DefaultValue, ReferentialAction, SqlExpr, in_schema_of,
 };
 
 use column::*;
@@ -106,7 +106,8 @@ pub(crate) fn rendering_rebuild_per_operation() -> bool {
 
 pub use sql::query;
 use sql::*;
-pub(crate) use sql::{expr_sql, quote, rename_identifier, rename_table_in_query};
+pub(crate) use sql::{expr_sql, rename_identifier, rename_table_in_query};
+pub use sql::{quote, table_ref};
 
 /// One SQL statement, with its bound values.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +173,7 @@ fn new_identifiers(op: &Op) -> Vec<&str> {
         Op::AddForeignKey { foreign_key, .. } => vec![&foreign_key.name],
         Op::AddCheck { check, .. } => vec![&check.name],
         Op::AddUnique { unique, .. } => vec![&unique.name],
+        Op::CreateSchema { name } => vec![name],
         _ => vec![],
     }
 }
@@ -214,7 +216,10 @@ fn render_op_inner(
         _ => n.chars().count(),
     };
     if let Some(max) = backend.max_identifier_len()
-        && let Some(name) = new_identifiers(op).into_iter().find(|n| len(n) > max)
+        && let Some(name) = new_identifiers(op)
+            .into_iter()
+            .flat_map(|n| n.split('.'))
+            .find(|n| len(n) > max)
     {
         return Err(RenderError::IdentifierTooLong {
             name: name.to_string(),
@@ -237,6 +242,7 @@ fn render_op_inner(
         }
         None => op,
     };
+    check_schemas(backend, op)?;
     check_views(backend, before, op)?;
     if backend == Backend::Sqlite
         && let Some(rendered) = sqlite::render(before, after, op)?
@@ -248,14 +254,12 @@ fn render_op_inner(
     let statements = match op {
         Op::CreateTable(t) => create_table(backend, t, &t.name)?,
         Op::DropTable { table } => {
-            vec![schema_sql(backend, sq::Table::drop().table(table.clone()))]
-        }
-        Op::RenameTable { from, to } => {
             vec![schema_sql(
                 backend,
-                sq::Table::rename().table(from.clone(), to.clone()),
+                sq::Table::drop().table(table_ref(table)),
             )]
         }
+        Op::RenameTable { from, to } => rename_table_sql(backend, from, to)?,
         Op::AddColumn { table, column } => {
             check_column(backend, table, column)?;
             check_generated_on_key(backend, &table_before(table), column)?;
@@ -429,13 +433,20 @@ fn render_op_inner(
             )?;
             match backend {
                 Backend::Postgres if *concurrently => {
-                    vec![format!("DROP INDEX CONCURRENTLY {}", q(name))]
+                    vec![format!(
+                        "DROP INDEX CONCURRENTLY {}",
+                        q(&in_schema_of(table, name))
+                    )]
                 }
                 _ => vec![drop_index_sql(backend, table, name)],
             }
         }
         Op::RenameIndex { table, from, to } => match backend {
-            Backend::Postgres => vec![format!("ALTER INDEX {} RENAME TO {}", q(from), q(to))],
+            Backend::Postgres => vec![format!(
+                "ALTER INDEX {} RENAME TO {}",
+                q(&in_schema_of(table, from)),
+                q(to)
+            )],
             _ => vec![format!(
                 "ALTER TABLE {} RENAME INDEX {} TO {}",
                 q(table),
@@ -602,6 +613,19 @@ fn render_op_inner(
             Backend::Postgres => vec![format!("DROP TYPE {}", q(name))],
             _ => vec![],
         },
+        Op::CreateSchema { name } | Op::DropSchema { name } => match backend {
+            Backend::Postgres => vec![format!(
+                "{} SCHEMA {}",
+                if matches!(op, Op::CreateSchema { .. }) {
+                    "CREATE"
+                } else {
+                    "DROP"
+                },
+                q(name)
+            )],
+            // Refused above.
+            _ => vec![],
+        },
         Op::CommentOnTable { table, comment } => {
             if let Some(c) = comment {
                 check_literal(backend, &format!("the comment of `{table}`"), c)?;
@@ -639,7 +663,8 @@ fn render_op_inner(
         Op::Insert(i) => {
             let t = table_before(&i.table);
             let mut stmt = sq::Query::insert();
-            stmt.into_table(i.table.clone()).columns(i.columns.clone());
+            stmt.into_table(table_ref(&i.table))
+                .columns(i.columns.clone());
             for row in &i.rows {
                 let values: Vec<sq::Expr> = row
                     .iter()
@@ -668,7 +693,7 @@ fn render_op_inner(
         Op::Update(u) => {
             let t = table_before(&u.table);
             let mut stmt = sq::Query::update();
-            stmt.table(u.table.clone());
+            stmt.table(table_ref(&u.table));
             for (c, v) in &u.sets {
                 stmt.value(c.clone(), enum_cast(backend, &t, c, v.clone()));
             }
@@ -762,7 +787,7 @@ fn render_op_inner(
         }
         Op::Delete(d) => {
             let mut stmt = sq::Query::delete();
-            stmt.from_table(d.table.clone());
+            stmt.from_table(table_ref(&d.table));
             if let Some(f) = &d.filter {
                 stmt.and_where(f.clone());
             }
@@ -824,6 +849,98 @@ fn with_enum_values(after: &SchemaModel, op: &Op) -> Option<Op> {
 
 /// What a view made by the DSL would not survive on `backend`, refused before anything runs
 /// with the way that works: drop the view, make the change, create the view again.
+/// Every table, view, type or schema name `op` uses that names a PostgreSQL schema.
+fn names_in_schemas(op: &Op) -> Vec<&str> {
+    let mut names = crate::plan::op_tables(op);
+    match op {
+        Op::CreateTable(t) => names.extend(t.foreign_keys.iter().map(|f| f.ref_table.as_str())),
+        Op::CreateObject(o) => {
+            names.push(&o.name);
+            names.extend(o.tables.iter().map(String::as_str));
+        }
+        Op::DropObject { name, .. }
+        | Op::ReplaceView { name, .. }
+        | Op::RefreshMaterializedView { name }
+        | Op::CreateEnum { name, .. }
+        | Op::AddEnumValue { name, .. }
+        | Op::RemoveEnumValue { name, .. }
+        | Op::DropEnum { name } => names.push(name),
+        Op::CreateSchema { name } | Op::DropSchema { name } => {
+            return vec![name];
+        }
+        _ => {}
+    }
+    names.retain(|n| n.contains('.'));
+    names
+}
+
+/// MySQL/MariaDB and SQLite have no schemas inside a database: a name with one is refused.
+fn check_schemas(backend: Backend, op: &Op) -> Result<(), RenderError> {
+    if backend == Backend::Postgres {
+        return Ok(());
+    }
+    match names_in_schemas(op).first() {
+        None => Ok(()),
+        Some(name) if matches!(op, Op::CreateSchema { .. } | Op::DropSchema { .. }) => {
+            Err(RenderError::Unsupported {
+                backend,
+                what: format!("create or drop the schema `{name}`: only PostgreSQL has schemas inside a database"),
+                fix: "keep the project's tables in the database the URL names on this backend (without `create_schema`), or run it on PostgreSQL".into(),
+            })
+        }
+        Some(name) => Err(RenderError::Unsupported {
+            backend,
+            what: format!(
+                "use `{name}`, a name in the PostgreSQL schema `{}` (in `{}`): only PostgreSQL has schemas inside a database",
+                crate::types::split_schema(name).0.unwrap_or_default(),
+                op.describe()
+            ),
+            fix: format!(
+                "name it `{}`, without the schema, for a project that runs on this backend, or run it on PostgreSQL",
+                crate::types::bare_name(name)
+            ),
+        }),
+    }
+}
+
+/// `ALTER TABLE .. RENAME TO ..`. On PostgreSQL the new name is the table's own (without the
+/// schema), and a table moves to another schema with `SET SCHEMA` first; its indexes,
+/// constraints and sequences move with it.
+fn rename_table_sql(backend: Backend, from: &str, to: &str) -> Result<Vec<String>, RenderError> {
+    if backend != Backend::Postgres {
+        return Ok(vec![schema_sql(
+            backend,
+            sq::Table::rename().table(from.to_string(), to.to_string()),
+        )]);
+    }
+    let q = |s: &str| quote(backend, s);
+    let (from_schema, from_bare) = crate::types::split_schema(from);
+    let (to_schema, to_bare) = crate::types::split_schema(to);
+    let mut out = Vec::new();
+    let mut now = from.to_string();
+    if from_schema != to_schema {
+        match to_schema {
+            Some(schema) => {
+                out.push(format!("ALTER TABLE {} SET SCHEMA {}", q(from), q(schema)));
+                now = format!("{schema}.{from_bare}");
+            }
+            // Back into the connection's schema, whichever it is: its name is the server's.
+            None => {
+                out.push(format!(
+                    "DO $godwit$ BEGIN EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', {}, {}, current_schema()); END $godwit$",
+                    string_literal(backend, from_schema.unwrap_or_default()),
+                    string_literal(backend, from_bare)
+                ));
+                now = from_bare.to_string();
+            }
+        }
+    }
+    if from_bare != to_bare {
+        out.push(format!("ALTER TABLE {} RENAME TO {}", q(&now), q(to_bare)));
+    }
+    Ok(out)
+}
+
 fn check_views(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), RenderError> {
     let (table, column, doing, server) = match (backend, op) {
         (Backend::Postgres, Op::ChangeColumnType { table, column, .. }) => (
@@ -838,6 +955,16 @@ fn check_views(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), Re
             format!("rename table `{from}`"),
             "MySQL/MariaDB would leave the view naming a table that is gone, failing on every query",
         ),
+        (Backend::Postgres, Op::RenameTable { from, to })
+            if from.contains('.') || to.contains('.') =>
+        {
+            (
+                from.as_str(),
+                None,
+                format!("rename or move table `{from}` to `{to}`"),
+                "godwit cannot follow a name with a schema through the view's query, so its kept query would name a table that is gone",
+            )
+        }
         (Backend::Postgres, Op::RemoveEnumValue { name, .. }) => {
             for (table, column) in before.enum_columns(name) {
                 let t = &before.tables[&table];
@@ -1008,13 +1135,15 @@ fn modify_enum_columns(after: &SchemaModel, name: &str) -> Result<Vec<String>, R
 fn recreate_enum(before: &SchemaModel, after: &SchemaModel, name: &str) -> Vec<String> {
     let b = Backend::Postgres;
     let q = |s: &str| quote(b, s);
-    let mut old = format!("{name}_godwit_old");
-    while old.len() > 63 {
-        old.remove(0);
+    // Renamed in its schema: the new name is the type's own.
+    let mut renamed = format!("{}_godwit_old", crate::types::bare_name(name));
+    while renamed.len() > 63 {
+        renamed.remove(0);
     }
+    let old = in_schema_of(name, &renamed);
     let values = after.enums.get(name).cloned().unwrap_or_default();
     let mut out = vec![
-        format!("ALTER TYPE {} RENAME TO {}", q(name), q(&old)),
+        format!("ALTER TYPE {} RENAME TO {}", q(name), q(&renamed)),
         format!(
             "CREATE TYPE {} AS ENUM ({})",
             q(name),

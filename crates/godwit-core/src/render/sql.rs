@@ -312,11 +312,30 @@ fn skip_quoted(chars: &[char], i: usize, q: char) -> usize {
     (i + 1).min(chars.len())
 }
 
-/// An identifier, quoted for `backend`.
-pub(crate) fn quote(backend: Backend, ident: &str) -> String {
+/// An identifier, quoted for `backend`. On PostgreSQL a name with a schema (`billing.invoices`)
+/// is quoted part by part (`"billing"."invoices"`): the model lets only table, view, type and
+/// function names hold a dot, and refuses them on the other backends before anything renders.
+pub fn quote(backend: Backend, ident: &str) -> String {
     match backend {
         Backend::MySql => format!("`{}`", ident.replace('`', "``")),
+        Backend::Postgres if ident.contains('.') => {
+            let (schema, bare) = crate::types::split_schema(ident);
+            format!(
+                "{}.{}",
+                quote(backend, schema.unwrap_or_default()),
+                quote(backend, bare)
+            )
+        }
         Backend::Postgres | Backend::Sqlite => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+/// A table (or view) for sea-query, with its schema when it names one (`billing.invoices`).
+pub fn table_ref(name: &str) -> sq::TableRef {
+    use sq::IntoTableRef;
+    match crate::types::split_schema(name) {
+        (Some(schema), bare) => (sq::Alias::new(schema), sq::Alias::new(bare)).into_table_ref(),
+        (None, bare) => sq::Alias::new(bare).into_table_ref(),
     }
 }
 

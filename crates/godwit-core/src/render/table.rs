@@ -16,8 +16,8 @@ pub(super) fn action(a: ReferentialAction) -> sq::ForeignKeyAction {
 pub(super) fn sea_foreign_key(table: &str, fk: &ForeignKeyDef) -> sq::ForeignKeyCreateStatement {
     let mut f = sq::ForeignKey::create();
     f.name(fk.name.clone())
-        .from_tbl(table.to_string())
-        .to_tbl(fk.ref_table.clone());
+        .from_tbl(table_ref(table))
+        .to_tbl(table_ref(&fk.ref_table));
     for c in &fk.columns {
         f.from_col(c.clone());
     }
@@ -65,7 +65,7 @@ pub(super) fn create_index(
 ) -> Result<String, RenderError> {
     mysql_indexable(backend, table, &index.columns, "an index")?;
     let mut i = sq::Index::create();
-    i.name(index.name.clone()).table(table.name.clone());
+    i.name(index.name.clone()).table(table_ref(&table.name));
     for c in &index.columns {
         i.col(c.clone());
     }
@@ -123,7 +123,7 @@ pub(crate) fn create_table(
         check_generated_on_key(backend, table, c)?;
     }
     let mut t = sq::Table::create();
-    t.table(name.to_string());
+    t.table(table_ref(name));
     let inline_pk = table.primary_key.len() == 1
         && table
             .column(&table.primary_key[0])
@@ -206,7 +206,7 @@ pub(super) fn alter(
     f: impl FnOnce(&mut sq::TableAlterStatement),
 ) -> String {
     let mut a = sq::Table::alter();
-    a.table(table.to_string());
+    a.table(table_ref(table));
     f(&mut a);
     schema_sql(backend, &a)
 }
@@ -225,7 +225,7 @@ pub(super) fn drop_index_sql(backend: Backend, table: &str, name: &str) -> Strin
             quote(backend, name),
             quote(backend, table)
         ),
-        _ => format!("DROP INDEX {}", quote(backend, name)),
+        _ => format!("DROP INDEX {}", quote(backend, &in_schema_of(table, name))),
     }
 }
 
@@ -272,10 +272,13 @@ pub fn drop_declared(object: &DeclaredObject, outside_transaction: bool) -> SqlT
         ObjectKind::Index => per(&|b| {
             Some(match b {
                 Backend::Postgres if outside_transaction => {
-                    format!("DROP INDEX CONCURRENTLY {}", quote(b, name))
+                    format!(
+                        "DROP INDEX CONCURRENTLY {}",
+                        quote(b, &in_schema_of(table, name))
+                    )
                 }
                 Backend::MySql => format!("DROP INDEX {} ON {}", quote(b, name), quote(b, table)),
-                _ => format!("DROP INDEX {}", quote(b, name)),
+                _ => format!("DROP INDEX {}", quote(b, &in_schema_of(table, name))),
             })
         }),
         ObjectKind::View => per(&|b| Some(format!("DROP VIEW {}", quote(b, name)))),

@@ -37,6 +37,8 @@ pub(super) struct Copier<'a> {
     pub(super) options: &'a CopyOptions,
     /// The runner's history table, left out when the target's schema is read.
     pub(super) history_table: &'a str,
+    /// The PostgreSQL schemas the migrations name, read with the target's.
+    pub(super) schemas: Vec<String>,
     /// The target's schema, read when the copy starts: the types its columns have.
     pub(super) target: std::sync::OnceLock<crate::introspect::LiveSchema>,
 }
@@ -81,7 +83,7 @@ impl Copier<'_> {
             .await
             .map_err(|e| self.target_failed("setting the session's sql_mode", &e))?;
         }
-        let schema = crate::introspect::introspect(dst, self.history_table)
+        let schema = crate::introspect::introspect(dst, self.history_table, &self.schemas)
             .await
             .map_err(|e| self.target_failed("reading the target's column types", &e))?;
         let _ = self.target.set(schema);
@@ -338,7 +340,7 @@ impl Copier<'_> {
         let raw_keys = backend == Backend::Sqlite;
         let mut stmt = sq::Query::select();
         stmt.columns(plan.columns.iter().cloned())
-            .from(plan.name.clone());
+            .from(godwit_core::render::table_ref(&plan.name));
         if raw_keys {
             for (i, k) in plan.key.iter().enumerate() {
                 stmt.expr_as(

@@ -239,6 +239,7 @@ pub(crate) async fn copy_to(
             to,
             options,
             history_table: &opts.history_table,
+            schemas: model.named_schemas(),
             target: Default::default(),
         };
         let result = copier.run(&mut src, &mut dst, &plans).await;
@@ -285,6 +286,7 @@ pub(crate) async fn table_rows(
         to: runner.url(),
         options: &defaults,
         history_table: &opts.history_table,
+        schemas: model.named_schemas(),
         target: Default::default(),
     };
     let result = async {
@@ -415,13 +417,7 @@ fn same_migrations(
     })
 }
 
-/// `ident` quoted for `backend`.
-pub(super) fn quote(backend: Backend, ident: &str) -> String {
-    match backend {
-        Backend::MySql => format!("`{}`", ident.replace('`', "``")),
-        _ => format!("\"{}\"", ident.replace('"', "\"\"")),
-    }
-}
+pub(super) use godwit_core::render::quote;
 
 /// The SQL and bound values of `stmt` for `backend`.
 pub(super) fn build(backend: Backend, stmt: &impl QueryStatementWriter) -> (String, sq::Values) {
@@ -450,7 +446,7 @@ pub(super) async fn exec(
 pub(super) async fn count(conn: &mut Conn, table: &str) -> Result<u64, sqlx::Error> {
     let mut stmt = sq::Query::select();
     stmt.expr(sq::Expr::col(sq::Asterisk).count())
-        .from(table.to_string());
+        .from(godwit_core::render::table_ref(table));
     let st = godwit_core::render::query(conn.backend(), &stmt);
     let (_, rows) = values::fetch_values(conn, &st, Some(&[ColumnType::BigInt])).await?;
     Ok(match rows.first().and_then(|r| r.first()) {
@@ -462,7 +458,9 @@ pub(super) async fn count(conn: &mut Conn, table: &str) -> Result<u64, sqlx::Err
 /// Whether `table` has a row.
 pub(super) async fn has_rows(conn: &mut Conn, table: &str) -> Result<bool, sqlx::Error> {
     let mut stmt = sq::Query::select();
-    stmt.expr(sq::Expr::val(1)).from(table.to_string()).limit(1);
+    stmt.expr(sq::Expr::val(1))
+        .from(godwit_core::render::table_ref(table))
+        .limit(1);
     let st = godwit_core::render::query(conn.backend(), &stmt);
     let (_, rows) = values::fetch_values(conn, &st, None).await?;
     Ok(!rows.is_empty())

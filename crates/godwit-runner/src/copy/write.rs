@@ -95,7 +95,7 @@ pub(super) async fn insert_rows(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let mut stmt = sq::Query::insert();
-        stmt.into_table(plan.name.clone())
+        stmt.into_table(godwit_core::render::table_ref(&plan.name))
             .columns(plan.columns.iter().cloned());
         let (mut n, mut bytes) = (0, 0);
         while n < per_statement && bytes < INSERT_BYTES {

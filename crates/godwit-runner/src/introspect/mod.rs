@@ -349,8 +349,15 @@ impl fmt::Display for Difference {
     }
 }
 
-/// Connect to `url` read-only and read its schema, leaving out `history_table`.
-pub async fn live_schema(url: &DatabaseUrl, history_table: &str) -> Result<LiveSchema, Error> {
+/// Connect to `url` read-only and read its schema, leaving out `history_table`. On PostgreSQL
+/// it reads the connection's schema and `schemas` besides (those the migrations name, see
+/// [`godwit_core::SchemaModel::named_schemas`]); a table of one of those is named
+/// `schema.table`.
+pub async fn live_schema(
+    url: &DatabaseUrl,
+    history_table: &str,
+    schemas: &[String],
+) -> Result<LiveSchema, Error> {
     let timeout = std::time::Duration::from_secs(10);
     let mut conn = connect(url, Purpose::ReadOnly, timeout, timeout).await?;
     let backend = conn.backend();
@@ -367,14 +374,31 @@ pub async fn live_schema(url: &DatabaseUrl, history_table: &str) -> Result<LiveS
     if let Some(sql) = read_only {
         conn.batch(sql).await.map_err(fail)?;
     }
-    let result = introspect(&mut conn, history_table).await.map_err(fail);
+    let result = introspect(&mut conn, history_table, schemas)
+        .await
+        .map_err(fail);
     conn.close().await;
     let mut schema = result?;
     #[cfg(any(feature = "postgres", feature = "mysql"))]
     if backend != Backend::Sqlite {
         let discovered = foreign_keys::discover_foreign_keys(url).await?;
         for (name, table) in schema.tables.iter_mut() {
-            table.foreign_keys = discovered.get(name).cloned().unwrap_or_default();
+            // sea-schema reads the connection's schema: the foreign keys of a table in another
+            // are the catalog's, and so is the (schema-qualified) table a key references there.
+            if name.contains('.') {
+                continue;
+            }
+            let mut found = discovered.get(name).cloned().unwrap_or_default();
+            for fk in &mut found {
+                if let Some(catalog) = table
+                    .foreign_keys
+                    .iter()
+                    .find(|c| c.name == fk.name && c.ref_table.contains('.'))
+                {
+                    fk.ref_table.clone_from(&catalog.ref_table);
+                }
+            }
+            table.foreign_keys = found;
         }
     }
     Ok(schema)
@@ -385,24 +409,30 @@ pub async fn live_schema(url: &DatabaseUrl, history_table: &str) -> Result<LiveS
 pub(crate) async fn introspect(
     conn: &mut Conn,
     history_table: &str,
+    schemas: &[String],
 ) -> Result<LiveSchema, sqlx::Error> {
+    #[cfg(not(feature = "postgres"))]
+    let _ = schemas;
     type Comments = Vec<(String, Option<String>, Option<String>)>;
     let mut enums: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let (mut tables, rows, comments): (_, _, Comments) = match conn {
         #[cfg(feature = "postgres")]
         Conn::Postgres(c) => {
             let rows: Vec<(String, String)> = sqlx::query_as(postgres::PG_ENUMS)
+                .bind(schemas)
                 .fetch_all(&mut *c)
                 .await?;
             for (name, value) in rows {
                 enums.entry(name).or_default().push(value);
             }
             (
-                postgres::introspect(c).await?,
+                postgres::introspect(c, schemas).await?,
                 sqlx::query_as(postgres::PG_OBJECTS)
+                    .bind(schemas)
                     .fetch_all(&mut *c)
                     .await?,
                 sqlx::query_as(postgres::PG_COMMENTS)
+                    .bind(schemas)
                     .fetch_all(&mut *c)
                     .await?,
             )

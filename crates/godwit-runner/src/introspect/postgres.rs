@@ -21,65 +21,138 @@ macro_rules! attnames {
     };
 }
 
-const PG_TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')";
+/// The name of relation `$rel` in namespace `$ns`: bare in the connection's schema,
+/// `schema.name` in another.
+macro_rules! qname {
+    ($ns:literal, $name:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            $ns,
+            ".nspname = current_schema() THEN ",
+            $name,
+            "::text ELSE ",
+            $ns,
+            ".nspname || '.' || ",
+            $name,
+            " END)"
+        )
+    };
+}
 
-const PG_COLUMNS: &str = "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+/// The connection's schema and the schemas in `$1` (those the migrations name).
+macro_rules! in_schemas {
+    ($ns:literal) => {
+        concat!(
+            "(",
+            $ns,
+            ".nspname = current_schema() OR ",
+            $ns,
+            ".nspname = ANY($1))"
+        )
+    };
+}
+
+const PG_TABLES: &str = concat!(
+    "SELECT ",
+    qname!("n", "c.relname"),
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ",
+    in_schemas!("n"),
+    " AND c.relkind IN ('r', 'p')"
+);
+
+const PG_COLUMNS: &str = concat!(
+    "SELECT ",
+    qname!("n", "c.relname"),
+    ", a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
             pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text \
      FROM pg_attribute a \
      JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
-     ORDER BY c.relname, a.attnum";
+     WHERE ",
+    in_schemas!("n"),
+    " AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+     ORDER BY 1, a.attnum"
+);
 
 const PG_INDEXES: &str = concat!(
-    "SELECT t.relname::text, i.relname::text, x.indisunique, x.indisprimary, pg_get_expr(x.indpred, x.indrelid), \
+    "SELECT ",
+    qname!("n", "t.relname"),
+    ", i.relname::text, x.indisunique, x.indisprimary, pg_get_expr(x.indpred, x.indrelid), \
      x.indisvalid, EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype = 'u'), ",
     attnames!("x.indrelid", "x.indkey::int2[]"),
     " FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
-      JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = current_schema() ORDER BY 1, 2"
+      JOIN pg_namespace n ON n.oid = t.relnamespace WHERE ",
+    in_schemas!("n"),
+    " ORDER BY 1, 2"
 );
 
 const PG_CONSTRAINTS: &str = concat!(
-    "SELECT t.relname::text, c.conname::text, c.contype::text, ",
+    "SELECT ",
+    qname!("n", "t.relname"),
+    ", c.conname::text, c.contype::text, ",
     attnames!("c.conrelid", "c.conkey"),
-    ", r.relname::text, ",
+    ", ",
+    qname!("rn", "r.relname"),
+    ", ",
     attnames!("c.confrelid", "c.confkey"),
     ", c.confdeltype::text, c.confupdtype::text, pg_get_constraintdef(c.oid), c.convalidated \
       FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-      LEFT JOIN pg_class r ON r.oid = c.confrelid \
-      WHERE n.nspname = current_schema() AND c.contype IN ('p', 'f', 'c') ORDER BY 1, 2"
+      LEFT JOIN pg_class r ON r.oid = c.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+      WHERE ",
+    in_schemas!("n"),
+    " AND c.contype IN ('p', 'f', 'c') ORDER BY 1, 2"
 );
 
 /// Views (and materialized views, with their queries), triggers, functions and procedures in
 /// the current schema, and extensions; what an extension brought is left out.
-pub(super) const PG_OBJECTS: &str = "SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, \
-       c.relname::text, NULL::text, pg_get_viewdef(c.oid) FROM pg_class c \
-       JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') AND NOT EXISTS \
+pub(super) const PG_OBJECTS: &str = concat!(
+    "SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, ",
+    qname!("n", "c.relname"),
+    ", NULL::text, pg_get_viewdef(c.oid) FROM pg_class c \
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ",
+    in_schemas!("n"),
+    " AND c.relkind IN ('v', 'm') AND NOT EXISTS \
        (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') \
-     UNION ALL SELECT 'trigger', t.tgname::text, c.relname::text, NULL::text FROM pg_trigger t \
-       JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
-     UNION ALL SELECT 'function', p.proname::text, NULL::text, NULL::text FROM pg_proc p \
-       JOIN pg_namespace n ON n.oid = p.pronamespace \
-     WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p') AND NOT EXISTS \
+     UNION ALL SELECT 'trigger', t.tgname::text, ",
+    qname!("n", "c.relname"),
+    ", NULL::text FROM pg_trigger t \
+       JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ",
+    in_schemas!("n"),
+    " AND NOT t.tgisinternal \
+     UNION ALL SELECT 'function', ",
+    qname!("n", "p.proname"),
+    ", NULL::text, NULL::text FROM pg_proc p \
+       JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ",
+    in_schemas!("n"),
+    " AND p.prokind IN ('f', 'p') AND NOT EXISTS \
        (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') \
-     UNION ALL SELECT 'extension', extname::text, NULL::text, NULL::text FROM pg_extension WHERE extname <> 'plpgsql'";
+     UNION ALL SELECT 'extension', extname::text, NULL::text, NULL::text FROM pg_extension WHERE extname <> 'plpgsql'"
+);
 
-/// The values of each enumerated type in the current schema (not an extension's), in order.
-pub(super) const PG_ENUMS: &str = "SELECT t.typname::text, e.enumlabel::text FROM pg_type t \
-       JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
-     WHERE n.nspname = current_schema() AND NOT EXISTS \
+/// The values of each enumerated type in those schemas (not an extension's), in order.
+pub(super) const PG_ENUMS: &str = concat!(
+    "SELECT ",
+    qname!("n", "t.typname"),
+    ", e.enumlabel::text FROM pg_type t \
+       JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace WHERE ",
+    in_schemas!("n"),
+    " AND NOT EXISTS \
        (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') \
-     ORDER BY t.typname, e.enumsortorder";
+     ORDER BY 1, e.enumsortorder"
+);
 
-/// The comments of tables (no column) and columns in the current schema.
-pub(super) const PG_COMMENTS: &str = "SELECT c.relname::text, a.attname::text, d.description FROM pg_description d \
+/// The comments of tables (no column) and columns in those schemas.
+pub(super) const PG_COMMENTS: &str = concat!(
+    "SELECT ",
+    qname!("n", "c.relname"),
+    ", a.attname::text, d.description FROM pg_description d \
        JOIN pg_class c ON c.oid = d.objoid JOIN pg_namespace n ON n.oid = c.relnamespace \
        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0 \
-     WHERE d.classoid = 'pg_class'::regclass AND n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
-       AND (d.objsubid = 0 OR a.attname IS NOT NULL)";
+     WHERE d.classoid = 'pg_class'::regclass AND ",
+    in_schemas!("n"),
+    " AND c.relkind IN ('r', 'p') \
+       AND (d.objsubid = 0 OR a.attname IS NOT NULL)"
+);
 
 fn pg_action_code(code: &str) -> String {
     match code {
@@ -93,16 +166,24 @@ fn pg_action_code(code: &str) -> String {
     .to_string()
 }
 
+/// The tables of the connection's schema and of `schemas`; a table of another schema is named
+/// `schema.table`.
 pub(super) async fn introspect(
     conn: &mut PgConnection,
+    schemas: &[String],
 ) -> Result<BTreeMap<String, LiveTable>, sqlx::Error> {
     let mut tables: BTreeMap<String, LiveTable> = sqlx::query(PG_TABLES)
+        .bind(schemas)
         .fetch_all(&mut *conn)
         .await?
         .into_iter()
         .map(|row| new_table(row.get(0)))
         .collect();
-    for row in sqlx::query(PG_COLUMNS).fetch_all(&mut *conn).await? {
+    for row in sqlx::query(PG_COLUMNS)
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await?
+    {
         let Some(t) = tables.get_mut(&row.get::<String, _>(0)) else {
             continue;
         };
@@ -124,7 +205,11 @@ pub(super) async fn introspect(
             auto_increment: serial || !identity.is_empty(),
         });
     }
-    for row in sqlx::query(PG_INDEXES).fetch_all(&mut *conn).await? {
+    for row in sqlx::query(PG_INDEXES)
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await?
+    {
         let Some(t) = tables.get_mut(&row.get::<String, _>(0)) else {
             continue;
         };
@@ -140,7 +225,11 @@ pub(super) async fn introspect(
             valid: row.get(5),
         });
     }
-    for row in sqlx::query(PG_CONSTRAINTS).fetch_all(&mut *conn).await? {
+    for row in sqlx::query(PG_CONSTRAINTS)
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await?
+    {
         let Some(t) = tables.get_mut(&row.get::<String, _>(0)) else {
             continue;
         };

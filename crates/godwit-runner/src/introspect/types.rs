@@ -81,6 +81,11 @@ pub fn catalog_type(backend: Backend, ty: &ColumnType) -> String {
 /// A type's name as PostgreSQL's `format_type` writes it: quoted unless it is lowercase letters,
 /// digits and underscores, not starting with a digit.
 fn pg_type_name(name: &str) -> String {
+    // `format_type` writes the schema of a type outside the search path, each part quoted
+    // alone.
+    if let (Some(schema), bare) = godwit_core::types::split_schema(name) {
+        return format!("{}.{}", pg_type_name(schema), pg_type_name(bare));
+    }
     let plain = name
         .chars()
         .next()

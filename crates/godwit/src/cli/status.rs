@@ -76,7 +76,11 @@ fn baseline_hint(runner: &godwit_runner::Runner, status: &Status) -> String {
         return String::new();
     };
     let table = runner.options().history_table.clone();
-    let Ok(live) = db::block_on(godwit_runner::live_schema(runner.url(), &table)) else {
+    let Ok(live) = db::block_on(godwit_runner::live_schema(
+        runner.url(),
+        &table,
+        &model.named_schemas(),
+    )) else {
         return String::new();
     };
     let present: Vec<&String> = model

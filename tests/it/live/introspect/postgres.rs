@@ -22,33 +22,83 @@ macro_rules! attnames {
     };
 }
 
-const TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')";
+/// A relation's name: bare in `public`, `schema.name` in another schema.
+macro_rules! qname {
+    ($ns:literal, $name:literal) => {
+        concat!(
+            "(CASE WHEN ",
+            $ns,
+            ".nspname = 'public' THEN ",
+            $name,
+            "::text ELSE ",
+            $ns,
+            ".nspname || '.' || ",
+            $name,
+            " END)"
+        )
+    };
+}
 
-const COLUMNS: &str = "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+/// Every schema of the (scratch) database but the server's own.
+macro_rules! user_schemas {
+    ($ns:literal) => {
+        concat!(
+            "(",
+            $ns,
+            ".nspname <> 'information_schema' AND left(",
+            $ns,
+            ".nspname, 3) <> 'pg_')"
+        )
+    };
+}
+
+const TABLES: &str = concat!(
+    "SELECT ",
+    qname!("n", "c.relname"),
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ",
+    user_schemas!("n"),
+    " AND c.relkind IN ('r', 'p')"
+);
+
+const COLUMNS: &str = concat!(
+    "SELECT ",
+    qname!("n", "c.relname"),
+    ", a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
             pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text \
      FROM pg_attribute a \
      JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
-     ORDER BY c.relname, a.attnum";
+     WHERE ",
+    user_schemas!("n"),
+    " AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+     ORDER BY 1, a.attnum"
+);
 
 const INDEXES: &str = concat!(
-    "SELECT t.relname::text, i.relname::text, x.indisunique, x.indisprimary, x.indpred IS NOT NULL, x.indisvalid, ",
+    "SELECT ",
+    qname!("n", "t.relname"),
+    ", i.relname::text, x.indisunique, x.indisprimary, x.indpred IS NOT NULL, x.indisvalid, ",
     attnames!("x.indrelid", "x.indkey::int2[]"),
     " FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
-      JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'public'"
+      JOIN pg_namespace n ON n.oid = t.relnamespace WHERE ",
+    user_schemas!("n")
 );
 
 const CONSTRAINTS: &str = concat!(
-    "SELECT t.relname::text, c.conname::text, c.contype::text, ",
+    "SELECT ",
+    qname!("n", "t.relname"),
+    ", c.conname::text, c.contype::text, ",
     attnames!("c.conrelid", "c.conkey"),
-    ", r.relname::text, ",
+    ", ",
+    qname!("rn", "r.relname"),
+    ", ",
     attnames!("c.confrelid", "c.confkey"),
     ", c.confdeltype::text, c.confupdtype::text \
       FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
-      LEFT JOIN pg_class r ON r.oid = c.confrelid \
-      WHERE n.nspname = 'public' AND c.contype IN ('p', 'f', 'c')"
+      LEFT JOIN pg_class r ON r.oid = c.confrelid LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+      WHERE ",
+    user_schemas!("n"),
+    " AND c.contype IN ('p', 'f', 'c')"
 );
 
 fn action(code: &str) -> String {
@@ -64,24 +114,59 @@ fn action(code: &str) -> String {
 }
 
 /// Views, triggers and functions: `(kind, name, table of a trigger)`.
-pub const OBJECTS: &str = "SELECT 'view', viewname::text, NULL::text FROM pg_views WHERE schemaname = current_schema() \
-     UNION SELECT 'materialized view', matviewname::text, NULL::text FROM pg_matviews WHERE schemaname = current_schema() \
-     UNION SELECT 'trigger', trigger_name::text, event_object_table::text FROM information_schema.triggers \
-       WHERE trigger_schema = current_schema() \
-     UNION SELECT 'function', routine_name::text, NULL::text FROM information_schema.routines \
-       WHERE routine_schema = current_schema() AND routine_name NOT IN \
-         (SELECT p.proname FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e') \
+pub const OBJECTS: &str = concat!(
+    "SELECT 'view', ",
+    qname!("n", "c.relname"),
+    ", NULL::text FROM pg_class c \
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND ",
+    user_schemas!("n"),
+    " \
+     UNION SELECT 'materialized view', ",
+    qname!("n", "c.relname"),
+    ", NULL::text FROM pg_class c \
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND ",
+    user_schemas!("n"),
+    " \
+     UNION SELECT 'trigger', trigger_name::text, \
+         CASE WHEN event_object_schema = 'public' THEN event_object_table::text \
+         ELSE event_object_schema || '.' || event_object_table END \
+       FROM information_schema.triggers \
+       WHERE event_object_schema <> 'information_schema' AND left(event_object_schema, 3) <> 'pg_' \
+     UNION SELECT 'function', ",
+    qname!("n", "p.proname"),
+    ", NULL::text FROM pg_proc p \
+       JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ",
+    user_schemas!("n"),
+    " AND p.prokind IN ('f', 'p') \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') \
      UNION SELECT 'extension', extname::text, NULL::text FROM pg_extension WHERE extname <> 'plpgsql' \
-     UNION SELECT 'enum', t.typname || ' (' || string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) || ')', NULL::text \
-       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
-       WHERE t.typnamespace = current_schema()::regnamespace GROUP BY t.typname \
-     UNION SELECT 'comment', 'on table ' || obj_description(c.oid, 'pg_class'), c.relname::text FROM pg_class c \
-       WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' \
+     UNION SELECT 'enum', ",
+    qname!("n", "t.typname"),
+    " || ' (' || string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) || ')', NULL::text \
+       FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
+       WHERE ",
+    user_schemas!("n"),
+    " GROUP BY n.nspname, t.typname \
+     UNION SELECT 'comment', 'on table ' || obj_description(c.oid, 'pg_class'), ",
+    qname!("n", "c.relname"),
+    " FROM pg_class c \
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ",
+    user_schemas!("n"),
+    " AND c.relkind = 'r' \
          AND obj_description(c.oid, 'pg_class') IS NOT NULL \
-     UNION SELECT 'comment', 'on column ' || a.attname || ' ' || col_description(c.oid, a.attnum), c.relname::text \
+     UNION SELECT 'comment', 'on column ' || a.attname || ' ' || col_description(c.oid, a.attnum), ",
+    qname!("n", "c.relname"),
+    " \
        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 \
-       WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' \
-         AND col_description(c.oid, a.attnum) IS NOT NULL";
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ",
+    user_schemas!("n"),
+    " AND c.relkind = 'r' \
+         AND col_description(c.oid, a.attnum) IS NOT NULL \
+     UNION SELECT 'schema', nspname::text, NULL::text FROM pg_namespace n \
+       WHERE ",
+    user_schemas!("n"),
+    " AND nspname <> 'public'"
+);
 
 pub async fn introspect(conn: &mut PgConnection) -> Result<Vec<Table>, sqlx::Error> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
