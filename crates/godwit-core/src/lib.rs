@@ -33,7 +33,7 @@ pub use manifest::{Manifest, ManifestError, ManifestLine};
 pub use migration::{Migration, MigrationId, Registration, resolve};
 pub use model::SchemaModel;
 pub use op::{Op, PerBackend, TableDef};
-pub use plan::{Catalog, Entry, RenderedMigration};
+pub use plan::{Catalog, Entry, RenderedMigration, SchemaNames};
 pub use render::Statement;
 pub use schema::{Plan, Schema};
 pub use table_builder::{Reference, TableBuilder};

@@ -1147,11 +1147,17 @@ impl SchemaModel {
             }
             Op::CreateSchema { name } => {
                 Self::ident("schema", name)?;
-                if !self.schemas.insert(name.clone()) {
+                if self.schemas.contains(name) {
                     return Err(invalid(format!(
                         "schema `{name}` exists already: an earlier migration created it"
                     )));
                 }
+                if let Some(what) = self.held_in_schema(name) {
+                    return Err(invalid(format!(
+                        "schema `{name}` exists already: {what} is in it (made outside the migrations, then): leave `create_schema` out"
+                    )));
+                }
+                self.schemas.insert(name.clone());
             }
             Op::DropSchema { name } => {
                 if !self.schemas.contains(name) {
@@ -1159,19 +1165,7 @@ impl SchemaModel {
                         "there is no schema `{name}` made by `s.create_schema`: drop one made outside the migrations with raw SQL (`s.sql(\"DROP SCHEMA {name}\")`)"
                     )));
                 }
-                let prefix = format!("{name}.");
-                let held = self
-                    .tables
-                    .keys()
-                    .map(|t| format!("table `{t}`"))
-                    .chain(self.enums.keys().map(|e| format!("enum `{e}`")))
-                    .chain(
-                        self.objects
-                            .iter()
-                            .map(|o| format!("{} `{}`", o.kind.name(), o.name)),
-                    )
-                    .find(|what| what.contains(&format!("`{prefix}")));
-                if let Some(what) = held {
+                if let Some(what) = self.held_in_schema(name) {
                     return Err(invalid(format!(
                         "schema `{name}` still holds {what}: drop or move what is in it first"
                     )));
@@ -1318,7 +1312,17 @@ impl SchemaModel {
 /// Whether `sql` mentions identifier `ident` (bare or quoted, on any backend's quoting), or
 /// reads every column with `*` (when `star`).
 pub(crate) fn mentions(sql: &SqlText, ident: &str, star: bool) -> bool {
-    let texts: Vec<&str> = match sql {
+    sql_texts(sql).into_iter().any(|text| {
+        (star && text.contains('*'))
+            || [Backend::Postgres, Backend::MySql]
+                .into_iter()
+                .any(|b| crate::render::rename_identifier(b, text, ident, ident).1)
+    })
+}
+
+/// Every text of `sql`, whichever backend it is for.
+fn sql_texts(sql: &SqlText) -> Vec<&str> {
+    match sql {
         SqlText::All(s) => vec![s],
         SqlText::PerBackend {
             postgres,
@@ -1329,12 +1333,15 @@ pub(crate) fn mentions(sql: &SqlText, ident: &str, star: bool) -> bool {
             .flatten()
             .map(String::as_str)
             .collect(),
-    };
-    texts.into_iter().any(|text| {
-        (star && text.contains('*'))
-            || [Backend::Postgres, Backend::MySql]
-                .into_iter()
-                .any(|b| crate::render::rename_identifier(b, text, ident, ident).1)
+    }
+}
+
+/// Whether a query names table (or view) `table`, `schema.name` for one in a schema.
+fn names_table(sql: &SqlText, table: &str) -> bool {
+    sql_texts(sql).into_iter().any(|text| {
+        [Backend::Postgres, Backend::MySql]
+            .into_iter()
+            .any(|b| crate::render::query_names_table(b, text, table))
     })
 }
 
@@ -1398,6 +1405,28 @@ impl SchemaModel {
     }
 
     /// The tables (and views) of the model that a view's query names.
+    /// The first table, enum or object of the model in schema `schema`, described.
+    fn held_in_schema(&self, schema: &str) -> Option<String> {
+        let inside = |name: &str| crate::types::split_schema(name).0 == Some(schema);
+        self.tables
+            .keys()
+            .filter(|t| inside(t))
+            .map(|t| format!("table `{t}`"))
+            .chain(
+                self.enums
+                    .keys()
+                    .filter(|e| inside(e))
+                    .map(|e| format!("enum `{e}`")),
+            )
+            .chain(
+                self.objects
+                    .iter()
+                    .filter(|o| inside(&o.name) || o.tables.iter().any(|t| inside(t)))
+                    .map(|o| format!("{} `{}`", o.kind.name(), o.name)),
+            )
+            .next()
+    }
+
     /// Views, materialized views and functions may live in a PostgreSQL schema; indexes and
     /// triggers live in their table's, and extensions in none of their own.
     fn object_name(o: &DeclaredObject) -> Result<(), ModelError> {
@@ -1423,9 +1452,7 @@ impl SchemaModel {
                     })
                     .map(|o| &o.name),
             )
-            // A table in a schema is found by its own name, whether the query names the schema
-            // or finds it on the search path.
-            .filter(|t| mentions(query, crate::types::bare_name(t), false))
+            .filter(|t| names_table(query, t))
             .cloned()
             .collect()
     }

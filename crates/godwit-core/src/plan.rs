@@ -21,6 +21,17 @@ pub struct Entry {
     pub down: Plan,
 }
 
+/// What [`Catalog::schema_names`] finds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaNames {
+    /// The schemas `create_schema` makes (or `drop_schema` drops).
+    pub created: Vec<String>,
+    /// Those, and every schema a name (`schema.name`) names.
+    pub named: Vec<String>,
+    /// Every table, view, type and function named with a schema.
+    pub qualified: Vec<String>,
+}
+
 /// The SQL of one migration in one direction, for one backend.
 #[derive(Debug, Clone)]
 pub struct RenderedMigration {
@@ -64,6 +75,38 @@ impl Catalog {
     /// The migrations, oldest first.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// The PostgreSQL schemas the migrations name, at any version (`up` and `down`): those
+    /// `create_schema` makes or `drop_schema` drops, and those of every table, view, type and
+    /// function named `schema.name`; with those names. Read by a scan of the operations, no
+    /// fold.
+    pub fn schema_names(&self) -> SchemaNames {
+        let mut created = std::collections::BTreeSet::new();
+        let mut qualified = std::collections::BTreeSet::new();
+        for e in &self.entries {
+            for op in e.up.ops.iter().chain(&e.down.ops) {
+                if let Op::CreateSchema { name } | Op::DropSchema { name } = op {
+                    created.insert(name.clone());
+                }
+                for n in crate::render::names_in_schemas(op) {
+                    if n.contains('.') {
+                        qualified.insert(n.to_string());
+                    }
+                }
+            }
+        }
+        let mut named = created.clone();
+        named.extend(
+            qualified
+                .iter()
+                .filter_map(|n| crate::types::split_schema(n).0.map(str::to_string)),
+        );
+        SchemaNames {
+            created: created.into_iter().collect(),
+            named: named.into_iter().collect(),
+            qualified: qualified.into_iter().collect(),
+        }
     }
 
     /// The migrations older than `version`.

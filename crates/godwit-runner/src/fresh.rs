@@ -7,13 +7,13 @@ use crate::error::{Error, db_reason};
 #[cfg(feature = "postgres")]
 use sqlx::AssertSqlSafe;
 
-/// Drop every table, view and sequence of the database (PostgreSQL: of its current schema and
-/// of `schemas`, those the migrations name; the schemas in `created`, made by `create_schema`,
-/// are dropped whole), and the history table wherever it lives.
+/// Drop every table, view and sequence of the database, and the history table wherever it
+/// lives. PostgreSQL: of its current schema; the schemas the migrations make are dropped whole;
+/// in a schema made outside them (by a DBA), only the tables, views and types the migrations
+/// name there.
 pub(crate) async fn drop_everything(
     conn: &mut Conn,
-    schemas: &[String],
-    created: &[String],
+    names: &godwit_core::SchemaNames,
     history_table: &str,
 ) -> Result<(), Error> {
     let backend = conn.backend();
@@ -28,7 +28,8 @@ pub(crate) async fn drop_everything(
             let crate::connect::Conn::Postgres(c) = conn else {
                 unreachable!("a PostgreSQL connection")
             };
-            let in_schemas = "(n.nspname = current_schema() OR n.nspname = ANY($1))";
+            let in_schemas = "(n.nspname = current_schema() OR n.nspname = ANY($1) \
+                              OR n.nspname || '.' || c.relname = ANY($2))";
             let qualified = "CASE WHEN n.nspname = current_schema() THEN '' ELSE quote_ident(n.nspname) || '.' END";
             let objects: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
                 "SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' \
@@ -37,7 +38,8 @@ pub(crate) async fn drop_everything(
                  WHERE {in_schemas} AND c.relkind IN ('r', 'p', 'v', 'm', 'S') \
                  ORDER BY c.relkind DESC, c.relname"
             )))
-            .bind(schemas)
+            .bind(&names.created)
+            .bind(&names.qualified)
             .fetch_all(&mut *c)
             .await
             .map_err(|e| fail("listing tables", e))?;
@@ -60,9 +62,11 @@ pub(crate) async fn drop_everything(
             };
             let types: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
                 "SELECT {qualified} || quote_ident(t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-                 WHERE {in_schemas} AND t.typtype = 'e'"
+                 WHERE {} AND t.typtype = 'e'",
+                in_schemas.replace("c.relname", "t.typname")
             )))
-            .bind(schemas)
+            .bind(&names.created)
+            .bind(&names.qualified)
             .fetch_all(&mut *c)
             .await
             .map_err(|e| fail("listing enum types", e))?;
@@ -71,7 +75,7 @@ pub(crate) async fn drop_everything(
                     .await
                     .map_err(|e| fail(&format!("DROP TYPE {ty}"), e))?;
             }
-            for schema in created {
+            for schema in &names.created {
                 let schema = godwit_core::render::quote(backend, schema);
                 conn.batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                     .await
@@ -80,7 +84,7 @@ pub(crate) async fn drop_everything(
         }
         #[cfg(not(feature = "postgres"))]
         Backend::Postgres => {
-            let _ = (schemas, created, history_table);
+            let _ = (names, history_table);
         }
         Backend::MySql => {
             let objects = conn

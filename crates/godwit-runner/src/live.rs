@@ -19,11 +19,15 @@ pub const EXACT_BELOW_BYTES: u64 = 64 * 1024 * 1024;
 
 use godwit_core::render::quote;
 
-/// The live context, or the error that kept it from being read.
+/// The live context, or the error that kept it from being read. On PostgreSQL the tables of
+/// the connection's schema and of `schemas` (those the migrations name) are read.
 pub(crate) async fn read(
     conn: &mut Conn,
     small_table_rows: u64,
+    schemas: &[String],
 ) -> Result<LiveContext, sqlx::Error> {
+    #[cfg(not(feature = "postgres"))]
+    let _ = schemas;
     // (name, estimated rows or -1 when unknown, bytes)
     let mut not_volatile = std::collections::BTreeSet::new();
     let (backend, tables, postgres_version): (Backend, Vec<(String, i64, i64)>, Option<u32>) =
@@ -35,9 +39,10 @@ pub(crate) async fn read(
                      ELSE n.nspname || '.' || c.relname END, c.reltuples::int8, \
                      pg_total_relation_size(c.oid)::int8 FROM pg_class c \
                      JOIN pg_namespace n ON n.oid = c.relnamespace \
-                     WHERE c.relkind IN ('r', 'p') AND left(n.nspname, 3) <> 'pg_' \
-                     AND n.nspname <> 'information_schema'",
+                     WHERE c.relkind IN ('r', 'p') \
+                     AND (n.nspname = current_schema() OR n.nspname = ANY($1))",
                 )
+                .bind(schemas)
                 .fetch_all(&mut *c)
                 .await?;
                 let version: String = sqlx::query_scalar("SHOW server_version_num")

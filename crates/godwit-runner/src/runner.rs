@@ -393,7 +393,12 @@ impl Runner {
     /// (see [`Catalog::lint_live`](godwit_core::Catalog::lint_live)).
     pub async fn live_context(&self) -> Result<godwit_core::LiveContext, Error> {
         let mut conn = self.connect(Purpose::ReadOnly).await?;
-        let live = crate::live::read(&mut conn, self.options.small_table_rows).await;
+        let live = crate::live::read(
+            &mut conn,
+            self.options.small_table_rows,
+            &self.catalog().schema_names().named,
+        )
+        .await;
         conn.close().await;
         live.map_err(|e| Error::Database {
             backend: self.backend(),
@@ -442,7 +447,8 @@ impl Runner {
             self.check_history(&rows, &versions, up)?;
             if !up.allow_unsafe {
                 // Without the sizes (a catalog it may not read), every finding is a refusal.
-                let live = crate::live::read(conn, self.options.small_table_rows)
+                let schemas = self.catalog().schema_names().named;
+                let live = crate::live::read(conn, self.options.small_table_rows, &schemas)
                     .await
                     .ok();
                 if let Err(unsafe_ops) = self.check_safety(&versions, live.as_ref()) {
@@ -547,11 +553,9 @@ impl Runner {
             self.render(Dir::Up, &all)?;
             let lock = self.lock().await?;
             let result = async {
-                let model = self.catalog().model(None)?;
                 crate::fresh::drop_everything(
                     &mut conn,
-                    &model.named_schemas(),
-                    &model.schemas.iter().cloned().collect::<Vec<_>>(),
+                    &self.catalog().schema_names(),
                     &self.options().history_table,
                 )
                 .await?;

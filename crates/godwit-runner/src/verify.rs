@@ -83,7 +83,7 @@ pub(crate) async fn drift(runner: &Runner) -> Result<Drift, Error> {
     let live = live_schema(
         runner.url(),
         &runner.options().history_table,
-        &model.named_schemas(),
+        &runner.catalog().schema_names().named,
     )
     .await?;
     let mut differences = diff(&model, &live, backend);
@@ -161,11 +161,14 @@ async fn walk(
         .map(|e| e.id.clone())
         .collect();
     let table = &runner.options().history_table;
+    // Every schema any version names: what a `down` leaves behind in one is seen.
+    let schemas = runner.catalog().schema_names().named;
+    let schemas = &schemas;
     let compare = |expected: SchemaModel, id: &MigrationId, step: &'static str| {
         let url = url.clone();
         let id = id.clone();
         async move {
-            let live = live_schema(&url, table, &expected.named_schemas()).await?;
+            let live = live_schema(&url, table, schemas).await?;
             let differences = diff(&expected, &live, backend);
             Ok::<_, Error>(if differences.is_empty() {
                 None
@@ -301,7 +304,7 @@ pub(crate) async fn baseline(
         let live = live_schema(
             runner.url(),
             &runner.options().history_table,
-            &model.named_schemas(),
+            &runner.catalog().schema_names().named,
         )
         .await?;
         let differences = diff(&model, &live, runner.url().backend());

@@ -77,10 +77,28 @@ impl Migration for Archive {
     }
 }
 
+/// A table in a schema made outside the migrations (by a DBA), beside another application's.
+struct Legacy;
+impl Migration for Legacy {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("legacy.accounts", |t| {
+            t.id();
+            t.enumeration("state", "billing.invoice_state");
+        });
+    }
+}
+
 static BILLING: Billing = Billing;
 static ARCHIVE: Archive = Archive;
-const MIGRATIONS: [(u64, &str, &dyn Migration); 2] =
-    [(1, "billing", &BILLING), (2, "archive", &ARCHIVE)];
+static LEGACY: Legacy = Legacy;
+const MIGRATIONS: [(u64, &str, &dyn Migration); 3] = [
+    (1, "billing", &BILLING),
+    (2, "archive", &ARCHIVE),
+    (3, "legacy", &LEGACY),
+];
+
+/// A schema the migrations put a table in is theirs to report on, whoever made it.
+const OTHER_APP: &str = "table legacy.other_app is in the database but not in the migrations";
 
 async fn tables_live_in_a_postgres_schema(backend: Backend) {
     let mut db = scratch(backend, "schemas").await;
@@ -106,6 +124,11 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
         return;
     }
 
+    exec(
+        &mut db.conn,
+        "CREATE SCHEMA legacy; CREATE TABLE legacy.other_app (id int)",
+    )
+    .await;
     runner
         .up(&Up::default())
         .await
@@ -136,7 +159,16 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
     }
     let drift = runner.drift().await.unwrap_or_else(|e| panic!("{e}"));
     let lines: Vec<String> = drift.differences.iter().map(|d| d.to_string()).collect();
-    assert_eq!(lines, Vec::<String>::new());
+    assert_eq!(lines, [OTHER_APP]);
+    // Nor with `billing` on the search path, where the server names its types without it.
+    exec(
+        &mut db.conn,
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path TO \"$user\", public, billing', current_database()); END $$",
+    )
+    .await;
+    let drift = runner.drift().await.unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<String> = drift.differences.iter().map(|d| d.to_string()).collect();
+    assert_eq!(lines, [OTHER_APP]);
 
     // By hand, in the schema: a column, an enum value, the view dropped.
     exec(
@@ -158,6 +190,7 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
         [
             "column billing.customers.vip is in the database but not in the migrations (boolean NULL)",
             "enum billing.invoice_state: migrations say (open, paid), the database has (open, paid, void)",
+            OTHER_APP,
             "view billing.open_invoices is missing",
         ]
     );
@@ -167,8 +200,18 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
     )
     .await;
 
-    // `fresh` drops the schema and makes it again; `down` removes it.
+    // `fresh` drops the schema and makes it again, and in the DBA's schema drops only what the
+    // migrations name there; `down` removes the schema.
     runner.fresh().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        scalar(
+            &mut db.conn,
+            "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'legacy' AND c.relname IN ('other_app', 'accounts')"
+        )
+        .await,
+        2
+    );
     assert_eq!(
         scalar(
             &mut db.conn,
@@ -184,10 +227,10 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
     assert_eq!(
         scalar(
             &mut db.conn,
-            "SELECT COUNT(*) FROM pg_namespace WHERE nspname = 'billing'"
+            "SELECT COUNT(*) FROM pg_namespace WHERE nspname IN ('billing', 'legacy')"
         )
         .await,
-        0
+        1
     );
     db.conn.close().await;
 }

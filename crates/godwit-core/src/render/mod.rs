@@ -106,7 +106,7 @@ pub(crate) fn rendering_rebuild_per_operation() -> bool {
 
 pub use sql::query;
 use sql::*;
-pub(crate) use sql::{expr_sql, rename_identifier, rename_table_in_query};
+pub(crate) use sql::{expr_sql, query_names_table, rename_identifier, rename_table_in_query};
 pub use sql::{quote, table_ref};
 
 /// One SQL statement, with its bound values.
@@ -259,7 +259,7 @@ fn render_op_inner(
                 sq::Table::drop().table(table_ref(table)),
             )]
         }
-        Op::RenameTable { from, to } => rename_table_sql(backend, from, to)?,
+        Op::RenameTable { from, to } => rename_table_sql(backend, before, from, to)?,
         Op::AddColumn { table, column } => {
             check_column(backend, table, column)?;
             check_generated_on_key(backend, &table_before(table), column)?;
@@ -849,8 +849,9 @@ fn with_enum_values(after: &SchemaModel, op: &Op) -> Option<Op> {
 
 /// What a view made by the DSL would not survive on `backend`, refused before anything runs
 /// with the way that works: drop the view, make the change, create the view again.
-/// Every table, view, type or schema name `op` uses that names a PostgreSQL schema.
-fn names_in_schemas(op: &Op) -> Vec<&str> {
+/// Every table, view, type or function name `op` uses that names a PostgreSQL schema (for
+/// `create_schema` and `drop_schema`, the schema).
+pub(crate) fn names_in_schemas(op: &Op) -> Vec<&str> {
     let mut names = crate::plan::op_tables(op);
     match op {
         Op::CreateTable(t) => names.extend(t.foreign_keys.iter().map(|f| f.ref_table.as_str())),
@@ -868,6 +869,12 @@ fn names_in_schemas(op: &Op) -> Vec<&str> {
         Op::CreateSchema { name } | Op::DropSchema { name } => {
             return vec![name];
         }
+        Op::Sql(raw) => names.extend(
+            raw.creates
+                .iter()
+                .chain(&raw.drops)
+                .map(|o| o.name.as_str()),
+        ),
         _ => {}
     }
     names.retain(|n| n.contains('.'));
@@ -904,9 +911,15 @@ fn check_schemas(backend: Backend, op: &Op) -> Result<(), RenderError> {
 }
 
 /// `ALTER TABLE .. RENAME TO ..`. On PostgreSQL the new name is the table's own (without the
-/// schema), and a table moves to another schema with `SET SCHEMA` first; its indexes,
-/// constraints and sequences move with it.
-fn rename_table_sql(backend: Backend, from: &str, to: &str) -> Result<Vec<String>, RenderError> {
+/// schema), and a table moves to another schema with `SET SCHEMA`; its indexes, constraints
+/// and sequences move with it. Moved and renamed, it is renamed first where its schema has room
+/// for the new name, else moved first.
+fn rename_table_sql(
+    backend: Backend,
+    before: &SchemaModel,
+    from: &str,
+    to: &str,
+) -> Result<Vec<String>, RenderError> {
     if backend != Backend::Postgres {
         return Ok(vec![schema_sql(
             backend,
@@ -916,29 +929,58 @@ fn rename_table_sql(backend: Backend, from: &str, to: &str) -> Result<Vec<String
     let q = |s: &str| quote(backend, s);
     let (from_schema, from_bare) = crate::types::split_schema(from);
     let (to_schema, to_bare) = crate::types::split_schema(to);
-    let mut out = Vec::new();
-    let mut now = from.to_string();
-    if from_schema != to_schema {
-        match to_schema {
-            Some(schema) => {
-                out.push(format!("ALTER TABLE {} SET SCHEMA {}", q(from), q(schema)));
-                now = format!("{schema}.{from_bare}");
-            }
-            // Back into the connection's schema, whichever it is: its name is the server's.
-            None => {
-                out.push(format!(
-                    "DO $godwit$ BEGIN EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', {}, {}, current_schema()); END $godwit$",
-                    string_literal(backend, from_schema.unwrap_or_default()),
-                    string_literal(backend, from_bare)
-                ));
-                now = from_bare.to_string();
-            }
-        }
+    let in_schema = |schema: Option<&str>, bare: &str| match schema {
+        Some(s) => format!("{s}.{bare}"),
+        None => bare.to_string(),
+    };
+    let taken = |name: &str| {
+        before.tables.contains_key(name) || before.objects.iter().any(|o| o.name == name)
+    };
+    let rename = |now: &str| format!("ALTER TABLE {} RENAME TO {}", q(now), q(to_bare));
+    let moved = |now_schema: Option<&str>, bare: &str| match to_schema {
+        Some(schema) => format!(
+            "ALTER TABLE {} SET SCHEMA {}",
+            q(&in_schema(now_schema, bare)),
+            q(schema)
+        ),
+        // Back into the connection's schema, whichever it is: its name is the server's.
+        None => format!(
+            "DO $godwit$ BEGIN EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', {}, {}, current_schema()); END $godwit$",
+            string_literal(backend, now_schema.unwrap_or_default()),
+            string_literal(backend, bare)
+        ),
+    };
+    if from_schema == to_schema {
+        return Ok(if from_bare == to_bare {
+            vec![]
+        } else {
+            vec![rename(from)]
+        });
     }
-    if from_bare != to_bare {
-        out.push(format!("ALTER TABLE {} RENAME TO {}", q(&now), q(to_bare)));
+    if from_bare == to_bare {
+        return Ok(vec![moved(from_schema, from_bare)]);
     }
-    Ok(out)
+    if !taken(&in_schema(from_schema, to_bare)) {
+        return Ok(vec![rename(from), moved(from_schema, to_bare)]);
+    }
+    if !taken(&in_schema(to_schema, from_bare)) {
+        return Ok(vec![
+            moved(from_schema, from_bare),
+            rename(&in_schema(to_schema, from_bare)),
+        ]);
+    }
+    Err(RenderError::Unsupported {
+        backend,
+        what: format!(
+            "move `{from}` to `{to}`: `{}` and `{}` are taken, so it can neither be renamed before the move nor after it",
+            in_schema(from_schema, to_bare),
+            in_schema(to_schema, from_bare)
+        ),
+        fix: format!(
+            "rename it in its schema first to a name free in both (`s.rename_table(\"{from}\", \"{}\")`), then move it",
+            in_schema(from_schema, &format!("{to_bare}_moving"))
+        ),
+    })
 }
 
 fn check_views(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), RenderError> {

@@ -228,26 +228,67 @@ pub(crate) fn rename_identifier(
 }
 
 /// [`rename_identifier`] for a table's name in a query: a name given with `AS` (a column's or
-/// a table's alias) is not the table, and stays.
+/// a table's alias) is not the table, and stays. A table in a schema (`billing.invoices`) is
+/// found written with its schema; a table without one is not the same name after another's
+/// schema (`billing.invoices` is not `invoices`).
 pub(crate) fn rename_table_in_query(backend: Backend, sql: &str, from: &str, to: &str) -> String {
     rename_in_sql(backend, sql, from, to, true).0
 }
 
-fn rename_in_sql(
-    backend: Backend,
-    sql: &str,
-    from: &str,
-    to: &str,
-    keep_aliases: bool,
-) -> (String, bool) {
+/// Whether the query `sql` names table `table` (as [`rename_table_in_query`] finds it).
+pub(crate) fn query_names_table(backend: Backend, sql: &str, table: &str) -> bool {
+    rename_in_sql(backend, sql, table, table, true).1
+}
+
+/// The identifier that starts at `chars[i]`, bare or quoted with `quote_char`: its text, whether
+/// it was quoted, and the index just after it.
+fn identifier_at(chars: &[char], i: usize, quote_char: char) -> Option<(String, bool, usize)> {
+    let c = *chars.get(i)?;
+    if c == quote_char {
+        let start = i + 1;
+        let mut end = start;
+        while end < chars.len() && chars[end] != quote_char {
+            end += 1;
+        }
+        Some((
+            chars[start..end].iter().collect(),
+            true,
+            (end + 1).min(chars.len()),
+        ))
+    } else if c.is_alphabetic() || c == '_' {
+        let mut end = i;
+        while end < chars.len()
+            && (chars[end].is_alphanumeric() || chars[end] == '_' || chars[end] == '$')
+        {
+            end += 1;
+        }
+        Some((chars[i..end].iter().collect(), false, end))
+    } else {
+        None
+    }
+}
+
+fn rename_in_sql(backend: Backend, sql: &str, from: &str, to: &str, table: bool) -> (String, bool) {
     // Whether the last word before this point, spaces aside, was `AS`.
     let after_as = |out: &str| {
-        keep_aliases
+        table
             && out
                 .trim_end()
                 .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .next()
                 .is_some_and(|w| w.eq_ignore_ascii_case("as"))
+    };
+    let is = |ident: &str, quoted: bool, name: &str| {
+        if quoted {
+            ident == name
+        } else {
+            ident.eq_ignore_ascii_case(name)
+        }
+    };
+    // A table in a schema is two identifiers with a dot between.
+    let (schema, bare) = match crate::types::split_schema(from) {
+        (Some(schema), bare) if table => (Some(schema), bare),
+        _ => (None, from),
     };
     let quote_char = if backend == Backend::MySql { '`' } else { '"' };
     let chars: Vec<char> = sql.chars().collect();
@@ -259,37 +300,34 @@ fn rename_in_sql(
             let end = skip_quoted(&chars, i, c);
             out.extend(&chars[i..end]);
             i = end;
-        } else if c == quote_char {
-            let start = i + 1;
-            let mut end = start;
-            while end < chars.len() && chars[end] != quote_char {
-                end += 1;
-            }
-            let ident: String = chars[start..end].iter().collect();
-            if ident == from && !after_as(&out) {
-                found = true;
-                out.push_str(&quote(backend, to));
-            } else {
-                out.extend(&chars[i..(end + 1).min(chars.len())]);
-            }
-            i = end + 1;
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-            {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            if word.eq_ignore_ascii_case(from) && !after_as(&out) {
-                found = true;
-                out.push_str(&quote(backend, to));
-            } else {
-                out.push_str(&word);
-            }
-        } else {
+            continue;
+        }
+        let Some((ident, quoted, end)) = identifier_at(&chars, i, quote_char) else {
             out.push(c);
             i += 1;
+            continue;
+        };
+        let matched = match schema {
+            Some(schema) if is(&ident, quoted, schema) && chars.get(end) == Some(&'.') => {
+                identifier_at(&chars, end + 1, quote_char)
+                    .filter(|(name, quoted, _)| is(name, *quoted, bare))
+                    .map(|(_, _, after)| after)
+            }
+            Some(_) => None,
+            // After a dot, a name is another schema's table (or a column of an alias).
+            None if table && out.ends_with('.') => None,
+            None => is(&ident, quoted, from).then_some(end),
+        };
+        match matched {
+            Some(after) if !after_as(&out) => {
+                found = true;
+                out.push_str(&quote(backend, to));
+                i = after;
+            }
+            _ => {
+                out.extend(&chars[i..end]);
+                i = end;
+            }
         }
     }
     (out, found)
@@ -349,7 +387,36 @@ pub(super) fn quote_list(backend: Backend, idents: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{portable_mysql_literals, portable_postgres_literals};
+    use super::{
+        portable_mysql_literals, portable_postgres_literals, query_names_table,
+        rename_table_in_query,
+    };
+    use crate::types::Backend;
+
+    #[test]
+    fn tables_in_a_query_with_and_without_their_schema() {
+        let pg = Backend::Postgres;
+        let q = "SELECT i.id FROM billing.invoices i JOIN \"Billing\".\"Lines\" l ON l.invoice_id = i.id";
+        assert!(query_names_table(pg, q, "billing.invoices"));
+        assert!(query_names_table(pg, q, "Billing.Lines"));
+        // The table of the connection's schema is not the one after another schema.
+        assert!(!query_names_table(pg, q, "invoices"));
+        assert!(!query_names_table(pg, q, "archive.invoices"));
+        assert!(query_names_table(pg, "SELECT * FROM invoices", "invoices"));
+        assert_eq!(
+            rename_table_in_query(pg, q, "billing.invoices", "billing.bills"),
+            "SELECT i.id FROM \"billing\".\"bills\" i JOIN \"Billing\".\"Lines\" l ON l.invoice_id = i.id"
+        );
+        assert_eq!(
+            rename_table_in_query(
+                pg,
+                "SELECT * FROM invoices, billing.invoices",
+                "invoices",
+                "bills"
+            ),
+            "SELECT * FROM \"bills\", billing.invoices"
+        );
+    }
 
     #[test]
     fn mysql_literals_read_the_same_in_every_sql_mode() {

@@ -239,7 +239,7 @@ pub(crate) async fn copy_to(
             to,
             options,
             history_table: &opts.history_table,
-            schemas: model.named_schemas(),
+            schemas: runner.catalog().schema_names().named,
             target: Default::default(),
         };
         let result = copier.run(&mut src, &mut dst, &plans).await;
@@ -286,7 +286,7 @@ pub(crate) async fn table_rows(
         to: runner.url(),
         options: &defaults,
         history_table: &opts.history_table,
-        schemas: model.named_schemas(),
+        schemas: runner.catalog().schema_names().named,
         target: Default::default(),
     };
     let result = async {

@@ -63,11 +63,17 @@ const PG_TABLES: &str = concat!(
 const PG_COLUMNS: &str = concat!(
     "SELECT ",
     qname!("n", "c.relname"),
-    ", a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+    // An enumerated type of another schema is named with it, whether or not the search path
+    // finds it (`format_type` leaves out a schema the search path has).
+    ", a.attname::text, CASE WHEN ty.typtype = 'e' THEN \
+            (CASE WHEN tn.nspname = current_schema() THEN quote_ident(ty.typname) \
+             ELSE quote_ident(tn.nspname) || '.' || quote_ident(ty.typname) END) \
+            ELSE format_type(a.atttypid, a.atttypmod) END, a.attnotnull, \
             pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text \
      FROM pg_attribute a \
      JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+     JOIN pg_type ty ON ty.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = ty.typnamespace \
      WHERE ",
     in_schemas!("n"),
     " AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \

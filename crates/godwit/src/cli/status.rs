@@ -79,7 +79,7 @@ fn baseline_hint(runner: &godwit_runner::Runner, status: &Status) -> String {
     let Ok(live) = db::block_on(godwit_runner::live_schema(
         runner.url(),
         &table,
-        &model.named_schemas(),
+        &runner.catalog().schema_names().named,
     )) else {
         return String::new();
     };
