@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use godwit_core::{Backend, MigrationId};
 
+use crate::connect::Conn;
 use crate::error::Error;
 use crate::history::{self, HistoryRow, RowStatus};
 use crate::options::{DownTarget, Up};
@@ -404,6 +405,41 @@ impl Runner {
             }
         }
         repaired
+    }
+
+    /// PostgreSQL: no migration names a table in the connection's own schema with that schema
+    /// (`public.invoices`), which godwit would take for another table than `invoices`.
+    pub(crate) async fn check_own_schema(&self, conn: &mut Conn) -> Result<(), Error> {
+        if self.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        let names = self.catalog().schema_names();
+        if names.qualified.is_empty() {
+            return Ok(());
+        }
+        let own = conn
+            .strings("SELECT current_schema()::text")
+            .await
+            .map_err(|e| Error::Database {
+                backend: self.backend(),
+                action: "reading the connection's schema".into(),
+                reason: crate::error::db_reason(&e),
+            })?;
+        let Some(own) = own.into_iter().next() else {
+            return Ok(());
+        };
+        match names
+            .qualified
+            .iter()
+            .find(|n| godwit_core::types::split_schema(n).0 == Some(own.as_str()))
+        {
+            Some(name) => Err(Error::OwnSchema {
+                schema: own,
+                name: name.clone(),
+                bare: godwit_core::types::bare_name(name).to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// What `up` refuses whatever history says: an unknown `--to`, one transaction for all on

@@ -255,6 +255,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A migration names a table (or view, type, function) in the connection's own schema with
+    /// that schema: godwit takes a name without a schema to be there, so the two would part.
+    #[error(
+        "migrations name `{name}`, in schema `{schema}`, which is the connection's own (the first of its search_path): name it `{bare}`, without the schema (godwit reads a name without one as the connection's schema's), or connect with another search_path"
+    )]
+    OwnSchema {
+        /// The schema.
+        schema: String,
+        /// The name a migration gives.
+        name: String,
+        /// The name without the schema.
+        bare: String,
+    },
+
     /// The history table's name is not a plain identifier the runner can use.
     #[error("the history table name `{name}` is not usable: {reason}")]
     HistoryTableName {

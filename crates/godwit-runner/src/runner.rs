@@ -432,6 +432,7 @@ impl Runner {
 
     async fn up_on(&self, conn: &mut Conn, history: &History, up: &Up) -> Result<Report, Error> {
         let (_, rows) = self.read(conn, history).await?;
+        self.check_own_schema(conn).await?;
         if !self.needs_lock(&rows, up.to) {
             // Nothing runs, but a changed or missing applied migration is refused all the same:
             // a deploy must not report success over history that disagrees with the code.

@@ -622,8 +622,8 @@ const SECTIONS: &[Section] = &[
                any more; a table may also live in a schema made outside the migrations. \
                `schema --live`, `verify` and `fresh` read the schemas the migrations name \
                besides the connection's. A name without a schema is in the connection's schema \
-               (the first of its `search_path`); `public.invoices` is another name, which \
-               godwit does not take for the same table. MySQL/MariaDB and SQLite have no \
+               (the first of its `search_path`), and `up` refuses a name that gives that \
+               schema (`public.invoices`), which would part from `invoices`. MySQL/MariaDB and SQLite have no \
                schemas inside a database: there every name with a schema is an error before \
                anything runs. The history table's schema is set apart: `--history-table \
                ops.godwit_migrations`.",

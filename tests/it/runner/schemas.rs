@@ -88,6 +88,17 @@ impl Migration for Legacy {
     }
 }
 
+/// A table named with the connection's own schema.
+struct OwnSchema;
+impl Migration for OwnSchema {
+    fn up(&self, s: &mut Schema) {
+        s.create_table("public.notes", |t| {
+            t.id();
+        });
+    }
+}
+
+static OWN_SCHEMA: OwnSchema = OwnSchema;
 static BILLING: Billing = Billing;
 static ARCHIVE: Archive = Archive;
 static LEGACY: Legacy = Legacy;
@@ -231,6 +242,27 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
         )
         .await,
         1
+    );
+    db.conn.close().await;
+
+    // `public.notes` would be another table than `notes` to godwit: refused before anything
+    // runs.
+    let mut db = scratch(backend, "own_schema").await;
+    let err = runner_of(&db, &[(1, "own", &OWN_SCHEMA)])
+        .up(&Up::default())
+        .await
+        .expect_err("the connection's own schema, named");
+    assert_eq!(
+        err.to_string(),
+        "migrations name `public.notes`, in schema `public`, which is the connection's own (the first of its search_path): name it `notes`, without the schema (godwit reads a name without one as the connection's schema's), or connect with another search_path"
+    );
+    assert_eq!(
+        scalar(
+            &mut db.conn,
+            "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'notes'"
+        )
+        .await,
+        0
     );
     db.conn.close().await;
 }
