@@ -1406,3 +1406,28 @@ fn tables_of_the_same_name_in_two_schemas() {
         "#]],
     );
 }
+
+#[test]
+fn a_name_with_a_schema_left_out_on_a_backend() {
+    // Raw SQL (or a view) that names a schema, and is empty on MySQL/MariaDB and SQLite on
+    // purpose, renders nothing there rather than refusing.
+    fn up(s: &mut Schema) {
+        s.sql_per_backend(PerBackend {
+            postgres: Some("CREATE VIEW billing.totals AS SELECT 1 AS one"),
+            mysql: Some(""),
+            sqlite: Some(""),
+        })
+        .creates_view("billing.totals", Vec::<String>::new())
+        .down_per_backend(PerBackend {
+            postgres: Some("DROP VIEW billing.totals"),
+            mysql: Some(""),
+            sqlite: Some(""),
+        });
+    }
+    expect![[""]].assert_eq(&up_on(Backend::MySql, up));
+    expect![[""]].assert_eq(&up_on(Backend::Sqlite, up));
+    expect![[r#"
+        CREATE VIEW billing.totals AS SELECT 1 AS one;
+    "#]]
+    .assert_eq(&up_on(Backend::Postgres, up));
+}

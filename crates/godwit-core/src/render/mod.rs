@@ -242,7 +242,7 @@ fn render_op_inner(
         }
         None => op,
     };
-    check_schemas(backend, op)?;
+    check_schemas(backend, before, op)?;
     check_views(backend, before, op)?;
     if backend == Backend::Sqlite
         && let Some(rendered) = sqlite::render(before, after, op)?
@@ -882,8 +882,23 @@ pub(crate) fn names_in_schemas(op: &Op) -> Vec<&str> {
 }
 
 /// MySQL/MariaDB and SQLite have no schemas inside a database: a name with one is refused.
-fn check_schemas(backend: Backend, op: &Op) -> Result<(), RenderError> {
+fn check_schemas(backend: Backend, before: &SchemaModel, op: &Op) -> Result<(), RenderError> {
     if backend == Backend::Postgres {
+        return Ok(());
+    }
+    // What is left out on this backend on purpose (an empty text) names nothing here.
+    let left_out = match op {
+        Op::Sql(raw) => raw
+            .up
+            .for_backend(backend)
+            .is_some_and(|t| t.trim().is_empty()),
+        Op::CreateObject(o) => o.left_out_on(backend),
+        Op::DropObject { kind, name } => before
+            .declared(*kind, name)
+            .is_some_and(|o| o.left_out_on(backend)),
+        _ => false,
+    };
+    if left_out {
         return Ok(());
     }
     match names_in_schemas(op).first() {
