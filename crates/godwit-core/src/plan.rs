@@ -21,6 +21,69 @@ pub struct Entry {
     pub down: Plan,
 }
 
+/// The tables an operation can change, and everything else of a model it can change, as they
+/// stand at one point ([`Catalog::reversibility`]).
+struct Snapshot {
+    tables: Vec<(String, Option<crate::op::TableDef>)>,
+    objects: Vec<crate::op::DeclaredObject>,
+    enums: std::collections::BTreeMap<String, Vec<String>>,
+    schemas: std::collections::BTreeSet<String>,
+}
+
+impl Snapshot {
+    fn of(model: &SchemaModel, touched: &std::collections::BTreeSet<String>) -> Snapshot {
+        Snapshot {
+            tables: touched
+                .iter()
+                .map(|n| (n.clone(), model.tables.get(n).cloned()))
+                .collect(),
+            objects: model.objects.clone(),
+            enums: model.enums.clone(),
+            schemas: model.schemas.clone(),
+        }
+    }
+
+    /// [`Snapshot::restore`], moving what it kept.
+    fn restore_into(self, model: &mut SchemaModel, touched: &std::collections::BTreeSet<String>) {
+        for (name, table) in self.tables {
+            match table {
+                Some(t) => {
+                    model.tables.insert(name, t);
+                }
+                None => {
+                    model.tables.remove(&name);
+                }
+            }
+        }
+        model.objects = self.objects;
+        model.enums = self.enums;
+        model.schemas = self.schemas;
+        for name in touched {
+            model.reindex_table(name);
+        }
+    }
+
+    /// Put `model` back as it stood, the names of the touched tables indexed again.
+    fn restore(&self, model: &mut SchemaModel, touched: &std::collections::BTreeSet<String>) {
+        for (name, table) in &self.tables {
+            match table {
+                Some(t) => {
+                    model.tables.insert(name.clone(), t.clone());
+                }
+                None => {
+                    model.tables.remove(name);
+                }
+            }
+        }
+        model.objects.clone_from(&self.objects);
+        model.enums.clone_from(&self.enums);
+        model.schemas.clone_from(&self.schemas);
+        for name in touched {
+            model.reindex_table(name);
+        }
+    }
+}
+
 /// What [`Catalog::schema_names`] finds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchemaNames {
@@ -294,15 +357,25 @@ impl Catalog {
             let saved_objects = model.objects.clone();
             let saved_enums = model.enums.clone();
             let saved_schemas = model.schemas.clone();
+            // What the touched tables and the objects are after `up`, once it applied: put back
+            // after the down rendered, rather than applying `up` again to both models.
+            let mut after: Option<Snapshot> = None;
             let result = (|| {
                 let down = self.down_ops_advancing(entry, &mut model)?;
                 apply_plan(&mut twin, &entry.id, "up", &entry.up)?;
+                after = Some(Snapshot::of(&model, &touched));
                 let online = entry.down.mysql_online.or(entry.up.mysql_online);
                 render_plan(
                     &mut model, &mut twin, backend, &entry.id, "down", &down.0, online,
                 )
                 .map(|_| ())
             })();
+            if let Some(after) = after {
+                after.restore(&mut twin, &touched);
+                after.restore_into(&mut model, &touched);
+                out.push((entry.id.version, result.map_err(|e| e.to_string())));
+                continue;
+            }
             for m in [&mut model, &mut twin] {
                 for (name, table) in &saved {
                     match table {
