@@ -1406,7 +1406,6 @@ impl SchemaModel {
             .map(|o| o.name.as_str())
     }
 
-    /// The tables (and views) of the model that a view's query names.
     /// The first table, enum or object of the model in schema `schema`, described.
     fn held_in_schema(&self, schema: &str) -> Option<String> {
         let inside = |name: &str| crate::types::split_schema(name).0 == Some(schema);
@@ -1442,6 +1441,7 @@ impl SchemaModel {
         }
     }
 
+    /// The tables (and views) of the model that a view's query names.
     fn tables_read(&self, query: &SqlText, view: &str) -> Vec<String> {
         self.tables
             .keys()
@@ -1532,9 +1532,14 @@ impl SchemaModel {
                     }
                     ObjectKind::Function => {
                         o.kind == ObjectKind::Trigger
-                            && o.definition
-                                .as_ref()
-                                .is_some_and(|d| mentions(d, name, false))
+                            && o.definition.as_ref().is_some_and(|d| {
+                                // `billing.audit()` is two words with a dot between.
+                                if name.contains('.') {
+                                    names_table(d, name)
+                                } else {
+                                    mentions(d, name, false)
+                                }
+                            })
                     }
                     _ => false,
                 }

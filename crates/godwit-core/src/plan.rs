@@ -309,8 +309,9 @@ impl Catalog {
     /// `backend`: `Ok`, or why not. What [`render_down`](Self::render_down) of each alone
     /// would say, in one pass: each migration's down is rendered against the schema itself
     /// (kept in two copies one operation apart, as `render_up` does), and the tables it touched
-    /// are put back as they were before its up is applied again, so that no migration clones
-    /// the whole schema (which made `plan --all` cubic in the number of migrations).
+    /// are put back as its up left them (or, when the down could not be derived, as they were
+    /// before, and the up applied again), so that no migration clones the whole schema (which
+    /// made `plan --all` cubic in the number of migrations).
     pub fn reversibility(
         &self,
         backend: Backend,

@@ -269,6 +269,17 @@ pub enum Error {
         bare: String,
     },
 
+    /// A migration makes the schema that the connection's `search_path` puts first (one named
+    /// after the role, found by `"$user"`): once made, it would become the connection's own,
+    /// and every name without a schema would move into it.
+    #[error(
+        "a migration creates schema `{schema}`, which the connection's search_path puts first (`\"$user\"` is the role's name): once made, it is the connection's own schema, and godwit would read every name without a schema as one of it: give the schema another name, or set the role's search_path without it (`ALTER ROLE .. SET search_path = public`)"
+    )]
+    OwnSchemaCreated {
+        /// The schema.
+        schema: String,
+    },
+
     /// The history table's name is not a plain identifier the runner can use.
     #[error("the history table name `{name}` is not usable: {reason}")]
     HistoryTableName {

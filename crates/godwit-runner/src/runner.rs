@@ -554,6 +554,7 @@ impl Runner {
             self.render(Dir::Up, &all)?;
             let lock = self.lock().await?;
             let result = async {
+                self.check_own_schema(&mut conn).await?;
                 crate::fresh::drop_everything(
                     &mut conn,
                     &self.catalog().schema_names(),

@@ -98,7 +98,16 @@ impl Migration for OwnSchema {
     }
 }
 
+/// A schema the connection's search_path names first, before it exists.
+struct FirstOnThePath;
+impl Migration for FirstOnThePath {
+    fn up(&self, s: &mut Schema) {
+        s.create_schema("first_on_path");
+    }
+}
+
 static OWN_SCHEMA: OwnSchema = OwnSchema;
+static FIRST_ON_THE_PATH: FirstOnThePath = FirstOnThePath;
 static BILLING: Billing = Billing;
 static ARCHIVE: Archive = Archive;
 static LEGACY: Legacy = Legacy;
@@ -270,6 +279,36 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
         scalar(
             &mut db.conn,
             "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'notes'"
+        )
+        .await,
+        0
+    );
+    // Made, a schema the search path puts first would become the connection's own (as one
+    // named after the role does, found by `"$user"`): refused before it is made, by `up` and by
+    // `fresh`.
+    exec(
+        &mut db.conn,
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path TO first_on_path, public', current_database()); END $$",
+    )
+    .await;
+    let runner = runner_of(&db, &[(1, "first", &FIRST_ON_THE_PATH)]);
+    for err in [
+        runner
+            .up(&Up::default())
+            .await
+            .expect_err("first on the path"),
+        runner.fresh().await.expect_err("first on the path"),
+    ] {
+        assert!(
+            err.to_string()
+                .starts_with("a migration creates schema `first_on_path`, which the connection's search_path puts first"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        scalar(
+            &mut db.conn,
+            "SELECT COUNT(*) FROM pg_namespace WHERE nspname = 'first_on_path'"
         )
         .await,
         0

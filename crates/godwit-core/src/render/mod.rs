@@ -948,8 +948,14 @@ fn rename_table_sql(
         Some(s) => format!("{s}.{bare}"),
         None => bare.to_string(),
     };
+    // A table's name is taken by a table, a view or a type (PostgreSQL makes a type of the
+    // same name for every table).
     let taken = |name: &str| {
-        before.tables.contains_key(name) || before.objects.iter().any(|o| o.name == name)
+        before.tables.contains_key(name)
+            || before.enums.contains_key(name)
+            || before.objects.iter().any(|o| {
+                matches!(o.kind, ObjectKind::View | ObjectKind::MaterializedView) && o.name == name
+            })
     };
     let rename = |now: &str| format!("ALTER TABLE {} RENAME TO {}", q(now), q(to_bare));
     let moved = |now_schema: Option<&str>, bare: &str| match to_schema {
@@ -959,11 +965,20 @@ fn rename_table_sql(
             q(schema)
         ),
         // Back into the connection's schema, whichever it is: its name is the server's.
-        None => format!(
-            "DO $godwit$ BEGIN EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', {}, {}, current_schema()); END $godwit$",
-            string_literal(backend, now_schema.unwrap_or_default()),
-            string_literal(backend, bare)
-        ),
+        None => {
+            let (schema, bare) = (
+                string_literal(backend, now_schema.unwrap_or_default()),
+                string_literal(backend, bare),
+            );
+            // A dollar quote's tag that the names do not hold.
+            let mut tag = "godwit".to_string();
+            while schema.contains(&format!("${tag}$")) || bare.contains(&format!("${tag}$")) {
+                tag.push('_');
+            }
+            format!(
+                "DO ${tag}$ BEGIN EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', {schema}, {bare}, current_schema()); END ${tag}$"
+            )
+        }
     };
     if from_schema == to_schema {
         return Ok(if from_bare == to_bare {
