@@ -213,6 +213,62 @@ impl Runner {
         }
     }
 
+    /// PostgreSQL: no migration names a table in the connection's own schema with that schema
+    /// (`public.invoices`), which godwit would take for another table than `invoices`. The
+    /// connection's schema is the first of its `search_path` that exists, or that a migration
+    /// makes: a schema named after the role comes first (`"$user"`) once `create_schema` made
+    /// it, and would take the place of `public`.
+    pub(crate) async fn check_own_schema(&self, conn: &mut Conn) -> Result<(), Error> {
+        if self.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        let names = self.catalog().schema_names();
+        if names.named.is_empty() {
+            return Ok(());
+        }
+        let fail = |e: sqlx::Error| Error::Database {
+            backend: self.backend(),
+            action: "reading the connection's search_path".into(),
+            reason: crate::error::db_reason(&e),
+        };
+        // The search path's schemas in order, `$user` read as the role, and which exist.
+        let path = conn
+            .strings(
+                "SELECT CASE WHEN trim(e) IN ('$user', '\"$user\"') THEN current_user::text \
+                 ELSE trim(both '\"' from trim(e)) END || '|' || \
+                 (EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = \
+                 CASE WHEN trim(e) IN ('$user', '\"$user\"') THEN current_user::text \
+                 ELSE trim(both '\"' from trim(e)) END))::text \
+                 FROM unnest(string_to_array(current_setting('search_path'), ',')) \
+                 WITH ORDINALITY AS p(e, n) ORDER BY n",
+            )
+            .await
+            .map_err(fail)?;
+        let own = path.iter().find_map(|row| {
+            let (schema, exists) = row.rsplit_once('|')?;
+            (exists == "true" || names.created.iter().any(|c| c == schema))
+                .then(|| schema.to_string())
+        });
+        let Some(own) = own else {
+            return Ok(());
+        };
+        if names.created.contains(&own) {
+            return Err(Error::OwnSchemaCreated { schema: own });
+        }
+        match names
+            .qualified
+            .iter()
+            .find(|n| godwit_core::types::split_schema(n).0 == Some(own.as_str()))
+        {
+            Some(name) => Err(Error::OwnSchema {
+                schema: own,
+                name: name.clone(),
+                bare: godwit_core::types::bare_name(name).to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// What asks whether the lock this runner holds is still held, while it holds one.
     pub(crate) fn held_lock(&self) -> Option<Arc<lock::Probe>> {
         self.lock_probe
