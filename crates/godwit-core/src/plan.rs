@@ -93,6 +93,8 @@ pub struct SchemaNames {
     pub named: Vec<String>,
     /// Every table, view, type and function named with a schema.
     pub qualified: Vec<String>,
+    /// The first migration that names each of those, and makes or drops each schema.
+    pub first: std::collections::BTreeMap<String, MigrationId>,
 }
 
 /// The SQL of one migration in one direction, for one backend.
@@ -147,14 +149,17 @@ impl Catalog {
     pub fn schema_names(&self) -> SchemaNames {
         let mut created = std::collections::BTreeSet::new();
         let mut qualified = std::collections::BTreeSet::new();
+        let mut first = std::collections::BTreeMap::new();
         for e in &self.entries {
             for op in e.up.ops.iter().chain(&e.down.ops) {
                 if let Op::CreateSchema { name } | Op::DropSchema { name } = op {
                     created.insert(name.clone());
+                    first.entry(name.clone()).or_insert_with(|| e.id.clone());
                 }
                 for n in crate::render::names_in_schemas(op) {
                     if n.contains('.') {
                         qualified.insert(n.to_string());
+                        first.entry(n.to_string()).or_insert_with(|| e.id.clone());
                     }
                 }
             }
@@ -169,6 +174,7 @@ impl Catalog {
             created: created.into_iter().collect(),
             named: named.into_iter().collect(),
             qualified: qualified.into_iter().collect(),
+            first,
         }
     }
 

@@ -258,9 +258,11 @@ pub enum Error {
     /// A migration names a table (or view, type, function) in the connection's own schema with
     /// that schema: godwit takes a name without a schema to be there, so the two would part.
     #[error(
-        "migrations name `{name}`, in schema `{schema}`, which is the connection's own (the first of its search_path): name it `{bare}`, without the schema (godwit reads a name without one as the connection's schema's), or connect with another search_path"
+        "migration {migration} names `{name}`, in schema `{schema}`, which is the connection's own (the first of its search_path): name it `{bare}`, without the schema (godwit reads a name without one as the connection's schema's), or connect with another search_path"
     )]
     OwnSchema {
+        /// The first migration that names it.
+        migration: String,
         /// The schema.
         schema: String,
         /// The name a migration gives.
@@ -273,9 +275,11 @@ pub enum Error {
     /// after the role, found by `"$user"`): once made, it would become the connection's own,
     /// and every name without a schema would move into it.
     #[error(
-        "a migration creates schema `{schema}`, which the connection's search_path puts first (`\"$user\"` is the role's name): once made, it is the connection's own schema, and godwit would read every name without a schema as one of it: give the schema another name, or set the role's search_path without it (`ALTER ROLE .. SET search_path = public`)"
+        "migration {migration} creates schema `{schema}`, which the connection's search_path puts first (`\"$user\"` is the role's name): once made, it is the connection's own schema, and godwit would read every name without a schema as one of it: give the schema another name, or set the role's search_path without it (`ALTER ROLE .. SET search_path = public`)"
     )]
     OwnSchemaCreated {
+        /// The migration that creates it.
+        migration: String,
         /// The schema.
         schema: String,
     },

@@ -253,7 +253,10 @@ impl Runner {
             return Ok(());
         };
         if names.created.contains(&own) {
-            return Err(Error::OwnSchemaCreated { schema: own });
+            return Err(Error::OwnSchemaCreated {
+                migration: first_naming(&names, &own),
+                schema: own,
+            });
         }
         match names
             .qualified
@@ -261,6 +264,7 @@ impl Runner {
             .find(|n| godwit_core::types::split_schema(n).0 == Some(own.as_str()))
         {
             Some(name) => Err(Error::OwnSchema {
+                migration: first_naming(&names, name),
                 schema: own,
                 name: name.clone(),
                 bare: godwit_core::types::bare_name(name).to_string(),
@@ -690,4 +694,12 @@ impl Runner {
             let _ = self.mariadb.set(v.to_ascii_lowercase().contains("mariadb"));
         }
     }
+}
+
+/// The first migration that names `name` (a schema, or a name with one), for an error.
+fn first_naming(names: &godwit_core::SchemaNames, name: &str) -> String {
+    names
+        .first
+        .get(name)
+        .map_or_else(|| "(unknown)".to_string(), ToString::to_string)
 }

@@ -273,7 +273,7 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
         .expect_err("the connection's own schema, named");
     assert_eq!(
         err.to_string(),
-        "migrations name `public.notes`, in schema `public`, which is the connection's own (the first of its search_path): name it `notes`, without the schema (godwit reads a name without one as the connection's schema's), or connect with another search_path"
+        "migration 1 own names `public.notes`, in schema `public`, which is the connection's own (the first of its search_path): name it `notes`, without the schema (godwit reads a name without one as the connection's schema's), or connect with another search_path"
     );
     assert_eq!(
         scalar(
@@ -301,7 +301,7 @@ async fn tables_live_in_a_postgres_schema(backend: Backend) {
     ] {
         assert!(
             err.to_string()
-                .starts_with("a migration creates schema `first_on_path`, which the connection's search_path puts first"),
+                .starts_with("migration 1 first creates schema `first_on_path`, which the connection's search_path puts first"),
             "{err}"
         );
     }
