@@ -566,7 +566,7 @@ fn godwit_crates(given: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
 }
 
-fn read_manifest(path: &Path) -> anyhow::Result<DocumentMut> {
+pub(crate) fn read_manifest(path: &Path) -> anyhow::Result<DocumentMut> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     text.parse::<DocumentMut>()
@@ -576,7 +576,7 @@ fn read_manifest(path: &Path) -> anyhow::Result<DocumentMut> {
 /// The workspace root, walking up from `start` as cargo does: the nearest `Cargo.toml` with a
 /// `[workspace]`, or the one its `package.workspace` names; a package outside any workspace is
 /// the root itself (and becomes a workspace).
-fn find_root(start: &Path) -> anyhow::Result<(PathBuf, RootKind, DocumentMut)> {
+pub(crate) fn find_root(start: &Path) -> anyhow::Result<(PathBuf, RootKind, DocumentMut)> {
     let mut nearest: Option<(PathBuf, DocumentMut)> = None;
     for dir in start.ancestors() {
         let path = dir.join("Cargo.toml");
@@ -639,7 +639,7 @@ fn find_root(start: &Path) -> anyhow::Result<(PathBuf, RootKind, DocumentMut)> {
 }
 
 /// `workspace.<key>` as strings (empty when absent).
-fn string_list(doc: &DocumentMut, key: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) fn string_list(doc: &DocumentMut, key: &str) -> anyhow::Result<Vec<String>> {
     let Some(item) = doc.get("workspace").and_then(|w| w.get(key)) else {
         return Ok(Vec::new());
     };
@@ -687,7 +687,7 @@ fn component_match(pattern: &str, text: &str) -> bool {
 
 /// The workspace's packages that can be found without cargo: the root package and every
 /// member directory (patterns expanded), as (package name, directory).
-fn member_packages(root: &Path, members: &[String]) -> Vec<(String, PathBuf)> {
+pub(crate) fn member_packages(root: &Path, members: &[String]) -> Vec<(String, PathBuf)> {
     let mut dirs = vec![root.to_path_buf()];
     for member in members {
         let mut matched = vec![root.to_path_buf()];
@@ -833,7 +833,7 @@ fn runs_xtask(words: &[String]) -> bool {
 }
 
 /// `path` relative to `base`, or `path` itself when it is not under it.
-fn relative(base: &Path, path: &Path) -> PathBuf {
+pub(crate) fn relative(base: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(base)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())
@@ -841,7 +841,7 @@ fn relative(base: &Path, path: &Path) -> PathBuf {
 
 /// How a path is shown in a message: relative to the root, with `/` (and a trailing one for a
 /// directory).
-fn show(root: &Path, path: &Path, dir: bool) -> String {
+pub(crate) fn show(root: &Path, path: &Path, dir: bool) -> String {
     let mut shown = slashes(&relative(root, path));
     if shown.is_empty() {
         shown.push('.');
@@ -853,7 +853,7 @@ fn show(root: &Path, path: &Path, dir: bool) -> String {
 }
 
 /// A relative path with `/` separators, as written in Cargo.toml and printed.
-fn slashes(path: &Path) -> String {
+pub(crate) fn slashes(path: &Path) -> String {
     path.components()
         .filter_map(|c| match c {
             Component::Normal(s) => Some(s.to_string_lossy().into_owned()),

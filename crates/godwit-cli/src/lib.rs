@@ -3,13 +3,15 @@
 //! `godwit init` turns a cargo project into one that has migrations: it adds a migrations crate,
 //! an `xtask` crate whose `migrate` task builds and runs the migrations binary, and the
 //! `cargo xtask` alias. Everything after that goes through `cargo xtask migrate <command>`, the
-//! migrations crate's own binary.
+//! migrations crate's own binary. `godwit archive` moves the migrations that no longer change
+//! into a crate of their own, once there are thousands.
 //!
 //! [`command`] is the whole command-line interface, for a generated command reference; [`init`]
-//! holds the logic, which plans every file before writing any.
+//! and [`archive`] hold the logic, which plans every file before writing any.
 
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod init;
 mod templates;
 
@@ -26,7 +28,9 @@ const LONG_ABOUT: &str = "Set up godwit database migrations in a cargo workspace
 `godwit init` adds a migrations crate, an xtask crate and the `cargo xtask` alias to the cargo \
 project around the current directory. From then on, migrations are written and run with \
 `cargo xtask migrate <command>`: `new \"create users\"`, `up`, `status`, `down`, and the other \
-commands listed by `cargo xtask migrate --help`.";
+commands listed by `cargo xtask migrate --help`. Once there are thousands of migrations, \
+`godwit archive --through VERSION` moves the older ones into a crate of their own, so that adding \
+one compiles fast again.";
 
 const AFTER_HELP: &str = "Exit codes: 0 success, 1 error, 2 usage error.";
 
@@ -48,6 +52,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Init(InitArgs),
+    Archive(ArchiveArgs),
     /// Print a completion script for `godwit`, for bash, zsh, fish, elvish or PowerShell
     ///
     /// bash: `godwit completions bash > ~/.local/share/bash-completion/completions/godwit`;
@@ -110,6 +115,39 @@ struct InitArgs {
     dry_run: bool,
 }
 
+/// Move the migrations that no longer change into a crate of their own, which the migrations
+/// crate links
+///
+/// The migrations crate compiles as one crate: every migration added makes rustc check all of
+/// them again, which with thousands of migrations takes seconds. `godwit archive --through
+/// VERSION` moves every migration up to VERSION from `<migrations>/src/migrations` into
+/// `<migrations>/archive/src/migrations`, a crate (`<package>-archive`) that it creates the first
+/// time, with the migrations crate's godwit dependencies, and links from the migrations crate (a
+/// path dependency, a member of the workspace through it, and a `use` in `src/lib.rs`). Run it
+/// again later to move more.
+///
+/// Versions, names and checksums do not change: history, `migrations.sum`, `status` and `check`
+/// see the same migrations, and `new` keeps writing into the migrations crate. Archive only
+/// migrations every deployment has applied and nobody still edits. It moves nothing (and says
+/// why) when a migration to move uses `crate::` or `super::`, which would name the archive.
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP, verbatim_doc_comment)]
+struct ArchiveArgs {
+    /// Archive every migration up to and including this version (`20261120090000`, as `cargo
+    /// xtask migrate status` shows it)
+    #[arg(long, value_name = "VERSION")]
+    through: String,
+    /// Look for the cargo project from this directory instead of the current one
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The migrations crate's directory, when the workspace has more than one
+    #[arg(long = "crate", value_name = "DIR")]
+    krate: Option<PathBuf>,
+    /// Print what would be created, changed and moved, and write nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
 /// A database, as `--backend` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum BackendArg {
@@ -146,6 +184,7 @@ where
     };
     let result = match cli.command {
         Command::Init(args) => run_init(args),
+        Command::Archive(args) => run_archive(args),
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,
@@ -165,12 +204,29 @@ where
     }
 }
 
-fn run_init(args: InitArgs) -> anyhow::Result<()> {
-    let dir = match args.dir {
-        Some(dir) => dir,
+fn current_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(dir) => Ok(dir),
         None => std::env::current_dir()
-            .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}"))?,
-    };
+            .map_err(|e| anyhow::anyhow!("cannot read the current directory: {e}")),
+    }
+}
+
+fn run_archive(args: ArchiveArgs) -> anyhow::Result<()> {
+    let plan = archive::plan(&archive::Options {
+        dir: current_dir(args.dir)?,
+        krate: args.krate,
+        through: args.through,
+    })?;
+    if !args.dry_run {
+        plan.write()?;
+    }
+    print!("{}", plan.summary(args.dry_run));
+    Ok(())
+}
+
+fn run_init(args: InitArgs) -> anyhow::Result<()> {
+    let dir = current_dir(args.dir)?;
     let plan = init::plan(&init::Options {
         dir,
         name: args.name,

@@ -585,6 +585,21 @@ fn new_migration(root: &Path, name: &str, body: &str) -> PathBuf {
     file
 }
 
+/// Run `godwit` expecting it to fail with exit code 1; what it printed on stderr.
+fn refused(root: &Path, what: &str, args: &[&str]) -> String {
+    let output = godwit(root, args);
+    expect_code(what, &output, 1);
+    text(&output.stderr)
+}
+
+/// The version of a migration file, as `--through` takes it.
+fn version_of(file: &Path) -> String {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    godwit_cli::archive::file_version(name)
+        .unwrap_or_else(|| panic!("{name} is a migration file"))
+        .to_string()
+}
+
 #[test]
 fn old_migrations_archived_in_a_crate_of_their_own() {
     let _serial = serial();
@@ -596,68 +611,75 @@ fn old_migrations_archived_in_a_crate_of_their_own() {
         "create users",
         "        s.create_table(\"users\", |t| {\n            t.id();\n        });\n",
     );
-    new_migration(
+    let posts = new_migration(
         root,
         "create posts",
         "        s.create_table(\"posts\", |t| {\n            t.id();\n        });\n",
     );
     let out = expect_code("migrate up", &cargo(root, &["xtask", "migrate", "up"]), 0);
     assert!(out.contains("applied 2 migrations"), "{out}");
-
-    // As getting-started.md shows it: the migrations that no longer change move into a crate of
-    // their own, which the migrations crate links.
-    let manifest = fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap();
-    let package = package_name(&manifest);
-    let line = |start: &str| {
-        manifest
-            .lines()
-            .find(|l| l.starts_with(start))
-            .unwrap()
-            .to_owned()
-    };
+    let package = package_name(&fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap());
     let archive = format!("{package}-archive");
-    write(
-        &root.join("migrations-archive/Cargo.toml"),
-        &format!(
-            "[package]\nname = \"{archive}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-             [dependencies]\n{}\n\n[build-dependencies]\n{}\n",
-            line("godwit = "),
-            line("godwit-build = ")
+    let archived = |file: &Path| {
+        root.join("migrations/archive/src/migrations")
+            .join(file.file_name().unwrap())
+    };
+
+    // Refusals and a dry run write nothing.
+    let before = snapshot(root);
+    let out = refused(
+        root,
+        "archive, no such version",
+        &["archive", "--through", "20000101000000"],
+    );
+    assert!(
+        out.contains("no migration in `migrations/src/migrations/` has version 20000101000000")
+            && out.contains(&format!("run from {}", version_of(&users))),
+        "{out}"
+    );
+    let out = refused(
+        root,
+        "archive, not a version",
+        &["archive", "--through", "latest"],
+    );
+    assert!(out.contains("14 digits"), "{out}");
+    let out = expect_code(
+        "archive --dry-run",
+        &godwit(
+            root,
+            &["archive", "--through", &version_of(&users), "--dry-run"],
         ),
+        0,
     );
-    write(
-        &root.join("migrations-archive/build.rs"),
-        "fn main() {\n    godwit_build::discover();\n}\n",
+    assert!(out.contains("Would archive 1 migration"), "{out}");
+    assert!(out.contains("Nothing was written"), "{out}");
+    assert_eq!(
+        snapshot(root),
+        before,
+        "a refusal or dry run wrote something"
     );
-    write(
-        &root.join("migrations-archive/src/lib.rs"),
-        "godwit::migrations!();\n",
+
+    // The oldest into a new archive crate, which the migrations crate links.
+    let out = expect_code(
+        "archive",
+        &godwit(root, &["archive", "--through", &version_of(&users)]),
+        0,
     );
-    let archived = root
-        .join("migrations-archive/src/migrations")
-        .join(users.file_name().unwrap());
-    fs::create_dir_all(archived.parent().unwrap()).unwrap();
-    fs::rename(&users, &archived).unwrap();
-    fs::write(
-        root.join("migrations/Cargo.toml"),
-        manifest.replace(
-            "[dependencies]\n",
-            &format!("[dependencies]\n{archive} = {{ path = \"../migrations-archive\" }}\n"),
-        ),
-    )
-    .unwrap();
+    assert!(
+        out.contains(&format!(
+            "Archived 1 migration ({0} to {0}) into migrations/archive/ (package `{archive}`)",
+            version_of(&users)
+        )),
+        "{out}"
+    );
+    assert!(!users.exists() && archived(&users).is_file(), "{out}");
+    let manifest = fs::read_to_string(root.join("migrations/archive/Cargo.toml")).unwrap();
+    assert!(manifest.contains("godwit = { path = \""), "{manifest}");
     let lib = fs::read_to_string(root.join("migrations/src/lib.rs")).unwrap();
-    fs::write(
-        root.join("migrations/src/lib.rs"),
-        format!("{lib}\nuse {} as _;\n", archive.replace('-', "_")),
-    )
-    .unwrap();
-    let workspace = fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    fs::write(
-        root.join("Cargo.toml"),
-        workspace.replace("\"migrations\",", "\"migrations\", \"migrations-archive\","),
-    )
-    .unwrap();
+    assert!(
+        lib.contains(&format!("use {} as _;", archive.replace('-', "_"))),
+        "{lib}"
+    );
 
     // Nothing changed for history or the manifest: both migrations are there, applied.
     let out = expect_code(
@@ -687,11 +709,63 @@ fn old_migrations_archived_in_a_crate_of_their_own() {
         tables(&root.join("migrations/dev.db")),
         ["godwit_migrations", "posts", "tags", "users"]
     );
-    expect_code(
+
+    // Again, later: more into the same archive, which is linked once.
+    let out = expect_code(
+        "archive again",
+        &godwit(root, &["archive", "--through", &version_of(&posts)]),
+        0,
+    );
+    assert!(out.contains("Archived 1 migration"), "{out}");
+    assert!(!out.contains("created"), "the archive exists: {out}");
+    assert!(archived(&users).is_file() && archived(&posts).is_file());
+    let out = refused(
+        root,
+        "archive, archived already",
+        &["archive", "--through", &version_of(&posts)],
+    );
+    assert!(out.contains("is archived already"), "{out}");
+    let out = expect_code(
+        "migrate status --check",
+        &cargo(root, &["xtask", "migrate", "status", "--check"]),
+        0,
+    );
+    for name in ["create_users", "create_posts", "create_tags"] {
+        assert!(status_line(&out, name).contains("applied"), "{out}");
+    }
+    let out = expect_code(
         "migrate check",
         &cargo(root, &["xtask", "migrate", "check"]),
         0,
     );
+    assert!(out.contains("matches the 3 migrations"), "{out}");
+    // Rolled back and applied again from the archive: the tables come back.
+    let out = expect_code(
+        "migrate down --all",
+        &cargo(root, &["xtask", "migrate", "down", "--all"]),
+        0,
+    );
+    assert!(out.contains("rolled back 3 migrations"), "{out}");
+    let out = expect_code("migrate up", &cargo(root, &["xtask", "migrate", "up"]), 0);
+    assert!(out.contains("applied 3 migrations"), "{out}");
+    assert_eq!(
+        tables(&root.join("migrations/dev.db")),
+        ["godwit_migrations", "posts", "tags", "users"]
+    );
+
+    // A migration that uses the migrations crate's own items stays where it is.
+    let text = fs::read_to_string(&tags).unwrap();
+    fs::write(&tags, format!("{text}\nconst _: () = crate::HELPER;\n")).unwrap();
+    let out = refused(
+        root,
+        "archive, uses crate::",
+        &["archive", "--through", &version_of(&tags)],
+    );
+    assert!(
+        out.contains("moves nothing") && out.contains("uses `crate::`"),
+        "{out}"
+    );
+    assert!(tags.is_file());
 }
 
 /// `init --backend postgres`: the migrations crate depends on godwit's `postgres` feature alone,

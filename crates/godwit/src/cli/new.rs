@@ -36,8 +36,22 @@ pub(crate) fn run(cx: &Context<'_>, args: &NewArgs, out: &mut dyn Write) -> anyh
         )
     })?;
     writeln!(out, "{note}")?;
+    // The files the build found, and this one.
+    let count = cx.project.files.len() + 1;
+    if count >= ARCHIVE_AT {
+        writeln!(
+            out,
+            "the migrations crate holds {count} migrations, which every build checks again: \
+             `godwit archive --through VERSION` moves those that no longer change into a crate \
+             of their own (getting-started.md, \"When the history grows long\")"
+        )?;
+    }
     Ok(())
 }
+
+/// From how many migrations in the crate `new` suggests archiving the older ones: with 1,000, a
+/// rebuild after `new` takes about 2.6 s, and it grows by about 1.7 s per 1,000 more.
+const ARCHIVE_AT: usize = 1_000;
 
 /// Rewrite the manifest with every compiled migration and a line for the new one (whose
 /// template records nothing). `new` must work while another migration is broken: then the

@@ -214,6 +214,34 @@ fn new_writes_a_template_named_after_the_description_and_time() {
 }
 
 #[test]
+fn new_suggests_archiving_from_a_thousand_migrations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir: &'static str = String::leak(tmp.path().to_str().unwrap().to_string());
+    let names: Vec<&'static str> = (0..999)
+        .map(|n| {
+            &*String::leak(format!(
+                "{dir}/src/migrations/m20260101_{:02}{:02}{:02}_create_table_{n}.rs",
+                n / 3600,
+                n / 60 % 60,
+                n % 60
+            ))
+        })
+        .collect();
+    let project = Project {
+        name: "blog-migrations",
+        manifest_dir: dir,
+        files: Vec::leak(names),
+    };
+    let mut cx = cx(&project, &[]);
+    cx.cwd = Some(tmp.path().to_path_buf());
+    let out = run_str(&cx, &["new", "Add tags"]);
+    assert!(
+        out.contains("the migrations crate holds 1000 migrations, which every build checks again: `godwit archive --through VERSION`"),
+        "{out}"
+    );
+}
+
+#[test]
 fn new_refuses_to_overwrite_or_to_reuse_a_version() {
     let tmp = tempfile::tempdir().unwrap();
     let now = datetime!(2026-11-22 10:30:05 UTC);
