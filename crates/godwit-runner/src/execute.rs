@@ -87,19 +87,37 @@ impl Runner {
         });
         let mut ran = Vec::new();
         let mut times = vec![0; rendered.len()];
-        for unit in &script.units {
+        // A unit's last history write, held to go with the next unit's first (see
+        // `Runner::record_carried`).
+        let mut carried: Option<Carried> = None;
+        for (u, unit) in script.units.iter().enumerate() {
             // A transactional unit that timed out waiting for a lock was rolled back whole: it
             // is tried again from its start. (Statement by statement, the statement that timed
             // out is tried again in place: see `run_unit`.)
             let retries = self.retries_of(&script, unit);
+            let carries = self.record_carried(&script, u).is_some();
             let mut attempt = 0;
             loop {
                 let before = ran.len();
                 let tries = Tries { attempt, retries };
-                match self
-                    .run_unit(conn, history, &script, unit, &mut ran, &mut times, tries)
-                    .await
-                {
+                let result = self
+                    .run_unit(
+                        conn,
+                        history,
+                        &script,
+                        (unit, carries, &mut carried),
+                        &mut ran,
+                        &mut times,
+                        tries,
+                    )
+                    .await;
+                if result.is_err() {
+                    // What the unit before finished is recorded, whatever stopped this one.
+                    let _ = self
+                        .write_carried(conn, history, &script, &mut carried, &mut ran, &mut times)
+                        .await;
+                }
+                match result {
                     Ok(()) => break,
                     Err(Failed::Fatal(e)) => return Err(e),
                     Err(Failed::Retry { m, reason }) => {
@@ -111,7 +129,36 @@ impl Runner {
                 }
             }
         }
+        self.write_carried(conn, history, &script, &mut carried, &mut ran, &mut times)
+            .await?;
         Ok(ran)
+    }
+
+    /// Write the history row held back by the last unit (when the next did not take it along).
+    async fn write_carried(
+        &self,
+        conn: &mut Conn,
+        history: &History,
+        script: &Script<'_>,
+        carried: &mut Option<Carried>,
+        ran: &mut Vec<Ran>,
+        times: &mut [u64],
+    ) -> Result<(), Error> {
+        let Some(c) = carried.take() else {
+            return Ok(());
+        };
+        let id = &script.migrations[c.m].id;
+        conn.batch(&c.sql).await.map_err(|e| Error::Database {
+            backend: self.backend(),
+            action: format!(
+                "migration {id} ({}): recording it in the history table {}",
+                script.dir.as_str(),
+                history.table
+            ),
+            reason: db_reason(&e),
+        })?;
+        self.finished(script, c.m, c.elapsed, ran, times);
+        Ok(())
     }
 
     /// How often the migrations of `unit` are tried again after a lock timeout.
@@ -153,13 +200,15 @@ impl Runner {
         tokio::time::sleep(pause).await;
     }
 
+    /// Run `unit`; with `carries`, its last history write is not sent but left in `carried`
+    /// for the next unit to take along with its first (see `Runner::record_carried`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn run_unit(
         &self,
         conn: &mut Conn,
         history: &History,
         script: &Script<'_>,
-        unit: &Unit,
+        (unit, carries, carried): (&Unit, bool, &mut Option<Carried>),
         ran: &mut Vec<Ran>,
         times: &mut [u64],
         tries: Tries,
@@ -339,19 +388,59 @@ impl Runner {
                         let statement = self.timeouts_of(&script.migrations[m]).statement;
                         conn.set_sqlite_statement_timeout(statement);
                     }
+                    if carries
+                        && k == steps.len()
+                        && let Step::Record { m } = other
+                    {
+                        // Sent with the next unit's first write (or alone after this unit).
+                        *carried = Some(Carried {
+                            m,
+                            sql: st.preview,
+                            elapsed,
+                        });
+                        continue;
+                    }
                     let along = along_with(self.backend(), script, other, steps.get(k));
                     let result = match along {
                         // Both in one round trip; the server runs the statement only once the
                         // history write committed, and stops at the first that fails.
                         Some(next) => {
-                            let sql = format!("{};\n{}", st.preview, next.sql);
+                            // The unit before's last write goes too, in one transaction with
+                            // this one: one commit for both.
+                            let before = match other {
+                                Step::RecordStart { .. } => carried.take(),
+                                _ => None,
+                            };
+                            let (sql, writes) = match &before {
+                                Some(c) => (
+                                    format!(
+                                        "START TRANSACTION;\n{};\n{};\nCOMMIT;\n{}",
+                                        c.sql, st.preview, next.sql
+                                    ),
+                                    4,
+                                ),
+                                None => (format!("{};\n{}", st.preview, next.sql), 1),
+                            };
                             match conn.batch_counted(&sql).await {
                                 Ok(_) => {
+                                    if let Some(c) = before {
+                                        self.finished(script, c.m, c.elapsed, ran, times);
+                                    }
                                     sent_along = Some(Ok(()));
                                     Ok(())
                                 }
-                                Err((0, e)) => Err(e),
+                                Err((done, e)) if done < writes => {
+                                    if before.is_some() {
+                                        // Neither write stays; the one before is tried alone.
+                                        let _ = conn.batch("ROLLBACK").await;
+                                        *carried = before;
+                                    }
+                                    Err(e)
+                                }
                                 Err((_, e)) => {
+                                    if let Some(c) = before {
+                                        self.finished(script, c.m, c.elapsed, ran, times);
+                                    }
                                     sent_along = Some(Err(StepFailure::from(&e)));
                                     Ok(())
                                 }
@@ -540,6 +629,18 @@ impl Runner {
             Step::Done { m } if unit.single => m,
             _ => return,
         };
+        self.finished(script, m, elapsed, ran, times);
+    }
+
+    /// Migration `m` is done: its history row is written.
+    fn finished(
+        &self,
+        script: &Script<'_>,
+        m: usize,
+        elapsed: Duration,
+        ran: &mut Vec<Ran>,
+        times: &mut [u64],
+    ) {
         times[m] = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let id = &script.migrations[m].id;
         let direction = script.dir.as_str();
@@ -554,6 +655,16 @@ impl Runner {
             elapsed,
         });
     }
+}
+
+/// A unit's last history write (a migration's `applied` row, or the removal of its row), held
+/// back to be sent with the next unit's first in one transaction.
+pub(crate) struct Carried {
+    m: usize,
+    /// The write, values inline.
+    sql: String,
+    /// How long the migration took.
+    elapsed: Duration,
 }
 
 /// How long since the current migration started.
@@ -634,7 +745,7 @@ pub(crate) async fn foreign_key_violations(conn: &mut Conn) -> Result<Vec<String
 /// write that records the statement about to run (the `partial` row, or the statement's number)
 /// and that statement, when it is plain SQL without values. History still records the
 /// statement before it runs; what is saved is a round trip per statement.
-fn along_with<'s>(
+pub(crate) fn along_with<'s>(
     backend: Backend,
     script: &'s Script<'_>,
     step: Step,

@@ -587,6 +587,40 @@ impl Runner {
         })
     }
 
+    /// Whether the history write that ends unit `u` (migration `m`'s: the `applied` row, or on
+    /// the way down the removal of its row) goes with the next unit's first, and so its `Some(m)`.
+    ///
+    /// On MySQL/MariaDB, each migration runs statement by statement, each committed as it runs,
+    /// and history is written before each statement and after the last. Every write is a commit,
+    /// and with `innodb_flush_log_at_trx_commit = 1` a flush of the redo log: the writes cost
+    /// more than the round trips. Between one migration's last write and the next one's first,
+    /// nothing runs, so both go in one transaction (`START TRANSACTION; <done>; <started>;
+    /// COMMIT;`), sent with the next migration's first statement: one commit where there were
+    /// two. Only when the next unit begins with its `partial` row and a plain statement; else, and
+    /// whenever the next unit stops before sending it, the write goes alone.
+    pub(crate) fn record_carried(&self, script: &Script<'_>, u: usize) -> Option<usize> {
+        if self.backend() != Backend::MySql {
+            return None;
+        }
+        let unit = &script.units[u];
+        let next = script.units.get(u + 1)?;
+        if unit.transactional || unit.single || next.transactional || next.single {
+            return None;
+        }
+        let &Step::Record { m } = unit.steps.last()? else {
+            return None;
+        };
+        let first = next
+            .steps
+            .iter()
+            .position(|s| !matches!(s, Step::Timeouts { .. }))?;
+        let start = next.steps[first];
+        (matches!(start, Step::RecordStart { .. })
+            && crate::execute::along_with(self.backend(), script, start, next.steps.get(first + 1))
+                .is_some())
+        .then_some(m)
+    }
+
     /// The script as SQL, for a dry run.
     pub(crate) fn dry_run_report(
         &self,
@@ -635,7 +669,10 @@ impl Runner {
         }
         let now = OffsetDateTime::now_utc();
         let mut current = None;
-        for unit in &script.units {
+        // A unit's last history write, printed where it is sent: with the next unit's first.
+        let mut carried: Option<String> = None;
+        for (u, unit) in script.units.iter().enumerate() {
+            let carries = self.record_carried(script, u).is_some();
             if unit.single {
                 let _ = writeln!(out, "\n-- every migration in one transaction");
             }
@@ -692,6 +729,19 @@ impl Runner {
                 };
                 let sql = sql.trim_end();
                 let sql = sql.strip_suffix(';').unwrap_or(sql);
+                if carries && matches!(step, Step::Record { .. }) {
+                    let _ = writeln!(
+                        out,
+                        "-- its history row is written with the next migration's first, in one \
+                         transaction"
+                    );
+                    carried = Some(sql.to_string());
+                    continue;
+                }
+                if let (Step::RecordStart { .. }, Some(before)) = (step, carried.take()) {
+                    let _ = writeln!(out, "START TRANSACTION;\n{before};\n{sql};\nCOMMIT;");
+                    continue;
+                }
                 let _ = writeln!(out, "{sql};");
             }
         }

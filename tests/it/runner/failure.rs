@@ -209,4 +209,102 @@ on_every_backend!(
     a_migration_failing_half_way,
     a_failure_in_one_transaction_for_all,
     a_rollback_failing_half_way,
+    a_migration_failing_at_its_first_statement,
 );
+
+/// A migration that makes one table with an index, `table_a` to `table_c` by its parameter.
+struct MakeTable<const N: usize>;
+impl<const N: usize> godwit::prelude::Migration for MakeTable<N> {
+    fn up(&self, s: &mut godwit::prelude::Schema) {
+        s.create_table(["table_a", "table_b", "table_c"][N], |t| {
+            t.id();
+            t.string("name", 50);
+            t.index(["name"]);
+        });
+    }
+}
+
+static MAKE_A: MakeTable<0> = MakeTable;
+static MAKE_B: MakeTable<1> = MakeTable;
+static MAKE_C: MakeTable<2> = MakeTable;
+
+fn three_tables(db: &super::Scratch) -> godwit::runner::Runner {
+    super::runner_of(
+        db,
+        &[
+            (1, "make_a", &MAKE_A),
+            (2, "make_b", &MAKE_B),
+            (3, "make_c", &MAKE_C),
+        ],
+    )
+}
+
+/// The first statement of a migration fails, right after the migration before it finished. On
+/// MariaDB the one before's `applied` row goes to the server with the next one's `partial` row
+/// and first statement: the `applied` row stays, and the `partial` one is removed, since nothing
+/// of the failed migration ran; everywhere the run stops there.
+async fn a_migration_failing_at_its_first_statement(backend: Backend) {
+    use godwit::runner::Up;
+    let mut db = scratch(backend, "fails_first").await;
+    exec(&mut db.conn, "CREATE TABLE table_b (x integer)").await;
+    let error = three_tables(&db).up(&Up::default()).await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("migration 2 make_b (up) failed at statement 1 of 2"),
+        "{message}"
+    );
+    if backend == Backend::MySql {
+        assert!(
+            message.contains("nothing of it ran and history has no row for it"),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        history(&mut db.conn, "godwit_migrations").await,
+        applied(&[1])
+    );
+    assert!(table_exists(&mut db.conn, "table_a").await);
+    assert!(!table_exists(&mut db.conn, "table_c").await);
+    assert_no_lock(backend, &mut db).await;
+    db.conn.close().await;
+}
+
+mod mysql_only {
+    use super::*;
+
+    /// On MariaDB the history write that starts a migration goes in one transaction with the
+    /// write that finished the one before. When the server refuses it (here a trigger on the
+    /// history table), neither stays from that transaction: the one before is then recorded
+    /// alone, applied, and the next one has not started.
+    #[tokio::test]
+    async fn a_refused_history_write_leaves_the_migration_before_applied() {
+        use godwit::runner::Up;
+        let mut db = scratch(Backend::MySql, "history_refused").await;
+        let runner = three_tables(&db);
+        runner.up(&Up::default().to(Some(1))).await.unwrap();
+        exec(
+            &mut db.conn,
+            "CREATE TRIGGER refuse_three BEFORE INSERT ON godwit_migrations FOR EACH ROW \
+             IF NEW.version = 3 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by a trigger'; END IF",
+        )
+        .await;
+        let error = runner.up(&Up::default()).await.unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("migration 3 make_c (up): recording it in the history table")
+                && message.contains("refused by a trigger"),
+            "{message}"
+        );
+        assert_eq!(
+            history(&mut db.conn, "godwit_migrations").await,
+            applied(&[1, 2])
+        );
+        assert!(table_exists(&mut db.conn, "table_b").await);
+        assert!(
+            !table_exists(&mut db.conn, "table_c").await,
+            "it did not start"
+        );
+        assert_no_lock(Backend::MySql, &mut db).await;
+        db.conn.close().await;
+    }
+}

@@ -16,7 +16,7 @@ use crate::live::db::{Scratch, Server};
 use crate::scenarios::Scenario;
 
 /// Run `script` with the database's own client, stopping at the first error.
-fn run_script(backend: Backend, db: &Scratch, script: &str) {
+pub(super) fn run_script(backend: Backend, db: &Scratch, script: &str) {
     let mut command = match backend {
         Backend::Postgres => {
             let mut c = Command::new("psql");
