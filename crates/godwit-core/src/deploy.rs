@@ -357,7 +357,13 @@ impl Catalog {
         versions: Option<&[u64]>,
         live: Option<&crate::lint::LiveContext>,
     ) -> Result<Vec<MigrationPlan>, Error> {
-        let rendered = self.render_up(backend, versions)?;
+        // What the plan takes from `render_up`, its statements dropped now: kept through the
+        // folds below, the SQL of every migration made each of them slower as the history grew.
+        let rendered: Vec<(bool, Vec<String>, crate::Timeouts)> = self
+            .render_up(backend, versions)?
+            .into_iter()
+            .map(|m| (m.transactional, m.warnings, m.timeouts))
+            .collect();
         let findings = self.lint_live(backend, versions, live)?;
         let mut reversibility = self.reversibility(backend, versions)?.into_iter();
         // The findings of each migration, by version.
@@ -384,7 +390,7 @@ impl Catalog {
                 }
                 continue;
             }
-            let Some(migration) = rendered.next() else {
+            let Some((transactional, warnings, timeouts)) = rendered.next() else {
                 break;
             };
             let mut steps = Vec::new();
@@ -426,14 +432,14 @@ impl Catalog {
             plans.push(MigrationPlan {
                 id: entry.id.clone(),
                 // MySQL/MariaDB commit each DDL statement as it runs.
-                transactional: migration.transactional && backend != Backend::MySql,
+                transactional: transactional && backend != Backend::MySql,
                 in_parts: entry.up.ops.iter().any(Op::is_batched),
                 steps,
                 findings: by_migration.remove(&entry.id.version).unwrap_or_default(),
                 reversible,
                 change,
-                warnings: migration.warnings,
-                timeouts: migration.timeouts,
+                warnings,
+                timeouts,
             });
         }
         Ok(plans)

@@ -213,23 +213,28 @@ pub fn migration_checksum<'a>(
 ) -> String {
     let mut text = String::new();
     for (backend, rendered) in renderings {
-        text.push_str(backend.as_str());
-        text.push('\n');
-        match rendered {
-            Ok(statements) => {
-                for s in statements {
-                    text.push_str(s);
-                    text.push('\n');
-                }
-            }
-            Err(e) => {
-                text.push_str("error: ");
-                text.push_str(&e);
+        push_rendering(&mut text, backend, rendered);
+    }
+    v1(text.as_bytes())
+}
+
+/// One backend's part of what [`migration_checksum`] hashes.
+fn push_rendering(text: &mut String, backend: Backend, rendered: Result<Vec<&str>, String>) {
+    text.push_str(backend.as_str());
+    text.push('\n');
+    match rendered {
+        Ok(statements) => {
+            for s in statements {
+                text.push_str(s);
                 text.push('\n');
             }
         }
+        Err(e) => {
+            text.push_str("error: ");
+            text.push_str(&e);
+            text.push('\n');
+        }
     }
-    v1(text.as_bytes())
 }
 
 /// The checksum of a migration that records nothing, such as the one `new` writes.
@@ -240,20 +245,26 @@ pub fn empty_checksum() -> String {
 impl Catalog {
     /// Every migration's manifest line, in version order.
     pub fn manifest_lines(&self) -> Vec<ManifestLine> {
-        let per_backend = Backend::ALL.map(|b| (b, self.render_each_up(b)));
+        // What each migration's checksum hashes (see `migration_checksum`), one backend after
+        // the other: each backend's rendering is dropped before the next is made, which kept
+        // the time linear in the number of migrations.
+        let mut texts = vec![String::new(); self.entries().len()];
+        for backend in Backend::ALL {
+            for (text, rendered) in texts.iter_mut().zip(self.render_each_up(backend)) {
+                let rendered = match &rendered {
+                    Ok(m) => Ok(m.statements.iter().map(|s| s.preview.as_str()).collect()),
+                    Err(e) => Err(e.clone()),
+                };
+                push_rendering(text, backend, rendered);
+            }
+        }
         self.entries()
             .iter()
-            .enumerate()
-            .map(|(i, e)| ManifestLine {
+            .zip(texts)
+            .map(|(e, text)| ManifestLine {
                 version: e.id.version,
                 name: e.id.name.clone(),
-                checksum: migration_checksum(per_backend.iter().map(|(b, rendered)| {
-                    let r = match &rendered[i] {
-                        Ok(m) => Ok(m.statements.iter().map(|s| s.preview.as_str()).collect()),
-                        Err(e) => Err(e.clone()),
-                    };
-                    (*b, r)
-                })),
+                checksum: v1(text.as_bytes()),
             })
             .collect()
     }
