@@ -264,7 +264,12 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
         let text = fs::read_to_string(file)
             .with_context(|| format!("cannot read `{}`", file.display()))?;
         let uses_crate = text.lines().any(|line| {
-            let code = line.split("//").next().unwrap_or("");
+            // A macro's `$crate::` names the macro's own crate, wherever it is used.
+            let code = line
+                .split("//")
+                .next()
+                .unwrap_or("")
+                .replace("$crate::", "");
             code.contains("crate::") || code.contains("super::")
         });
         if uses_crate {
@@ -545,6 +550,128 @@ mod tests {
         assert_eq!(parse_version("20261120_090000").unwrap(), 20261120090000);
         let e = parse_version("2026").unwrap_err().to_string();
         assert!(e.contains("14 digits"), "{e}");
+    }
+
+    /// A workspace with a migrations crate `dir` holding `files` (name, source); its root.
+    fn project(crates: &[&str], files: &[(&str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let members: Vec<String> = crates.iter().map(|c| format!("{c:?}")).collect();
+        fs::write(
+            root.path().join("Cargo.toml"),
+            format!("[workspace]\nmembers = [{}]\n", members.join(", ")),
+        )
+        .unwrap();
+        for krate in crates {
+            let dir = root.path().join(krate);
+            fs::create_dir_all(dir.join("src/migrations")).unwrap();
+            fs::write(
+                dir.join("Cargo.toml"),
+                format!(
+                    "[package]\nname = \"app-{krate}\"\nedition = \"2024\"\n\n[dependencies]\n\
+                     godwit = {{ path = \"../vendor/godwit\" }}\n\n[build-dependencies]\n\
+                     godwit-build = {{ path = \"../vendor/godwit-build\" }}\n"
+                ),
+            )
+            .unwrap();
+            fs::write(dir.join("src/main.rs"), "godwit::main!();\n").unwrap();
+            fs::write(dir.join("src/lib.rs"), "godwit::migrations!();\n").unwrap();
+            for (name, source) in files {
+                fs::write(dir.join("src/migrations").join(name), source).unwrap();
+            }
+        }
+        root
+    }
+
+    fn options(root: &Path, through: &str) -> Options {
+        Options {
+            dir: root.to_path_buf(),
+            krate: None,
+            through: through.into(),
+        }
+    }
+
+    #[test]
+    fn plans_the_archive_crate_and_refuses_what_would_break() {
+        let plain = "use godwit::prelude::*;\nmacro_rules! m { () => { $crate::x() } }\n";
+        let root = project(
+            &["migrations"],
+            &[
+                ("m20260101_000001_a.rs", plain),
+                ("m20260101_000002_b.rs", plain),
+                (
+                    "m20260101_000003_c.rs",
+                    "const X: u8 = crate::helpers::X;\n",
+                ),
+                ("notes.md", "not a migration"),
+            ],
+        );
+        let planned = plan(&options(root.path(), "20260101_000002")).unwrap();
+        assert_eq!(planned.moves.len(), 2, "{planned:?}");
+        assert_eq!(planned.range, (20260101000001, 20260101000002));
+        let manifest = &planned.writes[0];
+        assert!(manifest.path.ends_with("migrations/archive/Cargo.toml"));
+        assert!(
+            manifest
+                .content
+                .contains("name = \"app-migrations-archive\"")
+                && manifest
+                    .content
+                    .contains("godwit = { path = \"../../vendor/godwit\" }")
+                && manifest
+                    .content
+                    .contains("godwit-build = { path = \"../../vendor/godwit-build\" }")
+                && manifest.content.contains("edition = \"2024\""),
+            "{}",
+            manifest.content
+        );
+        let edits: Vec<&str> = planned
+            .writes
+            .iter()
+            .filter_map(|w| w.update.as_deref())
+            .collect();
+        assert_eq!(
+            edits,
+            [
+                "dependency `app-migrations-archive` added",
+                "links `app_migrations_archive`"
+            ]
+        );
+
+        // A migration that uses the crate's own items stays, and nothing moves.
+        let e = plan(&options(root.path(), "20260101000003"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("moves nothing") && e.contains("m20260101_000003_c.rs` uses `crate::`"),
+            "{e}"
+        );
+        // An `archive` directory that is something else.
+        fs::create_dir_all(root.path().join("migrations/archive")).unwrap();
+        let e = plan(&options(root.path(), "20260101000001"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exists and is not an archive crate"), "{e}");
+    }
+
+    #[test]
+    fn two_migrations_crates_need_to_be_told_apart() {
+        let root = project(&["one", "two"], &[("m20260101_000001_a.rs", "")]);
+        let e = plan(&options(root.path(), "20260101000001"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("has 2 migrations crates (`one/`, `two/`): pass `--crate DIR`"),
+            "{e}"
+        );
+        // From inside one of them, or with `--crate`, it is that one.
+        let inside = plan(&options(&root.path().join("two"), "20260101000001")).unwrap();
+        assert!(inside.krate.ends_with("two"), "{inside:?}");
+        let given = plan(&Options {
+            krate: Some(PathBuf::from("one")),
+            ..options(root.path(), "20260101000001")
+        })
+        .unwrap();
+        assert!(given.krate.ends_with("one"), "{given:?}");
     }
 
     #[test]
