@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, anyhow, bail};
 use toml_edit::{InlineTable, Item, Value};
 
-use crate::init::{find_root, member_packages, read_manifest, show, slashes, string_list};
+use crate::init::{
+    Change, find_root, member_packages, read_manifest, relative, show, slashes, string_list,
+};
 
 /// The archive crate's directory, inside the migrations crate.
 pub const ARCHIVE_DIR: &str = "archive";
@@ -34,17 +36,6 @@ pub struct Options {
     pub through: String,
 }
 
-/// One file written: created new, or rewritten.
-#[derive(Debug, Clone)]
-pub struct Write {
-    /// Absolute.
-    pub path: PathBuf,
-    /// The whole file.
-    pub content: String,
-    /// `None` for a new file; what changes in an existing one.
-    pub update: Option<String>,
-}
-
 /// Everything `archive` will do, checked against the project.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -54,8 +45,9 @@ pub struct Plan {
     pub krate: PathBuf,
     /// The archive crate's package name, `<migrations package>-archive`.
     pub archive_package: String,
-    /// The files written, new ones first; the archive crate's only when it is new.
-    pub writes: Vec<Write>,
+    /// The files written (relative to `root`), new ones first; the archive crate's only when
+    /// it is new.
+    pub writes: Vec<Change>,
     /// The migration files moved, (from, to), oldest first.
     pub moves: Vec<(PathBuf, PathBuf)>,
     /// The versions of the first and last migration moved.
@@ -330,8 +322,8 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
                 _ => String::new(),
             })
             .unwrap_or_default();
-        let new = |path: PathBuf, content: String| Write {
-            path,
+        let new = |path: PathBuf, content: String| Change {
+            path: relative(&root, &path),
             content,
             update: None,
         };
@@ -377,8 +369,8 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
             &archive_package,
             Item::Value(Value::InlineTable(dependency)),
         );
-        writes.push(Write {
-            path: manifest_path.clone(),
+        writes.push(Change {
+            path: relative(&root, &manifest_path),
             content: manifest.to_string(),
             update: Some(format!("dependency `{archive_package}` added")),
         });
@@ -401,8 +393,8 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
             "\n// The migrations that no longer change, moved by `godwit archive`: linked, so that \
              they\n// register themselves.\n{link}\n"
         );
-        writes.push(Write {
-            path: source,
+        writes.push(Change {
+            path: relative(&root, &source),
             content,
             update: Some(format!("links `{ident}`")),
         });
@@ -435,23 +427,7 @@ impl Plan {
     /// in a crate the binary links, whenever this stops.
     pub fn write(&self) -> anyhow::Result<()> {
         for w in &self.writes {
-            if let Some(parent) = w.path.parent() {
-                fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create `{}`", parent.display()))?;
-            }
-            if w.update.is_some() {
-                fs::write(&w.path, &w.content)
-                    .with_context(|| format!("cannot write `{}`", w.path.display()))?;
-            } else {
-                use std::io::Write as _;
-                let mut file = fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&w.path)
-                    .with_context(|| format!("cannot create `{}`", w.path.display()))?;
-                file.write_all(w.content.as_bytes())
-                    .with_context(|| format!("cannot write `{}`", w.path.display()))?;
-            }
+            w.write_under(&self.root)?;
         }
         for (moved, (from, to)) in self.moves.iter().enumerate() {
             if let Some(parent) = to.parent() {
@@ -491,7 +467,7 @@ impl Plan {
             ("created", "updated", "moved")
         };
         for w in &self.writes {
-            let path = show(&self.root, &w.path, false);
+            let path = slashes(&w.path);
             match &w.update {
                 None => {
                     let _ = writeln!(out, "  {create:<12} {path}");

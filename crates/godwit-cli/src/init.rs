@@ -301,33 +301,38 @@ pub fn plan(options: &Options) -> anyhow::Result<Plan> {
     })
 }
 
+impl Change {
+    /// Write it under `root`: a new file only if it still does not exist, an update over the
+    /// file it replaces.
+    pub(crate) fn write_under(&self, root: &Path) -> anyhow::Result<()> {
+        let path = root.join(&self.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create `{}`", parent.display()))?;
+        }
+        if self.update.is_some() {
+            fs::write(&path, &self.content)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        } else {
+            use std::io::Write as _;
+            let mut file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .with_context(|| format!("cannot create `{}`", path.display()))?;
+            file.write_all(self.content.as_bytes())
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
 impl Plan {
     /// Write every change: new files are created only if they still do not exist.
     pub fn write(&self) -> anyhow::Result<()> {
         let mut done: Vec<String> = Vec::new();
         for change in &self.changes {
-            let path = self.root.join(&change.path);
-            let result = (|| -> anyhow::Result<()> {
-                if let Some(parent) = path.parent() {
-                    fs::create_dir_all(parent)
-                        .with_context(|| format!("cannot create `{}`", parent.display()))?;
-                }
-                if change.update.is_some() {
-                    fs::write(&path, &change.content)
-                        .with_context(|| format!("cannot write `{}`", path.display()))?;
-                } else {
-                    use std::io::Write as _;
-                    let mut file = fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(&path)
-                        .with_context(|| format!("cannot create `{}`", path.display()))?;
-                    file.write_all(change.content.as_bytes())
-                        .with_context(|| format!("cannot write `{}`", path.display()))?;
-                }
-                Ok(())
-            })();
-            if let Err(e) = result {
+            if let Err(e) = change.write_under(&self.root) {
                 if done.is_empty() {
                     return Err(e);
                 }
