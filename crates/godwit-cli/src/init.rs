@@ -976,7 +976,7 @@ mod tests {
         assert!(
             manifest.contains(&format!(
                 "godwit = {{ version = \"{version}\", default-features = false, features = \
-                 [\"postgres\", \"sqlite\"] }}"
+                 [\"postgres\", \"sqlite\", \"mimalloc\"] }}"
             )),
             "{manifest}"
         );

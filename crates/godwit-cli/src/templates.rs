@@ -23,7 +23,8 @@ fn source_entry(dependency: &Dependency) -> String {
 }
 
 /// The migrations crate's `Cargo.toml`. `features` are the backends it is built for (godwit's
-/// cargo features); empty for godwit's default, all three.
+/// cargo features); empty for godwit's default, all three. A list of backends keeps godwit's
+/// other default feature, `mimalloc` (the binary's allocator).
 pub fn migrations_manifest(
     name: &str,
     godwit: &Dependency,
@@ -33,7 +34,11 @@ pub fn migrations_manifest(
     let features = if features.is_empty() {
         String::new()
     } else {
-        let list: Vec<String> = features.iter().map(|f| toml_string(f)).collect();
+        let list: Vec<String> = features
+            .iter()
+            .chain(&["mimalloc"])
+            .map(|f| toml_string(f))
+            .collect();
         format!(
             ", default-features = false, features = [{}]",
             list.join(", ")

@@ -785,7 +785,7 @@ fn init_for_one_backend_builds_one_driver() {
     assert!(out.contains("export DATABASE_URL=postgres://"), "{out}");
     let manifest = fs::read_to_string(root.join("migrations/Cargo.toml")).unwrap();
     assert!(
-        manifest.contains(r#"default-features = false, features = ["postgres"] }"#),
+        manifest.contains(r#"default-features = false, features = ["postgres", "mimalloc"] }"#),
         "{manifest}"
     );
 
