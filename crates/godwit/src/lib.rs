@@ -185,7 +185,9 @@ macro_rules! migrations {
 /// The whole `src/main.rs` of a migrations crate: `godwit::main!();`.
 ///
 /// It links the crate's library (or, in a crate without `src/lib.rs`, declares the migrations
-/// itself) and hands control to [`cli::main`].
+/// itself) and hands control to [`cli::main`]. With the `mimalloc` feature (on by default) it
+/// also makes mimalloc the binary's `#[global_allocator]`; a crate that declares its own leaves
+/// the feature out.
 #[macro_export]
 macro_rules! main {
     () => {
