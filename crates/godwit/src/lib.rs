@@ -133,8 +133,7 @@ macro_rules! __global_allocator {
     };
 }
 
-/// The binary's allocator, declared by [`main!`]: mimalloc with the `mimalloc` feature (on by
-/// default), the standard library's otherwise.
+/// Without the `mimalloc` feature, [`main!`] leaves the binary's allocator alone.
 #[cfg(not(feature = "mimalloc"))]
 #[doc(hidden)]
 #[macro_export]

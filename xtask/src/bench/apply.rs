@@ -20,8 +20,7 @@
 //!
 //! Every run starts from a new database (on PostgreSQL, after a `CHECKPOINT`), and the variants
 //! take turns, one run each per round, each round starting one variant later, so that a busy
-//! moment of the machine, or the server's work after a run that applied everything, falls on all
-//! of them alike; the report gives the median and the fastest run. The servers are the test suite's:
+//! moment of the machine falls on all of them alike; the report gives the median and the fastest run. The servers are the test suite's:
 //! `GODWIT_TEST_POSTGRES_URL` and `GODWIT_TEST_MYSQL_URL` (see `.ci/run`).
 
 use std::fmt::Write as _;
@@ -440,9 +439,9 @@ struct Measured {
 /// falls on all of them alike.
 fn rounds(runs: usize, db: &str, mut variants: Vec<Variant<'_>>) -> anyhow::Result<Vec<Measured>> {
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
-    // Each round starts one variant later: the run that follows the applying ones pays for
-    // the server's work after them (a no-op `up` placed there took 45 ms instead of 12 in
-    // every round), so no variant takes that place in every round.
+    // Each round starts one variant later, so that no variant always runs right after the
+    // ones that apply everything (in that place a no-op `up` took 45 ms in every round, and
+    // 12 ms taken alone).
     let n = variants.len();
     for round in 1..=runs {
         for k in 0..n {
