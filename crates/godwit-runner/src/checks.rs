@@ -18,9 +18,7 @@ use crate::script::has_batched;
 impl Runner {
     /// An error unless `version` is a migration of this binary (or, for `down --to`, in history).
     pub(crate) fn check_known(&self, version: u64, rows: &[HistoryRow]) -> Result<(), Error> {
-        if self.versions().any(|id| id.version == version)
-            || rows.iter().any(|r| r.version == version)
-        {
+        if self.has_version(version) || rows.iter().any(|r| r.version == version) {
             return Ok(());
         }
         let ids: Vec<&MigrationId> = self.versions().collect();
@@ -103,12 +101,10 @@ impl Runner {
     ) -> Result<(Vec<u64>, BTreeMap<u64, usize>), Error> {
         let mut resumed = BTreeMap::new();
         for r in rows.iter().filter(|r| r.status == RowStatus::Partial) {
-            if to.is_some_and(|to| r.version > to)
-                || !self.versions().any(|id| id.version == r.version)
-            {
+            if to.is_some_and(|to| r.version > to) || !self.has_version(r.version) {
                 continue;
             }
-            let Ok(rendered) = self.catalog.render_up(self.backend(), Some(&[r.version])) else {
+            let Ok(rendered) = self.catalog().render_up(self.backend(), Some(&[r.version])) else {
                 continue;
             };
             let Some(rm) = rendered.first() else { continue };
@@ -164,7 +160,7 @@ impl Runner {
             DownTarget::All => applied,
         };
         for v in &chosen {
-            if !self.versions().any(|id| id.version == *v) {
+            if !self.has_version(*v) {
                 return Err(Error::NotInBinary {
                     version: *v,
                     table: self.options.history_table.clone(),
@@ -200,7 +196,7 @@ impl Runner {
         let kept = current.len();
         // All at once; a migration that fails is set aside and the rest rendered again.
         while !versions.is_empty() {
-            match self.catalog.render_up(self.backend(), Some(&versions)) {
+            match self.catalog().render_up(self.backend(), Some(&versions)) {
                 Ok(ms) => {
                     current.extend(ms.iter().map(|m| (m.id.version, history::checksum(m))));
                     break;
@@ -238,9 +234,9 @@ impl Runner {
             if differ.is_empty() {
                 break;
             }
-            let Ok(then) = self
-                .catalog
-                .render_up_earlier(rendering, self.backend(), Some(&differ))
+            let Ok(then) =
+                self.catalog()
+                    .render_up_earlier(rendering, self.backend(), Some(&differ))
             else {
                 continue;
             };
@@ -360,7 +356,7 @@ impl Runner {
             return Ok(());
         }
         let findings = self
-            .catalog
+            .catalog()
             .lint_live(self.backend(), Some(versions), live)?;
         let unsafe_ones: Vec<String> = findings
             .iter()

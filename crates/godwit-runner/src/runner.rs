@@ -47,7 +47,7 @@ use crate::verify::{self, RoundTripFailure, Verified};
 /// ```
 pub struct Runner {
     pub(crate) url: DatabaseUrl,
-    pub(crate) catalog: Catalog,
+    migrations: Migrations,
     pub(crate) options: Options,
     pub(crate) observer: Arc<dyn Observer>,
     /// Whether a MySQL-protocol server is MariaDB (their statement timeouts differ), once asked.
@@ -63,7 +63,7 @@ impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner")
             .field("url", &self.url)
-            .field("migrations", &self.catalog.entries().len())
+            .field("migrations", &self.migrations.ids.len())
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -71,14 +71,33 @@ impl std::fmt::Debug for Runner {
 
 impl Runner {
     /// A runner for `url` and every migration the binary has (as `godwit::registrations`
-    /// resolves them).
+    /// resolves them), each recorded at once. Migrations that live as long as the program
+    /// (registered ones) are better given to [`Runner::lazy`].
     pub fn new<'a>(
         url: DatabaseUrl,
         migrations: impl IntoIterator<Item = (MigrationId, &'a dyn Migration)>,
     ) -> Runner {
+        Runner::with_migrations(url, Migrations::recorded(Catalog::new(migrations)))
+    }
+
+    /// A runner for `url` and `migrations`, as [`Runner::new`], that records them (runs their
+    /// `up` and `down` against the DSL) only when a command needs more than their versions and
+    /// names: `status` and an `up` with nothing to do, whose checksums the [`Cache`] holds, do
+    /// not record a thousand migrations to show a thousand lines.
+    pub fn lazy(
+        url: DatabaseUrl,
+        migrations: impl IntoIterator<Item = (MigrationId, &'static dyn Migration)>,
+    ) -> Runner {
+        Runner::with_migrations(
+            url,
+            Migrations::unrecorded(migrations.into_iter().collect()),
+        )
+    }
+
+    fn with_migrations(url: DatabaseUrl, migrations: Migrations) -> Runner {
         Runner {
             url,
-            catalog: Catalog::new(migrations),
+            migrations,
             options: Options::default(),
             observer: Arc::new(Quiet),
             mariadb: std::sync::OnceLock::new(),
@@ -107,16 +126,17 @@ impl Runner {
         self
     }
 
-    /// Every migration of the runner, recorded.
+    /// Every migration of the runner, recorded (on the first call, for a [lazy](Runner::lazy)
+    /// runner).
     pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+        self.migrations.catalog()
     }
 
     /// The same migrations and options on another database, unobserved.
     pub(crate) fn on(&self, url: DatabaseUrl) -> Runner {
         Runner {
             url,
-            catalog: self.catalog.clone(),
+            migrations: self.migrations.clone(),
             options: self.options.clone(),
             observer: Arc::new(Quiet),
             mariadb: std::sync::OnceLock::new(),
@@ -282,8 +302,17 @@ impl Runner {
             .and_then(std::sync::Weak::upgrade)
     }
 
+    /// The migrations' versions and names, oldest first (without recording them).
     pub(crate) fn versions(&self) -> impl Iterator<Item = &MigrationId> {
-        self.catalog.entries().iter().map(|e| &e.id)
+        self.migrations.ids.iter()
+    }
+
+    /// Whether the binary has a migration with `version`.
+    pub(crate) fn has_version(&self, version: u64) -> bool {
+        self.migrations
+            .ids
+            .binary_search_by_key(&version, |id| id.version)
+            .is_ok()
     }
 
     /// Read history, or nothing when the table does not exist.
@@ -697,6 +726,42 @@ impl Runner {
 }
 
 /// The first migration that names `name` (a schema, or a name with one), for an error.
+/// A runner's migrations: their versions and names at once, and recorded when first needed.
+#[derive(Clone)]
+struct Migrations {
+    /// Ordered by version, as the catalog's entries are.
+    ids: Vec<MigrationId>,
+    /// What records them, for a lazy runner (empty once given recorded).
+    code: Arc<[(MigrationId, &'static dyn Migration)]>,
+    catalog: std::sync::OnceLock<Catalog>,
+}
+
+impl Migrations {
+    fn recorded(catalog: Catalog) -> Migrations {
+        Migrations {
+            ids: catalog.entries().iter().map(|e| e.id.clone()).collect(),
+            code: Arc::new([]),
+            catalog: std::sync::OnceLock::from(catalog),
+        }
+    }
+
+    fn unrecorded(code: Vec<(MigrationId, &'static dyn Migration)>) -> Migrations {
+        let mut ids: Vec<MigrationId> = code.iter().map(|(id, _)| id.clone()).collect();
+        // The order `Catalog::new` gives its entries.
+        ids.sort();
+        Migrations {
+            ids,
+            code: code.into(),
+            catalog: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn catalog(&self) -> &Catalog {
+        self.catalog
+            .get_or_init(|| Catalog::new(self.code.iter().map(|(id, m)| (id.clone(), *m))))
+    }
+}
+
 fn first_naming(names: &godwit_core::SchemaNames, name: &str) -> String {
     names
         .first

@@ -293,8 +293,8 @@ impl Runner {
             return Ok(Vec::new());
         }
         let rendered = match dir {
-            Dir::Up => self.catalog.render_up(self.backend(), Some(versions))?,
-            Dir::Down => self.catalog.render_down(self.backend(), Some(versions))?,
+            Dir::Up => self.catalog().render_up(self.backend(), Some(versions))?,
+            Dir::Down => self.catalog().render_down(self.backend(), Some(versions))?,
         };
         for m in &rendered {
             let t = self.timeouts_of(m);

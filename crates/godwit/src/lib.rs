@@ -89,7 +89,7 @@ pub mod cli;
 /// ```
 pub fn runner(url: DatabaseUrl) -> Result<Runner, Vec<RegistryError>> {
     let resolved = resolve(&registrations())?;
-    Ok(Runner::new(
+    Ok(Runner::lazy(
         url,
         resolved.into_iter().map(|(id, r)| (id, r.migration)),
     ))

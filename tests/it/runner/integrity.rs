@@ -3,7 +3,10 @@
 //! `status`, refused by `up`, allowed by its flag; `repair` records a reviewed edit.
 
 use godwit::prelude::*;
-use godwit::runner::{Error, Runner, State, Up};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use godwit::runner::{Cache, Error, Runner, State, Up};
 use godwit_core::{Backend, MigrationId};
 
 use super::{history, on_every_backend, scratch};
@@ -322,7 +325,126 @@ async fn an_applied_migration_that_no_longer_renders_is_shown_and_refused(backen
     db.conn.close().await;
 }
 
+/// `create_accounts`, counting how often it is recorded: one value per backend, so that the
+/// three tests of a run in one process do not count each other's.
+struct CountedAccounts(usize);
+static RECORDED: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+static COUNTED: [CountedAccounts; 3] = [CountedAccounts(0), CountedAccounts(1), CountedAccounts(2)];
+impl Migration for CountedAccounts {
+    fn up(&self, s: &mut Schema) {
+        RECORDED[self.0].fetch_add(1, Ordering::SeqCst);
+        CreateAccounts.up(s);
+    }
+}
+
+/// A lazy runner (as `godwit::runner` and the CLI make) records no migration for a `status` or
+/// an `up` with nothing to do whose checksums the cache holds, and says what an eager runner
+/// says; without the cache, it records them and finds the same checksums.
+async fn a_lazy_runner_records_nothing_the_cache_answers(backend: Backend) {
+    let db = scratch(backend, "lazy").await;
+    let url = db.url();
+    let which = match backend {
+        Backend::Postgres => 0,
+        Backend::MySql => 1,
+        _ => 2,
+    };
+    let recorded = || RECORDED[which].load(Ordering::SeqCst);
+    let migrations = || {
+        [
+            (
+                MigrationId {
+                    version: V1,
+                    name: "create_accounts".into(),
+                },
+                &COUNTED[which] as &'static dyn Migration,
+            ),
+            (
+                MigrationId {
+                    version: V2,
+                    name: "create_tags".into(),
+                },
+                &TAGS as &'static dyn Migration,
+            ),
+        ]
+    };
+    let dir = std::env::temp_dir().join(format!("godwit-lazy-{}-{}", std::process::id(), which));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cache = || Arc::new(Cache::at(dir.join(".bin.godwit-cache"), "this build"));
+    let lazy = |cache: Option<Arc<Cache>>| {
+        let runner = Runner::lazy(url.parse().unwrap(), migrations());
+        match cache {
+            Some(c) => runner.with_cache(c),
+            None => runner,
+        }
+    };
+
+    let before = recorded();
+    let created = lazy(Some(cache()));
+    assert_eq!(
+        recorded(),
+        before,
+        "a lazy runner records nothing when made"
+    );
+    created.up(&Up::default()).await.unwrap();
+    assert!(recorded() > before, "`up` records what it applies");
+    // The first `status` of the build computes the checksums and keeps them.
+    let eager = runner(
+        &url,
+        &[
+            (V1, "create_accounts", &ACCOUNTS),
+            (V2, "create_tags", &TAGS),
+        ],
+    );
+    let expected = eager.status().await.unwrap();
+    lazy(Some(cache())).status().await.unwrap();
+
+    let before = recorded();
+    let served = lazy(Some(cache()));
+    let status = served.status().await.unwrap();
+    assert_eq!(
+        recorded(),
+        before,
+        "`status` from the cache records nothing"
+    );
+    let summary = |s: &godwit::runner::Status| {
+        s.migrations
+            .iter()
+            .map(|m| {
+                (
+                    m.version,
+                    m.name.clone(),
+                    m.state,
+                    m.current_checksum.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(summary(&status), summary(&expected));
+    assert_eq!(
+        states(&served).await,
+        vec![(V1, State::Applied), (V2, State::Applied)]
+    );
+    served.up(&Up::default()).await.unwrap();
+    if backend != Backend::Postgres {
+        // PostgreSQL's `up` reads the schemas the migrations name first, from their operations.
+        assert_eq!(
+            recorded(),
+            before,
+            "an `up` with nothing to do records nothing"
+        );
+    }
+
+    // Without the cache, the same checksums from the code.
+    let before = recorded();
+    let computed = lazy(None).status().await.unwrap();
+    assert!(recorded() > before);
+    assert_eq!(summary(&computed), summary(&expected));
+    std::fs::remove_dir_all(&dir).unwrap();
+    db.conn.close().await;
+}
+
 on_every_backend!(
+    a_lazy_runner_records_nothing_the_cache_answers,
     an_edited_applied_migration_is_refused_with_nothing_pending,
     an_applied_migration_that_no_longer_renders_is_shown_and_refused,
     an_edited_applied_migration_is_refused_until_repaired,

@@ -66,7 +66,7 @@ pub(crate) fn run(cx: &Context<'_>, args: &CopyArgs, out: &mut dyn Write) -> Res
     let options = Options::default()
         .history_table(args.history_table.clone())
         .deploy_lock_timeout(Duration::from_secs_f64(wait.min(86_400.0 * 365.0)));
-    let runner = Runner::new(
+    let runner = Runner::lazy(
         from,
         resolved.iter().map(|(id, r)| (id.clone(), r.migration)),
     )

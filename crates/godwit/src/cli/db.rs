@@ -131,7 +131,7 @@ pub(crate) fn runner(
 ) -> Result<Runner, Failure> {
     let resolved = registry::load(cx).map_err(Failure::Errors)?;
     let url = args.url(cx)?;
-    let runner = Runner::new(
+    let runner = Runner::lazy(
         url,
         resolved.iter().map(|(id, r)| (id.clone(), r.migration)),
     )
