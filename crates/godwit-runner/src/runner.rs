@@ -82,8 +82,11 @@ impl Runner {
 
     /// A runner for `url` and `migrations`, as [`Runner::new`], that records them (runs their
     /// `up` and `down` against the DSL) only when a command needs more than their versions and
-    /// names: `status` and an `up` with nothing to do, whose checksums the [`Cache`] holds, do
-    /// not record a thousand migrations to show a thousand lines.
+    /// names, and before it takes the migration lock. `status`, and an `up` with nothing to do
+    /// on MySQL/MariaDB and SQLite, record none when the [`Cache`] holds the applied
+    /// migrations' checksums and history has those (not those of an earlier godwit's
+    /// rendering). PostgreSQL's `up` reads the schemas the migrations name first, which records
+    /// them.
     pub fn lazy(
         url: DatabaseUrl,
         migrations: impl IntoIterator<Item = (MigrationId, &'static dyn Migration)>,
@@ -197,6 +200,9 @@ impl Runner {
     }
 
     pub(crate) async fn lock(&self) -> Result<Lock, Error> {
+        // A lazy runner records its migrations now, if nothing did yet: not while it holds the
+        // lock, which other deploys wait for.
+        self.catalog();
         let lock = lock::acquire(
             &self.url,
             &self.options.history_table,
@@ -725,15 +731,22 @@ impl Runner {
     }
 }
 
-/// The first migration that names `name` (a schema, or a name with one), for an error.
+// A runner is shared between tasks and threads (an application's start-up, a web server's
+// handlers): it stays `Send + Sync`, lazy or not.
+const _: () = {
+    fn shared<T: Send + Sync>() {}
+    let _ = shared::<Runner>;
+};
+
 /// A runner's migrations: their versions and names at once, and recorded when first needed.
+/// Clones (a runner [on](Runner::on) another database) share one recording.
 #[derive(Clone)]
 struct Migrations {
     /// Ordered by version, as the catalog's entries are.
-    ids: Vec<MigrationId>,
-    /// What records them, for a lazy runner (empty once given recorded).
+    ids: Arc<[MigrationId]>,
+    /// What records them, for a lazy runner (empty when given recorded).
     code: Arc<[(MigrationId, &'static dyn Migration)]>,
-    catalog: std::sync::OnceLock<Catalog>,
+    catalog: Arc<std::sync::OnceLock<Catalog>>,
 }
 
 impl Migrations {
@@ -741,7 +754,7 @@ impl Migrations {
         Migrations {
             ids: catalog.entries().iter().map(|e| e.id.clone()).collect(),
             code: Arc::new([]),
-            catalog: std::sync::OnceLock::from(catalog),
+            catalog: Arc::new(std::sync::OnceLock::from(catalog)),
         }
     }
 
@@ -750,9 +763,9 @@ impl Migrations {
         // The order `Catalog::new` gives its entries.
         ids.sort();
         Migrations {
-            ids,
+            ids: ids.into(),
             code: code.into(),
-            catalog: std::sync::OnceLock::new(),
+            catalog: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
@@ -762,6 +775,7 @@ impl Migrations {
     }
 }
 
+/// The first migration that names `name` (a schema, or a name with one), for an error.
 fn first_naming(names: &godwit_core::SchemaNames, name: &str) -> String {
     names
         .first

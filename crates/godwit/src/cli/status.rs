@@ -12,8 +12,8 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
 use super::db::{self, DbArgs, Terminal};
-use super::{Context, Failure, registry};
-use crate::{Backend, Catalog, Finding};
+use super::{Context, Failure};
+use crate::{Backend, Finding};
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
@@ -30,7 +30,7 @@ pub(crate) fn run(cx: &Context<'_>, args: &StatusArgs, out: &mut dyn Write) -> R
     let terminal = Arc::new(Terminal::new(true));
     let runner = db::runner(cx, &args.db, terminal)?;
     let status = db::block_on(runner.status())?;
-    let allowances = allowances(cx, status.backend);
+    let allowances = allowances(cx, &runner, status.backend);
     let text = if args.db.json {
         format!("{:#}\n", to_json(&status, &allowances))
     } else {
@@ -157,8 +157,13 @@ impl Allowed {
 
 /// The allowed lint findings of every migration on `backend`, or why they could not be found
 /// (a migration that does not fit the schema model, say): `status` still shows history then.
-/// They depend on the code alone: the binary's cache keeps them.
-fn allowances(cx: &Context<'_>, backend: Backend) -> Result<Vec<Allowed>, String> {
+/// They depend on the code alone: the binary's cache keeps them; else they come from the
+/// runner's migrations, recorded once for both.
+fn allowances(
+    cx: &Context<'_>,
+    runner: &godwit_runner::Runner,
+    backend: Backend,
+) -> Result<Vec<Allowed>, String> {
     let section = format!("allowances {}", backend.as_str());
     if let Some(serde_json::Value::Object(kept)) = cx.cache.as_ref().and_then(|c| c.get(&section)) {
         let read: Option<Vec<Allowed>> = kept
@@ -176,15 +181,8 @@ fn allowances(cx: &Context<'_>, backend: Backend) -> Result<Vec<Allowed>, String
             return Ok(read);
         }
     }
-    let resolved = registry::load(cx).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("{e:#}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
-    let catalog = Catalog::new(resolved.iter().map(|(id, r)| (id.clone(), r.migration)));
-    let findings = catalog
+    let findings = runner
+        .catalog()
         .lint(backend, None)
         .map_err(|e| cx.shorten(&e.to_string()))?;
     let allowed: Vec<Allowed> = findings
