@@ -124,6 +124,9 @@ impl Schema {
                 _ => {}
             }
         }
+        // Kept for as long as the catalog is: without the room the pushes left.
+        self.plan.ops.shrink_to_fit();
+        self.plan.locations.shrink_to_fit();
         self.plan
     }
 
