@@ -6,7 +6,8 @@
 //! built once), then times, process start included, the commands that need no database (`sql`,
 //! `schema`, `plan --all`, `lint`, `check`, on PostgreSQL's rules) and, on a fresh SQLite file,
 //! `up --single-transaction`, `status` and a no-op `up`. The sizes take turns, one run each per
-//! round; the report gives the median of each, and the ratio of the larger to the smaller
+//! round, the commands without a database first (each command both sizes in turn), then those
+//! on SQLite; the report gives the median of each, and the ratio of the larger to the smaller
 //! (linear is 5x), and the same of the fastest runs: on a shared machine a run now and then takes
 //! twice as long in system time, which a median of few runs does not hide, and the fastest does.
 //! Results: `docs/benchmarks.md`.
@@ -67,29 +68,50 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let bin = work.join(format!("{PACKAGE}-{n}"));
         fs::copy(dir.join("target/release").join(PACKAGE), &bin)
             .with_context(|| format!("cannot copy the binary to `{}`", bin.display()))?;
-        // `check --write` writes migrations.sum into the crate: each size gets a directory of
-        // its own to run in, with the crate's sources (the binary reads them for `check`).
         bins.push(bin);
     }
     // times[size][command]
     let mut times: Vec<Vec<Vec<Duration>>> = vec![vec![Vec::new(); COMMANDS.len()]; sizes.len()];
+    let uses_db = |command: &[&str]| command.contains(&"{db}");
+    // The commands that need no database first, every round: each the two sizes in turn, so
+    // that both run in the same state of the machine. Writing 5,000 tables to SQLite leaves the
+    // kernel writing back and its memory fragmented, which slowed the runs that came after it
+    // (the 2 MB pages mimalloc asks for take longer to find), differently for each size.
+    // The commands read nothing of the crate's sources (`check --write` writes its
+    // migrations.sum, whatever is there), so the crate is not rewritten between sizes.
+    for round in 1..=args.runs {
+        for (c, (name, command)) in COMMANDS.iter().enumerate() {
+            if uses_db(command) {
+                continue;
+            }
+            let argv: Vec<String> = command.iter().map(|a| a.to_string()).collect();
+            for (s, n) in sizes.iter().enumerate() {
+                let t = timed(&bins[s], &dir, &argv)
+                    .with_context(|| format!("`{name}` on {n} migrations"))?;
+                times[s][c].push(t);
+            }
+        }
+        eprintln!("round {round}/{} of the commands without a database done", args.runs);
+    }
+    // Then SQLite: each round, each size on a fresh file, in the commands' order.
     for round in 1..=args.runs {
         for (s, n) in sizes.iter().enumerate() {
-            // The crate of this size is the one written last for `check`: write it again.
-            write_crate(&root, &dir, *n, false)?;
             let db = work.join(format!("scale-{n}.db"));
             for f in [db.clone(), PathBuf::from(format!("{}-lock", db.display()))] {
                 let _ = fs::remove_file(f);
             }
             let url = format!("sqlite://{}?mode=rwc", db.display());
             for (c, (name, command)) in COMMANDS.iter().enumerate() {
+                if !uses_db(command) {
+                    continue;
+                }
                 let argv: Vec<String> = command.iter().map(|a| a.replace("{db}", &url)).collect();
                 let t = timed(&bins[s], &dir, &argv)
                     .with_context(|| format!("`{name}` on {n} migrations"))?;
                 times[s][c].push(t);
             }
         }
-        eprintln!("round {round}/{} done", args.runs);
+        eprintln!("round {round}/{} on SQLite done", args.runs);
     }
     let mut table = String::new();
     let _ = writeln!(
