@@ -91,7 +91,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 times[s][c].push(t);
             }
         }
-        eprintln!("round {round}/{} of the commands without a database done", args.runs);
+        eprintln!(
+            "round {round}/{} of the commands without a database done",
+            args.runs
+        );
     }
     // Then SQLite: each round, each size on a fresh file, in the commands' order.
     for round in 1..=args.runs {
