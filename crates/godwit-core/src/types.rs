@@ -257,7 +257,9 @@ pub struct SqlExpr(Repr);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Repr {
-    Expr(Expr),
+    /// Boxed: a sea-query expression is large, and most columns and checks hold none (the
+    /// schema model keeps every column of every table, twice while it renders).
+    Expr(Box<Expr>),
     /// The text for PostgreSQL, MySQL and SQLite, after a column it names was renamed.
     Text(Box<[String; 3]>),
 }
@@ -273,13 +275,13 @@ fn backend_index(backend: Backend) -> usize {
 impl SqlExpr {
     /// Raw SQL, written as given on every backend.
     pub fn raw(sql: impl Into<String>) -> Self {
-        SqlExpr(Repr::Expr(Expr::cust(sql.into())))
+        SqlExpr(Repr::Expr(Box::new(Expr::cust(sql.into()))))
     }
 
     /// The expression as sea-query builds it for `backend`.
     pub fn expr(&self, backend: Backend) -> Expr {
         match &self.0 {
-            Repr::Expr(e) => e.clone(),
+            Repr::Expr(e) => (**e).clone(),
             Repr::Text(texts) => Expr::cust(texts[backend_index(backend)].clone()),
         }
     }
@@ -324,7 +326,7 @@ impl From<String> for SqlExpr {
 
 impl From<Expr> for SqlExpr {
     fn from(e: Expr) -> Self {
-        SqlExpr(Repr::Expr(e))
+        SqlExpr(Repr::Expr(Box::new(e)))
     }
 }
 
