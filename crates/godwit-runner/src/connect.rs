@@ -172,8 +172,8 @@ pub(crate) async fn connect(
                     .busy_timeout(busy_timeout)
                     // Every query here collects all its rows (`fetch_all`), or at most one, so
                     // a larger buffer holds no more in memory: the worker thread only stops
-                    // waking this one every 50 rows (history of 1,000 migrations: 15.8 ms for `status`, not
-                    // 18.1).
+                    // waking this one every 50 rows (history of 1,000 migrations: 15.8 ms for
+                    // `status`, not 18.1).
                     .row_buffer_size(4096);
                 let options = match purpose {
                     Purpose::ReadOnly => options.read_only(true),

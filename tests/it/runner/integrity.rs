@@ -10,6 +10,7 @@ use godwit::runner::{Cache, Error, Runner, State, Up};
 use godwit_core::{Backend, MigrationId};
 
 use super::{history, on_every_backend, scratch};
+use crate::live::db::Conn;
 
 const V1: u64 = 20260401000100;
 const V2: u64 = 20260401000200;
@@ -341,7 +342,7 @@ impl Migration for CountedAccounts {
 /// an `up` with nothing to do whose checksums the cache holds, and says what an eager runner
 /// says; without the cache, it records them and finds the same checksums.
 async fn a_lazy_runner_records_nothing_the_cache_answers(backend: Backend) {
-    let db = scratch(backend, "lazy").await;
+    let mut db = scratch(backend, "lazy").await;
     let url = db.url();
     let which = match backend {
         Backend::Postgres => 0,
@@ -420,6 +421,21 @@ async fn a_lazy_runner_records_nothing_the_cache_answers(backend: Backend) {
             .collect::<Vec<_>>()
     };
     assert_eq!(summary(&status), summary(&expected));
+    // The checksums the cache answered with are those the server holds in history.
+    let sql =
+        sqlx::AssertSqlSafe("SELECT version, checksum FROM godwit_migrations ORDER BY version");
+    let held: Vec<(i64, String)> = match &mut db.conn {
+        Conn::Postgres(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+        Conn::MySql(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+        Conn::Sqlite(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+    }
+    .unwrap();
+    let answered: Vec<(i64, String)> = status
+        .migrations
+        .iter()
+        .map(|m| (m.version as i64, m.current_checksum.clone().unwrap()))
+        .collect();
+    assert_eq!(answered, held);
     assert_eq!(
         states(&served).await,
         vec![(V1, State::Applied), (V2, State::Applied)]
